@@ -1,0 +1,27 @@
+# Two entry points (see README): `make demo` and `make test`. Both set up everything they need.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+WORKSPACE ?= demo-workspace
+
+.PHONY: install demo test bench clean
+
+$(BIN)/junheng: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/junheng
+
+install: $(BIN)/junheng
+
+demo: install
+	$(BIN)/junheng demo --workspace $(WORKSPACE)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/nation.py
+
+clean:
+	rm -rf $(VENV) $(WORKSPACE) build dist src/*.egg-info
