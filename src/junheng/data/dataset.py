@@ -1,0 +1,97 @@
+"""A validated dataset: one pandas DataFrame per table, columns by catalogue key.
+
+Columns have the catalogue's types after validation: text and enum keys as pandas string
+dtype, counts and years as nullable Int64, numbers/percents/rates as Float64, booleans as
+nullable boolean, levels as Int64 (1–4). Every catalogue column is present (missing optional
+columns are all-null) so that consumers never test for a column's existence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from junheng.data.catalog import TableSpec, catalog
+
+PANDAS_DTYPES = {
+    "text": "string",
+    "school_ref": "string",
+    "county_ref": "string",
+    "enum": "string",
+    "count": "Int64",
+    "year": "Int64",
+    "level": "Int64",
+    "number": "Float64",
+    "percent": "Float64",
+    "rate01": "Float64",
+    "bool": "boolean",
+}
+
+
+def empty_table(spec: TableSpec) -> pd.DataFrame:
+    return pd.DataFrame({f.key: pd.Series([], dtype=PANDAS_DTYPES[f.type]) for f in spec.fields})
+
+
+def conform(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """Give `frame` every catalogue column with its dtype (missing columns become null).
+
+    Values must already be clean; this only fixes dtypes and column presence. Extra columns
+    are kept after the catalogue columns (unknown columns are never silently dropped).
+    """
+    out = pd.DataFrame(index=frame.index)
+    for f in spec.fields:
+        dtype = PANDAS_DTYPES[f.type]
+        if f.key in frame.columns:
+            out[f.key] = frame[f.key].astype(dtype)
+        else:
+            out[f.key] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
+    for extra in frame.columns:
+        if extra not in out.columns:
+            out[extra] = frame[extra]
+    return out.reset_index(drop=True)
+
+
+@dataclass
+class Dataset:
+    """All tables of one dataset. Missing optional tables are empty frames."""
+
+    schools: pd.DataFrame
+    school_year: pd.DataFrame
+    counties: pd.DataFrame = field(default_factory=lambda: empty_table(catalog().table("counties")))
+    county_year: pd.DataFrame = field(default_factory=lambda: empty_table(catalog().table("county_year")))
+    quality: pd.DataFrame = field(default_factory=lambda: empty_table(catalog().table("quality")))
+    source: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    TABLES = ("schools", "counties", "school_year", "county_year", "quality")
+
+    @classmethod
+    def from_frames(cls, source: str = "", **frames: pd.DataFrame) -> "Dataset":
+        """Build from clean frames (e.g. generated data), conforming dtypes and columns."""
+        cat = catalog()
+        tables = {
+            name: conform(cat.table(name), frames[name]) if name in frames else empty_table(cat.table(name))
+            for name in cls.TABLES
+        }
+        return cls(source=source, **tables)
+
+    def table(self, name: str) -> pd.DataFrame:
+        return getattr(self, name)
+
+    def county_year_pairs(self) -> list[tuple[str, int]]:
+        """Every (county_code, year) that has school data, sorted."""
+        joined = self.school_year.merge(self.schools[["school_id", "county_code"]], on="school_id")
+        pairs = joined[["county_code", "year"]].drop_duplicates().sort_values(["county_code", "year"])
+        return [(str(c), int(y)) for c, y in pairs.itertuples(index=False)]
+
+    def county_name(self, county_code: str) -> str:
+        for frame in (self.counties, self.schools):
+            names = frame.loc[frame["county_code"] == county_code, "county_name"].dropna()
+            if len(names):
+                return str(names.iloc[0])
+        return county_code
+
+    def county_attribute(self, county_code: str, key: str):
+        rows = self.counties.loc[self.counties["county_code"] == county_code, key].dropna()
+        return rows.iloc[0] if len(rows) else None
