@@ -33,6 +33,8 @@ class FieldSpec(_Frozen):
     segment: str | None = None
     at_most: str | None = None  # another field of the same row this one cannot exceed
     allowance: bool = False  # used only by allowances
+    counts_classes_above: int | None = None  # oversize-class counts: classes larger than this
+    largest_field: str | None = None  # ... which must agree with this largest-class field
     note: str | None = None
 
     def describe_expected(self) -> str:

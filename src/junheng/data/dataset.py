@@ -62,19 +62,20 @@ class Dataset:
     county_year: pd.DataFrame = field(default_factory=lambda: empty_table(catalog().table("county_year")))
     quality: pd.DataFrame = field(default_factory=lambda: empty_table(catalog().table("quality")))
     source: str = ""
+    synthetic: bool = False  # generated data: every face must label it as such
     warnings: list[str] = field(default_factory=list)
 
     TABLES = ("schools", "counties", "school_year", "county_year", "quality")
 
     @classmethod
-    def from_frames(cls, source: str = "", **frames: pd.DataFrame) -> "Dataset":
+    def from_frames(cls, source: str = "", synthetic: bool = False, **frames: pd.DataFrame) -> "Dataset":
         """Build from clean frames (e.g. generated data), conforming dtypes and columns."""
         cat = catalog()
         tables = {
             name: conform(cat.table(name), frames[name]) if name in frames else empty_table(cat.table(name))
             for name in cls.TABLES
         }
-        return cls(source=source, **tables)
+        return cls(source=source, synthetic=synthetic, **tables)
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)

@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from junheng.data.catalog import catalog
+from junheng.errors import JunhengError
 from junheng.standards.model import INDICATOR_IDS, Standard
 
 DEFAULT_STANDARD = "national-2017"
@@ -33,7 +34,7 @@ class StandardProblem:
         return f"{where} 键 {self.key or '(根)'}: {self.message}"
 
 
-class StandardError(Exception):
+class StandardError(JunhengError):
     """A standard file is malformed; carries every problem found."""
 
     def __init__(self, problems: list[StandardProblem]):

@@ -1,0 +1,140 @@
+"""The `junheng` command: thin wrappers that parse arguments and call the services.
+
+Heavy imports (ibis, pandas, openpyxl) happen inside commands so that `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from junheng.errors import JunhengError
+
+app = typer.Typer(
+    help="均衡 junheng:县域义务教育优质均衡发展督导评估系统。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+standards_app = typer.Typer(help="查看评估标准。", no_args_is_help=True)
+app.add_typer(standards_app, name="standards")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    xlsx = "xlsx"
+
+
+@standards_app.command("list")
+def standards_list() -> None:
+    """列出内置的评估标准。"""
+    from junheng.reports.standards import print_standard_list
+
+    print_standard_list(console)
+
+
+@standards_app.command("show")
+def standards_show(standard_id: str = typer.Argument(..., help="标准标识,如 national-2017,或标准文件路径")) -> None:
+    """显示一个标准的全部指标、达标值和责任单位。"""
+    from junheng.reports.standards import print_standard
+    from junheng.standards.loader import load_standard
+
+    print_standard(console, load_standard(standard_id))
+
+
+@app.command()
+def check(dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 XLSX 工作簿")) -> None:
+    """只校验数据集,列出全部问题(表、行、列、取值、应填内容)。"""
+    from junheng.data.importer import load_dataset
+
+    data = load_dataset(dataset)
+    for warning in data.warnings:
+        err_console.print(f"[yellow]提示:[/] {warning}", highlight=False)
+    pairs = data.county_year_pairs()
+    console.print(
+        f"[green]校验通过[/]:{len(data.schools)} 所学校,{len(data.school_year)} 条学校年度数据,"
+        f"{len(pairs)} 个县区年度。",
+        highlight=False,
+    )
+
+
+@app.command()
+def template(out: Path = typer.Argument(..., help="要生成的空白填报模板(.xlsx)")) -> None:
+    """生成空白填报模板:中文表头、每列填写说明、枚举下拉选项。"""
+    from junheng.data.template import write_template
+
+    if out.suffix.lower() != ".xlsx":
+        raise typer.BadParameter("模板文件名应以 .xlsx 结尾", param_hint="OUT")
+    write_template(out)
+    console.print(f"已生成填报模板:{out}", highlight=False)
+
+
+@app.command()
+def evaluate(
+    dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 XLSX 工作簿"),
+    county: Optional[str] = typer.Option(None, "--county", "-c", help="县区代码;不指定则评估全部县区"),
+    year: Optional[int] = typer.Option(None, "--year", "-y", help="学年(开始年份);不指定则评估全部年度"),
+    standard: Optional[str] = typer.Option(
+        None, "--standard", "-s", help="标准标识或标准文件;不指定则用县区名录中的适用标准,缺省为 national-2017"
+    ),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="输出格式"),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件(json/xlsx);json 不指定则打印到屏幕"),
+) -> None:
+    """评估县域义务教育优质均衡发展的全部指标并给出结论。"""
+    from junheng.services import evaluate_dataset_file, write_results
+
+    results = evaluate_dataset_file(dataset, county=county, year=year, standard=standard, console=err_console)
+    write_results(results, fmt.value, out, console)
+
+
+@app.command()
+def demo(
+    workspace: Path = typer.Option(Path("."), "--workspace", "-w", help="生成示范数据的文件夹"),
+    counties: int = typer.Option(1, "--counties", "-n", min=1, help="县区个数(大于 1 时生成合成的市/省)"),
+    seed: int = typer.Option(2024, "--seed", help="随机种子(相同种子生成相同数据)"),
+) -> None:
+    """生成合成示范县(或市/省)数据集并评估。数据为合成数据,仅供演示。"""
+    from junheng.services import run_demo
+
+    run_demo(workspace, counties=counties, seed=seed, console=console)
+
+
+def main() -> None:
+    """Entry point: users see Chinese messages and an exit code, never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except JunhengError as exc:
+        err_console.print(f"[red]错误:[/]{exc.user_message()}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("已取消。")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("JUNHENG_DEBUG"):
+            raise
+        log = Path(tempfile.gettempdir()) / "junheng-error.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        err_console.print(
+            f"[red]程序内部错误[/]:{type(exc).__name__}。这不是您的数据问题,请把 {log} 发给开发人员。",
+            highlight=False,
+        )
+        sys.exit(3)

@@ -1,0 +1,199 @@
+"""The evaluation result: what every face (CLI, JSON, workbook, web, planner, reports) shows.
+
+`EvaluationResult.to_json()` produces the public JSON contract of data-format.md
+("Evaluation output"); the extra fields here only add to it. Values are unrounded; rounding
+happens at presentation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Verdict = Literal["pass", "fail", "incomplete"]
+VERDICT_LABELS = {"pass": "达标", "fail": "未达标", "incomplete": "数据不全,无法判定"}
+
+
+def combine_met(values: list[bool | None]) -> bool | None:
+    """false if any is false; null if none is false but some is null; true otherwise."""
+    if any(v is False for v in values):
+        return False
+    if any(v is None for v in values):
+        return None
+    return True
+
+
+class MissingInput(BaseModel):
+    indicator: str
+    table: str
+    field: str
+    label: str
+    school_id: str | None = None
+    school_name: str | None = None
+
+    def describe(self) -> str:
+        where = f"{self.school_name or self.school_id} " if self.school_id else ""
+        return f"{self.indicator}: {where}{self.label}({self.table}.{self.field})"
+
+
+class AllowanceApplied(BaseModel):
+    allowance: str
+    label: str
+    indicator: str
+    school_id: str
+    school_name: str
+    detail: str
+
+
+class Gap(BaseModel):
+    """What closes a shortfall, in real units (teachers, m², 元, rooms, persons)."""
+
+    amount: float
+    unit: str
+    what: str
+    note: str | None = None
+
+
+class UnitIndicator(BaseModel):
+    value: float | None
+    threshold: float
+    met: bool | None
+    ratio: float | None = None  # value / threshold (for the 85% floor)
+    resource: float | None = None  # the unit's amount of the resource (after split)
+    gap: Gap | None = None
+
+
+class UnitResult(BaseModel):
+    school_id: str
+    school_name: str
+    school_type: str
+    segment: Literal["primary", "junior"]
+    students: int
+    share: float | None = None  # share of school-wide facilities given to this unit
+    indicators: dict[str, UnitIndicator]
+    met_count: int
+    compliant: bool | None
+    reasons: list[str] = Field(default_factory=list)
+
+
+class CVResult(BaseModel):
+    value: float | None
+    limit: float
+    met: bool | None
+    county_value: float | None = None  # X̄, the student-weighted county value
+    units: int = 0
+    students: int = 0
+    applicable: bool = True
+    note: str | None = None
+    largest_contributors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ExcludedUnit(BaseModel):
+    school_id: str
+    school_name: str
+    segment: str
+    students: int | None
+    reason: str
+
+
+class ResourceArea(BaseModel):
+    met: bool | None
+    units: list[UnitResult]
+    cv: dict[str, dict[str, CVResult]]
+    excluded: list[ExcludedUnit] = Field(default_factory=list)
+    compliant_units: int = 0
+    noncompliant_units: int = 0
+
+
+class SchoolFinding(BaseModel):
+    school_id: str
+    school_name: str
+    met: bool | None
+    detail: str
+    gap: Gap | None = None
+
+
+class CheckResult(BaseModel):
+    name: str
+    label: str
+    value: float | str | bool | None
+    threshold: float | str | None
+    comparison: str
+    met: bool | None
+    unit: str | None = None
+
+
+class ItemResult(BaseModel):
+    id: str
+    name: str
+    met: bool | None
+    value: float | str | bool | None = None
+    threshold: float | str | None = None
+    unit: str | None = None
+    explanation: str
+    checks: list[CheckResult] = Field(default_factory=list)
+    schools: list[SchoolFinding] = Field(default_factory=list)  # only the failing or incomplete ones
+    schools_checked: int | None = None
+    gap: Gap | None = None
+    missing: list[MissingInput] = Field(default_factory=list)
+    responsible: list[str] = Field(default_factory=list)
+
+
+class ItemArea(BaseModel):
+    met: bool | None
+    indicators: dict[str, ItemResult]
+
+
+class VetoResult(BaseModel):
+    triggered: list[str]
+    labels: dict[str, str] = Field(default_factory=dict)
+    missing: list[str] = Field(default_factory=list)
+
+
+class Precondition(BaseModel):
+    basic_balance_year: int | None
+    required_years_before: int
+    met: bool | None
+    note: str
+
+
+class EvaluationResult(BaseModel):
+    county_code: str
+    county_name: str
+    year: int
+    standard: str
+    standard_name: str
+    verdict: Verdict
+    verdict_label: str
+    synthetic: bool = False
+    source: str = ""
+    areas: dict[str, Any]  # resource_allocation: ResourceArea; the others: ItemArea
+    veto: VetoResult
+    missing_inputs: list[MissingInput] = Field(default_factory=list)
+    allowances_applied: list[AllowanceApplied] = Field(default_factory=list)
+    precondition: Precondition | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def resource(self) -> ResourceArea:
+        return self.areas["resource_allocation"]
+
+    def item_area(self, area: str) -> ItemArea:
+        return self.areas[area]
+
+    def failing_items(self) -> list[str]:
+        """IDs of every indicator that fails (R indicators fail when a unit or a CV fails)."""
+        failing: list[str] = []
+        res = self.resource
+        for ind in ("R1", "R2", "R3", "R4", "R5", "R6", "R7"):
+            unit_fail = any(u.compliant is False and u.indicators[ind].met is False for u in res.units)
+            cv_fail = any(seg[ind].met is False for seg in res.cv.values() if ind in seg)
+            if unit_fail or cv_fail:
+                failing.append(ind)
+        for area in ("government_guarantee", "education_quality", "social_recognition"):
+            failing += [i for i, item in self.item_area(area).indicators.items() if item.met is False]
+        return failing
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
