@@ -186,6 +186,12 @@ class Standard(_Strict):
     allowances: dict[str, Allowance] = {}
     indicators: dict[str, Indicator]
 
+    def fingerprint(self) -> str:
+        """Changes whenever anything in the standard changes (keys compiled queries)."""
+        import hashlib
+
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
     def indicator(self, indicator_id: str) -> Indicator:
         return self.indicators[indicator_id]
 

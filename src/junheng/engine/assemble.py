@@ -1,0 +1,546 @@
+"""Turn the engine's tables for one county and year into an explained EvaluationResult.
+
+Everything computed over schools happened in Ibis (resources.py, checks.py); this module reads
+the rows of one county, judges the county-level items, names missing inputs and allowances, and
+writes the explanations and gaps in real units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from junheng.data.catalog import catalog
+from junheng.engine.result import (
+    VERDICT_LABELS,
+    AllowanceApplied,
+    CheckResult,
+    CVResult,
+    EvaluationResult,
+    ExcludedUnit,
+    Gap,
+    ItemArea,
+    ItemResult,
+    MissingInput,
+    Precondition,
+    ResourceArea,
+    SchoolFinding,
+    UnitIndicator,
+    UnitResult,
+    VetoResult,
+    combine_met,
+)
+from junheng.engine.wording import OPS, clean, met_word, num
+from junheng.standards.model import AREAS, Check, Indicator, Standard
+
+EPS = 1e-9
+SEGMENT_LABELS = {"primary": "小学", "junior": "初中"}
+
+
+def _label(table: str, key: str) -> str:
+    try:
+        return catalog().table(table).field(key).label
+    except KeyError:
+        return key
+
+
+def _missing(indicator: str, table: str, key: str, school_id=None, school_name=None) -> MissingInput:
+    return MissingInput(indicator=indicator, table=table, field=key, label=_label(table, key),
+                        school_id=school_id, school_name=school_name)
+
+
+def _ceil(x: float) -> int:
+    return int(math.ceil(x - 1e-9))
+
+
+@dataclass
+class CountyFrames:
+    """The engine's rows for one county and year."""
+
+    county_code: str
+    year: int
+    units: pd.DataFrame
+    excluded: pd.DataFrame
+    cv: pd.DataFrame
+    schools: pd.DataFrame  # school-level check columns
+    county: dict | None  # county-level check columns (None: no county_year row)
+    county_raw: dict | None  # the county_year row itself
+    school_year: pd.DataFrame  # the raw school_year rows (for naming missing inputs)
+    quality: pd.DataFrame
+
+
+# ---------------------------------------------------------------- resource allocation
+
+def _unit_gap(ind: Indicator, row, value: float | None, explicit: bool) -> Gap | None:
+    rule = ind.rule
+    threshold = ind.thresholds[row.segment]
+    needed = threshold * row.students / rule.scale - (getattr(row, f"res_{ind.id}") or 0.0)
+    if value is None or needed <= 0:
+        return None
+    note = None
+    share = row.share
+    if rule.source == "shared" and not explicit and share and share < 1 - EPS:
+        # Adding to a shared facility raises this unit's part only by its share.
+        needed_school = needed / share
+        note = (f"本单位按学生数折算分得全校的 {share:.2%};全校需增加 {num(needed_school)}"
+                f" {rule.gap_unit}(本学段分得 {num(needed)})")
+        needed = needed_school
+    amount = _ceil(needed) if rule.gap_integer else round(needed, 2)
+    return Gap(amount=amount, unit=rule.gap_unit, what=f"需增加{rule.gap_label}", note=note)
+
+
+def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
+                   allowances: list[AllowanceApplied]) -> ResourceArea:
+    indicators = std.resource_indicators()
+    rule = std.per_school_rule
+    raw = f.school_year.set_index("school_id") if len(f.school_year) else f.school_year
+    units: list[UnitResult] = []
+    for row in f.units.itertuples(index=False):
+        ind_results: dict[str, UnitIndicator] = {}
+        reasons: list[str] = []
+        for ind in indicators:
+            value = clean(getattr(row, ind.id))
+            met = clean(getattr(row, f"{ind.id}_met"))
+            threshold = ind.thresholds[row.segment]
+            explicit = bool(clean(getattr(row, f"explicit_{ind.id}", False)))
+            gap = _unit_gap(ind, row, value, explicit) if met is False else None
+            ratio = value / threshold if value is not None and threshold else None
+            ind_results[ind.id] = UnitIndicator(value=value, threshold=threshold, met=met, ratio=ratio,
+                                                resource=clean(getattr(row, f"res_{ind.id}")), gap=gap)
+            if met is False:
+                floor_note = "" if ratio is None or ratio >= rule.floor_ratio - EPS else f",不足{rule.floor_ratio:.0%}"
+                reasons.append(f"{ind.id} {ind.name} {num(value)}{' ' + ind.unit if ind.unit else ''},"
+                               f"达标值 {num(threshold)}(达到 {ratio:.1%}{floor_note})")
+            if value is None:
+                for key in _resource_inputs(ind, row.segment, explicit):
+                    if raw is not None and row.school_id in raw.index and pd.isna(raw.at[row.school_id, key]):
+                        missing.append(_missing(ind.id, "school_year", key, row.school_id, row.school_name))
+        met_count = int(row.met_count)
+        if met_count < rule.min_met and int(row.unknown_count) == 0:
+            reasons.insert(0, f"7 项中 {met_count} 项达标,至少需 {rule.min_met} 项")
+        for key in std.enabled_allowances():
+            column = f"allowance__{key}"
+            if column in f.units.columns and bool(clean(getattr(row, column))):
+                allowance = std.allowances[key]
+                allowances.append(AllowanceApplied(
+                    allowance=key, label=allowance.label, indicator=allowance.indicator, school_id=row.school_id,
+                    school_name=row.school_name, detail=f"{SEGMENT_LABELS.get(row.segment, row.segment)}学段"))
+        students = clean(row.students)
+        units.append(UnitResult(
+            school_id=row.school_id, school_name=row.school_name, school_type=row.school_type,
+            segment=row.segment, students=int(students) if students is not None else 0, share=clean(row.share),
+            indicators=ind_results, met_count=met_count, compliant=clean(row.compliant), reasons=reasons))
+        if students is None:
+            missing.append(_missing("R", "school_year", f"students_{row.segment}", row.school_id, row.school_name))
+
+    cv: dict[str, dict[str, CVResult]] = {}
+    for segment in std.segments:
+        seg_rows = f.cv[f.cv["segment"] == segment].set_index("indicator")
+        seg_units = f.units[f.units["segment"] == segment]
+        cv[segment] = {}
+        for ind in indicators:
+            limit = std.cv_limits[segment]
+            if ind.id not in seg_rows.index:
+                cv[segment][ind.id] = CVResult(value=None, limit=limit, met=True, applicable=False,
+                                               note=f"本县无{SEGMENT_LABELS.get(segment, segment)}学段评估单位")
+                continue
+            r = seg_rows.loc[ind.id]
+            value, mean = clean(r["value"]), clean(r["county_value"])
+            note = None
+            if int(r["missing"]) > 0:
+                note = f"{int(r['missing'])} 个单位缺少数据,差异系数无法判定"
+            elif value is None:
+                note = "县域均值为0,差异系数无定义,按未达标处理"
+            cv[segment][ind.id] = CVResult(
+                value=value, limit=limit, met=clean(r["met"]), county_value=mean, units=int(r["units"]),
+                students=int(clean(r["students"]) or 0), note=note,
+                largest_contributors=_contributors(seg_units, ind.id, mean))
+    excluded = [ExcludedUnit(school_id=r.school_id, school_name=r.school_name, segment=r.segment,
+                             students=clean(r.students), reason=r.excluded)
+                for r in f.excluded.itertuples(index=False)]
+    compliance = [u.compliant for u in units]
+    met = combine_met(compliance + [c.met for seg in cv.values() for c in seg.values()])
+    return ResourceArea(met=met, units=units, cv=cv, excluded=excluded,
+                        compliant_units=sum(c is True for c in compliance),
+                        noncompliant_units=sum(c is False for c in compliance))
+
+
+def _resource_inputs(ind: Indicator, segment: str, explicit: bool) -> list[str]:
+    rule = ind.rule
+    if rule.source == "segment" or explicit:
+        return [f"{rule.resource}_{segment}"]
+    return [rule.resource]
+
+
+def _contributors(seg_units: pd.DataFrame, ind_id: str, mean: float | None, top: int = 3) -> list[dict]:
+    """The units that add most to the weighted variance: where to look first."""
+    if mean is None or seg_units.empty:
+        return []
+    values = seg_units[ind_id].astype("float64")
+    weights = seg_units["students"].astype("float64")
+    contrib = weights * (values - mean) ** 2
+    total = contrib.sum()
+    if not total or math.isnan(total):
+        return []
+    order = contrib.sort_values(ascending=False).index[:top]
+    return [
+        {"school_id": seg_units.at[i, "school_id"], "school_name": seg_units.at[i, "school_name"],
+         "value": float(values[i]), "share_of_variance": float(contrib[i] / total),
+         "direction": "低于县域均值" if values[i] < mean else "高于县域均值"}
+        for i in order
+    ]
+
+
+# ---------------------------------------------------------------- checks
+
+def _check_result(name: str, check: Check, value, met, bound) -> CheckResult:
+    label = check.label or (_label("county_year", check.field) if check.field else name)
+    if check.op in ("is_true",):
+        threshold, comparison = "是", "为“是”"
+    elif check.op == "in":
+        values = catalog().table("school_year").field(check.field).values or {}
+        threshold = "、".join(values.get(v, v) for v in check.values)
+        comparison = "属于"
+    else:
+        threshold = clean(bound) if check.ref_field else check.threshold
+        comparison = OPS[check.op]
+    if isinstance(value, float) and check.op == "is_true":
+        value = bool(value)
+    return CheckResult(name=name, label=label, value=clean(value), threshold=threshold, comparison=comparison,
+                       met=clean(met), unit=check.unit)
+
+
+def _describe_check(c: CheckResult) -> str:
+    if c.value is None:
+        return f"{c.label}:数据缺失"
+    if isinstance(c.value, bool):
+        return f"{c.label}:{'是' if c.value else '否'}"
+    value = num(c.value, c.unit) if isinstance(c.value, (int, float)) else str(c.value)
+    threshold = num(c.threshold, c.unit) if isinstance(c.threshold, (int, float)) else c.threshold
+    return f"{c.label} {value}(标准:{c.comparison} {threshold})"
+
+
+def _ratio_gap(check: Check, value, base, denominator) -> Gap | None:
+    """For a ratio below its threshold: how much the numerator must grow."""
+    if value is None or base is None or denominator is None or check.threshold is None:
+        return None
+    need = check.threshold / check.ratio.scale * denominator - base
+    if need <= 0:
+        return None
+    spec = None
+    for table in ("county_year", "school_year"):
+        try:
+            spec = catalog().table(table).field(check.gap_field)
+            break
+        except KeyError:
+            continue
+    unit = spec.unit if spec else ""
+    amount = _ceil(need) if spec is not None and spec.type == "count" else round(need, 2)
+    return Gap(amount=amount, unit=unit or "", what=f"需增加{spec.label if spec else check.gap_field}")
+
+
+def _county_checks(ind: Indicator, checks: dict[str, Check], f: CountyFrames,
+                   missing: list[MissingInput]) -> tuple[list[CheckResult], Gap | None]:
+    results, gap = [], None
+    for name, check in checks.items():
+        prefix = f"{ind.id}__{name}__"
+        row = f.county or {}
+        value, met = row.get(prefix + "value"), clean(row.get(prefix + "met"))
+        bound = row.get(prefix + "bound")
+        result = _check_result(name, check, clean(value), met, bound)
+        results.append(result)
+        if met is None:
+            for key in check.inputs():
+                if f.county_raw is None or clean(f.county_raw.get(key)) is None:
+                    missing.append(_missing(ind.id, "county_year", key))
+        elif met is False:
+            if check.ratio is not None and check.gap_field:
+                gap = gap or _ratio_gap(check, clean(value), clean(row.get(prefix + "gap_base")),
+                                        clean(row.get(prefix + "denominator")))
+            elif check.threshold is not None and isinstance(result.value, (int, float)) and check.op in (">=", ">"):
+                gap = gap or Gap(amount=round(check.threshold - result.value, 2), unit=check.unit or "",
+                                 what=f"{result.label}需提高")
+            elif check.ref_field and isinstance(result.value, (int, float)) and bound is not None:
+                gap = gap or Gap(amount=round(float(bound) - result.value, 2), unit=check.unit or "",
+                                 what=f"{result.label}需提高")
+    return results, gap
+
+
+def _item(ind: Indicator, met, explanation: str, **kwargs) -> ItemResult:
+    return ItemResult(id=ind.id, name=ind.name, met=met, explanation=explanation, unit=ind.unit,
+                      responsible=list(ind.responsible), **kwargs)
+
+
+def _county_item(ind: Indicator, f: CountyFrames, missing: list[MissingInput]) -> ItemResult:
+    own_missing: list[MissingInput] = []
+    checks, gap = _county_checks(ind, ind.rule.checks, f, own_missing)
+    missing += own_missing
+    met = combine_met([c.met for c in checks])
+    explanation = ";".join(_describe_check(c) for c in checks) + f"。{_verdict_sentence(met)}"
+    single = checks[0] if len(checks) == 1 else None
+    return _item(ind, met, explanation, checks=checks, gap=gap, missing=own_missing,
+                 value=single.value if single else None, threshold=single.threshold if single else None)
+
+
+def _verdict_sentence(met: bool | None) -> str:
+    return {True: "此项达标。", False: "此项暂不达标。", None: "此项数据缺失,无法判定。"}[met]
+
+
+def _scoped(f: CountyFrames, ind: Indicator) -> pd.DataFrame:
+    return f.schools[f.schools[f"{ind.id}__in_scope"].fillna(False).astype(bool)]
+
+
+def _school_item(ind: Indicator, std: Standard, f: CountyFrames, missing: list[MissingInput],
+                 allowances: list[AllowanceApplied]) -> ItemResult:
+    kind = ind.rule.kind
+    rows = _scoped(f, ind)
+    findings: list[SchoolFinding] = []
+    own_missing: list[MissingInput] = []
+    for row in rows.to_dict("records"):
+        met = clean(row[f"{ind.id}__met"])
+        for key, allowance in std.enabled_allowances().items():
+            if allowance.indicator == ind.id and clean(row.get(f"{ind.id}__allowance__{key}")):
+                allowances.append(AllowanceApplied(allowance=key, label=allowance.label, indicator=ind.id,
+                                                   school_id=row["school_id"], school_name=row["school_name"],
+                                                   detail=allowance.label))
+        if met is True:
+            continue
+        detail, gap, inputs = SCHOOL_DETAILS[kind](ind, row)
+        findings.append(SchoolFinding(school_id=row["school_id"], school_name=row["school_name"], met=met,
+                                      detail=detail, gap=gap))
+        if met is None:
+            own_missing += [_missing(ind.id, "school_year", key, row["school_id"], row["school_name"]) for key in inputs]
+    school_met = combine_met([clean(v) for v in rows[f"{ind.id}__met"]]) if len(rows) else True
+    checks: list[CheckResult] = []
+    value = threshold = gap = None
+    if kind == "teacher_certification":
+        school_met, value, threshold, checks, gap = _certification(ind, rows, f, own_missing)
+    if kind == "school_checks" and ind.rule.county_checks:
+        checks, _ = _county_checks(ind, ind.rule.county_checks, f, own_missing)
+    met = combine_met([school_met] + [c.met for c in checks])
+    missing += own_missing
+    failing = [x for x in findings if x.met is False]
+    unknown = [x for x in findings if x.met is None]
+    parts = [f"纳入检查 {len(rows)} 所学校"]
+    if failing:
+        parts.append(f"{len(failing)} 所未达标:" + "、".join(x.school_name for x in failing[:10])
+                     + (" 等" if len(failing) > 10 else ""))
+    if unknown:
+        parts.append(f"{len(unknown)} 所数据缺失")
+    if not failing and not unknown and len(rows):
+        parts.append("全部达标")
+    parts += [_describe_check(c) for c in checks if kind != "teacher_certification"]
+    if kind == "teacher_certification" and value is not None:
+        parts.append(f"全县持证上岗率 {num(value, '%')}")
+    explanation = ",".join(parts[:1]) + (";" + ";".join(parts[1:]) if parts[1:] else "") + f"。{_verdict_sentence(met)}"
+    return _item(ind, met, explanation, schools=findings, schools_checked=len(rows), checks=checks,
+                 missing=own_missing, value=value, threshold=threshold, gap=gap)
+
+
+def _certification(ind: Indicator, rows: pd.DataFrame, f: CountyFrames, missing: list[MissingInput]):
+    rule = ind.rule
+    known = rows[f"{ind.id}__certified"].notna().all()
+    teachers = float(rows[f"{ind.id}__teachers"].sum())
+    if known and teachers > 0:
+        certified = float(rows[f"{ind.id}__certified"].sum())
+        rate = 100.0 * certified / teachers
+        met = rate >= rule.threshold - EPS
+        gap = None if met else Gap(amount=_ceil(rule.threshold / 100 * teachers - certified), unit="人",
+                                   what="未持证专任教师需取得教师资格证或调整岗位")
+        check = CheckResult(name="rate", label="持证上岗率(学校数据汇总)", value=rate, threshold=rule.threshold,
+                            comparison=OPS[">="], met=met, unit="%")
+        return met, rate, rule.threshold, [check], gap
+    fallback = clean((f.county_raw or {}).get(rule.fallback_field)) if rule.fallback_field else None
+    if fallback is not None:
+        met = fallback >= rule.threshold - EPS
+        check = CheckResult(name="rate", label="持证上岗率(县级填报值)", value=fallback, threshold=rule.threshold,
+                            comparison=OPS[">="], met=met, unit="%")
+        return met, fallback, rule.threshold, [check], None
+    if rule.fallback_field:
+        missing.append(_missing(ind.id, "county_year", rule.fallback_field))
+    return None, None, rule.threshold, [], None
+
+
+def _rooms_detail(ind: Indicator, row: dict):
+    rule = ind.rule
+    required = clean(row[f"{ind.id}__required_rooms"])
+    parts, inputs, gap = [], [], None
+    if required is None:
+        return "班级数缺失", None, ["classes_primary", "classes_junior"]
+    for name, room in rule.rooms.items():
+        rooms = clean(row[f"{ind.id}__{name}_rooms"])
+        area = clean(row[f"{ind.id}__{name}_area"])
+        min_area = clean(row[f"{ind.id}__{name}_min_area"])
+        if rooms is None:
+            inputs.append(room.rooms_field)
+            parts.append(f"{room.label}数缺失")
+            continue
+        if rooms < required:
+            parts.append(f"{room.label} {num(rooms)} 间,按 {num(clean(row[f'{ind.id}__classes']))} 个班应至少 {num(required)} 间")
+            gap = gap or Gap(amount=required - rooms, unit="间", what=f"需增建{room.label}")
+        if rooms > 0 and area is None:
+            inputs.append(room.area_field)
+            parts.append(f"{room.label}最小面积缺失")
+        elif rooms > 0 and area < min_area - EPS:
+            parts.append(f"{room.label}最小面积 {num(area, 'm²')},应不小于 {num(min_area, 'm²')}")
+            gap = gap or Gap(amount=round(min_area - area, 2), unit="m²", what=f"最小的{room.label}需扩大面积")
+    return ";".join(parts) or "数据不全", gap, inputs
+
+
+def _size_detail(ind: Indicator, row: dict):
+    students, limit = clean(row[f"{ind.id}__students"]), clean(row[f"{ind.id}__limit"])
+    if students is None:
+        return "在校生数缺失", None, ["students_primary", "students_junior"]
+    return (f"义务教育阶段在校生 {num(students)} 人,超过上限 {num(limit)} 人",
+            Gap(amount=students - limit, unit="人", what="需分流学生(或新建、扩建学校)"), [])
+
+
+def _class_detail(ind: Indicator, row: dict):
+    parts, inputs, gap = [], [], None
+    for seg, limit in ind.rule.limits.items():
+        met = clean(row[f"{ind.id}__{seg}_met"])
+        largest, oversize = clean(row[f"{ind.id}__{seg}_largest"]), clean(row[f"{ind.id}__{seg}_oversize"])
+        label = SEGMENT_LABELS.get(seg, seg)
+        if met is None:
+            inputs += [f"max_class_size_{seg}", f"oversize_classes_{seg}"]
+            parts.append(f"{label}最大班额缺失")
+        elif met is False:
+            if oversize:
+                parts.append(f"{label}有 {num(oversize)} 个班超过 {limit} 人")
+                gap = gap or Gap(amount=oversize, unit="个班", what="超标班额需消除")
+            else:
+                parts.append(f"{label}最大班额 {num(largest)} 人,超过 {limit} 人")
+                gap = gap or Gap(amount=largest - limit, unit="人", what="最大班需减少学生")
+    return ";".join(parts), gap, inputs
+
+
+def _certification_detail(ind: Indicator, row: dict):
+    teachers, certified = clean(row[f"{ind.id}__teachers"]), clean(row[f"{ind.id}__certified"])
+    if certified is None:
+        return "持证教师数缺失", None, ["certified_teachers_primary", "certified_teachers_junior"]
+    return (f"专任教师 {num(teachers)} 人,持证 {num(certified)} 人",
+            Gap(amount=teachers - certified, unit="人", what="未持证专任教师"), [])
+
+
+def _checks_detail(ind: Indicator, row: dict):
+    parts, inputs, gap = [], [], None
+    for name, check in ind.rule.checks.items():
+        met = clean(row[f"{ind.id}__{name}_met"])
+        value = clean(row[f"{ind.id}__{name}_value"])
+        result = _check_result(name, check, value, met, None)
+        if check.field and check.op == "in" and value is not None:
+            labels = catalog().table("school_year").field(check.field).values or {}
+            result.value = labels.get(value, value)
+        if met is None:
+            inputs += check.inputs()
+        if met is not True:
+            parts.append(_describe_check(result))
+        if met is False and check.ratio is not None and check.gap_field:
+            gap = gap or _ratio_gap(check, value, clean(row.get(f"{ind.id}__{name}_gap_base")),
+                                    clean(row.get(f"{ind.id}__{name}_denominator")))
+    return ";".join(parts), gap, inputs
+
+
+SCHOOL_DETAILS = {
+    "school_rooms": _rooms_detail,
+    "school_size": _size_detail,
+    "class_size": _class_detail,
+    "teacher_certification": _certification_detail,
+    "school_checks": _checks_detail,
+}
+
+
+def _quality_item(ind: Indicator, f: CountyFrames, missing: list[MissingInput]) -> ItemResult:
+    rule = ind.rule
+    rows = f.quality
+    if rows.empty:
+        own = [MissingInput(indicator=ind.id, table="quality", field="level", label="质量监测结果(学业水平、校际差异率)")]
+        missing += own
+        return _item(ind, None, "无本年度质量监测数据。此项数据缺失,无法判定。", missing=own)
+    checks, failing = [], []
+    for r in rows.sort_values("subject").itertuples(index=False):
+        level, rate = clean(r.level), clean(r.inter_school_diff_rate)
+        level_ok = level is not None and level >= rule.min_level
+        rate_ok = rate is not None and rate < rule.max_diff_rate - EPS
+        met = level_ok and rate_ok
+        roman = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ", 4: "Ⅳ"}
+        checks.append(CheckResult(name=str(r.subject), label=f"{r.subject}", value=f"{roman.get(level, level)}级,差异率 {num(rate)}",
+                                  threshold=f"Ⅲ级以上,差异率低于 {num(rule.max_diff_rate)}", comparison="达到", met=met))
+        if not met:
+            why = []
+            if not level_ok:
+                why.append(f"学业水平 {roman.get(level, level)}级")
+            if not rate_ok:
+                why.append(f"校际差异率 {num(rate)}")
+            failing.append(f"{r.subject}({','.join(why)})")
+    met = not failing
+    explanation = (f"监测 {len(checks)} 个学科," + ("全部达到Ⅲ级以上且校际差异率低于 " + num(rule.max_diff_rate) if met
+                                                 else "未达标学科:" + "、".join(failing))) + f"。{_verdict_sentence(met)}"
+    return _item(ind, met, explanation, checks=checks)
+
+
+# ---------------------------------------------------------------- the whole result
+
+def assemble(std: Standard, f: CountyFrames, *, county_name: str, basic_balance_year: int | None,
+             synthetic: bool, source: str, warnings: list[str]) -> EvaluationResult:
+    missing: list[MissingInput] = []
+    allowances: list[AllowanceApplied] = []
+    areas: dict = {"resource_allocation": _resource_area(std, f, missing, allowances)}
+    for area in AREAS[1:]:
+        items: dict[str, ItemResult] = {}
+        for ind in std.by_area(area):
+            if ind.level == "school":
+                items[ind.id] = _school_item(ind, std, f, missing, allowances)
+            elif ind.rule.kind == "quality_monitoring":
+                items[ind.id] = _quality_item(ind, f, missing)
+            else:
+                items[ind.id] = _county_item(ind, f, missing)
+        areas[area] = ItemArea(met=combine_met([i.met for i in items.values()]), indicators=items)
+
+    raw = f.county_raw or {}
+    triggered = [k for k in std.veto if clean(raw.get(k)) is True]
+    veto_missing = [k for k in std.veto if clean(raw.get(k)) is None]
+    missing += [_missing("veto", "county_year", k) for k in veto_missing]
+    veto = VetoResult(triggered=triggered, labels=dict(std.veto), missing=veto_missing)
+
+    area_met = [areas[a].met for a in AREAS]
+    if triggered or any(m is False for m in area_met):
+        verdict = "fail"
+    elif veto_missing or any(m is None for m in area_met):
+        verdict = "incomplete"
+    else:
+        verdict = "pass"
+
+    required = std.precondition.basic_balance_years_before
+    if basic_balance_year is None:
+        precondition = Precondition(basic_balance_year=None, required_years_before=required, met=None,
+                                    note="县区名录未填写通过基本均衡认定年份")
+    else:
+        ok = f.year - basic_balance_year >= required
+        precondition = Precondition(
+            basic_balance_year=basic_balance_year, required_years_before=required, met=ok,
+            note=f"{basic_balance_year} 年通过基本均衡认定," + ("满足" if ok else "不满足") + f"“认定满{required}年方可申请”的前提")
+
+    unit_warnings = [f"{e.school_name}({e.school_id}){SEGMENT_LABELS.get(e.segment, e.segment)}学段:{e.reason}"
+                     for e in areas["resource_allocation"].excluded]
+    return EvaluationResult(
+        county_code=f.county_code, county_name=county_name, year=f.year, standard=std.id, standard_name=std.name,
+        verdict=verdict, verdict_label=VERDICT_LABELS[verdict], synthetic=synthetic, source=source, areas=areas,
+        veto=veto, missing_inputs=_dedupe(missing), allowances_applied=allowances, precondition=precondition,
+        warnings=warnings + unit_warnings,
+    )
+
+
+def _dedupe(missing: list[MissingInput]) -> list[MissingInput]:
+    seen, out = set(), []
+    for m in missing:
+        key = (m.indicator, m.table, m.field, m.school_id)
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
+
+
+__all__ = ["CountyFrames", "assemble", "met_word"]

@@ -1,0 +1,132 @@
+"""The engine's entry point: a dataset (and a standard) in, one explained result per county-year out.
+
+All counties that share a standard are computed in one pass of the Ibis expressions; the
+per-county assembly then reads its rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable, Iterable
+
+import ibis
+import pandas as pd
+
+from junheng.data.dataset import Dataset
+from junheng.engine.assemble import CountyFrames, assemble
+from junheng.engine.backend import register
+from junheng.engine.checks import county_checks_expr, school_checks_expr
+from junheng.engine.resources import compute_resources
+from junheng.engine.result import EvaluationResult
+from junheng.errors import JunhengError
+from junheng.standards.loader import DEFAULT_STANDARD, load_standard
+from junheng.standards.model import Standard
+
+
+class NothingToEvaluate(JunhengError):
+    pass
+
+
+def select_pairs(dataset: Dataset, county: str | None, year: int | None) -> list[tuple[str, int]]:
+    pairs = dataset.county_year_pairs()
+    chosen = [(c, y) for c, y in pairs if (county is None or c == county) and (year is None or y == year)]
+    if not chosen:
+        available = "、".join(f"{c}({dataset.county_name(c)}){y}年" for c, y in pairs[:20]) or "无"
+        wanted = "".join(filter(None, [f"县区 {county}" if county else "", f" {year} 年" if year else ""]))
+        raise NothingToEvaluate(f"数据集中没有{wanted or '任何'}学校年度数据。数据集中有:{available}")
+    return chosen
+
+
+def standard_for(dataset: Dataset, county: str, override: str | None) -> str:
+    if override:
+        return override
+    chosen = dataset.county_attribute(county, "standard")
+    return str(chosen) if chosen else DEFAULT_STANDARD
+
+
+def _groups(frame: pd.DataFrame) -> dict[tuple[str, int], pd.DataFrame]:
+    if frame.empty:
+        return {}
+    return {(str(c), int(y)): g for (c, y), g in frame.groupby(["county_code", "year"], sort=False)}
+
+
+def _restrict(dataset: Dataset, counties: set[str], years: set[int]) -> Dataset:
+    schools = dataset.schools[dataset.schools["county_code"].isin(counties)]
+    school_year = dataset.school_year[
+        dataset.school_year["school_id"].isin(schools["school_id"]) & dataset.school_year["year"].isin(years)
+    ]
+    county_year = dataset.county_year[
+        dataset.county_year["county_code"].isin(counties) & dataset.county_year["year"].isin(years)
+    ]
+    return Dataset(schools=schools, school_year=school_year, counties=dataset.counties, county_year=county_year,
+                   quality=dataset.quality, source=dataset.source, synthetic=dataset.synthetic)
+
+
+def evaluate_dataset(
+    dataset: Dataset,
+    *,
+    county: str | None = None,
+    year: int | None = None,
+    standard: str | Standard | None = None,
+    backend: ibis.BaseBackend | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[EvaluationResult]:
+    """Evaluate every selected county-year; each under its own standard unless one is given."""
+    pairs = select_pairs(dataset, county, year)
+    by_standard: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    fixed = standard if isinstance(standard, Standard) else None
+    for pair in pairs:
+        key = fixed.id if fixed else standard_for(dataset, pair[0], standard)
+        by_standard[key].append(pair)
+
+    results: dict[tuple[str, int], EvaluationResult] = {}
+    for standard_id, group in by_standard.items():
+        std = fixed or load_standard(standard_id)
+        results.update(_evaluate_group(dataset, std, group, backend, on_progress))
+    return [results[p] for p in pairs]
+
+
+def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, int]],
+                    backend, on_progress) -> dict[tuple[str, int], EvaluationResult]:
+    pairs = list(pairs)
+    sub = _restrict(dataset, {c for c, _ in pairs}, {y for _, y in pairs})
+    tables = register(sub, backend)
+    resources = compute_resources(sub, std, tables)
+    fingerprint = std.fingerprint()
+    schools = tables.execute(
+        f"school_checks|{fingerprint}",
+        lambda: school_checks_expr(tables.table("schools"), tables.table("school_year"), std),
+    )
+    county_rows = tables.execute(
+        f"county_checks|{fingerprint}", lambda: county_checks_expr(tables.table("county_year"), std)
+    ) if len(sub.county_year) else None
+
+    units, excluded, cv = _groups(resources.units), _groups(resources.excluded), _groups(resources.cv)
+    school_groups = _groups(schools)
+    school_year = _groups(sub.school_year.merge(sub.schools[["school_id", "county_code"]], on="school_id"))
+    county_checks = {} if county_rows is None else {
+        (str(r["county_code"]), int(r["year"])): r for r in county_rows.to_dict("records")}
+    county_raw = {(str(r["county_code"]), int(r["year"])): r for r in sub.county_year.to_dict("records")}
+    quality = _groups(dataset.quality)
+    empty_units = resources.units.iloc[0:0]
+    empty_cv = resources.cv.iloc[0:0]
+
+    out = {}
+    for pair in pairs:
+        frames = CountyFrames(
+            county_code=pair[0], year=pair[1],
+            units=units.get(pair, empty_units), excluded=excluded.get(pair, resources.excluded.iloc[0:0]),
+            cv=cv.get(pair, empty_cv), schools=school_groups.get(pair, schools.iloc[0:0]),
+            county=county_checks.get(pair), county_raw=county_raw.get(pair),
+            school_year=school_year.get(pair, sub.school_year.iloc[0:0]),
+            quality=quality.get(pair, dataset.quality.iloc[0:0]),
+        )
+        basic = dataset.county_attribute(pair[0], "basic_balance_year")
+        out[pair] = assemble(
+            std, frames, county_name=dataset.county_name(pair[0]),
+            basic_balance_year=int(basic) if basic is not None else None,
+            synthetic=dataset.synthetic, source=dataset.source, warnings=list(dataset.warnings),
+        )
+        if on_progress:
+            on_progress(1)
+    return out
