@@ -128,7 +128,7 @@ class Tables:
         schemas = "|".join(f"{name}:{schema!r}" for name, schema in sorted(self.schemas.items()))
         sql, schema = compiled_query(self.backend, f"{self.prefix}|{key}|{schemas}", build)
         if self._duckdb:
-            return self.backend.con.sql(sql).fetch_arrow_table()
+            return self.backend.con.sql(sql).to_arrow_table()
         return self.backend.sql(sql, schema=schema, dialect=self.backend.name).to_pyarrow()
 
     def execute(self, key: str, build: Callable[[], ibis.Table]) -> pd.DataFrame:
