@@ -6,6 +6,7 @@ Heavy imports (ibis, pandas, openpyxl) happen inside commands so that `--help` s
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -73,10 +74,10 @@ def check(dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 X
 @app.command()
 def template(out: Path = typer.Argument(..., help="要生成的空白填报模板(.xlsx)")) -> None:
     """生成空白填报模板:中文表头、每列填写说明、枚举下拉选项。"""
-    from junheng.data.template import write_template
-
     if out.suffix.lower() != ".xlsx":
         raise typer.BadParameter("模板文件名应以 .xlsx 结尾", param_hint="OUT")
+    from junheng.data.template import write_template
+
     write_template(out)
     console.print(f"已生成填报模板:{out}", highlight=False)
 
@@ -111,6 +112,54 @@ def demo(
     run_demo(workspace, counties=counties, seed=seed, console=console)
 
 
+def _kinds(exc) -> set[str]:
+    # Typer vendors its own click; match its exceptions by class name rather than import a private module.
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _is_usage_error(exc) -> bool:
+    return "ClickException" in _kinds(exc)
+
+
+def usage_message(exc) -> str:
+    """Usage errors in Chinese (the common ones; others keep the library's text)."""
+    kinds = _kinds(exc)
+    command = exc.ctx.command_path if getattr(exc, "ctx", None) else "junheng"
+    hint = f"运行 {command} --help 查看用法。"
+    param = getattr(exc, "param", None)
+    name = (param.opts[0] if param is not None and param.opts and param.opts[0].startswith("-")
+            else (param.name.upper() if param is not None else getattr(exc, "param_hint", "") or ""))
+    if "MissingParameter" in kinds:
+        return f"缺少参数 {name}。{hint}"
+    if "NoSuchOption" in kinds:
+        return f"没有选项 {exc.option_name}。{hint}"
+    if "BadParameter" in kinds:
+        return f"参数 {name} 的取值无效:{_translate(exc.message)}。{hint}"
+    if "UsageError" in kinds:
+        message = exc.message
+        if message.startswith("No such command"):
+            found = re.findall(r"'([^']+)'", message)
+            guess = f"(是否要输入 {found[1]}?)" if len(found) > 1 else ""
+            return f"没有命令 {found[0] if found else ''}{guess}。运行 junheng --help 查看全部命令。"
+        if message.startswith("Got unexpected extra argument"):
+            return f"多余的参数:{message.split('(')[-1].rstrip(')')}。{hint}"
+        return f"命令用法有误:{message}。{hint}"
+    return exc.format_message()
+
+
+def _translate(message: str) -> str:
+    choice = re.search(r"'([^']*)' is not one of (.*)\.", message)
+    if choice:
+        options = "、".join(re.findall(r"'([^']*)'", choice.group(2)))
+        return f"“{choice.group(1)}”不是可选值;可选:{options}"
+    bound = re.search(r"greater than or equal to (\S+)", message)
+    if bound:
+        return f"应不小于 {bound.group(1)}"
+    if "valid integer" in message:
+        return "应为整数"
+    return message
+
+
 def main() -> None:
     """Entry point: users see Chinese messages and an exit code, never a traceback."""
     try:
@@ -123,11 +172,9 @@ def main() -> None:
     except typer.Abort:
         err_console.print("已取消。")
         sys.exit(130)
-    except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+    except Exception as exc:  # usage errors and anything unexpected
+        if _is_usage_error(exc):
+            err_console.print(f"[red]错误:[/]{usage_message(exc)}", highlight=False)
             sys.exit(exc.exit_code)
         if os.environ.get("JUNHENG_DEBUG"):
             raise

@@ -31,7 +31,7 @@ class StandardProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}" + (f" 第{self.line}行" if self.line else "")
-        return f"{where} 键 {self.key or '(根)'}: {self.message}"
+        return f"{where} 键 {self.key}:{self.message}" if self.key else f"{where}:{self.message}"
 
 
 class StandardError(JunhengError):
