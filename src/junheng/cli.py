@@ -91,13 +91,16 @@ def evaluate(
         None, "--standard", "-s", help="标准标识或标准文件;不指定则用县区名录中的适用标准,缺省为 national-2017"
     ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="输出格式"),
-    out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件(json/xlsx);json 不指定则打印到屏幕"),
+    out: Optional[Path] = typer.Option(
+        None, "--output", "-o",
+        help="输出文件(json/xlsx);json 不指定则打印到屏幕。同时指定 --county 和 --year 时 JSON 为一个对象,否则为数组",
+    ),
 ) -> None:
     """评估县域义务教育优质均衡发展的全部指标并给出结论。"""
     from junheng.services import evaluate_dataset_file, write_results
 
     results = evaluate_dataset_file(dataset, county=county, year=year, standard=standard, console=err_console)
-    write_results(results, fmt.value, out, console)
+    write_results(results, fmt.value, out, console, single=county is not None and year is not None)
 
 
 @app.command()

@@ -7,7 +7,13 @@ import json
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from junheng.data.dataset import Dataset
 from junheng.engine.result import EvaluationResult
@@ -44,15 +50,17 @@ def evaluate_dataset_file(path: Path, *, county: str | None = None, year: int | 
     return evaluate_loaded(dataset, county=county, year=year, standard=standard, console=console)
 
 
-def results_json(results: list[EvaluationResult]):
-    """One result → the contract object; several → a list of them."""
+def results_json(results: list[EvaluationResult], single: bool):
+    """The contract object when one county-year was asked for (`single`), else a list of them,
+    so a client knows the shape from its own request."""
     docs = [r.to_json() for r in results]
-    return docs[0] if len(docs) == 1 else docs
+    return docs[0] if single and len(docs) == 1 else docs
 
 
-def write_results(results: list[EvaluationResult], fmt: str, out: Path | None, console: Console) -> None:
+def write_results(results: list[EvaluationResult], fmt: str, out: Path | None, console: Console,
+                  single: bool = False) -> None:
     if fmt == "json":
-        text = json.dumps(results_json(results), ensure_ascii=False, indent=2)
+        text = json.dumps(results_json(results, single), ensure_ascii=False, indent=2)
         if out is None:
             console.out(text, highlight=False)
             return
@@ -110,7 +118,7 @@ def run_demo(workspace: Path, *, counties: int, seed: int, console: Console) -> 
     shown = [r for r in results if r.year == latest] if counties == 1 else results
     print_results(console, shown)
     out = workspace / "demo-result.json"
-    out.write_text(json.dumps(results_json(shown), ensure_ascii=False, indent=2), encoding="utf-8")
+    out.write_text(json.dumps(results_json(shown, single=counties == 1), ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(f"评估结果(JSON):{out}", highlight=False)
     console.print(f"再次评估:junheng evaluate {folder}"
                   + (f" --county {shown[0].county_code} --year {latest}" if counties == 1 else ""), highlight=False)

@@ -70,6 +70,7 @@ class TableSpec(_Frozen):
     label: str
     key: tuple[str, ...]
     optional_table: bool = False
+    description: str | None = None  # what one row is, e.g. 每所学校一行 (messages, template)
     fields: tuple[FieldSpec, ...]
 
     def field(self, key: str) -> FieldSpec:
@@ -102,7 +103,8 @@ class Catalog(_Frozen):
 
 @lru_cache(maxsize=1)
 def catalog() -> Catalog:
-    raw = yaml.safe_load(resources.files("junheng.data").joinpath("format.yaml").read_text("utf-8"))
+    text = resources.files("junheng.data").joinpath("format.yaml").read_text("utf-8")
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     tables = {
         name: TableSpec(name=name, **{**spec, "key": tuple(spec["key"]), "fields": tuple(spec["fields"])})
         for name, spec in raw["tables"].items()

@@ -32,10 +32,11 @@ from junheng.engine.result import (
     VetoResult,
     combine_met,
 )
+from junheng.engine.tolerance import EPS
 from junheng.engine.wording import OPS, clean, met_word, num
 from junheng.standards.model import AREAS, Check, Indicator, Standard
 
-EPS = 1e-9
+STUDENTS_MISSING = "该学段在校生数缺失,无法评估"
 SEGMENT_LABELS = {"primary": "小学", "junior": "初中"}
 
 
@@ -97,7 +98,15 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
     rule = std.per_school_rule
     raw = f.school_year.set_index("school_id") if len(f.school_year) else f.school_year
     units: list[UnitResult] = []
+    no_count: list[ExcludedUnit] = []
     for row in f.units.itertuples(index=False):
+        if clean(row.students) is None:
+            # Without its student count a unit has no value at all; its segment's CVs are unknown too.
+            no_count.append(ExcludedUnit(school_id=row.school_id, school_name=row.school_name, segment=row.segment,
+                                         students=None, reason=STUDENTS_MISSING))
+            missing.append(_missing("resource_allocation", "school_year", f"students_{row.segment}",
+                                    row.school_id, row.school_name))
+            continue
         ind_results: dict[str, UnitIndicator] = {}
         reasons: list[str] = []
         for ind in indicators:
@@ -111,9 +120,10 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
                                                 resource=clean(getattr(row, f"res_{ind.id}")), gap=gap)
             if met is False:
                 floor_note = "" if ratio is None or ratio >= rule.floor_ratio - EPS else f",不足{rule.floor_ratio:.0%}"
-                reasons.append(f"{ind.id} {ind.name} {num(value)}{' ' + ind.unit if ind.unit else ''},"
-                               f"达标值 {num(threshold)}(达到 {ratio:.1%}{floor_note})")
+                reasons.append(f"{ind.id} {ind.name} {value:.2f}{' ' + ind.unit if ind.unit else ''},"
+                               f"达标值 {threshold:g}(达到 {ratio:.1%}{floor_note})")
             if value is None:
+                reasons.append(f"{ind.id} {ind.name}:数据缺失")
                 for key in _resource_inputs(ind, row.segment, explicit):
                     if raw is not None and row.school_id in raw.index and pd.isna(raw.at[row.school_id, key]):
                         missing.append(_missing(ind.id, "school_year", key, row.school_id, row.school_name))
@@ -127,13 +137,10 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
                 allowances.append(AllowanceApplied(
                     allowance=key, label=allowance.label, indicator=allowance.indicator, school_id=row.school_id,
                     school_name=row.school_name, detail=f"{SEGMENT_LABELS.get(row.segment, row.segment)}学段"))
-        students = clean(row.students)
         units.append(UnitResult(
             school_id=row.school_id, school_name=row.school_name, school_type=row.school_type,
-            segment=row.segment, students=int(students) if students is not None else 0, share=clean(row.share),
+            segment=row.segment, students=int(row.students), share=clean(row.share),
             indicators=ind_results, met_count=met_count, compliant=clean(row.compliant), reasons=reasons))
-        if students is None:
-            missing.append(_missing("R", "school_year", f"students_{row.segment}", row.school_id, row.school_name))
 
     cv: dict[str, dict[str, CVResult]] = {}
     for segment in std.segments:
@@ -159,7 +166,7 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
                 largest_contributors=_contributors(seg_units, ind.id, mean))
     excluded = [ExcludedUnit(school_id=r.school_id, school_name=r.school_name, segment=r.segment,
                              students=clean(r.students), reason=r.excluded)
-                for r in f.excluded.itertuples(index=False)]
+                for r in f.excluded.itertuples(index=False)] + no_count
     compliance = [u.compliant for u in units]
     met = combine_met(compliance + [c.met for seg in cv.values() for c in seg.values()])
     return ResourceArea(met=met, units=units, cv=cv, excluded=excluded,
@@ -368,7 +375,7 @@ def _rooms_detail(ind: Indicator, row: dict):
     required = clean(row[f"{ind.id}__required_rooms"])
     parts, inputs, gap = [], [], None
     if required is None:
-        return "班级数缺失", None, ["classes_primary", "classes_junior"]
+        return "班级数缺失", None, _own_fields(row, "classes")
     for name, room in rule.rooms.items():
         rooms = clean(row[f"{ind.id}__{name}_rooms"])
         area = clean(row[f"{ind.id}__{name}_area"])
@@ -389,10 +396,16 @@ def _rooms_detail(ind: Indicator, row: dict):
     return ";".join(parts) or "数据不全", gap, inputs
 
 
+def _own_fields(row: dict, prefix: str) -> list[str]:
+    """`prefix_<segment>` for the compulsory segments this school type has."""
+    segments = catalog().school_types[row["school_type"]].segments
+    return [f"{prefix}_{seg}" for seg in segments if seg in SEGMENT_LABELS]
+
+
 def _size_detail(ind: Indicator, row: dict):
     students, limit = clean(row[f"{ind.id}__students"]), clean(row[f"{ind.id}__limit"])
     if students is None:
-        return "在校生数缺失", None, ["students_primary", "students_junior"]
+        return "在校生数缺失", None, _own_fields(row, "students")
     return (f"义务教育阶段在校生 {num(students)} 人,超过上限 {num(limit)} 人",
             Gap(amount=students - limit, unit="人", what="需分流学生(或新建、扩建学校)"), [])
 
@@ -419,7 +432,7 @@ def _class_detail(ind: Indicator, row: dict):
 def _certification_detail(ind: Indicator, row: dict):
     teachers, certified = clean(row[f"{ind.id}__teachers"]), clean(row[f"{ind.id}__certified"])
     if certified is None:
-        return "持证教师数缺失", None, ["certified_teachers_primary", "certified_teachers_junior"]
+        return "持证教师数缺失", None, _own_fields(row, "certified_teachers")
     return (f"专任教师 {num(teachers)} 人,持证 {num(certified)} 人",
             Gap(amount=teachers - certified, unit="人", what="未持证专任教师"), [])
 

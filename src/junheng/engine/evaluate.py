@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, Iterable
 
-import ibis
 import pandas as pd
 
 from junheng.data.dataset import Dataset
 from junheng.engine.assemble import CountyFrames, assemble
 from junheng.engine.backend import register
-from junheng.engine.checks import county_checks_expr, school_checks_expr
 from junheng.engine.resources import compute_resources
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
@@ -68,7 +66,7 @@ def evaluate_dataset(
     county: str | None = None,
     year: int | None = None,
     standard: str | Standard | None = None,
-    backend: ibis.BaseBackend | None = None,
+    backend=None,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[EvaluationResult]:
     """Evaluate every selected county-year; each under its own standard unless one is given."""
@@ -86,6 +84,20 @@ def evaluate_dataset(
     return [results[p] for p in pairs]
 
 
+def _school_checks(tables, std: Standard):
+    from junheng.engine.checks import (
+        school_checks_expr,  # imports Ibis: only on a cache miss
+    )
+
+    return school_checks_expr(tables.table("schools"), tables.table("school_year"), std)
+
+
+def _county_checks(tables, std: Standard):
+    from junheng.engine.checks import county_checks_expr
+
+    return county_checks_expr(tables.table("county_year"), std)
+
+
 def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, int]],
                     backend, on_progress) -> dict[tuple[str, int], EvaluationResult]:
     pairs = list(pairs)
@@ -95,10 +107,10 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
     fingerprint = std.fingerprint()
     schools = tables.execute(
         f"school_checks|{fingerprint}",
-        lambda: school_checks_expr(tables.table("schools"), tables.table("school_year"), std),
+        lambda: _school_checks(tables, std),
     )
     county_rows = tables.execute(
-        f"county_checks|{fingerprint}", lambda: county_checks_expr(tables.table("county_year"), std)
+        f"county_checks|{fingerprint}", lambda: _county_checks(tables, std)
     ) if len(sub.county_year) else None
 
     units, excluded, cv = _groups(resources.units), _groups(resources.excluded), _groups(resources.cv)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-# Comparisons allow this much for binary floating-point noise; it is far below the two decimals
-# shown, so a value exactly at its threshold passes.
-EPS = 1e-9
+from junheng.engine.tolerance import EPS  # noqa: F401 (re-exported for the expression modules)
 
 
 def num(col: ir.Value) -> ir.NumericValue:

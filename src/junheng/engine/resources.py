@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
 
 from junheng.data.dataset import Dataset
 from junheng.engine.backend import Tables, register
-from junheng.engine.exprs import EPS, real
-from junheng.engine.units import resource_column, units_expr
+from junheng.engine.tolerance import EPS
 from junheng.standards.model import Standard
 
 
@@ -26,72 +23,6 @@ class ResourceTables:
     units: pd.DataFrame  # one row per evaluated unit: values, met flags, compliance
     cv: pd.DataFrame  # one row per (county, year, segment, indicator)
     excluded: pd.DataFrame  # units left out (0 students, a standard's exclusion)
-
-
-def _by_segment(segment: ir.StringValue, values: dict[str, float]) -> ir.NumericValue:
-    return ibis.cases(*((segment == seg, real(value)) for seg, value in values.items()), else_=ibis.null("float64"))
-
-
-def unit_values_expr(units: ir.Table, standard: Standard) -> ir.Table:
-    """Values x = scale·resource/students, met flags and the per-school rule for every unit.
-
-    Excluded units keep their rows (flagged in `excluded`) so one pass serves both lists.
-    """
-    u = units
-    rule = standard.per_school_rule
-    indicators = standard.resource_indicators()
-    max_unmet = len(indicators) - rule.min_met
-    columns: dict[str, ir.Value] = {}
-    below_floor, unmet, unknown, met_total = [], [], [], []
-    for ind in indicators:
-        threshold = _by_segment(u.segment, ind.thresholds)
-        value = (ind.rule.scale * u[resource_column(ind.id)]) / u.students.cast("float64").nullif(0)
-        met = value >= threshold - EPS
-        columns[ind.id] = value
-        columns[f"{ind.id}_threshold"] = threshold
-        columns[f"{ind.id}_met"] = met
-        below_floor.append((value < rule.floor_ratio * threshold - EPS).fill_null(False))
-        unmet.append((~met).fill_null(False).cast("int64"))
-        unknown.append(value.isnull().cast("int64"))
-        met_total.append(met.fill_null(False).cast("int64"))
-    any_below_floor = below_floor[0]
-    for flag in below_floor[1:]:
-        any_below_floor = any_below_floor | flag
-    n_unmet, n_unknown = sum(unmet), sum(unknown)
-    compliant = ibis.cases(
-        (any_below_floor | (n_unmet > max_unmet), False),
-        (n_unknown > 0, ibis.null("boolean")),
-        else_=True,
-    )
-    return u.mutate(**columns).mutate(met_count=sum(met_total), unknown_count=n_unknown, compliant=compliant)
-
-
-def cv_expr(values: ir.Table, standard: Standard) -> ir.Table:
-    """Wide CV table: per (county, year, segment) the value and county value of each indicator."""
-    keys = ["county_code", "year", "segment"]
-    values = values.filter(values.excluded.isnull())
-    ids = [ind.id for ind in standard.resource_indicators()]
-    scale = {ind.id: ind.rule.scale for ind in standard.resource_indicators()}
-    present = {i: values[i].notnull() for i in ids}
-    totals = values.group_by(keys).aggregate(
-        units=values.count(),
-        students=values.students.sum(),
-        **{f"N_{i}": ibis.ifelse(present[i], values.students, 0).sum() for i in ids},
-        **{f"T_{i}": (scale[i] * values[resource_column(i)]).sum() for i in ids},
-        **{f"missing_{i}": values[i].isnull().cast("int64").sum() for i in ids},
-    )
-    totals = totals.mutate(**{f"mean_{i}": totals[f"T_{i}"] / totals[f"N_{i}"].cast("float64").nullif(0) for i in ids})
-    joined = values.join(totals, keys)
-    squares = joined.group_by(keys).aggregate(
-        **{f"SS_{i}": (joined.students * (joined[i] - joined[f"mean_{i}"]) ** 2).sum() for i in ids}
-    )
-    out = totals.join(squares, keys)
-    return out.mutate(
-        **{
-            f"cv_{i}": (out[f"SS_{i}"] / out[f"N_{i}"].cast("float64").nullif(0)).sqrt() / out[f"mean_{i}"].nullif(0)
-            for i in ids
-        }
-    )
 
 
 def _cv_long(wide: pd.DataFrame, standard: Standard) -> pd.DataFrame:
@@ -113,15 +44,29 @@ def _cv_long(wide: pd.DataFrame, standard: Standard) -> pd.DataFrame:
     return cv.sort_values(["county_code", "year", "segment", "indicator"]).reset_index(drop=True)
 
 
+def _unit_values(tables: Tables, standard: Standard):
+    # Expression modules import Ibis: only needed when the compiled query is not cached.
+    from junheng.engine.resource_exprs import unit_values_expr
+    from junheng.engine.units import units_expr
+
+    return unit_values_expr(units_expr(tables.table("schools"), tables.table("school_year"), standard), standard)
+
+
+def _cv(tables: Tables, standard: Standard):
+    from junheng.engine.resource_exprs import cv_expr
+
+    return cv_expr(tables.table("unit_values"), standard)
+
+
 def compute_resources(dataset: Dataset, standard: Standard, tables: Tables | None = None) -> ResourceTables:
     """Resource allocation of every county and year in `dataset` under `standard`."""
     tables = tables or register(dataset)
     fingerprint = standard.fingerprint()
     all_units = tables.materialize(
         "unit_values", f"unit_values|{fingerprint}",
-        lambda: unit_values_expr(units_expr(tables.table("schools"), tables.table("school_year"), standard), standard),
+        lambda: _unit_values(tables, standard),
     )
-    wide = tables.execute(f"cv|{fingerprint}", lambda: cv_expr(tables.table("unit_values"), standard))
+    wide = tables.execute(f"cv|{fingerprint}", lambda: _cv(tables, standard))
     is_excluded = all_units["excluded"].notna()
     excluded = all_units.loc[
         is_excluded, ["county_code", "year", "school_id", "school_name", "segment", "students", "excluded"]

@@ -25,7 +25,7 @@ def combine_met(values: list[bool | None]) -> bool | None:
 
 
 class MissingInput(BaseModel):
-    indicator: str
+    indicator: str  # an indicator ID, "resource_allocation" (a unit's student count) or "veto"
     table: str
     field: str
     label: str

@@ -1,0 +1,101 @@
+"""The fill-in template: what a county sees, and that what it fills in imports as it is."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+import builders
+from dataset_files import columns_of, problems_of
+from junheng.data.catalog import catalog
+from junheng.data.dataset import Dataset
+from junheng.data.importer import NOTES_MARKER, load_dataset
+from junheng.data.template import FIRST_DATA_ROW, write_template
+
+
+@pytest.fixture(scope="module")
+def template_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "模板.xlsx"
+    write_template(path)
+    return path
+
+
+def validations(sheet) -> dict[str, tuple[str, str | None, str]]:
+    """Column letter → (type, formula1, range) of each data validation."""
+    found = {}
+    for validation in sheet.data_validations.dataValidation:
+        ranges = str(validation.sqref)
+        found[ranges.split(":")[0].rstrip("0123456789")] = (validation.type, validation.formula1, ranges)
+    return found
+
+
+def test_one_sheet_per_table_after_the_instructions(template_path):
+    workbook = openpyxl.load_workbook(template_path)
+    assert workbook.sheetnames == ["填写说明"] + [catalog().table(name).label for name in Dataset.TABLES]
+    instructions = "\n".join(str(v) for row in workbook["填写说明"].iter_rows(values_only=True) for v in row if v)
+    for name in Dataset.TABLES:
+        assert catalog().table(name).label in instructions and name in instructions
+
+
+def test_headers_notes_and_layout(template_path):
+    sheet = openpyxl.load_workbook(template_path)["学校年度数据"]
+    spec = catalog().table("school_year")
+    assert [c.value for c in sheet[1]] == [f.label for f in spec.fields]
+    assert all(c.font.b and c.alignment.wrap_text for c in sheet[1])
+    notes = [c.value for c in sheet[2]]
+    assert notes[0].startswith(NOTES_MARKER + "必填")
+    oversize = notes[spec.keys.index("oversize_classes_primary")]
+    assert oversize.startswith("选填") and "非负整数(单位:个)" in oversize and "班额超过45人" in oversize
+    assert sheet.freeze_panes == f"A{FIRST_DATA_ROW}"
+    assert sheet.column_dimensions["A"].width >= 12
+
+
+def test_drop_downs_for_enums_and_booleans(template_path):
+    workbook = openpyxl.load_workbook(template_path)
+    schools = validations(workbook["学校名录"])
+    assert schools["E"] == ("list", '"小学,初级中学,九年一贯制学校,十二年一贯制学校,完全中学,教学点,特殊教育学校"', "E3:E5000")
+    assert schools["H"] == ("list", '"是,否"', "H3:H5000")  # 是否寄宿制
+    assert "A" not in schools  # free text
+    school_year = validations(workbook["学校年度数据"])
+    moral = openpyxl.utils.get_column_letter(catalog().table("school_year").keys.index("moral_rating") + 1)
+    assert school_year[moral][1] == '"优秀,良好,合格,不合格"'
+    assert school_year["C"][0] == "whole"  # 小学在校生数: a count
+
+
+def test_the_empty_template_says_what_is_missing(template_path):
+    problems = problems_of(template_path)
+    assert [(p.table, p.row, p.column) for p in problems] == [("schools", None, None), ("school_year", None, None)]
+    assert all("没有数据" in str(p) for p in problems)
+
+
+def fill(template_path, out, tables: dict[str, list[dict]]):
+    """Type rows into the template as a person would: Chinese labels from the drop-downs."""
+    workbook = openpyxl.load_workbook(template_path)
+    for name, rows in tables.items():
+        spec = catalog().table(name)
+        sheet = workbook[spec.label]
+        for offset, row in enumerate(rows):
+            for key in columns_of(rows):
+                value = row.get(key)
+                f = spec.field(key)
+                if f.type == "enum" and value is not None:
+                    value = f.values[value]
+                elif f.type == "bool" and value is not None:
+                    value = "是" if value else "否"
+                sheet.cell(FIRST_DATA_ROW + offset, spec.keys.index(key) + 1).value = value
+    workbook.save(out)
+    return out
+
+
+def test_a_filled_template_loads(template_path, tmp_path, tables):
+    dataset = load_dataset(fill(template_path, tmp_path / "filled.xlsx", tables))
+    assert dataset.warnings == []
+    assert dataset.schools["school_type"].tolist() == [s["school_type"] for s in tables["schools"]]
+    assert dataset.county_year["four_unified"].tolist() == [True]
+    assert dataset.quality["level"].tolist() == [3, 4, 3]
+
+
+def test_a_mistake_in_a_filled_template_is_placed_on_its_sheet_row(template_path, tmp_path, tables):
+    tables["school_year"][0]["students_junior"] = 40  # P1 is a primary school
+    problems = problems_of(fill(template_path, tmp_path / "filled.xlsx", tables))
+    assert [(p.table, p.row, p.column, p.value) for p in problems] == [("school_year", 3, "students_junior", "40")]
