@@ -123,3 +123,25 @@ def passing_rows(overrides: dict[str, dict] | None = None) -> tuple[list[dict], 
     schools = [school(i, t) for i, t in default_schools()]
     years = [school_year(s["school_id"], s["school_type"], **overrides.get(s["school_id"], {})) for s in schools]
     return schools, years
+
+
+def junheng_command() -> str:
+    """The installed `junheng` console script beside this interpreter."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("junheng")
+    found = str(script) if script.exists() else shutil.which("junheng")
+    assert found, "the junheng command is not installed in the virtualenv"
+    return found
+
+
+def run_junheng(*arguments: str, cwd=None):
+    """Run the real command as a user would (a fresh process: the entry point's error handling)."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "COLUMNS": "250"}  # wide enough that table cells do not wrap words apart
+    return subprocess.run([junheng_command(), *arguments], capture_output=True, text=True, encoding="utf-8",
+                          check=False, timeout=300, cwd=cwd, env=env)

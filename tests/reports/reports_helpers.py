@@ -3,11 +3,9 @@ run the installed `junheng` command."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from builders import junheng_command, run_junheng  # noqa: F401 (shared with the CLI tests)
 from junheng.data.dataset import Dataset
 
 TABLES = ("schools", "counties", "school_year", "county_year", "quality")
@@ -27,15 +25,3 @@ def write_csv_dataset(dataset: Dataset, folder: Path) -> Path:
                 as_text[column] = as_text[column].map({True: "是", False: "否"}, na_action="ignore")
         as_text.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8")
     return folder
-
-
-def junheng_command() -> str:
-    script = Path(sys.executable).with_name("junheng")
-    found = str(script) if script.exists() else shutil.which("junheng")
-    assert found, "the junheng command is not installed in the virtualenv"
-    return found
-
-
-def run_junheng(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([junheng_command(), *arguments], capture_output=True, text=True, encoding="utf-8",
-                          check=False, timeout=300)

@@ -1,0 +1,98 @@
+"""The command as a user meets it: Chinese messages, exit codes, no traceback, the demo."""
+
+import json
+
+import pytest
+
+import builders
+from builders import run_junheng
+from junheng.data.writer import write_dataset_csv
+
+
+@pytest.fixture(scope="module")
+def county_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("county") / "data"
+    write_dataset_csv(builders.dataset(), folder)
+    return folder
+
+
+def assert_user_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("arguments,fragments", [
+    (["evaluate"], ["缺少参数 DATASET"]),
+    (["evaluate", "x", "--format", "pdf"], ["--format", "“pdf”不是可选值", "table、json、xlsx"]),
+    (["evaluat"], ["没有命令 evaluat", "evaluate"]),
+    (["evaluate", "x", "--bogus"], ["没有选项 --bogus"]),
+    (["evaluate", "x", "--year", "abc"], ["--year", "应为整数"]),
+    (["template", "out.txt"], [".xlsx"]),
+    (["standards", "show", "atlantis"], ["没有这个标准", "national-2017"]),
+    (["evaluate", "/nonexistent/data"], ["/nonexistent/data"]),
+])
+def test_bad_usage_gets_a_chinese_message_and_a_non_zero_exit(arguments, fragments):
+    assert_user_error(run_junheng(*arguments), *fragments)
+
+
+def test_evaluate_unknown_county_lists_what_is_there(county_folder):
+    result = run_junheng("evaluate", str(county_folder), "--county", "000000")
+    assert_user_error(result, "县区 000000", builders.COUNTY)
+
+
+def test_evaluate_xlsx_needs_an_output_file(county_folder):
+    assert_user_error(run_junheng("evaluate", str(county_folder), "--format", "xlsx"), "-o")
+
+
+def test_evaluate_table_report_starts_with_the_verdict(county_folder):
+    result = run_junheng("evaluate", str(county_folder), "-c", builders.COUNTY, "-y", str(builders.YEAR))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.index("结论:达标") < out.index("资源配置") < out.index("政府保障程度")
+    assert "national-2017" in out
+
+
+def test_evaluate_json_to_stdout_is_the_contract(county_folder):
+    result = run_junheng("evaluate", str(county_folder), "-c", builders.COUNTY, "-y", str(builders.YEAR), "-f", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["verdict"] == "pass" and doc["county_code"] == builders.COUNTY
+    # without a full selection the shape is a list, whatever the data holds
+    many = json.loads(run_junheng("evaluate", str(county_folder), "-f", "json").stdout)
+    assert isinstance(many, list) and len(many) == 1
+
+
+def test_evaluate_failing_county_names_failing_units_and_gaps(tmp_path):
+    schools, years = builders.passing_rows({"P2": {"sports_area": 100.0, "equipment_value": 1000.0}})
+    write_dataset_csv(builders.dataset(schools, years), tmp_path / "data")
+    result = run_junheng("evaluate", str(tmp_path / "data"), "-c", builders.COUNTY, "-y", str(builders.YEAR))
+    assert result.returncode == 0, result.stderr
+    assert "结论:未达标" in result.stdout
+    assert "测试学校P2" in result.stdout and "需增加体育运动场馆面积" in result.stdout
+
+
+def test_demo_generates_evaluates_and_labels_synthetic_data(tmp_path):
+    result = run_junheng("demo", "--workspace", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "合成数据" in result.stdout and "结论:" in result.stdout
+    assert (tmp_path / "demo-data" / "schools.csv").exists()
+    doc = json.loads((tmp_path / "demo-result.json").read_text("utf-8"))
+    assert doc["synthetic"] is True and "合成数据" in doc["county_name"]
+    again = run_junheng("evaluate", str(tmp_path / "demo-data"), "-f", "json")
+    assert again.returncode == 0, again.stderr
+    assert {r["year"] for r in json.loads(again.stdout)} == {2022, 2023, 2024}
+
+
+def test_demo_region_shows_a_summary(tmp_path):
+    result = run_junheng("demo", "--workspace", str(tmp_path), "--counties", "3")
+    assert result.returncode == 0, result.stderr
+    assert "评估结果汇总(3 个县区年度)" in result.stdout
+
+
+def test_standards_list_and_show():
+    listed = run_junheng("standards", "list")
+    assert listed.returncode == 0 and all(s in listed.stdout for s in ("national-2017", "shandong", "shanxi", "hebei"))
+    shown = run_junheng("standards", "show", "shandong")
+    assert shown.returncode == 0 and "8000" in shown.stdout and "4年288学时" in shown.stdout
