@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import pandas as pd
-
 from junheng.data.catalog import catalog
 from junheng.engine.result import (
     VERDICT_LABELS,
@@ -62,26 +60,26 @@ class CountyFrames:
 
     county_code: str
     year: int
-    units: pd.DataFrame
-    excluded: pd.DataFrame
-    cv: pd.DataFrame
-    schools: pd.DataFrame  # school-level check columns
+    units: list[dict]
+    excluded: list[dict]
+    cv: list[dict]
+    schools: list[dict]  # school-level check columns
     county: dict | None  # county-level check columns (None: no county_year row)
     county_raw: dict | None  # the county_year row itself
-    school_year: pd.DataFrame  # the raw school_year rows (for naming missing inputs)
-    quality: pd.DataFrame
+    school_year: list[dict]  # the raw school_year rows (for naming missing inputs)
+    quality: list[dict]
 
 
 # ---------------------------------------------------------------- resource allocation
 
 def _unit_gap(ind: Indicator, row, value: float | None, explicit: bool) -> Gap | None:
     rule = ind.rule
-    threshold = ind.thresholds[row.segment]
-    needed = threshold * row.students / rule.scale - (getattr(row, f"res_{ind.id}") or 0.0)
+    threshold = ind.thresholds[row["segment"]]
+    needed = threshold * row["students"] / rule.scale - (row[f"res_{ind.id}"] or 0.0)
     if value is None or needed <= 0:
         return None
     note = None
-    share = row.share
+    share = row["share"]
     if rule.source == "shared" and not explicit and share and share < 1 - EPS:
         # Adding to a shared facility raises this unit's part only by its share.
         needed_school = needed / share
@@ -96,77 +94,78 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
                    allowances: list[AllowanceApplied]) -> ResourceArea:
     indicators = std.resource_indicators()
     rule = std.per_school_rule
-    raw = f.school_year.set_index("school_id") if len(f.school_year) else f.school_year
+    raw = {r["school_id"]: r for r in f.school_year}
     units: list[UnitResult] = []
     no_count: list[ExcludedUnit] = []
-    for row in f.units.itertuples(index=False):
-        if clean(row.students) is None:
+    for row in f.units:
+        if row["students"] is None:
             # Without its student count a unit has no value at all; its segment's CVs are unknown too.
-            no_count.append(ExcludedUnit(school_id=row.school_id, school_name=row.school_name, segment=row.segment,
-                                         students=None, reason=STUDENTS_MISSING))
-            missing.append(_missing("resource_allocation", "school_year", f"students_{row.segment}",
-                                    row.school_id, row.school_name))
+            no_count.append(ExcludedUnit(school_id=row["school_id"], school_name=row["school_name"],
+                                         segment=row["segment"], students=None, reason=STUDENTS_MISSING))
+            missing.append(_missing("resource_allocation", "school_year", f"students_{row['segment']}",
+                                    row["school_id"], row["school_name"]))
             continue
         ind_results: dict[str, UnitIndicator] = {}
         reasons: list[str] = []
         for ind in indicators:
-            value = clean(getattr(row, ind.id))
-            met = clean(getattr(row, f"{ind.id}_met"))
-            threshold = ind.thresholds[row.segment]
-            explicit = bool(clean(getattr(row, f"explicit_{ind.id}", False)))
+            value = row[ind.id]
+            met = row[f"{ind.id}_met"]
+            threshold = ind.thresholds[row["segment"]]
+            explicit = bool(row.get(f"explicit_{ind.id}"))
             gap = _unit_gap(ind, row, value, explicit) if met is False else None
             ratio = value / threshold if value is not None and threshold else None
             ind_results[ind.id] = UnitIndicator(value=value, threshold=threshold, met=met, ratio=ratio,
-                                                resource=clean(getattr(row, f"res_{ind.id}")), gap=gap)
+                                                resource=row[f"res_{ind.id}"], gap=gap)
             if met is False:
                 floor_note = "" if ratio is None or ratio >= rule.floor_ratio - EPS else f",不足{rule.floor_ratio:.0%}"
                 reasons.append(f"{ind.id} {ind.name} {value:.2f}{' ' + ind.unit if ind.unit else ''},"
                                f"达标值 {threshold:g}(达到 {ratio:.1%}{floor_note})")
             if value is None:
                 reasons.append(f"{ind.id} {ind.name}:数据缺失")
-                for key in _resource_inputs(ind, row.segment, explicit):
-                    if raw is not None and row.school_id in raw.index and pd.isna(raw.at[row.school_id, key]):
-                        missing.append(_missing(ind.id, "school_year", key, row.school_id, row.school_name))
-        met_count = int(row.met_count)
-        if met_count < rule.min_met and int(row.unknown_count) == 0:
+                source = raw.get(row["school_id"], {})
+                for key in _resource_inputs(ind, row["segment"], explicit):
+                    if source.get(key) is None:
+                        missing.append(_missing(ind.id, "school_year", key, row["school_id"], row["school_name"]))
+        met_count = int(row["met_count"])
+        if met_count < rule.min_met and int(row["unknown_count"]) == 0:
             reasons.insert(0, f"7 项中 {met_count} 项达标,至少需 {rule.min_met} 项")
         for key in std.enabled_allowances():
             column = f"allowance__{key}"
-            if column in f.units.columns and bool(clean(getattr(row, column))):
+            if row.get(column):
                 allowance = std.allowances[key]
                 allowances.append(AllowanceApplied(
-                    allowance=key, label=allowance.label, indicator=allowance.indicator, school_id=row.school_id,
-                    school_name=row.school_name, detail=f"{SEGMENT_LABELS.get(row.segment, row.segment)}学段"))
+                    allowance=key, label=allowance.label, indicator=allowance.indicator, school_id=row["school_id"],
+                    school_name=row["school_name"], detail=f"{SEGMENT_LABELS.get(row['segment'], row['segment'])}学段"))
         units.append(UnitResult(
-            school_id=row.school_id, school_name=row.school_name, school_type=row.school_type,
-            segment=row.segment, students=int(row.students), share=clean(row.share),
-            indicators=ind_results, met_count=met_count, compliant=clean(row.compliant), reasons=reasons))
+            school_id=row["school_id"], school_name=row["school_name"], school_type=row["school_type"],
+            segment=row["segment"], students=int(row["students"]), share=row["share"],
+            indicators=ind_results, met_count=met_count, compliant=row["compliant"], reasons=reasons))
 
     cv: dict[str, dict[str, CVResult]] = {}
     for segment in std.segments:
-        seg_rows = f.cv[f.cv["segment"] == segment].set_index("indicator")
-        seg_units = f.units[f.units["segment"] == segment]
+        seg_rows = {r["indicator"]: r for r in f.cv if r["segment"] == segment}
+        seg_units = [u for u in f.units if u["segment"] == segment and u["students"] is not None]
         cv[segment] = {}
         for ind in indicators:
             limit = std.cv_limits[segment]
-            if ind.id not in seg_rows.index:
+            if ind.id not in seg_rows:
                 cv[segment][ind.id] = CVResult(value=None, limit=limit, met=True, applicable=False,
                                                note=f"本县无{SEGMENT_LABELS.get(segment, segment)}学段评估单位")
                 continue
-            r = seg_rows.loc[ind.id]
-            value, mean = clean(r["value"]), clean(r["county_value"])
+            r = seg_rows[ind.id]
+            value, mean = r["value"], r["county_value"]
             note = None
             if int(r["missing"]) > 0:
                 note = f"{int(r['missing'])} 个单位缺少数据,差异系数无法判定"
             elif value is None:
                 note = "县域均值为0,差异系数无定义,按未达标处理"
             cv[segment][ind.id] = CVResult(
-                value=value, limit=limit, met=clean(r["met"]), county_value=mean, units=int(r["units"]),
-                students=int(clean(r["students"]) or 0), note=note,
+                value=value, limit=limit, met=r["met"], county_value=mean, units=int(r["units"]),
+                students=int(r["students"] or 0), note=note,
                 largest_contributors=_contributors(seg_units, ind.id, mean))
-    excluded = [ExcludedUnit(school_id=r.school_id, school_name=r.school_name, segment=r.segment,
-                             students=clean(r.students), reason=r.excluded)
-                for r in f.excluded.itertuples(index=False)] + no_count
+    excluded = [ExcludedUnit(school_id=r["school_id"], school_name=r["school_name"], segment=r["segment"],
+                             students=r["students"], reason=r["excluded"])
+                for r in f.excluded] + no_count
     compliance = [u.compliant for u in units]
     met = combine_met(compliance + [c.met for seg in cv.values() for c in seg.values()])
     return ResourceArea(met=met, units=units, cv=cv, excluded=excluded,
@@ -181,22 +180,19 @@ def _resource_inputs(ind: Indicator, segment: str, explicit: bool) -> list[str]:
     return [rule.resource]
 
 
-def _contributors(seg_units: pd.DataFrame, ind_id: str, mean: float | None, top: int = 3) -> list[dict]:
+def _contributors(seg_units: list[dict], ind_id: str, mean: float | None, top: int = 3) -> list[dict]:
     """The units that add most to the weighted variance: where to look first."""
-    if mean is None or seg_units.empty:
+    if mean is None or not seg_units:
         return []
-    values = seg_units[ind_id].astype("float64")
-    weights = seg_units["students"].astype("float64")
-    contrib = weights * (values - mean) ** 2
-    total = contrib.sum()
+    parts = [(u["students"] * (u[ind_id] - mean) ** 2, u) for u in seg_units if u[ind_id] is not None]
+    total = sum(p for p, _ in parts)
     if not total or math.isnan(total):
         return []
-    order = contrib.sort_values(ascending=False).index[:top]
+    parts.sort(key=lambda item: item[0], reverse=True)
     return [
-        {"school_id": seg_units.at[i, "school_id"], "school_name": seg_units.at[i, "school_name"],
-         "value": float(values[i]), "share_of_variance": float(contrib[i] / total),
-         "direction": "低于县域均值" if values[i] < mean else "高于县域均值"}
-        for i in order
+        {"school_id": u["school_id"], "school_name": u["school_name"], "value": float(u[ind_id]),
+         "share_of_variance": float(p / total), "direction": "低于县域均值" if u[ind_id] < mean else "高于县域均值"}
+        for p, u in parts[:top]
     ]
 
 
@@ -295,8 +291,8 @@ def _verdict_sentence(met: bool | None) -> str:
     return {True: "此项达标。", False: "此项暂不达标。", None: "此项数据缺失,无法判定。"}[met]
 
 
-def _scoped(f: CountyFrames, ind: Indicator) -> pd.DataFrame:
-    return f.schools[f.schools[f"{ind.id}__in_scope"].fillna(False).astype(bool)]
+def _scoped(f: CountyFrames, ind: Indicator) -> list[dict]:
+    return [row for row in f.schools if row[f"{ind.id}__in_scope"]]
 
 
 def _school_item(ind: Indicator, std: Standard, f: CountyFrames, missing: list[MissingInput],
@@ -305,7 +301,7 @@ def _school_item(ind: Indicator, std: Standard, f: CountyFrames, missing: list[M
     rows = _scoped(f, ind)
     findings: list[SchoolFinding] = []
     own_missing: list[MissingInput] = []
-    for row in rows.to_dict("records"):
+    for row in rows:
         met = clean(row[f"{ind.id}__met"])
         for key, allowance in std.enabled_allowances().items():
             if allowance.indicator == ind.id and clean(row.get(f"{ind.id}__allowance__{key}")):
@@ -319,7 +315,7 @@ def _school_item(ind: Indicator, std: Standard, f: CountyFrames, missing: list[M
                                       detail=detail, gap=gap))
         if met is None:
             own_missing += [_missing(ind.id, "school_year", key, row["school_id"], row["school_name"]) for key in inputs]
-    school_met = combine_met([clean(v) for v in rows[f"{ind.id}__met"]]) if len(rows) else True
+    school_met = combine_met([row[f"{ind.id}__met"] for row in rows]) if rows else True
     checks: list[CheckResult] = []
     value = threshold = gap = None
     if kind == "teacher_certification":
@@ -346,12 +342,12 @@ def _school_item(ind: Indicator, std: Standard, f: CountyFrames, missing: list[M
                  missing=own_missing, value=value, threshold=threshold, gap=gap)
 
 
-def _certification(ind: Indicator, rows: pd.DataFrame, f: CountyFrames, missing: list[MissingInput]):
+def _certification(ind: Indicator, rows: list[dict], f: CountyFrames, missing: list[MissingInput]):
     rule = ind.rule
-    known = rows[f"{ind.id}__certified"].notna().all()
-    teachers = float(rows[f"{ind.id}__teachers"].sum())
+    known = all(row[f"{ind.id}__certified"] is not None for row in rows)
+    teachers = float(sum(row[f"{ind.id}__teachers"] or 0 for row in rows))
     if known and teachers > 0:
-        certified = float(rows[f"{ind.id}__certified"].sum())
+        certified = float(sum(row[f"{ind.id}__certified"] for row in rows))
         rate = 100.0 * certified / teachers
         met = rate >= rule.threshold - EPS
         gap = None if met else Gap(amount=_ceil(rule.threshold / 100 * teachers - certified), unit="人",
@@ -468,18 +464,18 @@ SCHOOL_DETAILS = {
 def _quality_item(ind: Indicator, f: CountyFrames, missing: list[MissingInput]) -> ItemResult:
     rule = ind.rule
     rows = f.quality
-    if rows.empty:
+    if not rows:
         own = [MissingInput(indicator=ind.id, table="quality", field="level", label="质量监测结果(学业水平、校际差异率)")]
         missing += own
         return _item(ind, None, "无本年度质量监测数据。此项数据缺失,无法判定。", missing=own)
     checks, failing = [], []
-    for r in rows.sort_values("subject").itertuples(index=False):
-        level, rate = clean(r.level), clean(r.inter_school_diff_rate)
+    for r in sorted(rows, key=lambda r: r["subject"]):
+        level, rate = r["level"], r["inter_school_diff_rate"]
         level_ok = level is not None and level >= rule.min_level
         rate_ok = rate is not None and rate < rule.max_diff_rate - EPS
         met = level_ok and rate_ok
         roman = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ", 4: "Ⅳ"}
-        checks.append(CheckResult(name=str(r.subject), label=f"{r.subject}", value=f"{roman.get(level, level)}级,差异率 {num(rate)}",
+        checks.append(CheckResult(name=str(r['subject']), label=str(r["subject"]), value=f"{roman.get(level, level)}级,差异率 {num(rate)}",
                                   threshold=f"Ⅲ级以上,差异率低于 {num(rule.max_diff_rate)}", comparison="达到", met=met))
         if not met:
             why = []
@@ -487,7 +483,7 @@ def _quality_item(ind: Indicator, f: CountyFrames, missing: list[MissingInput]) 
                 why.append(f"学业水平 {roman.get(level, level)}级")
             if not rate_ok:
                 why.append(f"校际差异率 {num(rate)}")
-            failing.append(f"{r.subject}({','.join(why)})")
+            failing.append(f"{r['subject']}({','.join(why)})")
     met = not failing
     explanation = (f"监测 {len(checks)} 个学科," + ("全部达到Ⅲ级以上且校际差异率低于 " + num(rule.max_diff_rate) if met
                                                  else "未达标学科:" + "、".join(failing))) + f"。{_verdict_sentence(met)}"
