@@ -15,7 +15,7 @@ SEGMENTS = {"primary": "小学", "junior": "初中"}
 def print_standard_list(console: Console) -> None:
     table = Table(title="内置评估标准", title_justify="left")
     for col in ("标识", "名称", "继承自", "依据"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for std in all_standards():
         table.add_row(std.id, std.name, std.extends or "—", std.source)
     console.print(table)
@@ -76,7 +76,7 @@ def print_standard(console: Console, std: Standard) -> None:
     for area in AREAS:
         table = Table(title=AREA_LABELS[area], title_justify="left", show_lines=True)
         for col in ("指标", "名称", "要求", "责任单位"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for ind in std.by_area(area):
             table.add_row(ind.id, ind.name, rule_text(ind), "、".join(ind.responsible))
         console.print(table)
@@ -84,7 +84,7 @@ def print_standard(console: Console, std: Standard) -> None:
     if std.allowances:
         table = Table(title="放宽条款", title_justify="left")
         for col in ("标识", "指标", "内容", "状态"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for key, a in std.allowances.items():
             table.add_row(key, a.indicator, a.label, "启用" if key in enabled else "未启用")
         console.print(table)

@@ -57,7 +57,7 @@ def _header(r: EvaluationResult) -> Panel:
 def _areas(r: EvaluationResult) -> Table:
     table = Table(title="四个方面", title_justify="left")
     for col in ("方面", "结论", "情况"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     res = r.resource
     cvs = [c for seg in res.cv.values() for c in seg.values() if c.applicable]
     table.add_row(AREA_LABELS["resource_allocation"], _met(res.met),
@@ -74,10 +74,10 @@ def _areas(r: EvaluationResult) -> Table:
 
 def _cv_table(r: EvaluationResult) -> Table:
     table = Table(title="校际差异系数(按学生数加权)", title_justify="left")
-    table.add_column("学段")
+    table.add_column("学段", overflow="fold")
     ids = [f"R{i}" for i in range(1, 8)]
     for i in ids:
-        table.add_column(i, justify="right")
+        table.add_column(i, justify="right", overflow="fold")
     for seg, items in r.resource.cv.items():
         cells = []
         for i in ids:
@@ -97,7 +97,7 @@ def _failing_units(r: EvaluationResult) -> Table | None:
         return None
     table = Table(title=f"未达标或无法判定的学校学段({len(units)} 个)", title_justify="left", show_lines=True)
     for col in ("学校", "学段", "学生数", "达标项", "问题", "需补足"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for u in sorted(units, key=lambda u: (u.compliant is None, u.segment, u.met_count)):
         gaps = [f"{i}:{_gap(ind.gap)}" for i, ind in u.indicators.items() if ind.gap]
         table.add_row(u.school_name, SEGMENTS.get(u.segment, u.segment), str(u.students),
@@ -112,7 +112,7 @@ def _cv_failures(r: EvaluationResult) -> Table | None:
         return None
     table = Table(title="差异系数未达标项与主要来源", title_justify="left", show_lines=True)
     for col in ("学段", "指标", "差异系数", "上限", "县域均值", "偏离最大的学校"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for seg, i, c in rows:
         who = "\n".join(f"{x['school_name']} {num(x['value'])}({x['direction']},占方差 {x['share_of_variance']:.0%})"
                         for x in c.largest_contributors)
@@ -124,13 +124,14 @@ def _cv_failures(r: EvaluationResult) -> Table | None:
 def _items(r: EvaluationResult, area: str) -> Table:
     table = Table(title=AREA_LABELS[area], title_justify="left", show_lines=True)
     for col in ("指标", "结论", "说明", "需补足", "责任单位"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for item in r.item_area(area).indicators.values():
         explanation = item.explanation
-        details = [f"  · {s.school_name}:{s.detail}" for s in item.schools[:8]]
+        details = [f"·{s.school_name}:{s.detail}" + (f"({_gap(s.gap)})" if s.gap else "")
+                   for s in item.schools[:8]]
         if len(item.schools) > 8:
-            details.append(f"  · ……另有 {len(item.schools) - 8} 所")
-        gap = _gap(item.gap) or "\n".join(_gap(s.gap) for s in item.schools[:3] if s.gap)
+            details.append(f"·……另有 {len(item.schools) - 8} 所,完整清单见 xlsx 或 json 输出")
+        gap = _gap(item.gap)
         table.add_row(f"{item.id} {item.name}", _met(item.met), "\n".join([explanation] + details), gap,
                       "、".join(item.responsible) if item.met is not True else "")
     return table
@@ -166,7 +167,7 @@ def print_result(console: Console, r: EvaluationResult) -> None:
 def print_summary(console: Console, results: list[EvaluationResult]) -> None:
     table = Table(title=f"评估结果汇总({len(results)} 个县区年度)", title_justify="left")
     for col in ("县区代码", "县区", "学年", "标准", "结论", "未达标指标", "缺失数据项"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in results:
         failing = r.failing_items()
         table.add_row(r.county_code, r.county_name, str(r.year), r.standard,
