@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 import builders
@@ -96,3 +97,18 @@ def test_standards_list_and_show():
     assert listed.returncode == 0 and all(s in listed.stdout for s in ("national-2017", "shandong", "shanxi", "hebei"))
     shown = run_junheng("standards", "show", "shandong")
     assert shown.returncode == 0 and "8000" in shown.stdout and "4年288学时" in shown.stdout
+
+
+def test_markup_like_text_in_data_is_shown_not_interpreted(tmp_path):
+    schools, years = builders.passing_rows({"P2": {"sports_area": 100.0}})
+    schools[1]["school_name"] = "[/oops][red]学校"
+    write_dataset_csv(builders.dataset(schools, years), tmp_path / "data")
+    result = run_junheng("evaluate", str(tmp_path / "data"), "-c", builders.COUNTY, "-y", str(builders.YEAR))
+    assert result.returncode == 0, result.stderr
+    assert "[/oops][red]学校" in result.stdout
+    bad = tmp_path / "data" / "school_year.csv"
+    frame = pd.read_csv(bad, dtype=str, encoding="utf-8-sig")
+    frame.loc[0, "sports_area"] = "[/oops]"
+    frame.to_csv(bad, index=False, encoding="utf-8")
+    failed = run_junheng("check", str(tmp_path / "data"))
+    assert_user_error(failed, "[/oops]")

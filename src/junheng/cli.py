@@ -16,6 +16,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from junheng.errors import JunhengError
 
@@ -29,7 +30,8 @@ standards_app = typer.Typer(help="查看评估标准。", no_args_is_help=True)
 app.add_typer(standards_app, name="standards")
 
 console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: one problem per line even when piped (rich would cut Chinese lines at 80 columns)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class OutputFormat(str, Enum):
@@ -62,7 +64,7 @@ def check(dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 X
 
     data = load_dataset(dataset)
     for warning in data.warnings:
-        err_console.print(f"[yellow]提示:[/] {warning}", highlight=False)
+        err_console.print(f"[yellow]提示:[/] {escape(warning)}", highlight=False)
     pairs = data.county_year_pairs()
     console.print(
         f"[green]校验通过[/]:{len(data.schools)} 所学校,{len(data.school_year)} 条学校年度数据,"
@@ -79,7 +81,7 @@ def template(out: Path = typer.Argument(..., help="要生成的空白填报模�
     from junheng.data.template import write_template
 
     write_template(out)
-    console.print(f"已生成填报模板:{out}", highlight=False)
+    console.print(f"已生成填报模板:{escape(str(out))}", highlight=False)
 
 
 @app.command()
@@ -170,14 +172,14 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except JunhengError as exc:
-        err_console.print(f"[red]错误:[/]{exc.user_message()}", highlight=False)
+        err_console.print(f"[red]错误:[/]{escape(exc.user_message())}", highlight=False)
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("已取消。")
         sys.exit(130)
     except Exception as exc:  # usage errors and anything unexpected
         if _is_usage_error(exc):
-            err_console.print(f"[red]错误:[/]{usage_message(exc)}", highlight=False)
+            err_console.print(f"[red]错误:[/]{escape(usage_message(exc))}", highlight=False)
             sys.exit(exc.exit_code)
         if os.environ.get("JUNHENG_DEBUG"):
             raise

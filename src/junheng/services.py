@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -46,7 +47,7 @@ def evaluate_dataset_file(path: Path, *, county: str | None = None, year: int | 
     dataset = load_dataset(path)
     if console is not None:
         for warning in dataset.warnings:
-            console.print(f"[yellow]提示:[/] {warning}", highlight=False)
+            console.print(f"[yellow]提示:[/] {escape(warning)}", highlight=False)
     return evaluate_loaded(dataset, county=county, year=year, standard=standard, console=console)
 
 
@@ -65,7 +66,7 @@ def write_results(results: list[EvaluationResult], fmt: str, out: Path | None, c
             console.out(text, highlight=False)
             return
         _write_text(out, text)
-        console.print(f"已写入评估结果(JSON):{out}", highlight=False)
+        console.print(f"已写入评估结果(JSON):{escape(str(out))}", highlight=False)
     elif fmt == "xlsx":
         from junheng.reports.xlsx import write_results_xlsx
 
@@ -78,7 +79,7 @@ def write_results(results: list[EvaluationResult], fmt: str, out: Path | None, c
             write_results_xlsx(results, out)
         except PermissionError:
             raise OutputError(f"无法写入 {out}:文件可能正被 Excel 打开,请关闭后重试") from None
-        console.print(f"已写入评估结果工作簿:{out}", highlight=False)
+        console.print(f"已写入评估结果工作簿:{escape(str(out))}", highlight=False)
     else:
         from junheng.reports.terminal import print_results
 
@@ -111,7 +112,7 @@ def run_demo(workspace: Path, *, counties: int, seed: int, console: Console) -> 
     else:
         dataset = generate_region(counties, seed)
     write_dataset_csv(dataset, folder)
-    console.print(f"[magenta]已生成合成示范数据(仅供演示,不代表任何真实县区):{folder}[/]", highlight=False)
+    console.print(f"[magenta]已生成合成示范数据(仅供演示,不代表任何真实县区):{escape(str(folder))}[/]", highlight=False)
     # Evaluate what was written, through the same import and validation a county's data goes through.
     results = evaluate_dataset_file(folder, console=console)
     latest = max(r.year for r in results)
@@ -119,7 +120,7 @@ def run_demo(workspace: Path, *, counties: int, seed: int, console: Console) -> 
     print_results(console, shown)
     out = workspace / "demo-result.json"
     out.write_text(json.dumps(results_json(shown, single=counties == 1), ensure_ascii=False, indent=2), encoding="utf-8")
-    console.print(f"评估结果(JSON):{out}", highlight=False)
-    console.print(f"再次评估:junheng evaluate {folder}"
+    console.print(f"评估结果(JSON):{escape(str(out))}", highlight=False)
+    console.print(f"再次评估:junheng evaluate {escape(str(folder))}"
                   + (f" --county {shown[0].county_code} --year {latest}" if counties == 1 else ""), highlight=False)
     return results

@@ -6,7 +6,7 @@ import pytest
 # tests/data/dataset_files.py is shared by the data tests
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dataset_files import Tables, valid_tables  # noqa: E402
+from dataset_files import Tables, valid_tables
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import builders
 import openpyxl
 import pytest
 
-import builders
 from junheng.data.catalog import catalog
 from junheng.data.importer import NOTES_MARKER, load_dataset
 from junheng.data.problems import DatasetInvalid, Problem

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import time
 
+import builders
 import openpyxl
 import pytest
-
-import builders
 from dataset_files import only_problem, write_csv_folder, write_workbook
+
+from junheng.data.catalog import catalog
 from junheng.data.dataset import PANDAS_DTYPES
 from junheng.data.importer import NOTES_MARKER, load_dataset
-from junheng.data.catalog import catalog
 
 
 def test_chinese_file_names_headers_and_enum_labels(tmp_path, tables):

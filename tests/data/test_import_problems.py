@@ -3,9 +3,17 @@ the bad value and what was expected; everything wrong is reported in one go."""
 
 from __future__ import annotations
 
+import builders
 import pytest
+from dataset_files import (
+    assert_names,
+    only_problem,
+    problems_of,
+    sheet_row,
+    write_csv_folder,
+    write_workbook,
+)
 
-from dataset_files import assert_names, only_problem, problems_of, sheet_row, write_csv_folder, write_workbook
 from junheng.data.importer import load_dataset
 from junheng.data.problems import DatasetInvalid, DatasetUnreadable, Problem
 
@@ -115,38 +123,31 @@ def test_a_fraction_in_a_percent_field_is_an_error_not_a_guess(tmp_path, tables)
 
 
 def test_a_percent_column_written_as_fractions_flags_its_ones_too(tmp_path, tables):
-    tables["county_year"] = [builders_county_year(2023, junior_consolidation_rate="0.97"),
-                             builders_county_year(2024, junior_consolidation_rate="1")]
+    tables["county_year"] = [builders.county_year(2023, junior_consolidation_rate="0.97"),
+                             builders.county_year(2024, junior_consolidation_rate="1")]
     problems = problems_of(write_csv_folder(tmp_path / "d", tables))
     assert [(p.row, p.value) for p in problems] == [(2, "0.97"), (3, "1")]
     assert "本列所有取值都在 0 到 1 之间" in str(problems[1])
 
 
 def test_percent_accepts_a_trailing_sign_and_whole_numbers(tmp_path, tables):
-    tables["county_year"] = [builders_county_year(2023, junior_consolidation_rate="97%",
-                                                  social_recognition_rate="0.5%"),
-                             builders_county_year(2024, junior_consolidation_rate="1",
-                                                  social_recognition_rate="88")]
+    tables["county_year"] = [builders.county_year(2023, junior_consolidation_rate="97%",
+                                                  social_recognition_rate="0.5%", hs_quota_ratio="55 \uff05"),
+                             builders.county_year(2024, junior_consolidation_rate="1",
+                                                  social_recognition_rate="88", hs_quota_ratio="60")]
     dataset = load_dataset(write_csv_folder(tmp_path / "d", tables))
     assert dataset.county_year["junior_consolidation_rate"].tolist() == [97.0, 1.0]
     assert dataset.county_year["social_recognition_rate"].tolist() == [0.5, 88.0]
-
-
-def builders_county_year(year: int, **overrides) -> dict:
-    import builders
-
-    return builders.county_year(year, **overrides)
+    assert dataset.county_year["hs_quota_ratio"].tolist() == [55.0, 60.0]  # a full-width ％ too
 
 
 # --- keys and references -----------------------------------------------------------------------
 
 
 def test_duplicate_single_key(tmp_path, tables):
-    tables["schools"][3]["school_id"] = "P1"
-    tables["school_year"] = [r for r in tables["school_year"] if r["school_id"] != "C1"]
-    tables["schools"][4]["parent_school_id"] = "P1"
+    tables["schools"].append(dict(tables["schools"][0], school_name="另一所学校"))
     problem = only_problem(write_csv_folder(tmp_path / "d", tables))
-    assert_names(problem, table="schools", row=5, column="school_id", value="P1")
+    assert_names(problem, table="schools", row=8, column="school_id", value="P1")
     assert "与第2行相同" in str(problem)
 
 
@@ -184,7 +185,7 @@ def test_unknown_county(tmp_path, tables, table):
 
 def test_a_county_known_only_from_the_county_list_is_known(tmp_path, tables):
     tables["counties"].append({"county_code": "990002", "county_name": "邻县"})
-    tables["county_year"].append(builders_county_year(2024, county_code="990002"))
+    tables["county_year"].append(builders.county_year(2024, county_code="990002"))
     assert len(load_dataset(write_csv_folder(tmp_path / "d", tables)).county_year) == 2
 
 
@@ -314,4 +315,4 @@ def test_two_files_for_one_table(tmp_path, tables):
     (folder / "质量监测.csv").write_bytes((folder / "quality.csv").read_bytes())
     problem = only_problem(folder)
     assert_names(problem, table="quality")
-    assert "两个来源" in str(problem)
+    assert "文件“quality.csv”和文件“质量监测.csv”都对应这张表" in str(problem)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
-
-import builders
 from dataset_files import columns_of, problems_of
+
 from junheng.data.catalog import catalog
 from junheng.data.dataset import Dataset
 from junheng.data.importer import NOTES_MARKER, load_dataset

@@ -3,12 +3,12 @@ synthetic label included."""
 
 from __future__ import annotations
 
+import builders
 import openpyxl
 import pandas as pd
 import pytest
-
-import builders
 from dataset_files import write_csv_folder
+
 from junheng.data.catalog import catalog
 from junheng.data.dataset import Dataset
 from junheng.data.importer import load_dataset
@@ -108,3 +108,12 @@ def test_a_write_that_fails_is_a_user_message(tmp_path):
     (tmp_path / "d.xlsx").mkdir()
     with pytest.raises(WriteError, match="无法写入"):
         write_dataset_xlsx(full_dataset(), tmp_path / "d.xlsx")
+
+
+def test_extra_columns_of_any_type_are_written_as_text(tmp_path):
+    original = full_dataset()
+    original.schools["班级规模档次"] = range(len(original.schools))  # e.g. added by a script: integers
+    write_dataset_csv(original, tmp_path / "d")
+    loaded = load_dataset(tmp_path / "d")
+    assert loaded.schools["班级规模档次"].tolist() == [str(i) for i in range(len(original.schools))]
+    assert "未识别的列“班级规模档次”" in loaded.warnings[0]

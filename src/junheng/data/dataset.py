@@ -39,17 +39,14 @@ def conform(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     Values must already be clean; this only fixes dtypes and column presence. Extra columns
     are kept after the catalogue columns (unknown columns are never silently dropped).
     """
-    out = pd.DataFrame(index=frame.index)
-    for f in spec.fields:
-        dtype = PANDAS_DTYPES[f.type]
-        if f.key in frame.columns:
-            out[f.key] = frame[f.key].astype(dtype)
-        else:
-            out[f.key] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
-    for extra in frame.columns:
-        if extra not in out.columns:
-            out[extra] = frame[extra]
-    return out.reset_index(drop=True)
+    # One DataFrame from a dict of arrays: inserting columns one by one is several times slower.
+    columns = {
+        f.key: frame[f.key].array.astype(PANDAS_DTYPES[f.type]) if f.key in frame.columns
+        else pd.array([pd.NA] * len(frame), dtype=PANDAS_DTYPES[f.type])
+        for f in spec.fields
+    }
+    columns |= {c: frame[c].array for c in frame.columns if c not in columns}
+    return pd.DataFrame(columns).reset_index(drop=True)
 
 
 @dataclass

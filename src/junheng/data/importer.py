@@ -1,21 +1,21 @@
 """Import a dataset (a folder of CSV files or one XLSX workbook) and validate all of it.
 
-Reading turns every table into stripped text cells with their spreadsheet row numbers; parsing
-turns each column into its catalogue type, column by column with pandas (a national dataset
-has hundreds of thousands of rows); cross-checks then look across columns and tables. Every
-problem is collected before anything fails, so the person fixing the data sees all of it at
-once. Problem objects are built only for bad cells.
+Reading turns every table into columns of stripped text with their spreadsheet row numbers;
+parsing turns each column into its catalogue type with vectorised Arrow and numpy operations
+(a national dataset has hundreds of thousands of rows); cross-checks then look across columns
+and tables. Every problem is collected before anything fails, so the person fixing the data
+sees all of it at once. Problem objects are built only for bad cells.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,7 @@ class Sources:
 
     kind: str  # "folder" or "workbook"
     tables: dict[str, RawTable | None] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # table → the file or sheet it came from
     metadata: dict = field(default_factory=dict)
     metadata_source: str = ""
     problems: list[Problem] = field(default_factory=list)
@@ -139,8 +140,9 @@ def _table_spec(name: str) -> TableSpec | None:
 
 def _record_table(found: Sources, spec: TableSpec, source: str, read: Callable[[], RawTable | None]) -> None:
     if spec.name in found.tables:
-        found.problems.append(_table_problem(spec, f"有两个来源都对应这张表(其一为{source}),请只保留一个"))
+        found.problems.append(_table_problem(spec, f"{found.sources[spec.name]}和{source}都对应这张表,请只保留一个"))
         return
+    found.sources[spec.name] = source
     found.tables[spec.name] = read()
 
 
@@ -155,12 +157,16 @@ def _read_folder(folder: Path) -> Sources:
             continue
         spec = _table_spec(file.stem) if file.suffix.lower() == ".csv" else None
         if spec is None:
-            found.warnings.append(
-                f"文件夹中的“{file.name}”不是可识别的数据表(应为表名.csv,如 schools.csv 或 学校名录.csv),已忽略"
-            )
+            found.warnings.append(_unknown_file_note(file))
             continue
         _record_table(found, spec, f"文件“{file.name}”", lambda f=file, s=spec: _read_csv(f, s, found.problems))
     return found
+
+
+def _unknown_file_note(file: Path) -> str:
+    if file.suffix.lower() in WORKBOOK_SUFFIXES:
+        return f"文件夹中的工作簿“{file.name}”已忽略:要导入工作簿,请直接指定该文件而不是文件夹"
+    return f"文件夹中的“{file.name}”不是可识别的数据表(应为表名.csv,如 schools.csv 或 学校名录.csv),已忽略"
 
 
 def _read_csv(file: Path, spec: TableSpec, problems: list[Problem]) -> RawTable | None:
@@ -232,7 +238,7 @@ def _read_workbook(path: Path) -> Sources:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except PermissionError:
         raise DatasetUnreadable(f"无法打开工作簿“{path}”:没有读取权限,或文件正被其他程序占用") from None
-    except Exception as exc:  # openpyxl raises many kinds for damaged or non-workbook files
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for damaged or non-workbook files
         raise DatasetUnreadable(
             f"无法打开工作簿“{path}”:文件已损坏或不是 .xlsx 格式({type(exc).__name__}),"
             "请用 Excel 打开后重新保存为 .xlsx"
@@ -241,7 +247,7 @@ def _read_workbook(path: Path) -> Sources:
     try:
         for sheet in workbook.worksheets:
             _read_sheet(sheet, found)
-    except Exception as exc:  # a damaged sheet inside an otherwise valid zip
+    except Exception as exc:  # noqa: BLE001 - a damaged sheet inside an otherwise valid zip
         raise DatasetUnreadable(
             f"读取工作簿“{path}”时出错:文件可能已损坏({type(exc).__name__}),请用 Excel 打开后重新保存"
         ) from None
@@ -298,7 +304,7 @@ def _cell_text(cell) -> str:
     return str(value)
 
 
-def _number_text(value: int | float) -> str:
+def _number_text(value: float) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))  # Excel stores 12 as 12.0; ids and counts read as written
     return str(value)
@@ -310,8 +316,8 @@ def _raw_table(spec: TableSpec, source: str, columns: list[pa.ChunkedArray]) -> 
     height = len(columns[0]) if columns else 0
     header = [column[0].as_py() for column in columns] if height else []
     start = 1  # first data row, 0-based: the header is row 1
-    if height > 1 and columns[0][1].as_py().startswith(NOTES_MARKER):
-        start = 2
+    if height > 1 and any(column[1].as_py().startswith(NOTES_MARKER) for column in columns):
+        start = 2  # the template's notes row (its marker stays findable if columns were moved)
     body = [column.slice(start) for column in columns]
     rows = np.arange(start + 1, height + 1)
     filled = np.zeros(len(rows), dtype=bool)
@@ -364,7 +370,7 @@ def _synthetic_flag(metadata: dict, source: str, problems: list[Problem]) -> boo
         return value
     flag = BOOL_WORDS.get(str(value).strip().lower())
     if flag is None:
-        problems.append(_metadata_problem(str(value), f"({source})的 synthetic 项无效", "是/否 或 true/false"))
+        problems.append(_metadata_problem(str(value), f"无效({source})", "是/否 或 true/false"))
         return False
     return flag
 
@@ -441,7 +447,7 @@ def _parse_table(raw: RawTable, warnings: list[str]) -> tuple[ParsedTable, list[
     return parsed, problems
 
 
-@lru_cache(maxsize=None)
+@cache
 def _field_names(table: str) -> dict[str, str]:
     """Normalised header (key or Chinese label) → field key."""
     names = {}
@@ -477,20 +483,20 @@ def _match_columns(raw: RawTable, warnings: list[str]) -> tuple[dict[str, int], 
             notes.append(f"{spec.label}({spec.name}):第{position + 1}列有数据但没有列名,已保留为“{name}”,不参与评估")
     if not any(raw.header):
         if len(raw.rows):
-            problems.append(_table_problem(spec, f"{raw.source}第1行是空的,应为表头(列名)", _HEADER_EXPECTED))
+            problems.append(_table_problem(spec, f"{raw.source}第1行是空的,应为表头{_HEADER_HINT}"))
     elif not columns:
-        problems.append(_table_problem(spec, f"{raw.source}第1行应为表头,但没有识别出任何列名", _HEADER_EXPECTED))
+        problems.append(_table_problem(spec, f"{raw.source}第1行应为表头,但没有识别出任何列名{_HEADER_HINT}"))
     else:
         warnings += notes
         problems += [
-            Problem(spec.name, spec.label, None, f.key, f.label, None, f"在第1行加上列名“{f.label}”(或 {f.key})",
-                    "缺少必填列")
+            Problem(spec.name, spec.label, None, f.key, f.label, None, None,
+                    f"缺少必填列:请在第1行加上列名“{f.label}”(或 {f.key})")
             for f in spec.fields if f.required and f.key not in columns
         ]
     return columns, extras, problems
 
 
-_HEADER_EXPECTED = "英文键或中文列名,如 school_id 或 学校标识码"
+_HEADER_HINT = "(列名可用英文键或中文名,如 school_id 或 学校标识码)"
 
 
 def _table_problem(spec: TableSpec, message: str, expected: str | None = None) -> Problem:
@@ -501,6 +507,7 @@ def _table_problem(spec: TableSpec, message: str, expected: str | None = None) -
 # (NA where empty or bad) and the cells that failed, by kind of failure.
 
 NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+PERCENT_SIGN = "[%\uff05]$"  # a trailing % or full-width ％
 
 
 def _nulled(cells: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -562,8 +569,8 @@ def _parse_rate01(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> 
 def _parse_percent(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
     """0–100 with an optional %. Fractions are errors, not guesses: 0.95 is flagged, and when a
     whole column lies in [0, 1] its 1s are fractions (100%) too. A written % sign is never a fraction."""
-    signed = pc.match_substring_regex(cells, "[%%]$").to_numpy(zero_copy_only=False).astype(bool)
-    numbers = _numbers(pc.utf8_trim_whitespace(pc.replace_substring_regex(cells, "[%%]$", "")))
+    signed = pc.match_substring_regex(cells, PERCENT_SIGN).to_numpy(zero_copy_only=False).astype(bool)
+    numbers = _numbers(pc.utf8_trim_whitespace(pc.replace_substring_regex(cells, PERCENT_SIGN, "")))
     in_range = (numbers >= 0) & (numbers <= 100)
     plain = in_range & ~signed
     fraction = plain & (numbers > 0) & (numbers < 1)

@@ -142,7 +142,7 @@ def _expected_choice(f: FieldSpec) -> str:
     if f.type == "bool":
         return "从下拉列表选择:是、否"
     if f.type == "level":
-        return "从下拉列表选择:" + "、".join(LEVEL_CHOICES) + "(也可填 1–4)"
+        return "从下拉列表选择:" + "、".join(LEVEL_CHOICES)
     return f.describe_expected()
 
 

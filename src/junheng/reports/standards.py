@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from junheng.data.catalog import catalog
 from junheng.standards.loader import all_standards
@@ -17,7 +18,7 @@ def print_standard_list(console: Console) -> None:
     for col in ("标识", "名称", "继承自", "依据"):
         table.add_column(col, overflow="fold")
     for std in all_standards():
-        table.add_row(std.id, std.name, std.extends or "—", std.source)
+        table.add_row(*map(Text, (std.id, std.name, std.extends or "—", std.source)))
     console.print(table)
     console.print("查看某个标准的全部指标:junheng standards show 标识")
 
@@ -78,7 +79,7 @@ def print_standard(console: Console, std: Standard) -> None:
         for col in ("指标", "名称", "要求", "责任单位"):
             table.add_column(col, overflow="fold")
         for ind in std.by_area(area):
-            table.add_row(ind.id, ind.name, rule_text(ind), "、".join(ind.responsible))
+            table.add_row(*map(Text, (ind.id, ind.name, rule_text(ind), "、".join(ind.responsible))))
         console.print(table)
     enabled = std.enabled_allowances()
     if std.allowances:
@@ -86,6 +87,6 @@ def print_standard(console: Console, std: Standard) -> None:
         for col in ("标识", "指标", "内容", "状态"):
             table.add_column(col, overflow="fold")
         for key, a in std.allowances.items():
-            table.add_row(key, a.indicator, a.label, "启用" if key in enabled else "未启用")
+            table.add_row(*map(Text, (key, a.indicator, a.label, "启用" if key in enabled else "未启用")))
         console.print(table)
     console.print("一票否决事项:" + "、".join(std.veto.values()), highlight=False)

@@ -19,6 +19,11 @@ SYNTHETIC_NOTE = "【合成数据,仅供演示,不代表任何真实县区】"
 MAX_MISSING_SHOWN = 30
 
 
+def _add_row(table: Table, *cells) -> None:
+    """Cells as plain Text: school names and data must never be read as rich markup."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+
+
 def _met(met: bool | None) -> Text:
     return Text(met_word(met), style=MET_STYLE[met])
 
@@ -60,12 +65,12 @@ def _areas(r: EvaluationResult) -> Table:
         table.add_column(col, overflow="fold")
     res = r.resource
     cvs = [c for seg in res.cv.values() for c in seg.values() if c.applicable]
-    table.add_row(AREA_LABELS["resource_allocation"], _met(res.met),
+    _add_row(table, AREA_LABELS["resource_allocation"], _met(res.met),
                   f"评估单位 {len(res.units)} 个,达标 {res.compliant_units} 个,未达标 {res.noncompliant_units} 个;"
                   f"差异系数 {sum(c.met is True for c in cvs)}/{len(cvs)} 项达标")
     for area in AREAS[1:]:
         items = r.item_area(area).indicators.values()
-        table.add_row(AREA_LABELS[area], _met(r.item_area(area).met),
+        _add_row(table, AREA_LABELS[area], _met(r.item_area(area).met),
                       f"{sum(i.met is True for i in items)}/{len(items)} 项达标"
                       + (f",{sum(i.met is False for i in items)} 项未达标" if any(i.met is False for i in items) else "")
                       + (f",{sum(i.met is None for i in items)} 项数据缺失" if any(i.met is None for i in items) else ""))
@@ -86,7 +91,7 @@ def _cv_table(r: EvaluationResult) -> Table:
                 cells.append(Text("—"))
                 continue
             cells.append(Text(f"{num(c.value, digits=3)}/{num(c.limit)}", style=MET_STYLE[c.met]))
-        table.add_row(SEGMENTS.get(seg, seg), *cells)
+        _add_row(table, SEGMENTS.get(seg, seg), *cells)
     table.caption = "单元格为“差异系数/上限”;红色为超过上限"
     return table
 
@@ -100,7 +105,7 @@ def _failing_units(r: EvaluationResult) -> Table | None:
         table.add_column(col, overflow="fold")
     for u in sorted(units, key=lambda u: (u.compliant is None, u.segment, u.met_count)):
         gaps = [f"{i}:{_gap(ind.gap)}" for i, ind in u.indicators.items() if ind.gap]
-        table.add_row(u.school_name, SEGMENTS.get(u.segment, u.segment), str(u.students),
+        _add_row(table, u.school_name, SEGMENTS.get(u.segment, u.segment), str(u.students),
                       f"{u.met_count}/7" if u.compliant is not None else "数据缺失",
                       "\n".join(u.reasons) or "数据缺失", "\n".join(gaps))
     return table
@@ -116,7 +121,7 @@ def _cv_failures(r: EvaluationResult) -> Table | None:
     for seg, i, c in rows:
         who = "\n".join(f"{x['school_name']} {num(x['value'])}({x['direction']},占方差 {x['share_of_variance']:.0%})"
                         for x in c.largest_contributors)
-        table.add_row(SEGMENTS.get(seg, seg), i, Text(num(c.value, digits=3), style=MET_STYLE[c.met]), num(c.limit),
+        _add_row(table, SEGMENTS.get(seg, seg), i, Text(num(c.value, digits=3), style=MET_STYLE[c.met]), num(c.limit),
                       num(c.county_value), who or (c.note or ""))
     return table
 
@@ -132,7 +137,7 @@ def _items(r: EvaluationResult, area: str) -> Table:
         if len(item.schools) > 8:
             details.append(f"·……另有 {len(item.schools) - 8} 所,完整清单见 xlsx 或 json 输出")
         gap = _gap(item.gap)
-        table.add_row(f"{item.id} {item.name}", _met(item.met), "\n".join([explanation] + details), gap,
+        _add_row(table, f"{item.id} {item.name}", _met(item.met), "\n".join([explanation] + details), gap,
                       "、".join(item.responsible) if item.met is not True else "")
     return table
 
@@ -143,14 +148,14 @@ def _missing(r: EvaluationResult) -> Panel | None:
     lines = [m.describe() for m in r.missing_inputs[:MAX_MISSING_SHOWN]]
     if len(r.missing_inputs) > MAX_MISSING_SHOWN:
         lines.append(f"……共 {len(r.missing_inputs)} 项,完整清单见 --format json 或 xlsx 输出")
-    return Panel("\n".join(lines), title="缺失数据(指标:学校 字段)", border_style="yellow", expand=False)
+    return Panel(Text("\n".join(lines)), title="缺失数据(指标:学校 字段)", border_style="yellow", expand=False)
 
 
 def _allowances(r: EvaluationResult) -> Panel | None:
     if not r.allowances_applied:
         return None
     lines = [f"{a.indicator} {a.school_name}:{a.label}({a.detail})" for a in r.allowances_applied]
-    return Panel("\n".join(lines), title="已适用的放宽条款", expand=False)
+    return Panel(Text("\n".join(lines)), title="已适用的放宽条款", expand=False)
 
 
 def print_result(console: Console, r: EvaluationResult) -> None:
@@ -158,7 +163,7 @@ def print_result(console: Console, r: EvaluationResult) -> None:
     parts += [_items(r, area) for area in AREAS[1:]]
     parts += [_allowances(r), _missing(r)]
     if r.warnings:
-        parts.append(Panel("\n".join(r.warnings[:20]), title="提示", border_style="dim", expand=False))
+        parts.append(Panel(Text("\n".join(r.warnings[:20])), title="提示", border_style="dim", expand=False))
     for part in parts:
         if part is not None:
             console.print(part)
@@ -170,7 +175,7 @@ def print_summary(console: Console, results: list[EvaluationResult]) -> None:
         table.add_column(col, overflow="fold")
     for r in results:
         failing = r.failing_items()
-        table.add_row(r.county_code, r.county_name, str(r.year), r.standard,
+        _add_row(table, r.county_code, r.county_name, str(r.year), r.standard,
                       Text(r.verdict_label, style=VERDICT_STYLE[r.verdict]),
                       "、".join(failing[:8]) + ("…" if len(failing) > 8 else ""), str(len(r.missing_inputs)))
     console.print(table)
