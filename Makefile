@@ -18,6 +18,7 @@ demo: install
 	$(BIN)/junheng demo --workspace $(WORKSPACE)
 
 test: install
+	./scripts/ensure-postgres.sh
 	$(BIN)/python -m pytest -q
 
 bench: install

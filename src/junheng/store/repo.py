@@ -1,0 +1,420 @@
+"""Reading and writing datasets in the store, every value change audited.
+
+A dataset coming in (upload, API, demo) is first compared with what is stored (`diff`), then
+applied in the caller's transaction (`apply`): either every change lands with its audit entry
+or none does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from junheng.data.catalog import catalog
+from junheng.data.dataset import Dataset
+from junheng.errors import JunhengError
+from junheng.store.models import (
+    AuditEntry, CountyYear, OrgNode, QualityRow, School, SchoolYear, User, utcnow,
+)
+
+COUNTY_ATTRIBUTES = ("standard", "basic_balance_year", "target_year", "certified_year", "resident_population")
+SCHOOL_COLUMNS = {"school_id", "school_name", "county_code", "school_type"}
+
+
+class StoreError(JunhengError):
+    pass
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready Python value (NA/NaN → None, numpy scalars → Python)."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, float) and value.is_integer() and not math.isinf(value):
+        return value  # keep floats as floats: 4500.0 stays a number of m²
+    return value
+
+
+def _row_values(row: dict, skip: set[str]) -> dict:
+    return {k: plain(v) for k, v in row.items() if k not in skip and plain(v) is not None}
+
+
+@dataclass(frozen=True)
+class Change:
+    entity: str  # school, school_year, county_year, quality, county
+    key: str  # e.g. "S001/2024"
+    county_code: str
+    field: str
+    old: Any
+    new: Any
+
+    @property
+    def label(self) -> str:
+        table = {"school": "schools", "school_year": "school_year", "county_year": "county_year",
+                 "quality": "quality", "county": "counties"}.get(self.entity, self.entity)
+        try:
+            return catalog().table(table).field(self.field).label
+        except KeyError:
+            return self.field
+
+
+# ---------------------------------------------------------------- reading
+
+def county_by_code(session: Session, code: str) -> OrgNode:
+    node = session.scalar(select(OrgNode).where(OrgNode.code == code, OrgNode.kind == "county"))
+    if node is None:
+        raise StoreError(f"没有县区代码为 {code} 的县区")
+    return node
+
+
+def school_by_code(session: Session, code: str) -> School:
+    school = session.scalar(select(School).where(School.code == code))
+    if school is None:
+        raise StoreError(f"没有学校标识码为 {code} 的学校")
+    return school
+
+
+def _ancestors(node: OrgNode | None) -> dict[str, OrgNode]:
+    out = {}
+    while node is not None:
+        out[node.kind] = node
+        node = node.parent
+    return out
+
+
+def load_dataset(session: Session, county_codes: Iterable[str] | None = None, *,
+                 approved_only: bool = True) -> Dataset:
+    """The stored data as a Dataset for the engine (only approved school-years by default)."""
+    counties = session.scalars(select(OrgNode).where(OrgNode.kind == "county", OrgNode.deleted_at.is_(None))).all()
+    if county_codes is not None:
+        wanted = set(county_codes)
+        counties = [c for c in counties if c.code in wanted]
+    ids = [c.id for c in counties]
+    schools = session.scalars(select(School).where(School.county_id.in_(ids), School.deleted_at.is_(None))).all()
+    by_id = {s.id: s for s in schools}
+    query = select(SchoolYear).where(SchoolYear.school_id.in_(list(by_id)), SchoolYear.deleted_at.is_(None))
+    if approved_only:
+        query = query.where(SchoolYear.status == "approved")
+    school_years = session.scalars(query).all()
+    county_years = session.scalars(select(CountyYear).where(CountyYear.county_id.in_(ids),
+                                                            CountyYear.deleted_at.is_(None))).all()
+    quality = session.scalars(select(QualityRow).where(QualityRow.county_id.in_(ids),
+                                                       QualityRow.deleted_at.is_(None))).all()
+    code_of = {c.id: c.code for c in counties}
+    county_rows = []
+    for c in counties:
+        up = _ancestors(c)
+        county_rows.append({"county_code": c.code, "county_name": c.name,
+                            "city": up["city"].name if "city" in up else None,
+                            "province": up["province"].name if "province" in up else None,
+                            **{a: getattr(c, a) for a in COUNTY_ATTRIBUTES}})
+    frames = {
+        "counties": pd.DataFrame(county_rows),
+        "schools": pd.DataFrame([{"school_id": s.code, "school_name": s.name, "county_code": code_of[s.county_id],
+                                  "county_name": s.county.name, "school_type": s.school_type, **s.values}
+                                 for s in schools]),
+        "school_year": pd.DataFrame([{"school_id": by_id[r.school_id].code, "year": r.year, **r.values}
+                                     for r in school_years]),
+        "county_year": pd.DataFrame([{"county_code": code_of[r.county_id], "year": r.year, **r.values}
+                                     for r in county_years]),
+        "quality": pd.DataFrame([{"county_code": code_of[q.county_id], "year": q.year, "subject": q.subject,
+                                  "level": q.level, "inter_school_diff_rate": q.inter_school_diff_rate}
+                                 for q in quality]),
+    }
+    frames = {k: v for k, v in frames.items() if not v.empty}
+    frames.setdefault("schools", pd.DataFrame(columns=["school_id"]))
+    frames.setdefault("school_year", pd.DataFrame(columns=["school_id", "year"]))
+    return Dataset.from_frames(source="数据库(已审核数据)" if approved_only else "数据库(含未审核数据)", **frames)
+
+
+def inputs_version(dataset: Dataset, county_code: str, year: int) -> str:
+    """A fingerprint of exactly the inputs an evaluation of this county-year reads."""
+    codes = set(dataset.schools.loc[dataset.schools["county_code"] == county_code, "school_id"])
+    parts = {
+        "schools": dataset.schools[dataset.schools["county_code"] == county_code],
+        "school_year": dataset.school_year[dataset.school_year["school_id"].isin(codes)
+                                           & (dataset.school_year["year"] == year)],
+        "county_year": dataset.county_year[(dataset.county_year["county_code"] == county_code)
+                                           & (dataset.county_year["year"] == year)],
+        "quality": dataset.quality[(dataset.quality["county_code"] == county_code) & (dataset.quality["year"] == year)],
+        "counties": dataset.counties[dataset.counties["county_code"] == county_code],
+    }
+    canonical = {k: v.sort_values(list(v.columns[:2])).astype(object).where(v.notna(), None).values.tolist()
+                 for k, v in parts.items()}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- comparing and applying
+
+def _stored_values(session: Session) -> dict[tuple[str, str], dict]:
+    """Everything stored, keyed like Change.entity/key, as plain dicts (for diffs)."""
+    out: dict[tuple[str, str], dict] = {}
+    for c in session.scalars(select(OrgNode).where(OrgNode.kind == "county")):
+        out[("county", c.code)] = {"county_name": c.name, **{a: getattr(c, a) for a in COUNTY_ATTRIBUTES}}
+    for s in session.scalars(select(School)):
+        out[("school", s.code)] = {"school_name": s.name, "school_type": s.school_type, **s.values}
+    for r in session.scalars(select(SchoolYear)):
+        out[("school_year", f"{r.school.code}/{r.year}")] = dict(r.values)
+    for r in session.scalars(select(CountyYear)):
+        out[("county_year", f"{r.county.code}/{r.year}")] = dict(r.values)
+    for q in session.scalars(select(QualityRow)):
+        out[("quality", f"{_code(session, q.county_id)}/{q.year}/{q.subject}")] = {
+            "level": q.level, "inter_school_diff_rate": q.inter_school_diff_rate}
+    return out
+
+
+def _code(session: Session, county_id: int) -> str:
+    return session.get(OrgNode, county_id).code
+
+
+def _incoming(dataset: Dataset) -> list[tuple[str, str, str, dict]]:
+    """(entity, key, county_code, values) for every row of an incoming dataset."""
+    county_of_school = dict(zip(dataset.schools["school_id"], dataset.schools["county_code"]))
+    rows = []
+    names = {}
+    for r in dataset.schools.to_dict("records"):
+        names.setdefault(r["county_code"], plain(r.get("county_name")))
+        rows.append(("school", r["school_id"], r["county_code"],
+                     _row_values(r, {"school_id", "county_code", "county_name"})))
+    for r in dataset.counties.to_dict("records"):
+        values = {k: plain(r.get(k)) for k in ("county_name",) + COUNTY_ATTRIBUTES if plain(r.get(k)) is not None}
+        rows.append(("county", r["county_code"], r["county_code"], values))
+    known = {r[1] for r in rows if r[0] == "county"}
+    for code, name in names.items():  # counties known only from the schools table
+        if code not in known:
+            rows.append(("county", code, code, {"county_name": name or code}))
+    for r in dataset.school_year.to_dict("records"):
+        rows.append(("school_year", f"{r['school_id']}/{int(r['year'])}", county_of_school[r["school_id"]],
+                     _row_values(r, {"school_id", "year"})))
+    for r in dataset.county_year.to_dict("records"):
+        rows.append(("county_year", f"{r['county_code']}/{int(r['year'])}", r["county_code"],
+                     _row_values(r, {"county_code", "year"})))
+    for r in dataset.quality.to_dict("records"):
+        rows.append(("quality", f"{r['county_code']}/{int(r['year'])}/{r['subject']}", r["county_code"],
+                     _row_values(r, {"county_code", "year", "subject"})))
+    return rows
+
+
+def diff(session: Session, dataset: Dataset) -> list[Change]:
+    """Every value the dataset would change. Values the dataset leaves empty are not erased."""
+    stored = _stored_values(session)
+    changes = []
+    for entity, key, county, values in _incoming(dataset):
+        before = stored.get((entity, key), {})
+        for field, new in values.items():
+            old = before.get(field)
+            if not _same(old, new):
+                changes.append(Change(entity, key, county, field, old, new))
+    return changes
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+        return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+    return a == b
+
+
+def apply(session: Session, changes: list[Change], *, user: User | None, via: str, note: str | None = None,
+          locked_ok: bool = False) -> int:
+    """Write the changes with one audit entry each; refuses changes to approved (locked) data."""
+    by_row: dict[tuple[str, str], list[Change]] = {}
+    for change in changes:
+        by_row.setdefault((change.entity, change.key), []).append(change)
+    order = {"county": 0, "school": 1, "school_year": 2, "county_year": 2, "quality": 2}
+    for (entity, key), row_changes in sorted(by_row.items(), key=lambda item: order[item[0][0]]):
+        county = _ensure_county(session, row_changes[0].county_code, row_changes)
+        target = _target(session, entity, key, county, row_changes)
+        if isinstance(target, (SchoolYear, CountyYear)) and target.status in ("approved", "submitted") and not locked_ok:
+            state = "已审核" if target.status == "approved" else "已提交待审核"
+            raise StoreError(f"{_describe(entity, key)}的数据{state},已锁定;请先由县级管理员退回或重新开放后再修改")
+        for change in row_changes:
+            _set(target, entity, change.field, change.new)
+            session.add(AuditEntry(user_id=user.id if user else None, via=via, entity=entity, entity_key=key,
+                                   county_id=county.id, field=change.field, old=change.old, new=change.new, note=note))
+        if isinstance(target, (SchoolYear, CountyYear)):
+            target.version += 1
+            target.updated_at = utcnow()
+    session.flush()
+    return len(changes)
+
+
+def _describe(entity: str, key: str) -> str:
+    kinds = {"school_year": "学校年度", "county_year": "县级年度", "quality": "质量监测", "school": "学校",
+             "county": "县区"}
+    return f"{kinds.get(entity, entity)} {key} "
+
+
+def _ensure_county(session: Session, code: str, changes: list[Change]) -> OrgNode:
+    node = session.scalar(select(OrgNode).where(OrgNode.code == code))
+    if node is None:
+        name = next((c.new for c in changes if c.entity == "county" and c.field == "county_name"), None)
+        node = OrgNode(kind="county", code=code, name=name or code)
+        session.add(node)
+        session.flush()
+    return node
+
+
+def _target(session: Session, entity: str, key: str, county: OrgNode, changes: list[Change]):
+    if entity == "county":
+        return county
+    if entity == "school":
+        school = session.scalar(select(School).where(School.code == key))
+        if school is None:
+            fields = {c.field: c.new for c in changes}
+            school = School(code=key, county_id=county.id, name=fields.get("school_name", key),
+                            school_type=fields.get("school_type", "primary"), values={})
+            session.add(school)
+            session.flush()
+        return school
+    if entity == "school_year":
+        code, year = key.rsplit("/", 1)
+        school = school_by_code(session, code)
+        row = session.scalar(select(SchoolYear).where(SchoolYear.school_id == school.id, SchoolYear.year == int(year)))
+        if row is None:
+            row = SchoolYear(school_id=school.id, year=int(year), values={}, status="draft")
+            session.add(row)
+            session.flush()
+        return row
+    if entity == "county_year":
+        year = int(key.rsplit("/", 1)[1])
+        row = session.scalar(select(CountyYear).where(CountyYear.county_id == county.id, CountyYear.year == year))
+        if row is None:
+            row = CountyYear(county_id=county.id, year=year, values={}, status="draft")
+            session.add(row)
+            session.flush()
+        return row
+    if entity == "quality":
+        _, year, subject = key.split("/", 2)
+        row = session.scalar(select(QualityRow).where(QualityRow.county_id == county.id, QualityRow.year == int(year),
+                                                      QualityRow.subject == subject))
+        if row is None:
+            row = QualityRow(county_id=county.id, year=int(year), subject=subject, level=0, inter_school_diff_rate=0.0)
+            session.add(row)
+        return row
+    raise ValueError(entity)
+
+
+def _set(target, entity: str, field: str, value: Any) -> None:
+    if entity == "county":
+        if field == "county_name":
+            target.name = value
+        else:
+            setattr(target, field, value)
+    elif entity == "school" and field in ("school_name", "school_type"):
+        setattr(target, "name" if field == "school_name" else "school_type", value)
+    elif entity == "quality":
+        setattr(target, field, value)
+    else:
+        target.values = {**target.values, field: value}  # a new dict: JSON columns track assignment
+
+
+def import_dataset(session: Session, dataset: Dataset, *, user: User | None, via: str,
+                   note: str | None = None, status: str | None = None) -> int:
+    """Diff and apply a whole dataset; optionally set the workflow status of the rows it touched."""
+    changes = diff(session, dataset)
+    count = apply(session, changes, user=user, via=via, note=note)
+    link_tree(session, dataset)
+    if status is not None:
+        for change in {(c.entity, c.key) for c in changes if c.entity in ("school_year", "county_year")}:
+            row = _row_for(session, *change)
+            if row.status != status:
+                session.add(AuditEntry(user_id=user.id if user else None, via=via, entity=change[0],
+                                       entity_key=change[1], county_id=_county_id(row), field="status",
+                                       old=row.status, new=status, note=note))
+                row.status = status
+    return count
+
+
+def link_tree(session: Session, dataset: Dataset) -> None:
+    """Place counties under their city and province (from the counties table's names)."""
+    for r in dataset.counties.to_dict("records"):
+        province_name, city_name = plain(r.get("province")), plain(r.get("city"))
+        parent = None
+        if province_name:
+            parent = _ensure_node(session, "province", f"P-{province_name}", province_name, None)
+        if city_name:
+            parent = _ensure_node(session, "city", f"C-{province_name or ''}-{city_name}", city_name, parent)
+        county = session.scalar(select(OrgNode).where(OrgNode.code == r["county_code"]))
+        if county is not None and parent is not None and county.parent_id != parent.id:
+            county.parent_id = parent.id
+    session.flush()
+
+
+def _ensure_node(session: Session, kind: str, code: str, name: str, parent: OrgNode | None) -> OrgNode:
+    node = session.scalar(select(OrgNode).where(OrgNode.code == code))
+    if node is None:
+        node = OrgNode(kind=kind, code=code, name=name, parent_id=parent.id if parent else None)
+        session.add(node)
+        session.flush()
+    return node
+
+
+def _row_for(session: Session, entity: str, key: str):
+    if entity == "school_year":
+        code, year = key.rsplit("/", 1)
+        school = school_by_code(session, code)
+        return session.scalar(select(SchoolYear).where(SchoolYear.school_id == school.id, SchoolYear.year == int(year)))
+    code, year = key.rsplit("/", 1)
+    county = county_by_code(session, code)
+    return session.scalar(select(CountyYear).where(CountyYear.county_id == county.id, CountyYear.year == int(year)))
+
+
+def _county_id(row) -> int:
+    return row.school.county_id if isinstance(row, SchoolYear) else row.county_id
+
+
+# ---------------------------------------------------------------- workflow and soft delete
+
+TRANSITIONS = {  # action: (allowed from, to)
+    "submit": (("draft", "returned"), "submitted"),
+    "approve": (("submitted",), "approved"),
+    "return": (("submitted", "approved"), "returned"),
+    "reopen": (("approved",), "draft"),
+}
+STATE_LABELS = {"draft": "草稿", "submitted": "已提交", "approved": "已审核", "returned": "已退回"}
+
+
+def transition(session: Session, row: SchoolYear | CountyYear, action: str, *, user: User | None, via: str,
+               note: str | None = None) -> None:
+    allowed, target = TRANSITIONS[action]
+    if row.status not in allowed:
+        raise StoreError(f"当前状态为“{STATE_LABELS[row.status]}”,不能{ACTION_LABELS[action]}")
+    if action == "return" and not (note or "").strip():
+        raise StoreError("退回时请填写退回意见")
+    entity = "school_year" if isinstance(row, SchoolYear) else "county_year"
+    key = f"{row.school.code}/{row.year}" if isinstance(row, SchoolYear) else f"{row.county.code}/{row.year}"
+    session.add(AuditEntry(user_id=user.id if user else None, via=via, entity=entity, entity_key=key,
+                           county_id=_county_id(row), field="status", old=row.status, new=target, note=note))
+    row.status = target
+    row.status_note = note
+    row.updated_at = utcnow()
+
+
+ACTION_LABELS = {"submit": "提交", "approve": "审核通过", "return": "退回", "reopen": "重新开放"}
+
+
+def soft_delete(session: Session, row, *, user: User | None, via: str, restore: bool = False) -> None:
+    entity = {School: "school", SchoolYear: "school_year", CountyYear: "county_year"}[type(row)]
+    key = row.code if isinstance(row, School) else (
+        f"{row.school.code}/{row.year}" if isinstance(row, SchoolYear) else f"{row.county.code}/{row.year}")
+    county_id = row.county_id if isinstance(row, (School, CountyYear)) else row.school.county_id
+    old, new = (row.deleted_at, None) if restore else (None, utcnow())
+    session.add(AuditEntry(user_id=user.id if user else None, via=via, entity=entity, entity_key=key,
+                           county_id=county_id, field="deleted_at",
+                           old=old.isoformat() if isinstance(old, datetime) else old,
+                           new=new.isoformat() if new else None, note="恢复" if restore else "删除"))
+    row.deleted_at = new

@@ -1,0 +1,102 @@
+"""The store keeps every number, audits every change and feeds the engine (SQLite and PostgreSQL)."""
+
+import pytest
+from sqlalchemy import func, select
+
+import builders
+from junheng.engine.evaluate import evaluate_dataset
+from junheng.store import repo
+from junheng.store.models import AuditEntry, OrgNode, SchoolYear
+from junheng.store.repo import StoreError
+
+
+def test_a_dataset_round_trips_through_the_store(database):
+    dataset = builders.dataset(counties=[{"county_code": builders.COUNTY, "county_name": "测试县", "city": "测试市",
+                                          "province": "测试省", "standard": "shandong", "target_year": 2026}])
+    with database.session() as s:
+        count = repo.import_dataset(s, dataset, user=None, via="cli", status="approved")
+        assert count > 0
+        assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.field != "status")) == count
+    with database.session() as s:
+        assert repo.diff(s, dataset) == []  # nothing left to change
+        back = repo.load_dataset(s)
+        county = repo.county_by_code(s, builders.COUNTY)
+        assert county.parent.kind == "city" and county.parent.parent.name == "测试省"
+    original = evaluate_dataset(dataset)[0].to_json()
+    stored = evaluate_dataset(back)[0].to_json()
+    assert stored["areas"] == original["areas"] and stored["standard"] == "shandong"
+
+
+def test_only_approved_school_years_feed_the_evaluation(database):
+    with database.session() as s:
+        repo.import_dataset(s, builders.dataset(), user=None, via="cli")  # drafts
+    with database.session() as s:
+        assert repo.load_dataset(s).school_year.empty
+        assert len(repo.load_dataset(s, approved_only=False).school_year) == 6
+
+
+def test_changes_are_audited_with_old_and_new_values(database):
+    with database.session() as s:
+        repo.import_dataset(s, builders.dataset(), user=None, via="cli")
+    schools, years = builders.passing_rows({"P1": {"sports_area": 1234.5}})
+    with database.session() as s:
+        changes = repo.diff(s, builders.dataset(schools, years))
+        assert [(c.key, c.field, c.new) for c in changes] == [(f"P1/{builders.YEAR}", "sports_area", 1234.5)]
+        repo.apply(s, changes, user=None, via="upload")
+    with database.session() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.field == "sports_area",
+                                                   AuditEntry.via == "upload")).one()
+        assert entry.entity_key == f"P1/{builders.YEAR}" and entry.new == 1234.5 and entry.old != 1234.5
+
+
+def test_approved_data_is_locked_and_a_failed_apply_changes_nothing(database):
+    with database.session() as s:
+        repo.import_dataset(s, builders.dataset(), user=None, via="cli", status="approved")
+        before = s.scalar(select(func.count()).select_from(AuditEntry))
+    schools, years = builders.passing_rows({"P1": {"sports_area": 1.0}})
+    with pytest.raises(StoreError, match="已锁定"):
+        with database.session() as s:
+            repo.apply(s, repo.diff(s, builders.dataset(schools, years)), user=None, via="upload")
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == before
+        row = s.scalars(select(SchoolYear).where(SchoolYear.year == builders.YEAR)).first()
+        assert row.values["sports_area"] != 1.0
+
+
+def test_workflow_transitions_and_reasons(database):
+    with database.session() as s:
+        repo.import_dataset(s, builders.dataset(), user=None, via="cli")
+        row = s.scalars(select(SchoolYear)).first()
+        with pytest.raises(StoreError, match="不能审核通过"):
+            repo.transition(s, row, "approve", user=None, via="form")
+        repo.transition(s, row, "submit", user=None, via="form")
+        with pytest.raises(StoreError, match="退回意见"):
+            repo.transition(s, row, "return", user=None, via="form")
+        repo.transition(s, row, "return", user=None, via="form", note="体育场馆面积有误")
+        repo.transition(s, row, "submit", user=None, via="form")
+        repo.transition(s, row, "approve", user=None, via="form")
+        repo.transition(s, row, "reopen", user=None, via="form")
+        assert row.status == "draft"
+        statuses = s.scalars(select(AuditEntry.new).where(AuditEntry.field == "status")).all()
+        assert statuses == ["submitted", "returned", "submitted", "approved", "draft"]
+
+
+def test_soft_delete_and_restore_leave_a_trace(database):
+    with database.session() as s:
+        repo.import_dataset(s, builders.dataset(), user=None, via="cli", status="approved")
+        school = repo.school_by_code(s, "P1")
+        repo.soft_delete(s, school, user=None, via="form")
+    with database.session() as s:
+        assert "P1" not in set(repo.load_dataset(s).schools["school_id"])
+        repo.soft_delete(s, repo.school_by_code(s, "P1"), user=None, via="form", restore=True)
+    with database.session() as s:
+        assert "P1" in set(repo.load_dataset(s).schools["school_id"])
+        notes = s.scalars(select(AuditEntry.note).where(AuditEntry.field == "deleted_at")).all()
+        assert notes == ["删除", "恢复"]
+
+
+def test_counties_only_named_in_schools_become_county_nodes(database):
+    with database.session() as s:
+        repo.import_dataset(s, builders.dataset(), user=None, via="cli")
+        node = s.scalars(select(OrgNode).where(OrgNode.kind == "county")).one()
+        assert node.code == builders.COUNTY and node.name == "测试县"
