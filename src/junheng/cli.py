@@ -28,6 +28,10 @@ app = typer.Typer(
 )
 standards_app = typer.Typer(help="查看评估标准。", no_args_is_help=True)
 app.add_typer(standards_app, name="standards")
+users_app = typer.Typer(help="管理用户(添加、列出、停用)。", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+WORKSPACE_OPTION = typer.Option(None, "--workspace", "-w", help="工作区文件夹;缺省为环境变量 JUNHENG_WORKSPACE 或当前文件夹")
 
 console = Console()
 # soft_wrap: one problem per line even when piped (rich would cut Chinese lines at 80 columns)
@@ -163,6 +167,102 @@ def _translate(message: str) -> str:
     if "valid integer" in message:
         return "应为整数"
     return message
+
+
+@app.command()
+def init(
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+    admin: str = typer.Option("admin", "--admin", help="第一个系统管理员的用户名"),
+    password: Optional[str] = typer.Option(None, "--password", help="管理员密码;不指定则自动生成并显示一次"),
+    database_url: Optional[str] = typer.Option(None, "--database-url", help="数据库地址;缺省为工作区内的 SQLite 文件"),
+) -> None:
+    """创建工作区(数据库、上传文件夹、配置)和第一个系统管理员。"""
+    from junheng.services import init_workspace
+
+    root, generated = init_workspace(workspace, admin=admin, password=password, database_url=database_url)
+    console.print(f"工作区已就绪:{escape(str(root.resolve()))}", highlight=False)
+    if generated:
+        console.print(f"管理员 {escape(admin)} 的密码(只显示这一次):[bold]{escape(generated)}[/]", highlight=False)
+
+
+@users_app.command("add")
+def users_add(
+    username: str = typer.Argument(..., help="用户名"),
+    role: str = typer.Option(..., "--role", help="admin、supervisor、county_admin、school_filler 或 viewer"),
+    scope: Optional[str] = typer.Option(None, "--scope", help="范围:县区代码、市/省代码或学校标识码"),
+    name: Optional[str] = typer.Option(None, "--name", help="显示名称"),
+    password: Optional[str] = typer.Option(None, "--password", help="密码;不指定则自动生成并显示一次"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """添加用户并授予一个角色。"""
+    from junheng.services import open_database
+    from junheng.store.users import create_user, new_password
+
+    database, _ = open_database(workspace)
+    secret = password or new_password()
+    with database.session() as session:
+        create_user(session, username, secret, display_name=name, role=role, scope_code=scope)
+    console.print(f"已添加用户 {escape(username)}。" + ("" if password else f"密码(只显示这一次):{escape(secret)}"),
+                  highlight=False)
+
+
+@users_app.command("list")
+def users_list(workspace: Optional[Path] = WORKSPACE_OPTION) -> None:
+    """列出用户、角色和范围。"""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from junheng.services import open_database
+    from junheng.store.models import User
+    from junheng.store.users import ROLE_LABELS
+
+    database, _ = open_database(workspace)
+    table = Table(title="用户", title_justify="left")
+    for col in ("用户名", "名称", "角色与范围", "状态"):
+        table.add_column(col, overflow="fold")
+    with database.session() as session:
+        for user in session.scalars(select(User).order_by(User.username)):
+            grants = "、".join(
+                ROLE_LABELS[g.role] + (f"({(g.org_node or g.school).name})" if (g.org_node or g.school) else "")
+                for g in user.grants)
+            table.add_row(escape(user.username), escape(user.display_name), escape(grants), "正常" if user.active else "已停用")
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(username: str = typer.Argument(..., help="用户名"), workspace: Optional[Path] = WORKSPACE_OPTION) -> None:
+    """停用用户(立即退出其所有登录;记录保留)。"""
+    from sqlalchemy import delete, select
+
+    from junheng.services import open_database
+    from junheng.store.models import User, WebSession
+    from junheng.store.users import UserError
+
+    database, _ = open_database(workspace)
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise UserError(f"没有用户 {username}")
+        user.active = False
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    console.print(f"已停用用户 {escape(username)}。", highlight=False)
+
+
+@app.command()
+def serve(
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
+    port: int = typer.Option(8000, "--port", help="端口"),
+) -> None:
+    """启动网站(浏览器访问 http://地址:端口/)。"""
+    import uvicorn
+
+    from junheng.services import open_database
+    from junheng.web.app import create_app
+
+    database, settings = open_database(workspace)
+    console.print(f"网站已启动:http://{host}:{port}/ (按 Ctrl+C 停止)", highlight=False)
+    uvicorn.run(create_app(settings, database), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

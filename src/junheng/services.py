@@ -121,6 +121,120 @@ def run_demo(workspace: Path, *, counties: int, seed: int, console: Console) -> 
     out = workspace / "demo-result.json"
     out.write_text(json.dumps(results_json(shown, single=counties == 1), ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(f"评估结果(JSON):{escape(str(out))}", highlight=False)
+    load_demo_into_store(workspace, dataset, console)
+    console.print(f"启动网站:junheng serve --workspace {escape(str(workspace))},然后用上面的账号登录")
     console.print(f"再次评估:junheng evaluate {escape(str(folder))}"
                   + (f" --county {shown[0].county_code} --year {latest}" if counties == 1 else ""), highlight=False)
     return results
+
+
+# ---------------------------------------------------------------- the store (web app, API)
+
+def evaluate_stored(session, county_code: str, year: int | None = None, *, user=None,
+                    approved_only: bool = True):
+    """Evaluate a county-year from the store's approved data and keep the run (one per inputs
+    version). Returns (result, run, available years)."""
+    from sqlalchemy import select
+
+    from junheng.engine.evaluate import NothingToEvaluate, evaluate_dataset
+    from junheng.store import repo
+    from junheng.store.models import EvaluationRun
+
+    county = repo.county_by_code(session, county_code)
+    dataset = repo.load_dataset(session, [county_code], approved_only=approved_only)
+    years = sorted({y for c, y in dataset.county_year_pairs() if c == county_code})
+    if not years:
+        raise NothingToEvaluate(f"{county.name}还没有已审核的学校数据,无法评估")
+    year = year if year in years else years[-1]
+    version = repo.inputs_version(dataset, county_code, year)
+    run = session.scalar(select(EvaluationRun).where(
+        EvaluationRun.county_id == county.id, EvaluationRun.year == year,
+        EvaluationRun.inputs_version == version, EvaluationRun.approved_only == approved_only))
+    if run is None:
+        result = evaluate_dataset(dataset, county=county_code, year=year)[0]
+        run = EvaluationRun(county_id=county.id, year=year, standard=result.standard, inputs_version=version,
+                            approved_only=approved_only, verdict=result.verdict, result=result.to_json(),
+                            created_by=user.id if user else None)
+        session.add(run)
+        session.flush()
+    else:
+        result = EvaluationResult.model_validate(run.result)
+    return result, run, years
+
+
+def open_database(workspace_path: Path | None, *, migrate: bool = True):
+    """The workspace's database, migrated to the newest schema."""
+    from junheng.store.db import Database
+    from junheng.workspace import resolve
+
+    settings = resolve(workspace_path).settings()
+    database = Database(settings.database_url)
+    if migrate:
+        database.migrate()
+    return database, settings
+
+
+def init_workspace(workspace_path: Path | None, *, admin: str, password: str | None,
+                   database_url: str | None = None) -> tuple[Path, str | None]:
+    """Create (or complete) a workspace with its first admin; returns the generated password."""
+    from sqlalchemy import select
+
+    from junheng.store.models import User
+    from junheng.store.users import create_user, new_password
+    from junheng.workspace import resolve
+
+    workspace = resolve(workspace_path)
+    workspace.create(database_url)
+    database, _ = open_database(workspace.root)
+    generated = None
+    with database.session() as session:
+        if session.scalar(select(User).where(User.username == admin)) is None:
+            generated = None if password else new_password()
+            create_user(session, admin, password or generated, display_name="系统管理员", role="admin")
+    return workspace.root, generated
+
+
+DEMO_USERS = (  # username, role, scope (None: the demo county / its first school / its city)
+    ("admin", "admin", None, "系统管理员"),
+    ("supervisor", "supervisor", "city", "市督导(示范)"),
+    ("county", "county_admin", "county", "县教体局管理员(示范)"),
+    ("school", "school_filler", "school", "学校填报员(示范)"),
+    ("viewer", "viewer", "county", "只读用户(示范)"),
+)
+
+
+def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console) -> None:
+    """Store the demo data (approved, so the dashboard shows a verdict) with one user per role;
+    the passwords are printed once."""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from junheng.store import repo
+    from junheng.store.models import OrgNode, School, User
+    from junheng.store.users import create_user, new_password
+
+    init_workspace(workspace, admin="admin", password=None)
+    database, _ = open_database(workspace, migrate=False)
+    with database.session() as session:
+        repo.import_dataset(session, dataset, user=None, via="cli", note="示范数据(合成)", status="approved")
+    with database.session() as session:
+        county_code = dataset.schools["county_code"].iloc[0]
+        county = repo.county_by_code(session, county_code)
+        school = session.scalars(select(School).where(School.county_id == county.id).order_by(School.code)).first()
+        city = session.get(OrgNode, county.parent_id) if county.parent_id else county
+        scopes = {"county": county.code, "school": school.code, "city": city.code}
+        table = Table(title="示范账号(密码只显示这一次,请妥善保存)", title_justify="left")
+        for col in ("用户名", "角色", "范围", "密码"):
+            table.add_column(col)
+        for username, role, scope, label in DEMO_USERS:
+            user = session.scalar(select(User).where(User.username == username))
+            password = new_password()
+            if user is None:
+                create_user(session, username, password, display_name=label, role=role,
+                            scope_code=scopes[scope] if scope else None)
+            else:
+                from junheng.store.users import hash_password
+
+                user.password_hash = hash_password(password)  # a re-run prints fresh passwords
+            table.add_row(username, label, scopes.get(scope, "全部") if scope else "全部", password)
+        console.print(table)

@@ -14,6 +14,7 @@ from junheng.data.catalog import catalog
 from junheng.engine.result import (
     VERDICT_LABELS,
     AllowanceApplied,
+    Areas,
     CheckResult,
     CVResult,
     EvaluationResult,
@@ -536,7 +537,8 @@ def assemble(std: Standard, f: CountyFrames, *, county_name: str, basic_balance_
                      for e in areas["resource_allocation"].excluded]
     return EvaluationResult(
         county_code=f.county_code, county_name=county_name, year=f.year, standard=std.id, standard_name=std.name,
-        verdict=verdict, verdict_label=VERDICT_LABELS[verdict], synthetic=synthetic, source=source, areas=areas,
+        verdict=verdict, verdict_label=VERDICT_LABELS[verdict], synthetic=synthetic, source=source,
+        areas=Areas(**areas),
         veto=veto, missing_inputs=_dedupe(missing), allowances_applied=allowances, precondition=precondition,
         warnings=warnings + unit_warnings,
     )

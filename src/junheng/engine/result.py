@@ -158,6 +158,18 @@ class Precondition(BaseModel):
     note: str
 
 
+class Areas(BaseModel):
+    """The four areas; `areas["resource_allocation"]` indexing is kept for readability."""
+
+    resource_allocation: ResourceArea
+    government_guarantee: ItemArea
+    education_quality: ItemArea
+    social_recognition: ItemArea
+
+    def __getitem__(self, area: str):
+        return getattr(self, area)
+
+
 class EvaluationResult(BaseModel):
     county_code: str
     county_name: str
@@ -168,7 +180,7 @@ class EvaluationResult(BaseModel):
     verdict_label: str
     synthetic: bool = False
     source: str = ""
-    areas: dict[str, Any]  # resource_allocation: ResourceArea; the others: ItemArea
+    areas: Areas
     veto: VetoResult
     missing_inputs: list[MissingInput] = Field(default_factory=list)
     allowances_applied: list[AllowanceApplied] = Field(default_factory=list)

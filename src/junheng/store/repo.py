@@ -22,7 +22,14 @@ from junheng.data.catalog import catalog
 from junheng.data.dataset import Dataset
 from junheng.errors import JunhengError
 from junheng.store.models import (
-    AuditEntry, CountyYear, OrgNode, QualityRow, School, SchoolYear, User, utcnow,
+    AuditEntry,
+    CountyYear,
+    OrgNode,
+    QualityRow,
+    School,
+    SchoolYear,
+    User,
+    utcnow,
 )
 
 COUNTY_ATTRIBUTES = ("standard", "basic_balance_year", "target_year", "certified_year", "resident_population")
@@ -343,11 +350,16 @@ def link_tree(session: Session, dataset: Dataset) -> None:
     """Place counties under their city and province (from the counties table's names)."""
     for r in dataset.counties.to_dict("records"):
         province_name, city_name = plain(r.get("province")), plain(r.get("city"))
+        code = str(r["county_code"])
+        # 6-digit administrative codes carry their province (2 digits) and city (4 digits)
+        standard_code = len(code) == 6 and code.isdigit() and code[2:4] != "00"
         parent = None
         if province_name:
-            parent = _ensure_node(session, "province", f"P-{province_name}", province_name, None)
+            parent = _ensure_node(session, "province", code[:2] + "0000" if standard_code else f"P-{province_name}",
+                                  province_name, None)
         if city_name:
-            parent = _ensure_node(session, "city", f"C-{province_name or ''}-{city_name}", city_name, parent)
+            parent = _ensure_node(session, "city", code[:4] + "00" if standard_code else f"C-{province_name or ''}-{city_name}",
+                                  city_name, parent)
         county = session.scalar(select(OrgNode).where(OrgNode.code == r["county_code"]))
         if county is not None and parent is not None and county.parent_id != parent.id:
             county.parent_id = parent.id

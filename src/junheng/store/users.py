@@ -17,7 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng.errors import JunhengError
-from junheng.store.models import ROLES, ApiToken, OrgNode, RoleGrant, School, User, WebSession, utcnow
+from junheng.store.models import (
+    ROLES,
+    ApiToken,
+    OrgNode,
+    RoleGrant,
+    School,
+    User,
+    WebSession,
+    utcnow,
+)
 
 ROLE_LABELS = {
     "admin": "系统管理员",

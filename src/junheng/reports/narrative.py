@@ -1,0 +1,444 @@
+"""The words of the reports, apart from their layout.
+
+Sentences in the style counties write by hand today (seed 003, part 1):
+
+    第三条 “每百名学生拥有体育、艺术(美术、音乐)专任教师数:小学、初中均达到0.9人以上。”
+    我县小学为1.23人,初中为1.25人……。此项我县暂不达标。
+
+Every number comes from the EvaluationResult; numbers are formatted here and nowhere else, so
+the Word, PDF, HTML and Excel reports show the same figures. R values are written with two
+decimals, coefficients of variation with three (so that 0.504 is not shown as a passing 0.50).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from junheng.engine.result import (
+    CheckResult,
+    CVResult,
+    EvaluationResult,
+    Gap,
+    ItemResult,
+    UnitResult,
+)
+from junheng.reports.document import chinese_number
+from junheng.reports.xlsx import (
+    MISSING_TEXT,
+    R_IDS,
+    gap_text,
+    indicator_name,
+    indicator_spec,
+    indicator_unit,
+    r_threshold,
+    segment_label,
+    segments_of,
+    standard_named,
+)
+from junheng.standards.model import AREA_LABELS
+
+ITEM_AREAS = ("government_guarantee", "education_quality", "social_recognition")
+AREA_ORDER = ("resource_allocation", *ITEM_AREAS)
+NOT_APPLICABLE = "不适用"
+UNIT_WORDS = {"m²": "平方米", "%": "%"}
+MAX_NAMED = 10  # schools named in a sentence; tables list them all
+
+STATUS_WORDS = {True: "达标", False: "未达标", None: MISSING_TEXT}
+VERDICT_SENTENCES = {True: "此项我县达标。", False: "此项我县暂不达标。", None: "此项因数据缺失,暂无法判定。"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not (
+        isinstance(value, float) and math.isnan(value))
+
+
+def fixed(value: float | None, digits: int = 2) -> str:
+    """A value as the tables show it: fixed decimals, "数据缺失" when absent."""
+    if value is None or not is_number(value):
+        return MISSING_TEXT
+    return f"{value:.{digits}f}"
+
+
+def cv_text(value: float | None) -> str:
+    return fixed(value, 3)
+
+
+def amount(value: float | int | None, unit: str | None = None) -> str:
+    """A count or amount in a sentence: integers without decimals, others with two."""
+    if value is None or not is_number(value):
+        return MISSING_TEXT
+    text = f"{int(value)}" if float(value).is_integer() else f"{value:.2f}"
+    if unit:
+        text += UNIT_WORDS.get(unit, unit)
+    return text
+
+
+def threshold_text(value: float | None) -> str:
+    """A threshold as the standard writes it: 4.2, 2000, 0.9 (no trailing zeros)."""
+    if value is None:
+        return MISSING_TEXT
+    return f"{value:g}"
+
+
+def unit_word(unit: str | None) -> str:
+    return UNIT_WORDS.get(unit or "", unit or "")
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return MISSING_TEXT if value is None else f"{value * 100:.{digits}f}%"
+
+
+def article(n: int) -> str:
+    """第一条, 第十五条."""
+    return f"第{chinese_number(n)}条"
+
+
+def joined(names: list[str], limit: int = MAX_NAMED) -> str:
+    shown = "、".join(names[:limit])
+    return shown + (f"等{len(names)}个" if len(names) > limit else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource allocation (R1–R7)
+
+
+@dataclass(frozen=True)
+class SegmentFigures:
+    """One R indicator in one segment: what the report says about it."""
+
+    segment: str
+    threshold: float | None
+    county_value: float | None
+    units: list[UnitResult]
+    reached: int  # units whose value reaches the threshold
+    below: list[UnitResult]  # units whose value does not
+    unknown: int
+    cv: CVResult
+
+
+def segment_figures(result: EvaluationResult, rid: str, segment: str) -> SegmentFigures:
+    units = [u for u in result.resource.units if u.segment == segment]
+    states = [u.indicators[rid].met for u in units]
+    return SegmentFigures(
+        segment=segment, threshold=r_threshold(result, segment, rid),
+        county_value=result.resource.cv[segment][rid].county_value, units=units,
+        reached=states.count(True), below=[u for u in units if u.indicators[rid].met is False],
+        unknown=states.count(None), cv=result.resource.cv[segment][rid],
+    )
+
+
+def r_status(result: EvaluationResult, rid: str, failing: list[str] | None = None) -> bool | None:
+    """An R indicator at county level: failing exactly when the engine lists it as failing
+    (a non-compliant unit falls short on it, or a CV is over its limit); unknown when a unit's
+    value or a CV cannot be judged; met otherwise."""
+    failing = result.failing_items() if failing is None else failing
+    if rid in failing:
+        return False
+    unknown = any(u.indicators[rid].met is None for u in result.resource.units) or any(
+        seg[rid].met is None for seg in result.resource.cv.values() if rid in seg)
+    return None if unknown else True
+
+
+def r_requirement(result: EvaluationResult, rid: str) -> str:
+    """The standard's wording: “每百名学生拥有…:小学、初中分别达到4.2人以上、5.3人以上。”"""
+    name, unit = indicator_name(result, rid), unit_word(indicator_unit(result, rid))
+    segments = segments_of(result) or ["primary", "junior"]
+    thresholds = [r_threshold(result, s, rid) for s in segments]
+    labels = "、".join(segment_label(s) for s in segments)
+    if len(set(thresholds)) == 1:
+        return f"{name}:{labels}均达到{threshold_text(thresholds[0])}{unit}以上。"
+    values = "、".join(f"{threshold_text(t)}{unit}以上" for t in thresholds)
+    return f"{name}:{labels}分别达到{values}。"
+
+
+def cv_phrase(cv: CVResult, segment: str) -> str:
+    label = segment_label(segment)
+    if not cv.applicable:
+        return f"{label}{NOT_APPLICABLE}"
+    if cv.value is None:
+        return f"{label}无法计算({cv.note or MISSING_TEXT})"
+    judged = {True: "", False: ",超过上限", None: ",暂无法判定"}[cv.met]
+    return f"{label}为{cv_text(cv.value)}(上限{cv.limit:g}{judged})"
+
+
+def unit_label(unit: UnitResult) -> str:
+    return f"{unit.school_name}({segment_label(unit.segment)})"
+
+
+def r_finding(result: EvaluationResult, rid: str, failing: list[str] | None = None) -> str:
+    """What the county has on one R indicator, ending with the verdict sentence."""
+    unit = unit_word(indicator_unit(result, rid))
+    segments = [s for s in segments_of(result) if result.resource.cv[s][rid].applicable]
+    if not segments:
+        return "本县无参加评估的学校(学段)。" + VERDICT_SENTENCES[r_status(result, rid, failing)]
+    figures = [segment_figures(result, rid, s) for s in segments]
+    values = ",".join(f"{segment_label(f.segment)}为{fixed(f.county_value)}{unit}" for f in figures)
+    compared = [f.county_value is not None and f.threshold is not None and f.county_value >= f.threshold - 1e-9
+                for f in figures]
+    parts = [f"我县{values}(全县按学生数计算的县域值)" + (",均达到标准值" if all(compared) else "")]
+    counts = [f"{segment_label(f.segment)}{len(f.units)}个评估单位中{f.reached}个达到标准值" for f in figures]
+    parts.append(";".join(counts))
+    below = [u for f in figures for u in f.below]
+    if below:
+        named = [f"{unit_label(u)}{fixed(u.indicators[rid].value)}{unit}" for u in below]
+        parts.append(f"未达到标准值的有:{joined(named)}")
+    unknown = sum(f.unknown for f in figures)
+    if unknown:
+        parts.append(f"{unknown}个单位数据缺失")
+    parts.append("校际差异系数" + "、".join(cv_phrase(f.cv, f.segment) for f in figures))
+    status = r_status(result, rid, failing)
+    text = ";".join(parts) + "。"
+    tolerated = [u for u in below if u.compliant is True]
+    if tolerated and status is not False:
+        text += (f"其中{len(tolerated)}个单位本项未达到标准值,但7项中至少{_min_met(result)}项达标且其余不低于标准值的"
+                 f"{_floor(result)},按规定仍为达标单位。")
+    return text + VERDICT_SENTENCES[status]
+
+
+def _min_met(result: EvaluationResult) -> int:
+    standard = standard_named(result.standard)
+    return standard.per_school_rule.min_met if standard else 6
+
+
+def _floor(result: EvaluationResult) -> str:
+    standard = standard_named(result.standard)
+    return f"{(standard.per_school_rule.floor_ratio if standard else 0.85):.0%}"
+
+
+def r_failing_reason(result: EvaluationResult, rid: str) -> str:
+    """Why an R indicator fails, in one line (the 研判结论 table)."""
+    reasons = []
+    weak = [u for u in result.resource.units if u.compliant is False and u.indicators[rid].met is False]
+    if weak:
+        reasons.append(f"{len(weak)}个未达标单位本项未达到标准值:{joined([unit_label(u) for u in weak], 5)}")
+    for segment in segments_of(result):
+        cv = result.resource.cv[segment].get(rid)
+        if cv is not None and cv.met is False:
+            value = cv_text(cv.value) if cv.value is not None else "无定义"
+            reasons.append(f"{segment_label(segment)}校际差异系数{value},超过上限{cv.limit:g}")
+    return ";".join(reasons)
+
+
+def unit_reason_text(unit: UnitResult) -> str:
+    if unit.reasons:
+        return ";".join(unit.reasons)
+    missing = [rid for rid, ind in unit.indicators.items() if ind.value is None]
+    return f"{'、'.join(missing)} {MISSING_TEXT}" if missing else ""
+
+
+def unit_gap_text(unit: UnitResult) -> str:
+    return ";".join(f"{rid}:{gap_text(ind.gap)}" for rid, ind in unit.indicators.items() if ind.gap)
+
+
+# ---------------------------------------------------------------------------------------------
+# Items (G, Q, S)
+
+
+def ref_label(result: EvaluationResult, item: ItemResult, check: CheckResult) -> str | None:
+    """The label of the field a check compares against (G8: 公务员平均工资收入)."""
+    standard = standard_named(result.standard)
+    if standard is None or item.id not in standard.indicators:
+        return None
+    rule = standard.indicator(item.id).rule
+    checks = getattr(rule, "checks", {}) | getattr(rule, "county_checks", {})
+    spec = checks.get(check.name)
+    if spec is None or not spec.ref_field:
+        return None
+    from junheng.reports.standards import field_label
+
+    return field_label(spec.ref_field)
+
+
+def check_sentence(result: EvaluationResult, item: ItemResult, check: CheckResult) -> str:
+    if check.value is None:
+        return f"{check.label}{MISSING_TEXT}"
+    if isinstance(check.value, bool):
+        return f"“{check.label}”填报为“{'是' if check.value else '否'}”"
+    if is_number(check.value):
+        value = amount(check.value, check.unit)
+        if is_number(check.threshold):
+            ref = ref_label(result, item, check)
+            bound = amount(check.threshold, check.unit)
+            standard = f"{check.comparison}{ref}{bound}" if ref else f"{check.comparison}{bound}"
+            return f"{check.label}为{value}(标准:{standard})"
+        return f"{check.label}为{value}"
+    return f"{check.label}:{check.value}(标准:{check.threshold})"
+
+
+def item_value_text(item: ItemResult) -> str:
+    """The county's value of an item, short (tables)."""
+    if isinstance(item.value, bool):
+        return "是" if item.value else "否"
+    if is_number(item.value):
+        return amount(item.value, item.unit)
+    if isinstance(item.value, str):
+        return item.value
+    if item.checks:
+        return ";".join(f"{c.label}:{check_value(c)}" for c in item.checks) + _schools_suffix(item)
+    if item.schools_checked is not None:
+        failing = sum(s.met is False for s in item.schools)
+        unknown = sum(s.met is None for s in item.schools)
+        text = f"检查{item.schools_checked}所"
+        if failing:
+            text += f",{failing}所未达标"
+        if unknown:
+            text += f",{unknown}所{MISSING_TEXT}"
+        return text
+    return MISSING_TEXT if item.met is None else "—"
+
+
+def check_value(c: CheckResult) -> str:
+    if c.value is None:
+        return MISSING_TEXT
+    if isinstance(c.value, bool):
+        return "是" if c.value else "否"
+    if is_number(c.value):
+        return amount(c.value, c.unit)
+    return str(c.value)
+
+
+def _schools_suffix(item: ItemResult) -> str:
+    if item.schools_checked is None:
+        return ""
+    failing = sum(s.met is False for s in item.schools)
+    return f";检查{item.schools_checked}所" + (f",{failing}所未达标" if failing else "")
+
+
+def item_finding(result: EvaluationResult, item: ItemResult) -> str:
+    """What the county has on one G/Q/S item, ending with the verdict sentence."""
+    parts: list[str] = []
+    if item.schools_checked is not None:
+        failing = [s for s in item.schools if s.met is False]
+        unknown = [s for s in item.schools if s.met is None]
+        text = f"全县纳入检查的学校{item.schools_checked}所"
+        if failing:
+            named = [f"{s.school_name}({s.detail})" for s in failing]
+            text += f",其中{len(failing)}所未达标:{joined(named)}"
+        if unknown:
+            text += f";{len(unknown)}所{MISSING_TEXT}:{joined([s.school_name for s in unknown])}"
+        if not failing and not unknown and item.schools_checked:
+            text += ",均达到要求"
+        parts.append(text)
+    parts += [check_sentence(result, item, c) for c in item.checks]
+    if not parts and item.met is None:
+        parts.append(MISSING_TEXT)
+    text = ";".join(parts) + "。"
+    if item.met is False and item.gap is not None:
+        text += f"尚需:{gap_text(item.gap)}。"
+    if item.met is None and item.missing:
+        text += "缺少:" + "、".join(dict.fromkeys(m.label for m in item.missing)) + "。"
+    return text + VERDICT_SENTENCES[item.met]
+
+
+def item_requirement(item: ItemResult) -> str:
+    name = item.name.rstrip("。")
+    return f"{name}。"
+
+
+def item_failing_reason(item: ItemResult) -> str:
+    failing = [s for s in item.schools if s.met is False]
+    if failing:
+        return f"{len(failing)}所学校未达标:" + joined([f"{s.school_name}({s.detail})" for s in failing], 5)
+    bad = [c for c in item.checks if c.met is False]
+    if bad:
+        return ";".join(f"{c.label}为{check_value(c)}" + (f"(标准:{c.comparison}{amount(c.threshold, c.unit)})"
+                                                          if is_number(c.threshold) else "") for c in bad)
+    return item.explanation
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole result
+
+
+def area_counts(result: EvaluationResult, area: str, failing: list[str] | None = None) -> tuple[int, int, int, int]:
+    """(indicators, met, not met, missing) of an area."""
+    if area == "resource_allocation":
+        states = [r_status(result, rid, failing) for rid in R_IDS]
+    else:
+        states = [i.met for i in result.item_area(area).indicators.values()]
+    return len(states), states.count(True), states.count(False), states.count(None)
+
+
+def indicator_statuses(result: EvaluationResult) -> dict[str, bool | None]:
+    """Every indicator's county-level status (R via r_status)."""
+    failing = result.failing_items()
+    statuses = {rid: r_status(result, rid, failing) for rid in R_IDS}
+    for area in ITEM_AREAS:
+        statuses |= {i: item.met for i, item in result.item_area(area).indicators.items()}
+    return statuses
+
+
+def indicator_title(result: EvaluationResult, indicator_id: str) -> str:
+    if indicator_id.startswith("R"):
+        return indicator_name(result, indicator_id)
+    for area in ITEM_AREAS:
+        item = result.item_area(area).indicators.get(indicator_id)
+        if item is not None:
+            return item.name
+    spec = indicator_spec(result, indicator_id)
+    return spec.name if spec else indicator_id
+
+
+def area_of(result: EvaluationResult, indicator_id: str) -> str:
+    if indicator_id.startswith("R"):
+        return AREA_LABELS["resource_allocation"]
+    for area in ITEM_AREAS:
+        if indicator_id in result.item_area(area).indicators:
+            return AREA_LABELS[area]
+    return ""
+
+
+def failing_reason(result: EvaluationResult, indicator_id: str) -> str:
+    if indicator_id.startswith("R"):
+        return r_failing_reason(result, indicator_id)
+    for area in ITEM_AREAS:
+        item = result.item_area(area).indicators.get(indicator_id)
+        if item is not None:
+            return item_failing_reason(item)
+    return ""
+
+
+def veto_lines(result: EvaluationResult) -> list[tuple[str, str, bool | None]]:
+    """(label, state text, met) for each veto item: met True = not triggered."""
+    out = []
+    for key, label in result.veto.labels.items():
+        if key in result.veto.triggered:
+            out.append((label, "有(一票否决)", False))
+        elif key in result.veto.missing:
+            out.append((label, "未填报", None))
+        else:
+            out.append((label, "无", True))
+    return out
+
+
+def school_year_text(year: int) -> str:
+    return f"{year}—{year + 1}学年"
+
+
+def verdict_paragraph(result: EvaluationResult) -> str:
+    """The conclusion in words."""
+    failing = result.failing_items()
+    where = f"对照{result.standard_name},我县{school_year_text(result.year)}义务教育优质均衡发展"
+    if result.verdict == "pass":
+        return (where + "资源配置、政府保障程度、教育质量、社会认可度四个方面的全部指标均达到标准,未发现一票否决情形。"
+                "自评结论:达标。")
+    if result.verdict == "fail":
+        text = where + "自评结论:未达标。"
+        if failing:
+            text += f"共有{len(failing)}项指标未达到标准:{'、'.join(failing)}。"
+        if result.veto.triggered:
+            text += "存在一票否决情形:" + "、".join(result.veto.labels.get(k, k) for k in result.veto.triggered) + "。"
+        if result.missing_inputs:
+            text += f"另有{len(result.missing_inputs)}项数据缺失,见附表。"
+        return text
+    return (where + f"已评估的指标中未发现不达标项,但有{len(result.missing_inputs)}项数据缺失,"
+            "补齐数据后方可作出结论。自评结论:数据不全,暂无法判定。")
+
+
+def gap_summary(gap: Gap | None) -> str:
+    return gap_text(gap)

@@ -1,0 +1,397 @@
+"""ReportDocument → Word (.docx), laid out like a Chinese official report.
+
+Typography (after GB/T 9704 for official documents, adapted to a report with many tables):
+A4 paper, margins 3.7/3.5/2.8/2.6 cm (landscape appendix 2.0 cm); body 仿宋 三号 (16 pt) with a
+fixed 28 pt line pitch and a two-character first-line indent; headings 一、 in 黑体, (一) in
+楷体, 1. in bold 仿宋; title in bold 宋体 二号 (22 pt); tables in 宋体 五号 or smaller, with the
+header row repeated on every page and rows kept whole; page numbers "— 1 —" at the foot.
+Latin letters and digits use Times New Roman. The font names are written into the document, so
+Word uses the fonts a Chinese Windows installation has; the PDF route maps them to Noto CJK
+(assets/fonts.conf).
+"""
+
+from __future__ import annotations
+
+import io
+
+from docx import Document as new_document
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+from junheng.reports.document import Cell, Figure, Heading, PageBreak, Paragraph, ReportDocument, Section, Table
+
+BODY_FONT = "仿宋"
+TABLE_FONT = "宋体"
+TITLE_FONT = "宋体"
+HEADING_FONTS = {1: "黑体", 2: "楷体", 3: "仿宋", 4: "仿宋"}
+LATIN_FONT = "Times New Roman"
+
+BODY_SIZE = Pt(16)  # 三号
+TITLE_SIZE = Pt(22)  # 二号
+LINE_PITCH = Pt(28)
+CAPTION_SIZE = Pt(12)  # 小四
+NOTE_SIZE = Pt(10.5)  # 五号
+
+PORTRAIT = {"width": Cm(21.0), "height": Cm(29.7), "top": Cm(3.7), "bottom": Cm(3.5), "left": Cm(2.8),
+            "right": Cm(2.6)}
+LANDSCAPE = {"width": Cm(29.7), "height": Cm(21.0), "top": Cm(2.0), "bottom": Cm(2.0), "left": Cm(2.0),
+             "right": Cm(2.0)}
+
+COLOURS = {"red": RGBColor(0xC0, 0x00, 0x00), "green": RGBColor(0x37, 0x56, 0x23), "amber": RGBColor(0x9C, 0x65, 0x00)}
+SHADE_FILLS = {"unmet": "FFC7CE", "missing": "FFEB9C"}
+HEADER_FILL = "D9D9D9"
+ALIGN = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER, "right": WD_ALIGN_PARAGRAPH.RIGHT}
+
+
+# ---------------------------------------------------------------------------------------------
+# Low-level XML helpers
+
+
+def set_fonts(element, east_asia: str, latin: str = LATIN_FONT) -> None:
+    """Name the fonts of a style's or run's rPr; theme fonts are removed (they would win)."""
+    rpr = element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attribute), None)
+    fonts.set(qn("w:ascii"), latin)
+    fonts.set(qn("w:hAnsi"), latin)
+    fonts.set(qn("w:cs"), latin)
+    fonts.set(qn("w:eastAsia"), east_asia)
+
+
+def set_language(element) -> None:
+    rpr = element.get_or_add_rPr()
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), "en-US")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+
+
+def set_black(style) -> None:
+    rpr = style.element.get_or_add_rPr()
+    for colour in rpr.findall(qn("w:color")):
+        rpr.remove(colour)
+    style.font.color.rgb = RGBColor(0, 0, 0)
+
+
+def shade(cell, fill: str) -> None:
+    tcpr = cell._tc.get_or_add_tcPr()
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    tcpr.append(shd)
+
+
+def row_property(row, tag: str) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    element = OxmlElement(tag)
+    element.set(qn("w:val"), "true")
+    trpr.append(element)
+
+
+def page_number_field(paragraph) -> None:
+    paragraph.add_run("— ")
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)
+    paragraph.add_run(" —")
+
+
+def first_line_indent_chars(paragraph_format, chars: int = 2) -> None:
+    """A first-line indent of `chars` characters (w:firstLineChars), whatever the font size."""
+    ppr = paragraph_format.element.get_or_add_pPr()
+    ind = ppr.find(qn("w:ind"))
+    if ind is None:
+        ind = OxmlElement("w:ind")
+        ppr.append(ind)
+    ind.set(qn("w:firstLineChars"), str(chars * 100))
+    ind.set(qn("w:firstLine"), str(int(BODY_SIZE.pt * chars * 20)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Styles
+
+
+def set_up_styles(document) -> None:
+    styles = document.styles
+    defaults = styles.element.find(qn("w:docDefaults"))
+    if defaults is not None:
+        rpr_default = defaults.find(qn("w:rPrDefault"))
+        if rpr_default is not None and rpr_default.find(qn("w:rPr")) is not None:
+            rpr = rpr_default.find(qn("w:rPr"))
+            fonts = rpr.find(qn("w:rFonts"))
+            if fonts is not None:
+                for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+                    fonts.attrib.pop(qn(attribute), None)
+
+    normal = styles["Normal"]
+    normal.font.size = BODY_SIZE
+    set_fonts(normal.element, BODY_FONT)
+    set_language(normal.element)
+    fmt = normal.paragraph_format
+    fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    fmt.line_spacing = LINE_PITCH
+    fmt.space_before = Pt(0)
+    fmt.space_after = Pt(0)
+    fmt.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    fmt.widow_control = True
+
+    body = _style(document, "Report Body", "Normal")
+    first_line_indent_chars(body.paragraph_format)
+
+    title = styles["Title"]
+    title.base_style = normal
+    title.font.size = TITLE_SIZE
+    title.font.bold = True
+    set_fonts(title.element, TITLE_FONT)
+    set_black(title)
+    _no_borders(title)
+    title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    title.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    title.paragraph_format.line_spacing = Pt(36)
+    title.paragraph_format.space_after = Pt(6)
+
+    for level, font in HEADING_FONTS.items():
+        style = styles[f"Heading {level}"]
+        style.base_style = normal
+        style.font.size = BODY_SIZE
+        style.font.bold = level >= 3
+        style.font.italic = False
+        set_fonts(style.element, font)
+        set_black(style)
+        pf = style.paragraph_format
+        pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        pf.line_spacing = LINE_PITCH
+        pf.space_before = Pt(6 if level == 1 else 0)
+        pf.space_after = Pt(0)
+        pf.keep_with_next = True
+        pf.alignment = WD_ALIGN_PARAGRAPH.LEFT
+        first_line_indent_chars(pf)
+
+    caption = _style(document, "Report Caption", "Normal")
+    caption.font.size = CAPTION_SIZE
+    caption.font.bold = False
+    set_fonts(caption.element, "黑体")
+    caption.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    caption.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    caption.paragraph_format.space_before = Pt(6)
+    caption.paragraph_format.space_after = Pt(3)
+    caption.paragraph_format.keep_with_next = True
+
+    table_text = _style(document, "Report Table Text", "Normal")
+    table_text.font.size = Pt(10.5)
+    set_fonts(table_text.element, TABLE_FONT)
+    table_text.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    table_text.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
+
+    note = _style(document, "Report Note", "Normal")
+    note.font.size = NOTE_SIZE
+    set_fonts(note.element, TABLE_FONT)
+    note.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    note.paragraph_format.space_before = Pt(2)
+    note.paragraph_format.space_after = Pt(6)
+
+    meta = _style(document, "Report Meta", "Normal")
+    meta.font.size = Pt(14)
+    set_fonts(meta.element, "楷体")
+    meta.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def _style(document, name: str, base: str):
+    from docx.enum.style import WD_STYLE_TYPE
+
+    styles = document.styles
+    if name in [s.name for s in styles]:
+        return styles[name]
+    style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    style.base_style = styles[base]
+    style.quick_style = True
+    return style
+
+
+def _no_borders(style) -> None:
+    ppr = style.element.get_or_add_pPr()
+    for border in ppr.findall(qn("w:pBdr")):
+        ppr.remove(border)
+
+
+def set_up_page(section, layout: dict, landscape: bool) -> None:
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = layout["width"], layout["height"]
+    section.top_margin, section.bottom_margin = layout["top"], layout["bottom"]
+    section.left_margin, section.right_margin = layout["left"], layout["right"]
+    section.header_distance, section.footer_distance = Cm(1.5), Cm(2.0 if not landscape else 1.0)
+
+
+def text_width(section) -> int:
+    return section.page_width - section.left_margin - section.right_margin
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocks
+
+
+def add_runs(paragraph, block: Paragraph, size: Pt | None = None) -> None:
+    for part in block.runs:
+        run = paragraph.add_run(part.text)
+        run.bold = part.bold or None
+        if part.color:
+            run.font.color.rgb = COLOURS[part.color]
+        if size is not None:
+            run.font.size = size
+
+
+def add_paragraph(document, block: Paragraph) -> None:
+    if block.style == "note":
+        paragraph = document.add_paragraph(style="Report Note")
+    elif block.style == "center":
+        paragraph = document.add_paragraph(style="Report Body")
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.first_line_indent = Pt(0)
+    else:
+        paragraph = document.add_paragraph(style="Report Body")
+        if block.style == "quote":
+            paragraph.paragraph_format.keep_with_next = True
+    add_runs(paragraph, block)
+
+
+def fill_cell(cell, content: Cell, size: Pt, header: bool = False) -> None:
+    paragraph = cell.paragraphs[0]
+    paragraph.style = "Report Table Text"
+    paragraph.alignment = ALIGN["center" if header else content.align]
+    run = paragraph.add_run(content.text)
+    run.font.size = size
+    if header or content.bold:
+        run.bold = True
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    if header:
+        shade(cell, HEADER_FILL)
+    elif content.shade:
+        shade(cell, SHADE_FILLS[content.shade])
+
+
+def add_table(document, table: Table, width: int) -> None:
+    caption = document.add_paragraph(table.caption, style="Report Caption")
+    caption.paragraph_format.keep_with_next = True
+    size = Pt(table.font_size)
+    n = len(table.columns)
+    out = document.add_table(rows=1, cols=n)
+    out.style = "Table Grid"
+    out.alignment = WD_TABLE_ALIGNMENT.CENTER
+    out.autofit = False
+    total = sum(c.width for c in table.columns)
+    widths = [int(width * c.width / total) for c in table.columns]
+    grid = out._tbl.tblGrid
+    for col, w in zip(grid.findall(qn("w:gridCol")), widths):
+        col.set(qn("w:w"), str(int(w / 635)))  # EMU → twentieths of a point
+    header = out.rows[0]
+    row_property(header, "w:tblHeader")  # repeated on every page
+    row_property(header, "w:cantSplit")
+    for cell, column, w in zip(header.cells, table.columns, widths):
+        cell.width = w
+        fill_cell(cell, Cell(column.label), size, header=True)
+    for values in table.rows:
+        row = out.add_row()
+        row_property(row, "w:cantSplit")  # a row stays whole; the table breaks between rows
+        for cell, value, w in zip(row.cells, values, widths):
+            cell.width = w
+            fill_cell(cell, value, size)
+    if table.note:
+        document.add_paragraph(table.note, style="Report Note")
+    else:
+        spacer = document.add_paragraph(style="Report Note")
+        spacer.paragraph_format.space_after = Pt(0)
+
+
+def add_figure(document, figure: Figure, width: int) -> None:
+    picture = document.add_paragraph(style="Report Caption")
+    picture.paragraph_format.keep_with_next = True
+    picture.paragraph_format.space_before = Pt(6)
+    run = picture.add_run()
+    run.add_picture(io.BytesIO(figure.png), width=min(Cm(figure.width_cm), width))
+    caption = document.add_paragraph(figure.caption, style="Report Caption")
+    caption.paragraph_format.keep_with_next = bool(figure.note)
+    caption.paragraph_format.space_before = Pt(2)
+    if figure.note:
+        note = document.add_paragraph(figure.note, style="Report Note")
+        note.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def add_heading(document, heading: Heading) -> None:
+    document.add_heading(heading.text, level=min(heading.level, 4))
+
+
+def add_title(document, report: ReportDocument) -> None:
+    document.add_paragraph(report.title, style="Title")
+    if report.subtitle:
+        document.add_paragraph(report.subtitle, style="Report Meta")
+    for line in report.meta:
+        paragraph = document.add_paragraph(line, style="Report Meta")
+        paragraph.runs[0].font.size = Pt(12)
+    if report.warning:
+        paragraph = document.add_paragraph(style="Report Meta")
+        run = paragraph.add_run(report.warning)
+        run.bold = True
+        run.font.color.rgb = COLOURS["red"]
+    document.add_paragraph(style="Report Body")
+
+
+def add_footer(section) -> None:
+    paragraph = section.footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.paragraph_format.first_line_indent = Pt(0)
+    page_number_field(paragraph)
+    for run in paragraph.runs:
+        run.font.size = Pt(14)
+        set_fonts(run._element, TABLE_FONT)
+
+
+def render_docx(report: ReportDocument) -> bytes:
+    """The report as the bytes of a .docx file."""
+    document = new_document()
+    set_up_styles(document)
+    section = document.sections[0]
+    set_up_page(section, PORTRAIT, landscape=False)
+    add_footer(section)
+    add_title(document, report)
+    width = text_width(section)
+    for block in report.blocks:
+        if isinstance(block, Heading):
+            add_heading(document, block)
+        elif isinstance(block, Paragraph):
+            add_paragraph(document, block)
+        elif isinstance(block, Table):
+            add_table(document, block, width)
+        elif isinstance(block, Figure):
+            add_figure(document, block, width)
+        elif isinstance(block, PageBreak):
+            document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        elif isinstance(block, Section):
+            landscape = block.orientation == "landscape"
+            section = document.add_section(WD_SECTION.NEW_PAGE)
+            set_up_page(section, LANDSCAPE if landscape else PORTRAIT, landscape)
+            width = text_width(section)
+    properties = document.core_properties
+    properties.title = report.title
+    properties.subject = report.scope
+    properties.author = "junheng"
+    properties.keywords = "县域义务教育优质均衡发展督导评估"
+    properties.language = "zh-CN"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,148 @@
+"""The pages: overview (city/province), county dashboard, school page, standard page.
+Each page also answers `?format=json` with the data it shows."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from junheng.engine.evaluate import NothingToEvaluate
+from junheng.engine.result import EvaluationResult
+from junheng.reports.standards import rule_text
+from junheng.services import evaluate_stored
+from junheng.standards.loader import DEFAULT_STANDARD, load_standard
+from junheng.standards.model import AREA_LABELS, AREAS
+from junheng.store import repo
+from junheng.store.models import EvaluationRun, School, SchoolYear
+from junheng.store.repo import STATE_LABELS
+from junheng.store.users import ROLE_LABELS
+from junheng.web.app import templates
+from junheng.web.deps import Viewer, current_viewer, db_session
+
+router = APIRouter(include_in_schema=False)
+R_IDS = [f"R{i}" for i in range(1, 8)]
+SEGMENTS = {"primary": "小学", "junior": "初中"}
+
+
+def render(request: Request, template: str, context: dict, data: dict | None = None):
+    if request.query_params.get("format") == "json":
+        return JSONResponse(data if data is not None else {})
+    return templates.TemplateResponse(request, template, {"role_labels": ROLE_LABELS, "area_labels": AREA_LABELS,
+                                                          "state_labels": STATE_LABELS, "segments": SEGMENTS,
+                                                          **context})
+
+
+@router.get("/")
+def home(viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+    return RedirectResponse(viewer.access.home(session), status_code=303)
+
+
+@router.get("/overview")
+def overview(request: Request, viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+    rows = []
+    for county in viewer.access.readable_counties(session):
+        run = session.scalar(select(EvaluationRun).where(EvaluationRun.county_id == county.id)
+                             .order_by(EvaluationRun.year.desc(), EvaluationRun.id.desc()))
+        failing = EvaluationResult.model_validate(run.result).failing_items() if run else []
+        rows.append({"code": county.code, "name": county.name, "city": county.parent.name if county.parent else "",
+                     "standard": county.standard or DEFAULT_STANDARD, "target_year": county.target_year,
+                     "certified_year": county.certified_year, "year": run.year if run else None,
+                     "verdict": run.verdict if run else None, "failing": failing})
+    return render(request, "overview.html", {"viewer": viewer, "rows": rows}, {"counties": rows})
+
+
+def _heatmap(result: EvaluationResult) -> dict:
+    units = sorted(result.resource.units, key=lambda u: (u.segment, u.compliant is not False, u.school_name))
+    cells = []
+    for y, u in enumerate(units):
+        for x, ind in enumerate(R_IDS):
+            met = u.indicators[ind].met
+            ratio = u.indicators[ind].ratio
+            cells.append([x, y, -1 if met is None else (1 if met else 0), round(ratio, 3) if ratio is not None else None])
+    return {"x": R_IDS, "y": [f"{u.school_name}({SEGMENTS[u.segment]})" for u in units], "cells": cells}
+
+
+def _cv_chart(result: EvaluationResult) -> dict:
+    out = {}
+    for segment, items in result.resource.cv.items():
+        out[segment] = {"indicators": R_IDS, "values": [items[i].value for i in R_IDS], "limit": items["R1"].limit}
+    return out
+
+
+@router.get("/counties/{code}")
+def county_dashboard(code: str, request: Request, year: int | None = None,
+                     viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+    county = repo.county_by_code(session, code)
+    if not viewer.access.can_read_county(county):
+        raise HTTPException(status_code=403)
+    schools = session.scalars(select(School).where(School.county_id == county.id, School.deleted_at.is_(None))
+                              .order_by(School.code)).all()
+    years_rows = session.scalars(select(SchoolYear).where(SchoolYear.school_id.in_([s.id for s in schools]))).all()
+    all_years = sorted({r.year for r in years_rows})
+    shown_year = year or (all_years[-1] if all_years else None)
+    workflow = Counter(r.status for r in years_rows if r.year == shown_year and r.deleted_at is None)
+    try:
+        result, run, _ = evaluate_stored(session, code, shown_year, user=viewer.user)
+    except NothingToEvaluate as exc:
+        result, run, message = None, None, exc.user_message()
+    else:
+        message = None
+    context = {"viewer": viewer, "county": county, "schools": schools, "years": all_years, "year": shown_year,
+               "workflow": workflow, "result": result, "run": run, "message": message,
+               "can_manage": viewer.access.can_manage_county(county), "areas": AREAS, "r_ids": R_IDS,
+               "statuses": {(r.school_id, r.year): r.status for r in years_rows}}
+    if result is not None:
+        context |= {"heatmap": _heatmap(result), "cv_chart": _cv_chart(result), "failing": result.failing_items()}
+    return render(request, "county.html", context, result.to_json() if result else {"detail": message})
+
+
+@router.get("/schools/{code}")
+def school_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
+                session: Session = Depends(db_session)):
+    school = repo.school_by_code(session, code)
+    if not viewer.access.can_read_school(school):
+        raise HTTPException(status_code=403)
+    rows = session.scalars(select(SchoolYear).where(SchoolYear.school_id == school.id, SchoolYear.deleted_at.is_(None))
+                           .order_by(SchoolYear.year)).all()
+    history = []
+    result = None
+    if viewer.access.can_read_county(school.county) or viewer.access.can_edit_school(school):
+        for row in rows:
+            if row.status != "approved":
+                continue
+            try:
+                r, _, _ = evaluate_stored(session, school.county.code, row.year, user=viewer.user)
+            except NothingToEvaluate:
+                continue
+            history.append({"year": row.year, "units": [u for u in r.resource.units if u.school_id == code]})
+            result = r
+    units = [u for u in result.resource.units if u.school_id == code] if result else []
+    findings = []
+    if result is not None:
+        for area in AREAS[1:]:
+            for item in result.item_area(area).indicators.values():
+                for finding in item.schools:
+                    if finding.school_id == code:
+                        findings.append({"id": item.id, "name": item.name, "detail": finding.detail, "met": finding.met})
+    county_values = {seg: {i: c.county_value for i, c in items.items()} for seg, items in result.resource.cv.items()} \
+        if result else {}
+    context = {"viewer": viewer, "school": school, "rows": rows, "units": units, "result": result,
+               "findings": findings, "history": history, "county_values": county_values, "r_ids": R_IDS,
+               "can_edit": viewer.access.can_edit_school(school)}
+    data = {"school_id": school.code, "name": school.name, "years": [{"year": r.year, "status": r.status} for r in rows],
+            "units": [u.model_dump(mode="json") for u in units], "findings": findings}
+    return render(request, "school.html", context, data)
+
+
+@router.get("/standards/{standard_id}")
+def standard_page(standard_id: str, request: Request, viewer: Viewer = Depends(current_viewer)):
+    std = load_standard(standard_id)
+    areas = [(AREA_LABELS[a], [(i, rule_text(i)) for i in std.by_area(a)]) for a in AREAS]
+    data = {"id": std.id, "name": std.name,
+            "indicators": [{"id": i.id, "name": i.name, "rule": rule_text(i), "responsible": list(i.responsible)}
+                           for i in std.indicators.values()]}
+    return render(request, "standard.html", {"viewer": viewer, "std": std, "areas": areas}, data)
