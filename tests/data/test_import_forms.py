@@ -176,3 +176,17 @@ def _seconds(function, *args) -> float:
     start = time.perf_counter()
     function(*args)
     return time.perf_counter() - start
+
+
+def test_in_memory_rows_get_the_same_rules_as_files():
+    from junheng.data.importer import validate_rows
+    from junheng.data.problems import DatasetInvalid
+
+    school = {"school_id": "A", "school_name": "甲", "county_code": "1", "school_type": "小学"}
+    row = {"school_id": "A", "year": "2024", "students_primary": "500", "teachers_primary": 30,
+           "teachers_above_qual_primary": 31, "students_junior": "3", "migrant_share": 0.5}
+    with pytest.raises(DatasetInvalid) as info:
+        validate_rows({"schools": [school], "school_year": [row]})
+    assert {p.column for p in info.value.problems} == {"students_junior", "teachers_above_qual_primary", "migrant_share"}
+    ok = validate_rows({"county_year": [{"county_code": "1", "year": 2024, "training_completion_rate": "100%"}]})
+    assert ok.county_year["training_completion_rate"].tolist() == [100.0]

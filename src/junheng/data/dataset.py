@@ -53,8 +53,8 @@ def conform(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
 class Dataset:
     """All tables of one dataset. Missing optional tables are empty frames."""
 
-    schools: pd.DataFrame
-    school_year: pd.DataFrame
+    schools: pd.DataFrame = field(default_factory=lambda: empty_table(catalog().table("schools")))
+    school_year: pd.DataFrame = field(default_factory=lambda: empty_table(catalog().table("school_year")))
     counties: pd.DataFrame = field(default_factory=lambda: empty_table(catalog().table("counties")))
     county_year: pd.DataFrame = field(default_factory=lambda: empty_table(catalog().table("county_year")))
     quality: pd.DataFrame = field(default_factory=lambda: empty_table(catalog().table("quality")))

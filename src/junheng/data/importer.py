@@ -50,7 +50,36 @@ def load_dataset(path: Path) -> Dataset:
     """Read and validate a dataset; raise DatasetInvalid listing every problem, or
     DatasetUnreadable when the path cannot be opened as a dataset at all."""
     path = Path(path)
-    found = _read_sources(path)
+    return _validated(_read_sources(path), source=str(path))
+
+
+def validate_rows(rows: dict[str, list[dict]], source: str = "表单") -> Dataset:
+    """Validate in-memory rows (table key → rows of {field key: value}) with exactly the rules of
+    `load_dataset`: web forms and API writes use this. Values may be text as typed or numbers;
+    None or "" is empty. Problems count rows from 2, as if row 1 were a header."""
+    found = Sources(kind="rows")
+    for name, table_rows in rows.items():
+        spec = _table_spec(name)
+        if spec is None:
+            raise ValueError(f"unknown table {name}")
+        keys = list(dict.fromkeys(k for row in table_rows for k in row)) or list(spec.key)
+        grid = [[key for key in keys]] + [[_as_text(row.get(key)) for key in keys] for row in table_rows]
+        columns = [pa.chunked_array([pa.array([line[i] for line in grid], pa.string())]) for i in range(len(keys))]
+        _record_table(found, spec, source, lambda spec=spec, columns=columns: _raw_table(spec, source, columns))
+    return _validated(found, source=source)
+
+
+def _as_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return _number_text(value)
+    return str(value)
+
+
+def _validated(found: "Sources", source: str) -> Dataset:
     problems = list(found.problems)
     tables: dict[str, ParsedTable] = {}
     for name, raw in found.tables.items():
@@ -67,7 +96,7 @@ def load_dataset(path: Path) -> Dataset:
         raise DatasetInvalid(sorted(problems, key=_problem_order), found.warnings)
     return Dataset(
         **{name: parsed.frame for name, parsed in tables.items()},
-        source=str(path), synthetic=synthetic, warnings=found.warnings,
+        source=source, synthetic=synthetic, warnings=found.warnings,
     )
 
 
@@ -628,6 +657,8 @@ PARSERS: dict[str, Parser] = {
 
 def _missing_or_empty_tables(found: Sources) -> list[Problem]:
     problems = []
+    if found.kind == "rows":  # in-memory rows: the caller validates just the tables it gives
+        return problems
     for spec in catalog().tables.values():
         if spec.optional_table:
             continue
