@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from junheng.engine.wording import num
 from junheng.errors import JunhengError
 from junheng.store.db import Database
 from junheng.web.deps import LoginRequired
@@ -17,6 +18,7 @@ from junheng.workspace import Settings
 
 PACKAGE = resources.files("junheng.web")
 templates = Jinja2Templates(directory=str(PACKAGE.joinpath("templates")))
+templates.env.filters["num"] = num  # numbers as the reports write them: 1 人, 37100 元, 4.50 m²
 
 
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
