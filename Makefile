@@ -16,6 +16,7 @@ install: $(BIN)/junheng
 
 demo: install
 	$(BIN)/junheng demo --workspace $(WORKSPACE)
+	$(BIN)/junheng serve --workspace $(WORKSPACE)
 
 test: install
 	./scripts/ensure-postgres.sh
