@@ -208,3 +208,220 @@ class EvaluationRun(Base):
     result: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# ---------------------------------------------------------------- monitoring (issue 4)
+# Warnings, supervision tasks (督办) with comments and attachments, notification
+# subscriptions and their log, and the optional inputs of the enrolment forecast.
+
+from datetime import date  # noqa: E402  (kept beside the tables that use them)
+
+from sqlalchemy import Date, Float  # noqa: E402
+
+WARNING_KINDS = ("breach", "margin", "decline", "forecast", "data_missing", "data_jump", "task", "schedule")
+SEVERITIES = ("yellow", "orange", "red")  # in rising order
+TASK_STATUSES = ("open", "in_progress", "done", "verified")
+TASK_SOURCES = ("manual", "warning", "plan")
+
+
+class MonitorWarning(Base):
+    """One warning condition, identified by a stable key: a condition that holds run after run
+    is one row (last_seen_at moves on); it is resolved when the condition is gone and reopened
+    (occurrence + 1) when it comes back."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (Index("ix_warnings_county_resolved", "county_id", "resolved_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(Integer, index=True)  # task warnings (no FK: tasks point here)
+    kind: Mapped[str] = mapped_column(String(32))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(8))
+    indicator: Mapped[str | None] = mapped_column(String(16))
+    segment: Mapped[str | None] = mapped_column(String(16))
+    year: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text)
+    numbers: Mapped[dict] = mapped_column(JSON, default=dict)
+    responsible: Mapped[list] = mapped_column(JSON, default=list)
+    escalate_to: Mapped[str | None] = mapped_column(String(32))  # a role (county_admin) told whatever it subscribed
+    badness: Mapped[float] = mapped_column(Float, default=0.0)
+    peak_badness: Mapped[float] = mapped_column(Float, default=0.0)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    occurrence: Mapped[int] = mapped_column(Integer, default=1)
+    worsened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worsened_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    county: Mapped[OrgNode] = relationship()
+    school: Mapped[School | None] = relationship()
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
+
+
+class SupervisionTask(SoftDeleted, Base):
+    """A supervision task (督办事项): what, where, who, by when, and how far it got."""
+
+    __tablename__ = "supervision_tasks"
+    __table_args__ = (Index("ix_tasks_county_status", "county_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    indicator: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    responsible: Mapped[list] = mapped_column(JSON, default=list)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    owner_name: Mapped[str | None] = mapped_column(String(100))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    source: Mapped[str] = mapped_column(String(16), default="manual")
+    warning_id: Mapped[int | None] = mapped_column(ForeignKey("warnings.id"))
+    plan_ref: Mapped[str | None] = mapped_column(String(200))
+    amount_wan: Mapped[float | None] = mapped_column(Float)  # investment in 万元
+    plan_year: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    county: Mapped[OrgNode] = relationship()
+    school: Mapped[School | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    warning: Mapped[MonitorWarning | None] = relationship()
+
+
+class TaskComment(Base):
+    __tablename__ = "task_comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("supervision_tasks.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class TaskAttachment(SoftDeleted, Base):
+    """Evidence for a task: the file lives under the workspace uploads folder with a generated
+    name (never the uploaded name); the original name is kept here for display."""
+
+    __tablename__ = "task_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("supervision_tasks.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(255), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class NotificationSubscription(Base):
+    """A user's channel (e-mail address or webhook URL) for warnings at or above a severity,
+    within the counties the user may read (optionally one county)."""
+
+    __tablename__ = "notification_subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # email, webhook
+    target: Mapped[str] = mapped_column(String(500))
+    format: Mapped[str] = mapped_column(String(32), default="markdown")  # webhook body: markdown, text, dingtalk, json
+    min_severity: Mapped[str] = mapped_column(String(8), default="orange")
+    kinds: Mapped[list | None] = mapped_column(JSON)  # None: every kind
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("org_nodes.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class NotificationLog(Base):
+    """One digest sent (or failed, or undeliverable) to one channel in one run."""
+
+    __tablename__ = "notification_log"
+    __table_args__ = (Index("ix_notification_log_at", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("notification_subscriptions.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # sent, failed, undeliverable
+    error: Mapped[str | None] = mapped_column(Text)
+    warning_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    items: Mapped[list["NotificationItem"]] = relationship(back_populates="log", cascade="all, delete-orphan")
+
+
+class NotificationItem(Base):
+    """A warning in a digest, at the occurrence, severity and worsening it was sent with: a
+    warning is sent to a subscription again only when it worsened or came back."""
+
+    __tablename__ = "notification_items"
+    __table_args__ = (Index("ix_notification_items_warning", "warning_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    log_id: Mapped[int] = mapped_column(ForeignKey("notification_log.id"), index=True)
+    warning_id: Mapped[int] = mapped_column(ForeignKey("warnings.id"))
+    occurrence: Mapped[int] = mapped_column(Integer)
+    worsened_count: Mapped[int] = mapped_column(Integer, default=0)
+    severity: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(16))  # new, worsened, reopened, escalated
+
+    log: Mapped[NotificationLog] = relationship(back_populates="items")
+    warning: Mapped[MonitorWarning] = relationship()
+
+
+class GradeEnrolment(Base):
+    """Students per grade (1–9) of a school and year: optional input of the enrolment forecast
+    (the interchange format has students per segment only)."""
+
+    __tablename__ = "grade_enrolment"
+    __table_args__ = (UniqueConstraint("school_id", "year", "grade"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[int] = mapped_column(Integer)
+    students: Mapped[int] = mapped_column(Integer)
+
+
+class CountyIntake(Base):
+    """A county's births (by birth year) and kindergarten leavers (by the year they enter
+    grade 1): the forecast's source of future grade-1 intake."""
+
+    __tablename__ = "county_intake"
+    __table_args__ = (UniqueConstraint("county_id", "year"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    births: Mapped[int | None] = mapped_column(Integer)
+    kindergarten_leavers: Mapped[int | None] = mapped_column(Integer)
+
+
+class HousingProject(SoftDeleted, Base):
+    """A housing project expected to add pupils from the year it is occupied."""
+
+    __tablename__ = "housing_projects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    year_ready: Mapped[int] = mapped_column(Integer)
+    primary_pupils: Mapped[int] = mapped_column(Integer, default=0)
+    junior_pupils: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)

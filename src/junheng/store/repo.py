@@ -111,9 +111,12 @@ def load_dataset(session: Session, county_codes: Iterable[str] | None = None, *,
         wanted = set(county_codes)
         counties = [c for c in counties if c.code in wanted]
     ids = [c.id for c in counties]
-    schools = session.scalars(select(School).where(School.county_id.in_(ids), School.deleted_at.is_(None))).all()
+    # ordered like the source data: sums over schools then add up in the same order on every database
+    schools = session.scalars(select(School).where(School.county_id.in_(ids), School.deleted_at.is_(None))
+                              .order_by(School.id)).all()
     by_id = {s.id: s for s in schools}
-    query = select(SchoolYear).where(SchoolYear.school_id.in_(list(by_id)), SchoolYear.deleted_at.is_(None))
+    query = select(SchoolYear).where(SchoolYear.school_id.in_(list(by_id)), SchoolYear.deleted_at.is_(None)) \
+        .order_by(SchoolYear.id)
     if approved_only:
         query = query.where(SchoolYear.status == "approved")
     school_years = session.scalars(query).all()

@@ -1,0 +1,116 @@
+"""Monitoring settings of a workspace: the `[monitor]`, `[smtp]` and `[webhook]` tables of
+`junheng.toml`, each key overridable by an environment variable (JUNHENG_SMTP_PASSWORD, ...).
+
+    [monitor]
+    enabled = true                 # the server's scheduler runs the watch (see scheduler.py)
+    schedule = "30 6 * * *"        # cron: minute hour day month weekday
+    timezone = "Asia/Shanghai"
+    rules_dir = "monitor-rules"    # county / standard rule files, relative to the workspace
+    site_url = "https://junheng.example.gov.cn"   # links in notifications (optional)
+    attachment_limit_mb = 20
+
+    [smtp]
+    host = "smtp.example.com"
+    port = 465
+    security = "ssl"               # ssl, starttls or none
+    username = "junheng@example.com"
+    password = "..."               # better: JUNHENG_SMTP_PASSWORD
+    sender = "均衡预警 <junheng@example.com>"
+    timeout = 20
+
+    [webhook]
+    timeout = 10
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from junheng.errors import JunhengError
+from junheng.workspace import CONFIG_FILE, resolve
+
+
+class MonitorConfigError(JunhengError):
+    pass
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 465
+    security: str = "ssl"  # ssl, starttls, none
+    username: str | None = None
+    password: str | None = None
+    sender: str = "junheng@localhost"
+    timeout: float = 20.0
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    root: Path | None = None  # the workspace (None: no workspace, e.g. tests)
+    rules_dir: Path | None = None
+    uploads: Path | None = None
+    enabled: bool = True
+    schedule: str = "30 6 * * *"
+    timezone: str = "Asia/Shanghai"
+    site_url: str | None = None
+    attachment_limit_bytes: int = 20 * 1024 * 1024
+    smtp: SmtpSettings | None = None
+    webhook_timeout: float = 10.0
+
+
+def _env(name: str, default=None):
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def monitor_settings(workspace_path: Path | None = None, *, config: dict | None = None) -> MonitorSettings:
+    """The monitoring settings of a workspace (or of a `config` mapping shaped like junheng.toml)."""
+    root = None
+    if config is None:
+        workspace = resolve(workspace_path)
+        root = workspace.root
+        path = workspace.root / CONFIG_FILE
+        config = {}
+        if path.is_file():
+            try:
+                config = tomllib.loads(path.read_text("utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise MonitorConfigError(f"无法读取工作区配置 {path}:{exc}") from None
+    monitor = config.get("monitor", {}) or {}
+    smtp_conf = config.get("smtp", {}) or {}
+    webhook = config.get("webhook", {}) or {}
+    if not all(isinstance(x, dict) for x in (monitor, smtp_conf, webhook)):
+        raise MonitorConfigError("工作区配置中 [monitor]、[smtp]、[webhook] 应为表(table)")
+    rules_dir = monitor.get("rules_dir", "monitor-rules")
+    rules_path = Path(rules_dir) if Path(rules_dir).is_absolute() or root is None else root / rules_dir
+    smtp = None
+    host = _env("JUNHENG_SMTP_HOST", smtp_conf.get("host"))
+    if host:
+        security = str(_env("JUNHENG_SMTP_SECURITY", smtp_conf.get("security", "ssl"))).lower()
+        if security not in ("ssl", "starttls", "none"):
+            raise MonitorConfigError(f"[smtp] security 应为 ssl、starttls 或 none,实际为 {security!r}")
+        try:
+            port = int(_env("JUNHENG_SMTP_PORT", smtp_conf.get("port", 465 if security == "ssl" else 587)))
+            timeout = float(smtp_conf.get("timeout", 20))
+        except (TypeError, ValueError):
+            raise MonitorConfigError("[smtp] port 和 timeout 应为数字") from None
+        username = _env("JUNHENG_SMTP_USERNAME", smtp_conf.get("username"))
+        smtp = SmtpSettings(host=host, port=port, security=security, username=username,
+                            password=_env("JUNHENG_SMTP_PASSWORD", smtp_conf.get("password")),
+                            sender=_env("JUNHENG_SMTP_SENDER", smtp_conf.get("sender", username or "junheng@localhost")),
+                            timeout=timeout)
+    enabled = str(_env("JUNHENG_MONITOR_ENABLED", monitor.get("enabled", True))).lower() in ("1", "true", "yes")
+    try:
+        limit = int(float(monitor.get("attachment_limit_mb", 20)) * 1024 * 1024)
+        webhook_timeout = float(webhook.get("timeout", 10))
+    except (TypeError, ValueError):
+        raise MonitorConfigError("[monitor] attachment_limit_mb 和 [webhook] timeout 应为数字") from None
+    return MonitorSettings(
+        root=root, rules_dir=rules_path, uploads=(root / "uploads") if root else None, enabled=enabled,
+        schedule=str(_env("JUNHENG_MONITOR_SCHEDULE", monitor.get("schedule", "30 6 * * *"))),
+        timezone=str(monitor.get("timezone", "Asia/Shanghai")), site_url=monitor.get("site_url"),
+        attachment_limit_bytes=limit, smtp=smtp, webhook_timeout=webhook_timeout)

@@ -1,0 +1,408 @@
+"""Notifications: per user subscription (e-mail or webhook) and severity, one digest per
+subscription per run, never the same warning twice unless it worsened or came back.
+
+What a subscription receives: open warnings of the counties its user may read (school fillers:
+their school's), optionally one county and some kinds, at or above its minimum severity.
+Overdue supervision tasks are escalated (`escalate_to = "county_admin"`): every county admin of
+that county receives them whatever severity they subscribed to; when no county admin has a
+channel, an "undeliverable" entry in the notification log says so (once).
+
+Each digest is one row of `notification_log` (sent, failed or undeliverable) with one
+`notification_items` row per warning at the occurrence and worsening it was sent with. A
+failed delivery is retried in the next run (its warnings were not sent).
+
+Webhook bodies: "markdown" (企业微信/WeCom group robot: {"msgtype": "markdown", "markdown":
+{"content": ...}}), "dingtalk" (钉钉 markdown: {"msgtype": "markdown", "markdown": {"title",
+"text"}}), "text" ({"msgtype": "text", "text": {"content": ...}}, which both robots accept)
+and "json" (the warnings as data, for other systems).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from junheng.errors import JunhengError
+from junheng.monitor.config import MonitorSettings
+from junheng.monitor.rules import KIND_LABELS, SEVERITY_LABELS, SEVERITY_RANK
+from junheng.monitor.warnings import warning_json
+from junheng.store.models import (
+    MonitorWarning,
+    NotificationItem,
+    NotificationLog,
+    NotificationSubscription,
+    OrgNode,
+    RoleGrant,
+    User,
+    utcnow,
+)
+
+CHANNELS = ("email", "webhook")
+FORMATS = ("markdown", "dingtalk", "text", "json")
+REASON_LABELS = {"new": "新", "worsened": "加重", "reopened": "反弹", "escalated": "督办升级"}
+WECOM_LIMIT = 4000  # bytes; the robot refuses markdown over 4096
+SEVERITY_COLORS = {"red": "warning", "orange": "warning", "yellow": "comment"}
+
+
+class NotifyError(JunhengError):
+    pass
+
+
+# ---------------------------------------------------------------- subscriptions
+
+
+def add_subscription(session: Session, user: User, channel: str, target: str, *, min_severity: str = "orange",
+                     format: str = "markdown", county_code: str | None = None,
+                     kinds: list[str] | None = None) -> NotificationSubscription:
+    if channel not in CHANNELS:
+        raise NotifyError(f"通知渠道 {channel} 无效;可选:email(电子邮件)、webhook(群机器人)")
+    target = (target or "").strip()
+    if channel == "email":
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", parseaddr(target)[1] or ""):
+            raise NotifyError(f"电子邮件地址 {target} 无效")
+    elif not re.match(r"https?://[^\s/]+", target):
+        raise NotifyError("Webhook 地址应以 http:// 或 https:// 开头")
+    if format not in FORMATS:
+        raise NotifyError(f"消息格式 {format} 无效;可选:{'、'.join(FORMATS)}")
+    if min_severity not in SEVERITY_RANK:
+        raise NotifyError("最低预警级别应为 red、orange 或 yellow")
+    for kind in kinds or []:
+        if kind not in KIND_LABELS:
+            raise NotifyError(f"预警类型 {kind} 无效;可选:{'、'.join(KIND_LABELS)}")
+    county_id = None
+    if county_code:
+        county = session.scalar(select(OrgNode).where(OrgNode.code == county_code, OrgNode.kind == "county"))
+        if county is None:
+            raise NotifyError(f"没有县区代码为 {county_code} 的县区")
+        county_id = county.id
+    sub = NotificationSubscription(user_id=user.id, channel=channel, target=target, format=format,
+                                   min_severity=min_severity, kinds=list(kinds) if kinds else None,
+                                   county_id=county_id, active=True)
+    session.add(sub)
+    session.flush()
+    return sub
+
+
+def list_subscriptions(session: Session, user: User | None = None) -> list[NotificationSubscription]:
+    query = select(NotificationSubscription).order_by(NotificationSubscription.id)
+    if user is not None:
+        query = query.where(NotificationSubscription.user_id == user.id)
+    return list(session.scalars(query))
+
+
+def set_subscription_active(session: Session, subscription_id: int, active: bool, *, user: User | None = None) -> None:
+    sub = session.get(NotificationSubscription, subscription_id)
+    if sub is None or (user is not None and sub.user_id != user.id):
+        raise NotifyError(f"没有编号为 {subscription_id} 的订阅")
+    sub.active = active
+
+
+def notification_log(session: Session, *, user: User | None = None, limit: int = 100,
+                     status: str | None = None) -> list[dict]:
+    """The newest digests (for the web's notification page), with the warnings each carried."""
+    query = select(NotificationLog).order_by(NotificationLog.created_at.desc(), NotificationLog.id.desc())
+    if user is not None:
+        query = query.where(NotificationLog.user_id == user.id)
+    if status:
+        query = query.where(NotificationLog.status == status)
+    rows = session.scalars(query.limit(limit)).all()
+    return [{"id": r.id, "run_id": r.run_id, "created_at": r.created_at.isoformat(), "channel": r.channel,
+             "target": _masked(r.target), "subject": r.subject, "status": r.status, "error": r.error,
+             "warning_count": r.warning_count,
+             "items": [{"warning_id": i.warning_id, "severity": i.severity, "reason": i.reason,
+                        "reason_label": REASON_LABELS.get(i.reason, i.reason)} for i in r.items]}
+            for r in rows]
+
+
+def _masked(target: str) -> str:
+    """Webhook URLs carry their robot's key: show only the host."""
+    if target.startswith("http"):
+        return re.sub(r"^(https?://[^/]+).*$", r"\1/…", target)
+    return target
+
+
+# ---------------------------------------------------------------- who gets what
+
+
+@dataclass
+class Pending:
+    subscription: NotificationSubscription
+    items: list[tuple[MonitorWarning, str]]  # (warning, reason)
+
+
+def _county_admins(session: Session) -> dict[int, set[int]]:
+    rows = session.execute(select(RoleGrant.org_node_id, RoleGrant.user_id).where(RoleGrant.role == "county_admin")).all()
+    out: dict[int, set[int]] = {}
+    for county_id, user_id in rows:
+        out.setdefault(county_id, set()).add(user_id)
+    return out
+
+
+def _sent(session: Session, subscription_id: int) -> dict[int, tuple[int, int]]:
+    """warning id → (occurrence, worsened_count) last sent to this subscription."""
+    rows = session.execute(
+        select(NotificationItem.warning_id, NotificationItem.occurrence, NotificationItem.worsened_count)
+        .join(NotificationLog, NotificationLog.id == NotificationItem.log_id)
+        .where(NotificationLog.subscription_id == subscription_id, NotificationLog.status == "sent")).all()
+    out: dict[int, tuple[int, int]] = {}
+    for warning_id, occurrence, worsened in rows:
+        out[warning_id] = max(out.get(warning_id, (0, -1)), (occurrence, worsened))
+    return out
+
+
+def _reason(w: MonitorWarning, last: tuple[int, int] | None, escalated: bool) -> str | None:
+    if last is None:
+        return "escalated" if escalated else "new"
+    occurrence, worsened = last
+    if w.occurrence > occurrence:
+        return "reopened"
+    if w.occurrence == occurrence and w.worsened_count > worsened:
+        return "worsened"
+    return None
+
+
+def pending(session: Session) -> list[Pending]:
+    """Per active subscription, the open warnings it has not been sent yet (or that worsened)."""
+    from junheng.store.users import Access
+
+    warnings = session.scalars(select(MonitorWarning).where(MonitorWarning.resolved_at.is_(None))).all()
+    if not warnings:
+        return []
+    admins = _county_admins(session)
+    subs = session.scalars(select(NotificationSubscription).join(User, User.id == NotificationSubscription.user_id)
+                           .where(NotificationSubscription.active.is_(True), User.active.is_(True))
+                           .order_by(NotificationSubscription.id)).all()
+    out = []
+    access_of: dict[int, Access] = {}
+    for sub in subs:
+        access = access_of.setdefault(sub.user_id, Access.of(session, sub.user))
+        sent = _sent(session, sub.id)
+        items = []
+        for w in warnings:
+            if sub.county_id is not None and w.county_id != sub.county_id:
+                continue
+            readable = access.can_read_county(w.county) or (w.school_id is not None and w.school_id in access.fill_schools)
+            if not readable:
+                continue
+            escalated = w.escalate_to == "county_admin" and sub.user_id in admins.get(w.county_id, set())
+            if not escalated:
+                if sub.kinds and w.kind not in sub.kinds:
+                    continue
+                if SEVERITY_RANK.get(w.severity, 0) < SEVERITY_RANK.get(sub.min_severity, 2):
+                    continue
+            reason = _reason(w, sent.get(w.id), escalated)
+            if reason:
+                items.append((w, reason))
+        if items:
+            items.sort(key=lambda it: (-SEVERITY_RANK.get(it[0].severity, 0), it[0].county_id, it[0].id))
+            out.append(Pending(sub, items))
+    return out
+
+
+# ---------------------------------------------------------------- digests
+
+
+def _counts(items: list[tuple[MonitorWarning, str]]) -> str:
+    parts = []
+    for severity in ("red", "orange", "yellow"):
+        n = sum(1 for w, _ in items if w.severity == severity)
+        if n:
+            parts.append(f"{SEVERITY_LABELS[severity]} {n} 条")
+    return "、".join(parts)
+
+
+def digest_subject(items: list[tuple[MonitorWarning, str]]) -> str:
+    counties = sorted({w.county.name for w, _ in items})
+    where = counties[0] if len(counties) == 1 else f"{len(counties)} 个县区"
+    return f"【均衡预警】{where} {len(items)} 条预警({_counts(items)})"
+
+
+def _link(settings: MonitorSettings, w: MonitorWarning) -> str | None:
+    if not settings.site_url:
+        return None
+    return f"{settings.site_url.rstrip('/')}/counties/{w.county.code}/warnings/{w.id}"
+
+
+def digest_text(user: User, items: list[tuple[MonitorWarning, str]], settings: MonitorSettings,
+                when: datetime) -> str:
+    lines = [f"{user.display_name}:", "",
+             f"均衡系统预警巡检({when.astimezone().strftime('%Y-%m-%d %H:%M')})有 {len(items)} 条需要关注的预警"
+             f"({_counts(items)}):", ""]
+    for severity in ("red", "orange", "yellow"):
+        group = [(w, r) for w, r in items if w.severity == severity]
+        if not group:
+            continue
+        lines.append(f"【{SEVERITY_LABELS[severity]}预警】")
+        for n, (w, reason) in enumerate(group, start=1):
+            lines.append(f"{n}. [{REASON_LABELS[reason]}] {w.county.name} · {w.title}")
+            lines.append(f"   {w.message}")
+            if w.responsible:
+                lines.append(f"   责任单位:{'、'.join(w.responsible)}")
+            link = _link(settings, w)
+            if link:
+                lines.append(f"   详情:{link}")
+        lines.append("")
+    lines.append("本消息由均衡系统自动发送:同一预警只提醒一次,加重或反弹时再次提醒。")
+    return "\n".join(lines)
+
+
+def digest_markdown(items: list[tuple[MonitorWarning, str]], settings: MonitorSettings,
+                    limit_bytes: int | None = WECOM_LIMIT) -> str:
+    head = f"## 均衡预警:{len(items)} 条\n> {_counts(items)}\n"
+    body = ""
+    for n, (w, reason) in enumerate(items, start=1):
+        color = SEVERITY_COLORS.get(w.severity, "comment")
+        link = _link(settings, w)
+        entry = (f"\n**<font color=\"{color}\">{SEVERITY_LABELS[w.severity]}</font> [{REASON_LABELS[reason]}] "
+                 f"{w.county.name} · {w.title}**\n> {w.message}\n")
+        if w.responsible:
+            entry += f"> 责任单位:{'、'.join(w.responsible)}\n"
+        if link:
+            entry += f"> [查看详情]({link})\n"
+        rest = f"\n……另有 {len(items) - n + 1} 条,请登录系统查看。\n"
+        if limit_bytes and len((head + body + entry + rest).encode("utf-8")) > limit_bytes:
+            body += rest
+            break
+        body += entry
+    return head + body
+
+
+def webhook_body(fmt: str, user: User, items: list[tuple[MonitorWarning, str]], settings: MonitorSettings,
+                 when: datetime, run_id: str) -> dict:
+    if fmt == "markdown":
+        return {"msgtype": "markdown", "markdown": {"content": digest_markdown(items, settings)}}
+    if fmt == "dingtalk":
+        return {"msgtype": "markdown",
+                "markdown": {"title": digest_subject(items), "text": digest_markdown(items, settings, 18000)}}
+    if fmt == "text":
+        return {"msgtype": "text", "text": {"content": digest_text(user, items, settings, when)}}
+    return {"source": "junheng", "run_id": run_id, "created_at": when.isoformat(),
+            "warnings": [dict(warning_json(w), reason=reason) for w, reason in items]}
+
+
+# ---------------------------------------------------------------- delivery
+
+
+def send_email(smtp: MonitorSettings | None, to: str, subject: str, body: str) -> None:
+    settings = smtp.smtp if isinstance(smtp, MonitorSettings) else smtp
+    if settings is None:
+        raise NotifyError("没有配置发信服务器([smtp] host)")
+    message = EmailMessage()
+    name, address = parseaddr(settings.sender)
+    message["From"] = formataddr((name, address)) if name else address
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body, charset="utf-8")
+    try:
+        if settings.security == "ssl":
+            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                      context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with client:
+            if settings.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if settings.username and settings.password:
+                client.login(settings.username, settings.password)
+            client.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise NotifyError(f"邮件发送失败:{exc}") from None
+
+
+def post_webhook(url: str, payload: dict, timeout: float) -> None:
+    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json; charset=utf-8"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http/https only)
+            text = response.read(65536).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        raise NotifyError(f"Webhook 返回 HTTP {exc.code}") from None
+    except (OSError, urllib.error.URLError) as exc:
+        raise NotifyError(f"Webhook 无法送达:{getattr(exc, 'reason', exc)}") from None
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return
+    if isinstance(answer, dict) and answer.get("errcode") not in (None, 0):
+        raise NotifyError(f"Webhook 拒绝了消息:{answer.get('errmsg') or answer.get('errcode')}")
+
+
+def deliver(session: Session, settings: MonitorSettings, run_id: str, *, now: datetime | None = None,
+            commit_each: bool = False) -> list[NotificationLog]:
+    """Send every pending digest once and log it; log escalations nobody can receive. With
+    `commit_each`, each digest's log is committed as soon as it is sent (a later failure then
+    cannot cause a digest to be sent twice)."""
+    now = now or utcnow()
+    logs = []
+    for p in pending(session):
+        sub, user = p.subscription, p.subscription.user
+        subject = digest_subject(p.items)
+        status, error = "sent", None
+        try:
+            if sub.channel == "email":
+                body = digest_text(user, p.items, settings, now)
+                send_email(settings, sub.target, subject, body)
+            else:
+                payload = webhook_body(sub.format, user, p.items, settings, now, run_id)
+                body = json.dumps(payload, ensure_ascii=False)
+                post_webhook(sub.target, payload, settings.webhook_timeout)
+        except NotifyError as exc:
+            status, error = "failed", exc.user_message()
+        logs.append(_log(session, run_id, now, sub.id, user.id, sub.channel, sub.target, subject, body, status,
+                         error, p.items))
+        if commit_each:
+            session.commit()
+    logs += _undeliverable_escalations(session, run_id, now)
+    session.flush()
+    return logs
+
+
+def _log(session: Session, run_id: str, now: datetime, subscription_id: int | None, user_id: int | None,
+         channel: str, target: str, subject: str, body: str, status: str, error: str | None,
+         items: list[tuple[MonitorWarning, str]]) -> NotificationLog:
+    log = NotificationLog(run_id=run_id, created_at=now, subscription_id=subscription_id, user_id=user_id,
+                          channel=channel, target=target, subject=subject[:300], body=body, status=status,
+                          error=error, warning_count=len(items))
+    log.items = [NotificationItem(warning_id=w.id, occurrence=w.occurrence, worsened_count=w.worsened_count,
+                                  severity=w.severity, reason=reason) for w, reason in items]
+    session.add(log)
+    return log
+
+
+def _undeliverable_escalations(session: Session, run_id: str, now: datetime) -> list[NotificationLog]:
+    escalations = session.scalars(select(MonitorWarning).where(MonitorWarning.resolved_at.is_(None),
+                                                               MonitorWarning.escalate_to == "county_admin")).all()
+    if not escalations:
+        return []
+    admins = _county_admins(session)
+    with_channel = {user_id for (user_id,) in session.execute(
+        select(NotificationSubscription.user_id).where(NotificationSubscription.active.is_(True)))}
+    logged = {(w, o) for w, o in session.execute(
+        select(NotificationItem.warning_id, NotificationItem.occurrence)
+        .join(NotificationLog, NotificationLog.id == NotificationItem.log_id)
+        .where(NotificationLog.status == "undeliverable"))}
+    by_county: dict[int, list[tuple[MonitorWarning, str]]] = {}
+    for w in escalations:
+        if admins.get(w.county_id, set()) & with_channel or (w.id, w.occurrence) in logged:
+            continue
+        by_county.setdefault(w.county_id, []).append((w, "escalated"))
+    logs = []
+    for county_id, items in by_county.items():
+        county = items[0][0].county
+        reason = ("县区没有县级管理员账号" if not admins.get(county_id) else "县级管理员没有订阅任何通知渠道")
+        logs.append(_log(session, run_id, now, None, None, "none", "县级管理员", digest_subject(items),
+                         "\n".join(f"{w.title}:{w.message}" for w, _ in items), "undeliverable",
+                         f"{county.name}逾期督办任务无法提醒:{reason}", items))
+    return logs
