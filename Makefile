@@ -19,6 +19,7 @@ demo: install
 	$(BIN)/junheng serve --workspace $(WORKSPACE)
 
 test: install
+	bash scripts/install-system-deps.sh
 	./scripts/ensure-postgres.sh
 	$(BIN)/python -m pytest -q
 

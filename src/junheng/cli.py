@@ -30,6 +30,8 @@ standards_app = typer.Typer(help="查看评估标准。", no_args_is_help=True)
 app.add_typer(standards_app, name="standards")
 users_app = typer.Typer(help="管理用户(添加、列出、停用)。", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+tokens_app = typer.Typer(help="管理 API 令牌(供其他系统调用 /api/v1;令牌的权限与其用户相同)。", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 
 WORKSPACE_OPTION = typer.Option(None, "--workspace", "-w", help="工作区文件夹;缺省为环境变量 JUNHENG_WORKSPACE 或当前文件夹")
 
@@ -248,6 +250,66 @@ def users_disable(username: str = typer.Argument(..., help="用户名"), workspa
     console.print(f"已停用用户 {escape(username)}。", highlight=False)
 
 
+@tokens_app.command("create")
+def tokens_create(
+    username: str = typer.Argument(..., help="令牌所属的用户名;令牌的权限范围与该用户相同"),
+    name: str = typer.Option(..., "--name", help="令牌用途,如“市级平台同步”"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """为用户生成一个 API 令牌(只显示这一次,请妥善保存)。"""
+    from sqlalchemy import select
+
+    from junheng.services import open_database
+    from junheng.store.models import User
+    from junheng.store.users import UserError, create_token
+
+    database, _ = open_database(workspace)
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise UserError(f"没有用户 {username}")
+        if not user.active:
+            raise UserError(f"用户 {username} 已停用,不能生成令牌")
+        token = create_token(session, user, name.strip() or "API")
+    console.print(f"已为用户 {escape(username)} 生成 API 令牌“{escape(name)}”。令牌(只显示这一次):", highlight=False)
+    console.out(token, highlight=False)
+    console.print("调用时使用请求头:Authorization: Bearer <令牌>", highlight=False)
+
+
+@tokens_app.command("list")
+def tokens_list(workspace: Optional[Path] = WORKSPACE_OPTION) -> None:
+    """列出 API 令牌(编号、用户、用途、状态;不显示令牌本身)。"""
+    from rich.table import Table
+
+    from junheng.services import open_database
+    from junheng.store.users import list_tokens
+
+    database, _ = open_database(workspace)
+    table = Table(title="API 令牌", title_justify="left")
+    for col in ("编号", "用户", "用途", "创建时间", "状态"):
+        table.add_column(col, overflow="fold")
+    with database.session() as session:
+        for row in list_tokens(session):
+            state = f"已撤销({row.revoked_at:%Y-%m-%d %H:%M})" if row.revoked_at else "有效"
+            table.add_row(str(row.id), escape(row.user.username), escape(row.name),
+                          f"{row.created_at:%Y-%m-%d %H:%M}", state)
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int = typer.Argument(..., help="令牌编号(见 junheng tokens list)"),
+                  workspace: Optional[Path] = WORKSPACE_OPTION) -> None:
+    """撤销一个 API 令牌(立即失效;记录保留)。"""
+    from junheng.services import open_database
+    from junheng.store.users import revoke_token
+
+    database, _ = open_database(workspace)
+    with database.session() as session:
+        row = revoke_token(session, token_id)
+        name = row.name
+    console.print(f"已撤销 API 令牌 {token_id}({escape(name)})。", highlight=False)
+
+
 @app.command()
 def serve(
     workspace: Optional[Path] = WORKSPACE_OPTION,
@@ -260,9 +322,279 @@ def serve(
     from junheng.services import open_database
     from junheng.web.app import create_app
 
+    from junheng.monitor.scheduler import start_scheduler
+
     database, settings = open_database(workspace)
+    scheduler = start_scheduler(database, workspace)  # timed warnings (junheng.toml [monitor])
     console.print(f"网站已启动:http://{host}:{port}/ (按 Ctrl+C 停止)", highlight=False)
-    uvicorn.run(create_app(settings, database), host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(create_app(settings, database), host=host, port=port, log_level="warning")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+# ---------------------------------------------------------------- monitoring (watch, forecast, tasks)
+
+tasks_app = typer.Typer(help="督办任务:列出、新建、改状态、意见、附件、推进计划。", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+
+
+def _date_option(value: Optional[str], name: str):
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("应为 年-月-日,如 2025-06-30", param_hint=name) from None
+
+
+@app.command()
+def watch(
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+    county: Optional[list[str]] = typer.Option(None, "--county", "-c", help="只巡检这些县区(可重复);缺省为全部"),
+    today: Optional[str] = typer.Option(None, "--today", help="按这一天巡检(年-月-日);缺省为今天"),
+    no_notify: bool = typer.Option(False, "--no-notify", help="只更新预警,不发送通知"),
+    show: bool = typer.Option(False, "--list", help="列出全部未解除的预警"),
+    check: bool = typer.Option(False, "--check-rules", help="只校验预警规则文件"),
+) -> None:
+    """运行一次全部预警规则(可重复运行,适合 cron 定时调用),更新预警并发送通知摘要。"""
+    from junheng.monitor.config import monitor_settings
+    from junheng.monitor.rules import check_rules_dir
+
+    settings = monitor_settings(workspace)
+    if check:
+        files = check_rules_dir(settings.rules_dir)
+        console.print(f"预警规则文件校验通过:{len(files)} 个文件。", highlight=False)
+        return
+    from junheng.monitor.service import run_watch
+    from junheng.monitor.terminal import print_warnings, print_watch
+    from junheng.monitor.warnings import list_warnings, warning_json
+    from junheng.services import open_database
+
+    day = _date_option(today, "--today")
+    check_rules_dir(settings.rules_dir)  # refuse malformed rules before touching the database
+    database, _ = open_database(workspace)
+    report = run_watch(database, settings, today=day, county_codes=county or None, notify=not no_notify)
+    print_watch(console, report)
+    if show:
+        with database.session() as session:
+            rows = [warning_json(w) for w in list_warnings(session, None, county_ids=None)
+                    if not county or w.county.code in county]
+        print_warnings(console, rows)
+
+
+@app.command()
+def forecast(
+    county: str = typer.Argument(..., help="县区代码"),
+    years: Optional[int] = typer.Option(None, "--years", "-n", min=1, max=10, help="预测年数;缺省按预警规则(5 年)"),
+    grades: Optional[Path] = typer.Option(None, "--grades", help="先导入分年级在校生数(CSV/XLSX:学校标识码、学年、年级、在校生数)"),
+    intake: Optional[Path] = typer.Option(None, "--intake", help="先导入出生人口/幼儿园毕业人数(CSV/XLSX:县区代码、年份、出生人口、幼儿园毕业人数)"),
+    housing: Optional[Path] = typer.Option(None, "--housing", help="先导入住房项目(CSV/XLSX:县区代码、项目名称、交付年份、学校标识码、新增小学生数、新增初中生数)"),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="输出格式(table 或 json)"),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON 输出文件"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """按年级递进预测各校在校生、学位需求与办学条件指标(含区间)。"""
+    import json
+
+    from junheng.monitor import service as monitor
+    from junheng.monitor.config import monitor_settings
+    from junheng.services import open_database
+
+    if fmt == OutputFormat.xlsx:
+        raise typer.BadParameter("预测只支持 table 或 json", param_hint="--format")
+    settings = monitor_settings(workspace)
+    database, _ = open_database(workspace)
+    with database.session() as session:
+        if grades:
+            n = monitor.import_grade_enrolment(session, monitor.read_rows(grades, monitor.GRADE_COLUMNS,
+                                                                          ("school_id", "year", "grade", "students")))
+            err_console.print(f"已导入分年级在校生数:{n} 项变更", highlight=False)
+        if intake:
+            n = monitor.import_intake(session, monitor.read_rows(intake, monitor.INTAKE_COLUMNS, ("county_code", "year")))
+            err_console.print(f"已导入入学来源数据:{n} 项变更", highlight=False)
+        if housing:
+            rows = monitor.read_rows(housing, monitor.HOUSING_COLUMNS, ("county_code", "name", "year_ready"))
+            for r in rows:
+                monitor.add_housing_project(session, r["county_code"], r["name"], r["year_ready"],
+                                            primary_pupils=r.get("primary_pupils") or 0,
+                                            junior_pupils=r.get("junior_pupils") or 0,
+                                            school_code=r.get("school_id"), note=r.get("note"), via="cli")
+            err_console.print(f"已导入住房项目:{len(rows)} 个", highlight=False)
+    from junheng.monitor.forecast import SCENARIOS
+
+    with database.session() as session:  # the table shows the mid scenario's items; JSON has all three
+        result = monitor.county_forecast(session, county, horizon=years, rules_dir=settings.rules_dir,
+                                         scenarios=SCENARIOS if fmt == OutputFormat.json else ("mid",))
+    if fmt == OutputFormat.json:
+        text = json.dumps(result.to_json(), ensure_ascii=False, indent=2)
+        if out:
+            out.write_text(text, encoding="utf-8")
+            console.print(f"已写入预测结果:{escape(str(out))}", highlight=False)
+        else:
+            console.out(text, highlight=False)
+        return
+    from junheng.monitor.terminal import print_forecast
+
+    print_forecast(console, result)
+
+
+def _tasks_session(workspace: Optional[Path]):
+    from junheng.services import open_database
+
+    database, _ = open_database(workspace)
+    return database
+
+
+def _cli_user(session, username: Optional[str]):
+    if not username:
+        return None
+    from sqlalchemy import select
+
+    from junheng.monitor.tasks import TaskError
+    from junheng.store.models import User
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise TaskError(f"没有用户 {username}")
+    return user
+
+
+USER_OPTION = typer.Option(None, "--user", "-u", help="以该用户名义操作(记入审计日志)")
+
+
+@tasks_app.command("list")
+def tasks_list(
+    county: str = typer.Argument(..., help="县区代码"),
+    status: Optional[str] = typer.Option(None, "--status", help="open、in_progress、done 或 verified"),
+    overdue: bool = typer.Option(False, "--overdue", help="只列出逾期任务"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """列出一个县区的督办任务。"""
+    from datetime import date
+
+    from junheng.monitor.tasks import list_tasks, task_json
+    from junheng.monitor.terminal import print_tasks
+
+    with _tasks_session(workspace).session() as session:
+        rows = [task_json(session, t) for t in list_tasks(session, county, status=status,
+                                                          overdue_on=date.today() if overdue else None)]
+    print_tasks(console, rows)
+
+
+@tasks_app.command("add")
+def tasks_add(
+    county: str = typer.Argument(..., help="县区代码"),
+    title: Optional[str] = typer.Option(None, "--title", "-t", help="任务名称(由预警生成时可省略)"),
+    deadline: Optional[str] = typer.Option(None, "--deadline", help="完成期限(年-月-日)"),
+    start: Optional[str] = typer.Option(None, "--start", help="开始日期(年-月-日)"),
+    indicator: Optional[str] = typer.Option(None, "--indicator", help="指标,如 R5"),
+    school: Optional[str] = typer.Option(None, "--school", help="学校标识码"),
+    owner: Optional[str] = typer.Option(None, "--owner", help="负责人"),
+    responsible: Optional[str] = typer.Option(None, "--responsible", help="责任单位,用顿号分隔;缺省按标准的责任分工"),
+    amount: Optional[float] = typer.Option(None, "--amount", help="投资金额(万元)"),
+    plan_year: Optional[int] = typer.Option(None, "--plan-year", help="计划年度"),
+    from_warning: Optional[int] = typer.Option(None, "--from-warning", help="由这条预警(编号)生成"),
+    user: Optional[str] = USER_OPTION,
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """新建督办任务(手工或由预警生成)。"""
+    from junheng.monitor.tasks import TaskError, create_task, create_task_from_warning
+
+    fields = {k: v for k, v in {
+        "deadline": _date_option(deadline, "--deadline"), "start_date": _date_option(start, "--start"),
+        "indicator": indicator, "school_code": school, "owner_name": owner, "responsible": responsible,
+        "amount_wan": amount, "plan_year": plan_year}.items() if v is not None}
+    with _tasks_session(workspace).session() as session:
+        who = _cli_user(session, user)
+        if from_warning is not None:
+            if title:
+                fields["title"] = title
+            task = create_task_from_warning(session, from_warning, user=who, via="cli", **fields)
+            if task.county.code != county:
+                raise TaskError(f"预警 {from_warning} 属于{task.county.name},不是县区 {county}")
+        else:
+            if not title:
+                raise TaskError("请用 --title 填写任务名称")
+            task = create_task(session, county, title=title, user=who, via="cli", **fields)
+        console.print(f"已新建督办任务 {task.id}:{escape(task.title)}", highlight=False)
+
+
+@tasks_app.command("status")
+def tasks_status(
+    task_id: int = typer.Argument(..., help="任务编号"),
+    status: str = typer.Argument(..., help="open、in_progress、done 或 verified"),
+    note: Optional[str] = typer.Option(None, "--note", help="意见(退回或重新开启时必填)"),
+    user: Optional[str] = USER_OPTION,
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """修改任务状态:未开始 → 进行中 → 已完成 → 已核验。"""
+    from junheng.monitor.tasks import STATUS_LABELS, set_status
+
+    with _tasks_session(workspace).session() as session:
+        task = set_status(session, task_id, status, user=_cli_user(session, user), via="cli", note=note)
+        console.print(f"任务 {task.id} 现为“{STATUS_LABELS[task.status]}”。", highlight=False)
+
+
+@tasks_app.command("comment")
+def tasks_comment(
+    task_id: int = typer.Argument(..., help="任务编号"),
+    text: str = typer.Argument(..., help="意见内容"),
+    user: Optional[str] = USER_OPTION,
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """给任务添加意见。"""
+    from junheng.monitor.tasks import add_comment
+
+    with _tasks_session(workspace).session() as session:
+        add_comment(session, task_id, text, user=_cli_user(session, user))
+    console.print("已添加意见。")
+
+
+@tasks_app.command("attach")
+def tasks_attach(
+    task_id: int = typer.Argument(..., help="任务编号"),
+    file: Path = typer.Argument(..., help="佐证材料文件"),
+    user: Optional[str] = USER_OPTION,
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """上传佐证材料(保存在工作区 uploads 文件夹,有大小上限)。"""
+    from junheng.monitor.config import monitor_settings
+    from junheng.monitor.tasks import TaskError, add_attachment
+
+    settings = monitor_settings(workspace)
+    if not file.is_file():
+        raise TaskError(f"找不到文件 {file}")
+    with _tasks_session(workspace).session() as session, open(file, "rb") as handle:
+        attachment = add_attachment(session, settings.uploads, task_id, file.name, handle,
+                                    user=_cli_user(session, user), via="cli",
+                                    limit_bytes=settings.attachment_limit_bytes)
+        console.print(f"已上传附件 {escape(attachment.filename)}({attachment.size} 字节)。", highlight=False)
+
+
+@tasks_app.command("timeline")
+def tasks_timeline(county: str = typer.Argument(..., help="县区代码"),
+                   workspace: Optional[Path] = WORKSPACE_OPTION) -> None:
+    """县区工作推进计划(时间、工作内容、责任单位、状态)。"""
+    from junheng.monitor.tasks import county_timeline
+    from junheng.monitor.terminal import print_timeline
+
+    with _tasks_session(workspace).session() as session:
+        print_timeline(console, county_timeline(session, county))
+
+
+@tasks_app.command("plan")
+def tasks_plan(county: str = typer.Argument(..., help="县区代码"),
+               workspace: Optional[Path] = WORKSPACE_OPTION) -> None:
+    """分年度任务与投资(万元,逐年合计)。"""
+    from junheng.monitor.tasks import year_plan
+    from junheng.monitor.terminal import print_year_plan
+
+    with _tasks_session(workspace).session() as session:
+        print_year_plan(console, year_plan(session, county))
 
 
 def main() -> None:
@@ -290,3 +622,141 @@ def main() -> None:
             highlight=False,
         )
         sys.exit(3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports (自评报告 and city summaries): thin wrappers over junheng.reports.api
+
+
+class ReportFormat(str, Enum):
+    docx = "docx"
+    pdf = "pdf"
+    html = "html"
+    xlsx = "xlsx"
+
+
+@app.command()
+def report(
+    dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 XLSX 工作簿"),
+    county: Optional[str] = typer.Option(None, "--county", "-c", help="县区代码;数据集只有一个县区时可省略"),
+    year: Optional[int] = typer.Option(None, "--year", "-y", help="学年(开始年份);不指定则取该县区最近一年"),
+    standard: Optional[str] = typer.Option(
+        None, "--standard", "-s", help="标准标识或标准文件;不指定则用县区名录中的适用标准,缺省为 national-2017"
+    ),
+    fmt: Optional[ReportFormat] = typer.Option(
+        None, "--format", "-f", help="报告格式:docx(Word)、pdf、html、xlsx(全部表格);不指定则按输出文件扩展名,缺省 docx"
+    ),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则在当前文件夹按县区和学年命名"),
+) -> None:
+    """生成县域义务教育优质均衡发展自评报告(Word、PDF、HTML 或 Excel)。"""
+    from junheng.reports.api import county_report_file
+
+    path = county_report_file(dataset, county=county, year=year, standard=standard,
+                              fmt=fmt.value if fmt else None, out=out, say=_say)
+    console.print(f"已生成自评报告:{escape(str(path))}", highlight=False, soft_wrap=True)
+
+
+@app.command("report-city")
+def report_city(
+    dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 XLSX 工作簿(含多个县区)"),
+    city: Optional[str] = typer.Option(None, "--city", help="所属市(县区名录中的名称);不指定则汇总数据集中的全部县区"),
+    year: Optional[int] = typer.Option(None, "--year", "-y", help="学年(开始年份);不指定则取最近一年"),
+    standard: Optional[str] = typer.Option(None, "--standard", "-s", help="标准标识或标准文件(统一指定时使用)"),
+    fmt: Optional[ReportFormat] = typer.Option(
+        None, "--format", "-f", help="报告格式:docx、pdf、html、xlsx;不指定则按输出文件扩展名,缺省 docx"
+    ),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则在当前文件夹按市和学年命名"),
+) -> None:
+    """生成市(或省)汇总报告:各县区结论、未达标指标、计划认定年份和进展。"""
+    from junheng.reports.api import city_report_file
+
+    path = city_report_file(dataset, year=year, city=city, standard=standard,
+                            fmt=fmt.value if fmt else None, out=out, say=_say)
+    console.print(f"已生成汇总报告:{escape(str(path))}", highlight=False, soft_wrap=True)
+
+
+def _say(message: str) -> None:
+    err_console.print(escape(message), highlight=False)
+
+
+# ---------------------------------------------------------------- planning (junheng.planner)
+
+
+class PlanMode(str, Enum):
+    both = "both"
+    build = "build"
+    rotation = "rotation"
+
+
+class TableOrJson(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def plan(
+    dataset: Optional[Path] = typer.Argument(None, metavar="DATASET", help="数据集:CSV 文件夹或 XLSX 工作簿"),
+    county: Optional[str] = typer.Option(None, "--county", "-c", help="县区代码;数据集只有一个县区时可不指定"),
+    year: Optional[int] = typer.Option(None, "--year", "-y", help="学年(开始年份);不指定则用最近一年"),
+    budget: Optional[str] = typer.Option(
+        None, "--budget", "-b", help="每年预算上限(元),如 5000000 或 500万;分年预算用逗号分隔,如 300万,400万,500万"),
+    years: int = typer.Option(1, "--years", min=1, help="方案年限(分几年实施)"),
+    mode: PlanMode = typer.Option(PlanMode.both, "--mode", "-m",
+                                  help="rotation:只交流轮岗;build:只补充投入;both:先交流轮岗、再补充投入"),
+    minimum: bool = typer.Option(False, "--minimum", help="按“7项中至少6项达标、其余不低于85%”的最低要求规划(默认7项全部达标)"),
+    costs: Optional[Path] = typer.Option(None, "--costs", help="本县单价表(YAML);不指定则用示例单价"),
+    standard: Optional[str] = typer.Option(None, "--standard", "-s", help="标准标识或标准文件"),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="输出格式"),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件(.json 或 .xlsx;表格格式加 -o X.xlsx 同时写工作簿)"),
+    save_scenario: Optional[str] = typer.Option(None, "--save-scenario", help="把方案保存为情景(名称)"),
+    scenarios_dir: Path = typer.Option(Path("scenarios"), "--scenarios-dir", help="情景文件夹"),
+    write_costs: Optional[Path] = typer.Option(None, "--write-costs", help="生成示例单价表(YAML)供修改,然后退出"),
+    all_gaps: bool = typer.Option(False, "--all-gaps", help="表格中也列出接近达标线的项目"),
+) -> None:
+    """缺什么补什么:交流轮岗和最低费用的达标方案,并经评估引擎核验。"""
+    from junheng.planner.errors import PlannerError
+    from junheng.planner.service import (
+        check_output,
+        plan_dataset_file,
+        save_plan_as_scenario,
+        write_costs_template,
+        write_plan,
+    )
+
+    if write_costs is not None:
+        console.print(f"已生成示例单价表:{escape(str(write_costs_template(write_costs)))}(请按本县实际单价修改)",
+                      highlight=False)
+        return
+    if dataset is None:
+        raise PlannerError("缺少参数 DATASET(数据集:CSV 文件夹或 XLSX 工作簿)。运行 junheng plan --help 查看用法。")
+    check_output(fmt.value, out)
+    result = plan_dataset_file(dataset, county=county, year=year, standard=standard, costs=costs, mode=mode.value,
+                               minimum=minimum, budget=budget, years=years, console=err_console)
+    write_plan(result, fmt.value, out, console, all_gaps=all_gaps)
+    if save_scenario:
+        path = save_plan_as_scenario(result, save_scenario, scenarios_dir)
+        err_console.print(f"已把方案保存为情景:{escape(str(path))}", highlight=False)
+
+
+@app.command()
+def scenario(
+    dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 XLSX 工作簿"),
+    name: str = typer.Argument(..., metavar="SCENARIO", help="情景名称(情景文件夹中的 名称.yaml)或情景文件路径"),
+    county: Optional[str] = typer.Option(None, "--county", "-c", help="县区代码;不指定则用情景中或数据集中唯一的县区"),
+    year: Optional[int] = typer.Option(None, "--year", "-y", help="学年;不指定则用情景中的或最近一年"),
+    scenarios_dir: Path = typer.Option(Path("scenarios"), "--scenarios-dir", help="情景文件夹"),
+    save: bool = typer.Option(False, "--save", help="把情景文件保存到情景文件夹(按情景名称)"),
+    standard: Optional[str] = typer.Option(None, "--standard", "-s", help="标准标识或标准文件"),
+    fmt: TableOrJson = typer.Option(TableOrJson.table, "--format", "-f", help="输出格式"),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON 输出文件"),
+    changed_only: bool = typer.Option(False, "--changed-only", help="只列出有变化的项目"),
+) -> None:
+    """情景模拟:在某年数据上施加变更(新建、撤并学校,调整在校生,新增建设,执行方案),对比变更前后的评估结果。"""
+    from junheng.planner.service import check_scenario_output, scenario_for_file, write_scenario
+
+    check_scenario_output(fmt.value, out)
+    result = scenario_for_file(dataset, name, county=county, year=year, folder=scenarios_dir, standard=standard,
+                               save=save)
+    write_scenario(result, fmt.value, out, console, changed_only=changed_only)
+    if save:
+        err_console.print(f"已保存情景“{escape(result.scenario.name)}”到 {escape(str(scenarios_dir))}", highlight=False)

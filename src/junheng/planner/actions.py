@@ -121,12 +121,16 @@ def _shared_add(cy: CountyYear, row: dict, base: str, amount: float, segment: st
     if not explicit:
         _add(row, base, amount, integer)
         return
-    # The data splits this facility itself: give the new part to the segments by weighted students.
+    # The data gives this facility per segment: the new part goes to the segments by weighted
+    # students (a whole count to the largest segment), and to the school-wide total when given.
     weights = cy.standard.split_weights
-    parts = {s: weights.get(s, 1.0) * (clean(row.get(f"students_{s}")) or 0) for s in ("primary", "junior", "senior")}
+    parts = {s: weights.get(s, 1.0) * (clean(row.get(f"students_{s}")) or 0) for s in explicit}
     total = sum(parts.values()) or 1.0
-    for s in explicit:
-        _add(row, f"{base}_{s}", amount * parts[s] / total, integer and False)
+    if integer:
+        _add(row, f"{base}_{max(parts, key=parts.get)}", amount, True)
+    else:
+        for s in explicit:
+            _add(row, f"{base}_{s}", amount * parts[s] / total)
     if clean(row.get(base)) is not None:
         _add(row, base, amount, integer)
 

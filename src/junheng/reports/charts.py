@@ -115,7 +115,7 @@ def _figure(width_cm: float, height_cm: float):
 
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.05)
+    fig.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 

@@ -161,13 +161,12 @@ def _total(values: list[int | None]) -> int | None:
     return sum(known) if known else None
 
 
-def _facts_cell(row: TypeRow, key: str, seg: str) -> Cell:
+def _facts_cell(row: TypeRow, key: str, seg: str, from_dataset: bool) -> Cell:
     value = getattr(row, key).get(seg)
     if value is None:
-        if key in ("teachers", "classes") and not row.schools:
-            return Cell("—", align="center")
-        return Cell("—", align="center") if seg not in _segments_of_type(row.school_type) else Cell(
-            MISSING_TEXT, shade="missing", align="center")
+        if not from_dataset or seg not in _segments_of_type(row.school_type):
+            return Cell("—", align="center")  # not reported without a dataset / no such segment
+        return Cell(MISSING_TEXT, shade="missing", align="center")
     cell = count_cell(value)
     if f"{key}_{seg}" in row.incomplete:
         return Cell(f"{value}(部分学校未填报)", value=value, shade="missing", number_format=INTEGER, align="right")
@@ -188,7 +187,7 @@ def basic_table(facts: CountyFacts) -> Table:
     keys = [("students", "primary"), ("students", "junior"), ("teachers", "primary"), ("teachers", "junior"),
             ("classes", "primary"), ("classes", "junior")]
     rows = [[text_cell(school_type_label(r.school_type)), count_cell(r.schools),
-             *[_facts_cell(r, key, seg) for key, seg in keys]] for r in facts.rows]
+             *[_facts_cell(r, key, seg, facts.from_dataset) for key, seg in keys]] for r in facts.rows]
     totals = [_total([getattr(r, key).get(seg) for r in facts.rows]) for key, seg in keys]
     rows.append([text_cell("合计", bold=True), count_cell(sum(r.schools for r in facts.rows)),
                  *[count_cell(t) if t is not None else Cell("—", align="center") for t in totals]])
@@ -279,8 +278,8 @@ def noncompliant_table(result: EvaluationResult) -> Table | None:
     if not units:
         return None
     units.sort(key=lambda u: (u.compliant is None, u.segment != "primary", u.met_count, u.school_id))
-    columns = [Column("学校", 3.0), Column("学段", 0.8), Column("学生数", 0.9, "人"), Column("达标项数", 0.9),
-               Column("未达标原因", 6.0), Column("需补足", 3.6)]
+    columns = [Column("学校", 3.0), Column("学段", 0.9), Column("学生数", 1.1, "人"), Column("达标项数", 1.1),
+               Column("未达标原因", 5.6), Column("需补足", 3.4)]
     rows = [[text_cell(u.school_name), text_cell(segment_label(u.segment), "center"), count_cell(u.students),
              Cell(f"{u.met_count}/7" if u.compliant is not None else MISSING_TEXT, shade=SHADES.get(u.compliant),
                   align="center"),
@@ -415,6 +414,9 @@ def item_standard_text(result: EvaluationResult, item: ItemResult) -> str:
             ref = words.ref_label(result, item, c)
             bound = words.amount(c.threshold, c.unit)
             text = f"{c.comparison}{ref}({bound})" if ref else f"{c.comparison}{bound}"
+        elif c.threshold is None:
+            ref = words.ref_label(result, item, c)
+            text = f"{c.comparison}{ref}" if ref else f"{c.comparison}标准值({MISSING_TEXT})"
         else:
             text = f"{c.threshold}" if c.comparison in ("属于", "达到") else f"{c.comparison}{c.threshold}"
         texts.append((c.label, text))
@@ -427,7 +429,7 @@ def item_standard_text(result: EvaluationResult, item: ItemResult) -> str:
 
 
 def item_table(result: EvaluationResult, area: str, first_article: int = 1) -> Table:
-    columns = [Column("条", 0.8), Column("指标", 5.0), Column("县域值", 2.6), Column("标准", 2.4), Column("结论", 1.0)]
+    columns = [Column("条", 1.3), Column("指标", 5.0), Column("县域值", 2.6), Column("标准", 2.4), Column("结论", 1.0)]
     rows = []
     for n, item in enumerate(result.item_area(area).indicators.values(), start=first_article):
         rows.append([
@@ -841,6 +843,25 @@ def method_paragraphs(result: EvaluationResult, dataset: Dataset | None) -> list
 # The report
 
 
+def data_names(result: EvaluationResult, dataset: Dataset | None = None) -> set[str]:
+    """County and school names as the data writes them (kept verbatim when typesetting)."""
+    names = {result.county_name, result.county_code}
+    names |= {u.school_name for u in result.resource.units} | {e.school_name for e in result.resource.excluded}
+    for area in words.ITEM_AREAS:
+        for item in result.item_area(area).indicators.values():
+            names |= {s.school_name for s in item.schools}
+    names |= {m.school_name for m in result.missing_inputs if m.school_name}
+    names |= {a.school_name for a in result.allowances_applied}
+    if dataset is not None:
+        schools = dataset.schools[dataset.schools["county_code"] == result.county_code]
+        names |= {str(n) for n in schools["school_name"].dropna()}
+        for key in ("city", "province"):
+            value = dataset.county_attribute(result.county_code, key)
+            if value is not None:
+                names.add(str(value))
+    return {n for n in names if n}
+
+
 def build_county_report(result: EvaluationResult, dataset: Dataset | None = None, *,
                         remediation: Remediation | None = None, with_charts: bool = True,
                         generated: date | None = None) -> ReportDocument:
@@ -850,14 +871,17 @@ def build_county_report(result: EvaluationResult, dataset: Dataset | None = None
     generated = generated or date.today()
     doc = ReportDocument(
         title=f"{name}义务教育优质均衡发展自评报告",
-        subtitle=f"({words.school_year_text(result.year)})",
+        subtitle=f"\uff08{words.school_year_text(result.year)}\uff09",
         meta=[f"评估标准:{result.standard_name}", f"报告日期:{generated.year}年{generated.month}月{generated.day}日"],
         warning=f"【{SYNTHETIC_NOTE},不代表任何真实县区】" if result.synthetic else None,
         scope=f"{name}({result.county_code}) {words.school_year_text(result.year)} · 标准:{result.standard_name}",
         synthetic=result.synthetic,
     )
-    doc.paragraph(f"根据{result.standard_name}的要求,我县对照评估指标,对{words.school_year_text(result.year)}全县义务教育学校"
-                  "的资源配置、政府保障程度、教育质量和社会认可度进行了全面自查自评。现将自评情况报告如下。")
+    doc.protected |= data_names(result, dataset)
+    standard = standard_named(result.standard)
+    basis = standard.source if standard else result.standard_name
+    doc.paragraph(f"根据{basis}的要求,我县对照{result.standard_name}的评估指标,对{words.school_year_text(result.year)}"
+                  "全县义务教育学校的资源配置、政府保障程度、教育质量和社会认可度进行了全面自查自评。现将自评情况报告如下。")
 
     facts = county_facts(result, dataset)
     doc.heading(1, "基本情况")

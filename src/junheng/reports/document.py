@@ -41,14 +41,15 @@ def chinese_number(n: int) -> str:
 
 
 def heading_number(level: int, n: int) -> str:
-    """The Chinese numbering of the n-th heading of a level: 一、 (一) 1. (1)."""
+    """The Chinese numbering of the n-th heading of a level: 一、 (一) 1. (1), with full-width
+    parentheses."""
     if level == 1:
-        return f"{chinese_number(n)}、"
+        return f"{chinese_number(n)}\u3001"
     if level == 2:
-        return f"({chinese_number(n)})"
+        return f"\uff08{chinese_number(n)}\uff09"
     if level == 3:
         return f"{n}."
-    return f"({n})"
+    return f"\uff08{n}\uff09"
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class Table:
     note: str | None = None
     font_size: float = 10.5  # points (五号)
     frozen_columns: int = 1  # columns kept visible in Excel when scrolling right
+    in_workbook: bool = True  # False: shown in the document only (a summary table covers it)
 
     @property
     def caption(self) -> str:
@@ -166,6 +168,7 @@ class ReportDocument:
     blocks: list[Block] = field(default_factory=list)
     scope: str = ""  # county, year and standard in one line (Excel title rows)
     synthetic: bool = False
+    protected: set[str] = field(default_factory=set)  # names from the data: never re-punctuated
     _counters: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     _tables: int = 0
     _appendix_tables: int = 0
@@ -235,3 +238,95 @@ class ReportDocument:
             elif isinstance(block, Figure):
                 out.append(block.caption)
         return "\n".join(t for t in out if t)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chinese punctuation: the text is written with ASCII ",:;()" (as the engine's explanations
+# are); in print, punctuation inside Chinese text is full-width. Digits and Latin context keep
+# ASCII: "5.48", "R4(m²)", "school_year.students_primary".
+
+FULL_WIDTH = {",": "\uff0c", ":": "\uff1a", ";": "\uff1b", "(": "\uff08", ")": "\uff09", "?": "\uff1f", "!": "\uff01"}
+WIDE_EXTRA = set("“”‘’、。《》【】—…·")
+
+
+PLACEHOLDER_BASE = 0xE000  # private-use characters stand in for protected names while typesetting
+PLACEHOLDER_LIMIT = 0x1800
+
+
+def is_wide(ch: str) -> bool:
+    if not ch:
+        return False
+    code = ord(ch)
+    return (0x2E80 <= code <= 0x9FFF or PLACEHOLDER_BASE <= code < PLACEHOLDER_BASE + PLACEHOLDER_LIMIT or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF
+            or 0x3000 <= code <= 0x303F or ch in WIDE_EXTRA)
+
+
+def typeset(text: str) -> str:
+    """ASCII punctuation next to Chinese text → full-width; parentheses converted in pairs."""
+    if not text or not any(ch in FULL_WIDTH for ch in text):
+        return text
+    out: list[str] = []
+    opened: list[bool] = []
+    for i, ch in enumerate(text):
+        prev = out[-1] if out else ""
+        nxt = text[i + 1] if i + 1 < len(text) else ""
+        if ch == "(":
+            wide = is_wide(prev) or is_wide(nxt)
+            opened.append(wide)
+            out.append(FULL_WIDTH[ch] if wide else ch)
+        elif ch == ")":
+            wide = opened.pop() if opened else (is_wide(prev) or is_wide(nxt))
+            out.append(FULL_WIDTH[ch] if wide else ch)
+        elif ch in FULL_WIDTH and (is_wide(prev) or is_wide(nxt)):
+            out.append(FULL_WIDTH[ch])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class Typesetter:
+    """`typeset` that leaves names from the data (county and school names) exactly as written."""
+
+    def __init__(self, protected: set[str] | frozenset[str] = frozenset()):
+        names = sorted((n for n in protected if n and any(ch in FULL_WIDTH for ch in n)), key=len, reverse=True)
+        self.names = names[:PLACEHOLDER_LIMIT]
+        self.placeholders = {name: chr(PLACEHOLDER_BASE + k) for k, name in enumerate(self.names)}
+
+    def __call__(self, text: str) -> str:
+        if not text or not any(ch in FULL_WIDTH for ch in text):
+            return text
+        for name in self.names:
+            if name in text:
+                text = text.replace(name, self.placeholders[name])
+        text = typeset(text)
+        for name, mark in self.placeholders.items():
+            if mark in text:
+                text = text.replace(mark, name)
+        return text
+
+
+def typeset_document(doc: ReportDocument) -> ReportDocument:
+    """A copy of the report with its text typeset (the renderers call this first); the names in
+    `doc.protected` are kept as the data writes them."""
+    from dataclasses import replace
+
+    t = Typesetter(doc.protected)
+    blocks: list[Block] = []
+    for block in doc.blocks:
+        if isinstance(block, Heading):
+            blocks.append(replace(block, title=t(block.title)))
+        elif isinstance(block, Paragraph):
+            blocks.append(replace(block, runs=tuple(replace(r, text=t(r.text)) for r in block.runs)))
+        elif isinstance(block, Table):
+            blocks.append(replace(
+                block, title=t(block.title), note=t(block.note) if block.note else None,
+                columns=[replace(c, header=t(c.header)) for c in block.columns],
+                rows=[[replace(cell, text=t(cell.text),
+                               value=t(cell.value) if isinstance(cell.value, str) else cell.value) for cell in row]
+                      for row in block.rows]))
+        elif isinstance(block, Figure):
+            blocks.append(replace(block, title=t(block.title), note=t(block.note) if block.note else None))
+        else:
+            blocks.append(block)
+    return replace(doc, title=t(doc.title), subtitle=t(doc.subtitle), meta=[t(m) for m in doc.meta],
+                   warning=t(doc.warning) if doc.warning else None, scope=t(doc.scope), blocks=blocks)

@@ -13,6 +13,7 @@ decimals, coefficients of variation with three (so that 0.504 is not shown as a 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from junheng.engine.result import (
@@ -163,7 +164,7 @@ def cv_phrase(cv: CVResult, segment: str) -> str:
     if cv.value is None:
         return f"{label}无法计算({cv.note or MISSING_TEXT})"
     judged = {True: "", False: ",超过上限", None: ",暂无法判定"}[cv.met]
-    return f"{label}为{cv_text(cv.value)}(上限{cv.limit:g}{judged})"
+    return f"{label}为{cv_text(cv.value)}(上限{cv.limit:.2f}{judged})"
 
 
 def unit_label(unit: UnitResult) -> str:
@@ -180,7 +181,8 @@ def r_finding(result: EvaluationResult, rid: str, failing: list[str] | None = No
     values = ",".join(f"{segment_label(f.segment)}为{fixed(f.county_value)}{unit}" for f in figures)
     compared = [f.county_value is not None and f.threshold is not None and f.county_value >= f.threshold - 1e-9
                 for f in figures]
-    parts = [f"我县{values}(全县按学生数计算的县域值)" + (",均达到标准值" if all(compared) else "")]
+    reached_all = (",均达到标准值" if len(figures) > 1 else ",达到标准值") if all(compared) else ""
+    parts = [f"我县{values}(全县按学生数计算的县域值){reached_all}"]
     counts = [f"{segment_label(f.segment)}{len(f.units)}个评估单位中{f.reached}个达到标准值" for f in figures]
     parts.append(";".join(counts))
     below = [u for f in figures for u in f.below]
@@ -254,11 +256,18 @@ def ref_label(result: EvaluationResult, item: ItemResult, check: CheckResult) ->
     return field_label(spec.ref_field)
 
 
+def quoted_label(label: str) -> str:
+    """A label inside “…”: its own ASCII quotes become the inner quotes ‘…’."""
+    return re.sub(r'"([^"]*)"', "\u2018\\1\u2019", label)
+
+
 def check_sentence(result: EvaluationResult, item: ItemResult, check: CheckResult) -> str:
     if check.value is None:
         return f"{check.label}{MISSING_TEXT}"
     if isinstance(check.value, bool):
-        return f"“{check.label}”填报为“{'是' if check.value else '否'}”"
+        return f"“{quoted_label(check.label)}”填报为“{'是' if check.value else '否'}”"
+    if check.comparison == "达到":  # a monitored subject (Q9)
+        return f"{check.label}学科{check.value}(标准:{check.threshold})"
     if is_number(check.value):
         value = amount(check.value, check.unit)
         if is_number(check.threshold):
@@ -328,8 +337,10 @@ def item_finding(result: EvaluationResult, item: ItemResult) -> str:
     if not parts and item.met is None:
         parts.append(MISSING_TEXT)
     text = ";".join(parts) + "。"
+    if not text.startswith("全县"):
+        text = "我县" + text
     if item.met is False and item.gap is not None:
-        text += f"尚需:{gap_text(item.gap)}。"
+        text += f"{gap_text(item.gap)}。"
     if item.met is None and item.missing:
         text += "缺少:" + "、".join(dict.fromkeys(m.label for m in item.missing)) + "。"
     return text + VERDICT_SENTENCES[item.met]
@@ -420,15 +431,16 @@ def school_year_text(year: int) -> str:
     return f"{year}—{year + 1}学年"
 
 
-def verdict_paragraph(result: EvaluationResult) -> str:
-    """The conclusion in words."""
+def verdict_paragraph(result: EvaluationResult, subject: str = "我县") -> str:
+    """The conclusion in words; `subject` is 我县 in a county's own report, its name elsewhere."""
     failing = result.failing_items()
-    where = f"对照{result.standard_name},我县{school_year_text(result.year)}义务教育优质均衡发展"
+    conclusion = "自评结论" if subject == "我县" else "评估结论"
+    where = f"对照{result.standard_name},{subject}{school_year_text(result.year)}义务教育优质均衡发展"
     if result.verdict == "pass":
         return (where + "资源配置、政府保障程度、教育质量、社会认可度四个方面的全部指标均达到标准,未发现一票否决情形。"
-                "自评结论:达标。")
+                f"{conclusion}:达标。")
     if result.verdict == "fail":
-        text = where + "自评结论:未达标。"
+        text = where + f"{conclusion}:未达标。"
         if failing:
             text += f"共有{len(failing)}项指标未达到标准:{'、'.join(failing)}。"
         if result.veto.triggered:
@@ -437,7 +449,7 @@ def verdict_paragraph(result: EvaluationResult) -> str:
             text += f"另有{len(result.missing_inputs)}项数据缺失,见附表。"
         return text
     return (where + f"已评估的指标中未发现不达标项,但有{len(result.missing_inputs)}项数据缺失,"
-            "补齐数据后方可作出结论。自评结论:数据不全,暂无法判定。")
+            f"补齐数据后方可作出结论。{conclusion}:数据不全,暂无法判定。")
 
 
 def gap_summary(gap: Gap | None) -> str:

@@ -13,6 +13,7 @@ Word uses the fonts a Chinese Windows installation has; the PDF route maps them 
 from __future__ import annotations
 
 import io
+import re
 
 from docx import Document as new_document
 from docx.enum.section import WD_ORIENT, WD_SECTION
@@ -22,7 +23,17 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from junheng.reports.document import Cell, Figure, Heading, PageBreak, Paragraph, ReportDocument, Section, Table
+from junheng.reports.document import (
+    Cell,
+    Figure,
+    Heading,
+    PageBreak,
+    Paragraph,
+    ReportDocument,
+    Section,
+    Table,
+    typeset_document,
+)
 
 BODY_FONT = "仿宋"
 TABLE_FONT = "宋体"
@@ -246,9 +257,18 @@ def text_width(section) -> int:
 # Blocks
 
 
+BREAK_AFTER_LIST_COMMA = re.compile(r"、(?=[A-Za-z0-9])")
+
+
+def breakable(text: str) -> str:
+    """A zero-width space after "、" before Latin text ("R1、R2、G3"), where LibreOffice would
+    otherwise not break the line and stretch the one before it."""
+    return BREAK_AFTER_LIST_COMMA.sub("、\u200b", text)
+
+
 def add_runs(paragraph, block: Paragraph, size: Pt | None = None) -> None:
     for part in block.runs:
-        run = paragraph.add_run(part.text)
+        run = paragraph.add_run(breakable(part.text))
         run.bold = part.bold or None
         if part.color:
             run.font.color.rgb = COLOURS[part.color]
@@ -270,11 +290,11 @@ def add_paragraph(document, block: Paragraph) -> None:
     add_runs(paragraph, block)
 
 
-def fill_cell(cell, content: Cell, size: Pt, header: bool = False) -> None:
+def fill_cell(cell, content: Cell, size: Pt, style_id: str, header: bool = False) -> None:
     paragraph = cell.paragraphs[0]
-    paragraph.style = "Report Table Text"
+    paragraph._p.style = style_id  # by id: python-docx's lookup by name is slow for thousands of cells
     paragraph.alignment = ALIGN["center" if header else content.align]
-    run = paragraph.add_run(content.text)
+    run = paragraph.add_run(breakable(content.text))
     run.font.size = size
     if header or content.bold:
         run.bold = True
@@ -289,6 +309,7 @@ def add_table(document, table: Table, width: int) -> None:
     caption = document.add_paragraph(table.caption, style="Report Caption")
     caption.paragraph_format.keep_with_next = True
     size = Pt(table.font_size)
+    style_id = document.styles["Report Table Text"].style_id
     n = len(table.columns)
     out = document.add_table(rows=1, cols=n)
     out.style = "Table Grid"
@@ -304,13 +325,13 @@ def add_table(document, table: Table, width: int) -> None:
     row_property(header, "w:cantSplit")
     for cell, column, w in zip(header.cells, table.columns, widths):
         cell.width = w
-        fill_cell(cell, Cell(column.label), size, header=True)
+        fill_cell(cell, Cell(column.label), size, style_id, header=True)
     for values in table.rows:
         row = out.add_row()
         row_property(row, "w:cantSplit")  # a row stays whole; the table breaks between rows
         for cell, value, w in zip(row.cells, values, widths):
             cell.width = w
-            fill_cell(cell, value, size)
+            fill_cell(cell, value, size, style_id)
     if table.note:
         document.add_paragraph(table.note, style="Report Note")
     else:
@@ -363,6 +384,7 @@ def add_footer(section) -> None:
 
 def render_docx(report: ReportDocument) -> bytes:
     """The report as the bytes of a .docx file."""
+    report = typeset_document(report)
     document = new_document()
     set_up_styles(document)
     section = document.sections[0]

@@ -163,6 +163,21 @@ def user_for_token(session: Session, token: str) -> User | None:
     return row.user
 
 
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every API token (revoked ones too: they stay as a record); only digests are stored."""
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, token_id: int) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise UserError(f"没有编号为 {token_id} 的 API 令牌;用 junheng tokens list 查看")
+    if row.revoked_at is not None:
+        raise UserError(f"API 令牌 {token_id}({row.name})已于 {row.revoked_at:%Y-%m-%d %H:%M} 撤销")
+    row.revoked_at = utcnow()
+    return row
+
+
 # ---------------------------------------------------------------- access
 
 

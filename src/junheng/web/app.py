@@ -28,11 +28,17 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.db = database or Database(settings.database_url)
     app.mount("/static", StaticFiles(directory=str(PACKAGE.joinpath("static"))), name="static")
 
-    from junheng.web.routes import api, auth, pages
+    from junheng.web.routes import api, api_values, auth, pages
+    from junheng.web.routes import audit, forms, review, upload  # data entry, review, upload, audit log
 
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(forms.router)
+    app.include_router(review.router)
+    app.include_router(upload.router)
+    app.include_router(audit.router)
+    app.include_router(api_values.router)
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/") or request.query_params.get("format") == "json"

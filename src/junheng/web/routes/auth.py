@@ -45,6 +45,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
                                           {"next": _safe_next(next), "error": "用户名或密码不正确,或账号已停用"},
                                           status_code=401)
     token, _ = start_session(session, user)
+    session.commit()  # saved before the browser follows the redirect, not after the response
     target = _safe_next(next)
     if target == "/":
         target = Access.of(session, user).home(session)
@@ -57,6 +58,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 @router.post("/logout")
 def logout(request: Request, viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
     end_session(session, request.cookies.get(SESSION_COOKIE))
+    session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -81,6 +83,7 @@ def password_change(request: Request, old: str = Form(""), new: str = Form(""), 
     if error:
         return templates.TemplateResponse(request, "password.html", {"viewer": viewer, "error": error, "done": False},
                                           status_code=400)
+    session.commit()
     response = RedirectResponse("/login", status_code=303)  # every session ended: log in with the new one
     response.delete_cookie(SESSION_COOKIE)
     return response
