@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from junheng.errors import JunhengError
-from junheng.standards.loader import deep_merge
+from junheng.standards.loader import deep_merge, locate
 from junheng.standards.model import INDICATOR_IDS
 
 Severity = Literal["yellow", "orange", "red"]
@@ -264,20 +264,7 @@ def _line(layer: _Layer, path: tuple) -> int | None:
 
 
 def _locate(layers: list[_Layer], path: tuple) -> tuple[str, int | None]:
-    """The file (child first) that defines the deepest part of `path`, and its line."""
-    best = (str(layers[0].path), None, -1)
-    for layer in layers:
-        node, depth, line = layer.node(), 0, None
-        for part in path:
-            if not isinstance(node, yaml.MappingNode):
-                break
-            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if match is None:
-                break
-            line, node, depth = match[0].start_mark.line + 1, match[1], depth + 1
-        if depth > best[2]:
-            best = (str(layer.path), line, depth)
-    return best[0], best[1]
+    return locate([(str(layer.path), layer.node()) for layer in layers], path)
 
 
 def _schema_message(error: dict) -> str:

@@ -150,12 +150,12 @@ def _available(search_dirs: list[Path]) -> list[str]:
     return sorted({p.stem for d in search_dirs if d.is_dir() for p in d.glob("*.yaml")})
 
 
-def _locate(layers: list[_Layer], path: tuple) -> tuple[str, int | None]:
-    """The file (child first) that defines the deepest part of `path`, and its line."""
-    best = (str(layers[0].path), None, -1)
-    for layer in layers:
+def locate(files: list[tuple[str, yaml.Node | None]], path: tuple) -> tuple[str, int | None]:
+    """Of several composed YAML files (child first), the one that defines the deepest part of
+    `path`, and that key's line. Shared by every layered data file (standards, warning rules)."""
+    best = (files[0][0], None, -1)
+    for file, node in files:
         depth, line = 0, None
-        node = layer.node.get()
         for part in path:
             if not isinstance(node, yaml.MappingNode):
                 break
@@ -164,8 +164,12 @@ def _locate(layers: list[_Layer], path: tuple) -> tuple[str, int | None]:
                 break
             line, node, depth = match[0].start_mark.line + 1, match[1], depth + 1
         if depth > best[2]:
-            best = (str(layer.path), line, depth)
+            best = (file, line, depth)
     return best[0], best[1]
+
+
+def _locate(layers: list[_Layer], path: tuple) -> tuple[str, int | None]:
+    return locate([(str(layer.path), layer.node.get()) for layer in layers], path)
 
 
 def _schema_message(error: dict) -> str:
