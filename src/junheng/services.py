@@ -130,6 +130,9 @@ def run_demo(workspace: Path, *, counties: int, seed: int, console: Console) -> 
 
 # ---------------------------------------------------------------- the store (web app, API)
 
+_RUN_CACHE: dict[tuple, tuple[int, list[int]]] = {}  # (database, county, year, approved_only, data stamp) → run
+
+
 def evaluate_stored(session, county_code: str, year: int | None = None, *, user=None,
                     approved_only: bool = True):
     """Evaluate a county-year from the store's approved data and keep the run (one per inputs
@@ -140,7 +143,20 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
     from junheng.store import repo
     from junheng.store.models import EvaluationRun
 
+    from sqlalchemy import func
+
+    from junheng.store.models import AuditEntry
+
     county = repo.county_by_code(session, county_code)
+    # Every change of a county's data is an audit entry, so the newest entry's id identifies the
+    # data: a page view that finds its run here skips loading and fingerprinting the whole county.
+    stamp = session.scalar(select(func.max(AuditEntry.id)).where(AuditEntry.county_id == county.id))
+    cache_key = (str(session.get_bind().url), county.id, year, approved_only, stamp)
+    hit = _RUN_CACHE.get(cache_key)
+    if hit is not None:
+        run = session.get(EvaluationRun, hit[0])
+        if run is not None:
+            return EvaluationResult.model_validate(run.result), run, hit[1]
     dataset = repo.load_dataset(session, [county_code], approved_only=approved_only)
     years = sorted({y for c, y in dataset.county_year_pairs() if c == county_code})
     if not years:
@@ -159,6 +175,9 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
         session.flush()
     else:
         result = EvaluationResult.model_validate(run.result)
+    if len(_RUN_CACHE) > 10_000:
+        _RUN_CACHE.clear()
+    _RUN_CACHE[cache_key] = (run.id, years)
     return result, run, years
 
 
