@@ -319,10 +319,9 @@ def serve(
     """启动网站(浏览器访问 http://地址:端口/)。"""
     import uvicorn
 
+    from junheng.monitor.scheduler import start_scheduler
     from junheng.services import open_database
     from junheng.web.app import create_app
-
-    from junheng.monitor.scheduler import start_scheduler
 
     database, settings = open_database(workspace)
     scheduler = start_scheduler(database, workspace)  # timed warnings (junheng.toml [monitor])
@@ -752,7 +751,11 @@ def scenario(
     changed_only: bool = typer.Option(False, "--changed-only", help="只列出有变化的项目"),
 ) -> None:
     """情景模拟:在某年数据上施加变更(新建、撤并学校,调整在校生,新增建设,执行方案),对比变更前后的评估结果。"""
-    from junheng.planner.service import check_scenario_output, scenario_for_file, write_scenario
+    from junheng.planner.service import (
+        check_scenario_output,
+        scenario_for_file,
+        write_scenario,
+    )
 
     check_scenario_output(fmt.value, out)
     result = scenario_for_file(dataset, name, county=county, year=year, folder=scenarios_dir, standard=standard,

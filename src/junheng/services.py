@@ -137,15 +137,11 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
                     approved_only: bool = True):
     """Evaluate a county-year from the store's approved data and keep the run (one per inputs
     version). Returns (result, run, available years)."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from junheng.engine.evaluate import NothingToEvaluate, evaluate_dataset
     from junheng.store import repo
-    from junheng.store.models import EvaluationRun
-
-    from sqlalchemy import func
-
-    from junheng.store.models import AuditEntry
+    from junheng.store.models import AuditEntry, EvaluationRun
 
     county = repo.county_by_code(session, county_code)
     # Every change of a county's data is an audit entry, so the newest entry's id identifies the

@@ -12,15 +12,22 @@ import os
 import uuid
 from dataclasses import dataclass, field
 
+import builders
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-import builders
 from junheng.data.dataset import Dataset
 from junheng.store import repo
 from junheng.store.db import Database
-from junheng.store.models import AuditEntry, CountyYear, EvaluationRun, School, SchoolYear, User
+from junheng.store.models import (
+    AuditEntry,
+    CountyYear,
+    EvaluationRun,
+    School,
+    SchoolYear,
+    User,
+)
 from junheng.store.users import create_token, grant
 from junheng.workspace import Settings
 

@@ -19,7 +19,6 @@ from junheng.data.importer import validate_rows
 from junheng.store import repo
 from junheng.store.models import AuditEntry, School, SchoolYear, User, WebSession
 from junheng.store.users import hash_password
-from junheng.web.routes.api_common import diff_rows
 
 
 def _web_conftest():
@@ -318,8 +317,8 @@ def test_the_row_diff_gives_exactly_what_repo_diff_gives(draft):
         values.pop("school_name")
         dataset = validate_rows({"schools": [roster | {"locale": "rural"}],
                                  "school_year": [{"school_id": "A-J1", "year": Y, **values}]})
-        assert diff_rows(s, dataset) == repo.diff(s, dataset)
-        assert {(c.entity, c.field) for c in diff_rows(s, dataset)} == {
+        assert repo.diff(s, dataset, whole_store=False) == repo.diff(s, dataset)
+        assert {(c.entity, c.field) for c in repo.diff(s, dataset, whole_store=False)} == {
             ("school", "locale"), ("school_year", "sports_area"), ("school_year", "moral_rating")}
 
 

@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from sqlalchemy import select
+from web_world import PASSWORD, password_hash
 
 from junheng.demo.synthetic import generate_county
 from junheng.services import load_demo_into_store, open_database
 from junheng.store import repo
 from junheng.store.models import School, SchoolYear, User
-from web_world import PASSWORD, password_hash
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -103,7 +103,9 @@ def server(tmp_path_factory, chromium):
 @pytest.fixture(scope="module")
 def browser(chromium):
     if os.environ.get("CI"):
-        from playwright import sync_api  # in CI a missing Playwright is a failure, not a skip
+        from playwright import (
+            sync_api,  # in CI a missing Playwright is a failure, not a skip
+        )
     else:
         sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
                                        "(pip install -e '.[test]')")

@@ -9,9 +9,9 @@ import re
 
 import pytest
 from sqlalchemy import select
+from web_world import COUNTY, YEAR
 
 from junheng.store.models import School
-from web_world import COUNTY, YEAR
 
 FORM = f"/schools/P1/years/{YEAR}"
 

@@ -9,11 +9,11 @@ import zipfile
 
 import openpyxl
 import pytest
+from web_world import COUNTY, YEAR
 
 from junheng.data.importer import load_dataset
 from junheng.data.writer import write_dataset_csv
 from junheng.web.routes import upload as upload_routes
-from web_world import COUNTY, YEAR
 
 UPLOAD = f"/counties/{COUNTY}/upload"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

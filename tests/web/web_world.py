@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import builders
 import pandas as pd
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-import builders
 from junheng.data.dataset import Dataset
 from junheng.store import repo
 from junheng.store.db import Database

@@ -44,7 +44,13 @@ from junheng.monitor.forecast import (
 )
 from junheng.monitor.rules import RuleSet, check_rules_dir, rules_for
 from junheng.monitor.series import series_rows, year_on_year
-from junheng.monitor.warnings import Changes, list_warnings, reconcile, warning_counts, warning_json  # noqa: F401
+from junheng.monitor.warnings import (  # noqa: F401
+    Changes,
+    list_warnings,
+    reconcile,
+    warning_counts,
+    warning_json,
+)
 from junheng.standards.loader import DEFAULT_STANDARD, load_standard
 from junheng.store.models import (
     AuditEntry,

@@ -28,8 +28,16 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.db = database or Database(settings.database_url)
     app.mount("/static", StaticFiles(directory=str(PACKAGE.joinpath("static"))), name="static")
 
-    from junheng.web.routes import api, api_values, auth, pages
-    from junheng.web.routes import audit, forms, review, upload  # data entry, review, upload, audit log
+    from junheng.web.routes import (  # data entry, review, upload, audit log
+        api,
+        api_values,
+        audit,
+        auth,
+        forms,
+        pages,
+        review,
+        upload,
+    )
 
     app.include_router(auth.router)
     app.include_router(pages.router)

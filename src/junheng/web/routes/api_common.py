@@ -20,12 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from junheng.data.catalog import catalog
-from junheng.data.dataset import Dataset
 from junheng.data.problems import DatasetInvalid, Problem
 from junheng.engine.evaluate import NothingToEvaluate
 from junheng.errors import JunhengError
-from junheng.store import repo
-from junheng.store.models import CountyYear, OrgNode, QualityRow, School, SchoolYear
+from junheng.store.models import OrgNode, School
 from junheng.store.repo import Change, StoreError
 from junheng.store.users import Access
 
@@ -278,48 +276,6 @@ def _roster_row(school: School) -> dict:
     return {"school_id": school.code, "school_name": school.name, "county_code": school.county.code,
             "county_name": school.county.name, "school_type": school.school_type,
             **visible_values(school.values)}
-
-
-def _stored_row(session: Session, entity: str, key: str) -> dict:
-    """What `repo.diff` compares against, for one row only (the same shapes)."""
-    if entity == "county":
-        node = session.scalar(select(OrgNode).where(OrgNode.code == key, OrgNode.kind == "county"))
-        return {} if node is None else {"county_name": node.name,
-                                        **{a: getattr(node, a) for a in repo.COUNTY_ATTRIBUTES}}
-    if entity == "school":
-        school = session.scalar(select(School).where(School.code == key))
-        return {} if school is None else {"school_name": school.name, "school_type": school.school_type,
-                                          **school.values}
-    if entity == "school_year":
-        code, year = key.rsplit("/", 1)
-        row = session.scalar(select(SchoolYear).join(School, SchoolYear.school_id == School.id)
-                             .where(School.code == code, SchoolYear.year == int(year)))
-        return {} if row is None else dict(row.values)
-    if entity == "county_year":
-        code, year = key.rsplit("/", 1)
-        row = session.scalar(select(CountyYear).join(OrgNode, CountyYear.county_id == OrgNode.id)
-                             .where(OrgNode.code == code, CountyYear.year == int(year)))
-        return {} if row is None else dict(row.values)
-    if entity == "quality":
-        code, year, subject = key.split("/", 2)
-        row = session.scalar(select(QualityRow).join(OrgNode, QualityRow.county_id == OrgNode.id)
-                             .where(OrgNode.code == code, QualityRow.year == int(year), QualityRow.subject == subject))
-        return {} if row is None else {"level": row.level, "inter_school_diff_rate": row.inter_school_diff_rate}
-    raise ValueError(entity)
-
-
-def diff_rows(session: Session, dataset: Dataset) -> list[Change]:
-    """`repo.diff` for a dataset of a few rows: the same changes, but it reads only the rows
-    the dataset names instead of the whole store (repo.diff reads every stored row: about
-    0.4 s for a city of 750 schools, too slow for one form save)."""
-    changes = []
-    for entity, key, county, values in repo._incoming(dataset):
-        before = _stored_row(session, entity, key)
-        for field, new in values.items():
-            old = before.get(field)
-            if not repo._same(old, new):
-                changes.append(Change(entity, key, county, field, old, new))
-    return changes
 
 
 def change_json(change: Change) -> dict:

@@ -25,7 +25,6 @@ from junheng.web.routes.api_common import (
     ApiRoute,
     change_json,
     conflict,
-    diff_rows,
     field_keys,
     forbidden,
     get_county,
@@ -106,7 +105,7 @@ def _write(session: Session, viewer: Viewer, *, table: str, entity: str, key: st
     except DatasetInvalid as exc:
         raise problems_error(exc, table) from None
     # only this row: the roster row is context for validation and never written through here
-    changes = [c for c in diff_rows(session, dataset) if c.entity == entity and c.key == key]
+    changes = [c for c in repo.diff(session, dataset, whole_store=False) if c.entity == entity and c.key == key]
     _, erased = merged(stored, incoming)
     changes += [Change(entity, key, county_code, field, stored[field], None) for field in sorted(erased)]
     repo.apply(session, changes, user=viewer.user, via="api")

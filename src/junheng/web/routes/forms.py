@@ -22,7 +22,15 @@ from junheng.data.catalog import catalog
 from junheng.data.importer import validate_rows
 from junheng.data.problems import DatasetInvalid
 from junheng.store import repo
-from junheng.store.models import AuditEntry, CountyYear, OrgNode, QualityRow, School, SchoolYear, utcnow
+from junheng.store.models import (
+    AuditEntry,
+    CountyYear,
+    OrgNode,
+    QualityRow,
+    School,
+    SchoolYear,
+    utcnow,
+)
 from junheng.store.repo import STATE_LABELS, StoreError
 from junheng.web.app import templates
 from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session

@@ -13,7 +13,13 @@ from junheng.store.models import OrgNode, School, SchoolYear
 from junheng.store.repo import StoreError
 from junheng.web.app import templates
 from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session
-from junheng.web.routes.editing import base_context, form_data, local_time, saved_redirect, with_message
+from junheng.web.routes.editing import (
+    base_context,
+    form_data,
+    local_time,
+    saved_redirect,
+    with_message,
+)
 
 router = APIRouter(include_in_schema=False)
 

@@ -13,7 +13,6 @@ Create Date: 2026-11-23 13:25:55.754146
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0002'
 down_revision = '0001'
 branch_labels = None
