@@ -4,6 +4,7 @@ load → evaluate → write, and the demo."""
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from pathlib import Path
 
 from rich.console import Console
@@ -131,28 +132,53 @@ def run_demo(workspace: Path, *, counties: int, seed: int, console: Console) -> 
 # ---------------------------------------------------------------- the store (web app, API)
 
 _RUN_CACHE: dict[tuple, tuple[int, list[int]]] = {}  # (database, county, year, approved_only, data stamp) → run
+_RESULTS: "OrderedDict[tuple, EvaluationResult]" = OrderedDict()  # (database, run id, inputs) → its result
+_RESULTS_KEPT = 256
+
+
+def stored_result(session, run) -> EvaluationResult:
+    """A stored run's result. Runs never change once written, so the parsed result is kept in
+    memory (the most recent few hundred): page views skip reading and validating its JSON.
+    Load runs with `defer(EvaluationRun.result)` to skip reading it from the database too."""
+    # the inputs' version too: SQLite may give a rolled-back run's id to the next run
+    key = (str(session.get_bind().url), run.id, run.inputs_version)
+    result = _RESULTS.get(key)
+    if result is None:
+        result = _RESULTS[key] = EvaluationResult.model_validate(run.result)
+        if len(_RESULTS) > _RESULTS_KEPT:
+            _RESULTS.popitem(last=False)
+    else:
+        _RESULTS.move_to_end(key)
+    return result
 
 
 def evaluate_stored(session, county_code: str, year: int | None = None, *, user=None,
                     approved_only: bool = True):
     """Evaluate a county-year from the store's approved data and keep the run (one per inputs
     version). Returns (result, run, available years)."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
+    from sqlalchemy.orm import defer
 
     from junheng.engine.evaluate import NothingToEvaluate, evaluate_dataset
     from junheng.store import repo
-    from junheng.store.models import AuditEntry, EvaluationRun
+    from junheng.store.models import FEEDS_APPROVED_SQL, AuditEntry, EvaluationRun
 
     county = repo.county_by_code(session, county_code)
     # Every change of a county's data is an audit entry, so the newest entry's id identifies the
     # data: a page view that finds its run here skips loading and fingerprinting the whole county.
-    stamp = session.scalar(select(func.max(AuditEntry.id)).where(AuditEntry.county_id == county.id))
+    # For approved data, edits of drafts are left out (they cannot change that evaluation).
+    newest_change = select(func.max(AuditEntry.id)).where(AuditEntry.county_id == county.id)
+    if approved_only:
+        newest_change = newest_change.where(text(FEEDS_APPROVED_SQL))
+    stamp = session.scalar(newest_change)
     cache_key = (str(session.get_bind().url), county.id, year, approved_only, stamp)
     hit = _RUN_CACHE.get(cache_key)
     if hit is not None:
-        run = session.get(EvaluationRun, hit[0])
-        if run is not None:
-            return EvaluationResult.model_validate(run.result), run, hit[1]
+        run = session.get(EvaluationRun, hit[0], options=[defer(EvaluationRun.result)])
+        # (a run written by a request that was then rolled back is gone, or its id reused)
+        expected_year = year if year in hit[1] else hit[1][-1]
+        if run is not None and (run.county_id, run.year, run.approved_only) == (county.id, expected_year, approved_only):
+            return stored_result(session, run), run, hit[1]
     dataset = repo.load_dataset(session, [county_code], approved_only=approved_only)
     years = sorted({y for c, y in dataset.county_year_pairs() if c == county_code})
     if not years:
@@ -170,7 +196,7 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
         session.add(run)
         session.flush()
     else:
-        result = EvaluationResult.model_validate(run.result)
+        result = stored_result(session, run)
     if len(_RUN_CACHE) > 10_000:
         _RUN_CACHE.clear()
     _RUN_CACHE[cache_key] = (run.id, years)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -173,11 +174,20 @@ class WebSession(Base):
     user: Mapped[User] = relationship()
 
 
+# Audit entries that can change an evaluation of *approved* data: everything but value edits of
+# school-years, which only drafts and returned rows accept (approved and submitted rows are
+# locked), and drafts do not feed those evaluations. Status changes and deletions do count.
+# The same SQL is the partial index's condition and the query's, so both databases use the index.
+FEEDS_APPROVED_SQL = "(entity <> 'school_year' OR field IN ('status', 'deleted_at'))"
+
+
 class AuditEntry(Base):
     """One change of one stored value: who, when, how, old and new."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_entity", "entity", "entity_key"), Index("ix_audit_county_at", "county_id", "at"))
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_key"), Index("ix_audit_county_at", "county_id", "at"),
+                      Index("ix_audit_county_approved_inputs", "county_id", "id",
+                            postgresql_where=text(FEEDS_APPROVED_SQL), sqlite_where=text(FEEDS_APPROVED_SQL)))
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

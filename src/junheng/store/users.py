@@ -14,7 +14,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from junheng.errors import JunhengError
 from junheng.store.models import (
@@ -134,7 +134,8 @@ def start_session(session: Session, user: User) -> tuple[str, WebSession]:
 def session_for(session: Session, token: str | None) -> WebSession | None:
     if not token:
         return None
-    row = session.get(WebSession, _digest(token))
+    # the user and their grants in the same round trips: every page needs them (Access.of)
+    row = session.get(WebSession, _digest(token), options=[joinedload(WebSession.user).selectinload(User.grants)])
     if row is None:
         return None
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
@@ -157,7 +158,8 @@ def create_token(session: Session, user: User, name: str) -> str:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None)))
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+                         .options(joinedload(ApiToken.user).selectinload(User.grants)))
     if row is None or not row.user.active:
         return None
     return row.user

@@ -17,7 +17,7 @@ from junheng.services import evaluate_stored
 from junheng.standards.loader import DEFAULT_STANDARD, load_standard
 from junheng.standards.model import AREA_LABELS, AREAS
 from junheng.store import repo
-from junheng.store.models import EvaluationRun, School, SchoolYear
+from junheng.store.models import School, SchoolYear
 from junheng.store.repo import STATE_LABELS
 from junheng.store.users import ROLE_LABELS
 from junheng.web.app import templates
@@ -45,9 +45,12 @@ def home(viewer: Viewer = Depends(current_viewer), session: Session = Depends(db
 def overview(request: Request, viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
     rows = []
     for county in viewer.access.readable_counties(session):
-        run = session.scalar(select(EvaluationRun).where(EvaluationRun.county_id == county.id)
-                             .order_by(EvaluationRun.year.desc(), EvaluationRun.id.desc()))
-        failing = EvaluationResult.model_validate(run.result).failing_items() if run else []
+        # the current evaluation of approved data (stored runs are found again cheaply), never an older run
+        try:
+            result, run, _ = evaluate_stored(session, county.code, user=viewer.user)
+        except NothingToEvaluate:
+            result, run = None, None
+        failing = result.failing_items() if result else []
         rows.append({"code": county.code, "name": county.name, "city": county.parent.name if county.parent else "",
                      "standard": county.standard or DEFAULT_STANDARD, "target_year": county.target_year,
                      "certified_year": county.certified_year, "year": run.year if run else None,
@@ -81,7 +84,9 @@ def county_dashboard(code: str, request: Request, year: int | None = None,
         raise HTTPException(status_code=403)
     schools = session.scalars(select(School).where(School.county_id == county.id, School.deleted_at.is_(None))
                               .order_by(School.code)).all()
-    years_rows = session.scalars(select(SchoolYear).where(SchoolYear.school_id.in_([s.id for s in schools]))).all()
+    # the workflow state of every school-year (not their values: the page shows states only)
+    years_rows = session.execute(select(SchoolYear.school_id, SchoolYear.year, SchoolYear.status, SchoolYear.deleted_at)
+                                 .where(SchoolYear.school_id.in_([s.id for s in schools]))).all()
     all_years = sorted({r.year for r in years_rows})
     shown_year = year or (all_years[-1] if all_years else None)
     workflow = Counter(r.status for r in years_rows if r.year == shown_year and r.deleted_at is None)
