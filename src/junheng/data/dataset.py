@@ -9,6 +9,7 @@ columns are all-null) so that consumers never test for a column's existence.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import pandas as pd
 
@@ -30,6 +31,13 @@ PANDAS_DTYPES = {
 
 
 def empty_table(spec: TableSpec) -> pd.DataFrame:
+    # a copy of one made earlier: building ~60 typed columns costs more than validating a form row
+    return _empty_table(spec.name).copy()
+
+
+@cache
+def _empty_table(name: str) -> pd.DataFrame:
+    spec = catalog().table(name)
     return pd.DataFrame({f.key: pd.Series([], dtype=PANDAS_DTYPES[f.type]) for f in spec.fields})
 
 
