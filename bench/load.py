@@ -7,7 +7,7 @@ Everything runs on this machine (127.0.0.1 only):
    counties (`generate_region(10, n_cities=1)`, about 750 schools, imported approved) and
    users: a supervisor of the city, one county admin and one viewer per county, and school
    fillers (their schools' rows reopened as drafts so that they can save);
-3. the server as users start it, `junheng serve` (uvicorn, one process) in a subprocess;
+3. the server as users start it, `junheng serve [--workers N]` (uvicorn) in a subprocess;
 4. N users (asyncio + httpx, one client and login each) for --duration seconds or
    --max-requests requests, whichever comes first, each waiting --think seconds on average
    (exponential) between requests: supervisors, county admins and viewers open the overview,
@@ -21,10 +21,8 @@ Everything runs on this machine (127.0.0.1 only):
     .venv/bin/python bench/load.py --keep ...; then --reuse WORKSPACE to skip the set-up
 
 Dashboards are viewed once per county before the timed part (the evaluation run of each
-county is then stored, as on a server in use); --cold skips that. Experiments, bench only:
---variant run-cache (finds stored runs by the county's newest audit id, see patch_run_cache)
-and --workers N run the same app through this script's own uvicorn launcher instead of
-`junheng serve`. Results and analysis: docs/benchmarks.md, "Web server under load".
+county is then stored, as on a server in use); --cold skips that. --workers N starts
+`junheng serve --workers N`. Results and analysis: docs/benchmarks.md, "Web server under load".
 """
 
 from __future__ import annotations
@@ -166,13 +164,10 @@ def load_world(workspace: Path) -> tuple[World, str]:
                  people=[Person(**p) for p in data["people"]]), data["database"]
 
 
-def server_command(workspace: Path, port: int, variant: str, workers: int) -> list[str]:
-    """`junheng serve` as users start it; experiments (bench only, no project file changed) run
-    the same app through this script's --serve mode."""
-    if variant == "stock" and workers == 1:
-        return [str(JUNHENG), "serve", "-w", str(workspace), "--host", "127.0.0.1", "--port", str(port)]
-    return [sys.executable, str(Path(__file__).resolve()), "--serve", str(workspace), "--port", str(port),
-            "--variant", variant, "--workers", str(workers)]
+def server_command(workspace: Path, port: int, workers: int) -> list[str]:
+    """`junheng serve` as users start it."""
+    return [str(JUNHENG), "serve", "-w", str(workspace), "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers)]
 
 
 def start_server(command: list[str], port: int, log: Path) -> subprocess.Popen:
@@ -200,70 +195,6 @@ def stop_server(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
-
-
-# ---------------------------------------------------------------- experiments (--variant)
-
-
-def make_app():
-    """uvicorn factory of the --serve mode (several workers need an import string)."""
-    from junheng.services import open_database
-    from junheng.web.app import create_app
-
-    database, settings = open_database(Path(os.environ["JUNHENG_LOAD_WORKSPACE"]), migrate=False)
-    if os.environ.get("JUNHENG_LOAD_VARIANT") == "run-cache":
-        patch_run_cache()
-    return create_app(settings, database)
-
-
-def patch_run_cache() -> None:
-    """Experiment: skip `load_dataset` + `inputs_version` when nothing of the county changed.
-
-    Every change of stored data writes an audit entry with the county's id (apply, import,
-    workflow, soft delete), so the county's newest audit entry id is a cheap version of its
-    data: a process-local map (county, year asked, approved_only, newest audit id) → run
-    finds the stored run without rebuilding the dataset. For approved-only runs the value
-    changes of school-years are left out of the version: only drafts can change (approved and
-    submitted rows are locked), and drafts do not feed those runs, so form saves do not
-    invalidate the dashboards. Only the server process of the experiment is patched."""
-    from sqlalchemy import func, select
-
-    from junheng import services
-    from junheng.engine.result import EvaluationResult
-    from junheng.store import repo
-    from junheng.store.models import AuditEntry, EvaluationRun
-    from junheng.web.routes import api, pages
-
-    original = services.evaluate_stored
-    cache: dict[tuple, tuple[int, list[int]]] = {}
-
-    def evaluate_stored(session, county_code, year=None, *, user=None, approved_only=True):
-        county = repo.county_by_code(session, county_code)
-        mark = session.scalar(select(func.max(AuditEntry.id)).where(
-            AuditEntry.county_id == county.id,
-            # values of draft school-years do not feed approved-only runs (approved rows are locked)
-            ~((AuditEntry.entity == "school_year") & AuditEntry.field.notin_(("status", "deleted_at")))
-            if approved_only else True))
-        key = (county.id, year, approved_only, mark)
-        if key in cache:
-            run_id, years = cache[key]
-            run = session.get(EvaluationRun, run_id)
-            if run is not None:
-                return EvaluationResult.model_validate(run.result), run, years
-        result, run, years = original(session, county_code, year, user=user, approved_only=approved_only)
-        cache[key] = (run.id, years)
-        return result, run, years
-
-    services.evaluate_stored = pages.evaluate_stored = api.evaluate_stored = evaluate_stored
-
-
-def serve(workspace: Path, port: int, variant: str, workers: int) -> None:
-    import uvicorn
-
-    os.environ["JUNHENG_LOAD_WORKSPACE"] = str(workspace)
-    os.environ["JUNHENG_LOAD_VARIANT"] = variant
-    uvicorn.run("load:make_app", factory=True, app_dir=str(Path(__file__).parent), host="127.0.0.1", port=port,
-                workers=workers, log_level="warning")
 
 
 # ---------------------------------------------------------------- the simulated users
@@ -457,16 +388,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="administrative URL of the local PostgreSQL server (a fresh database is created)")
     parser.add_argument("--keep", action="store_true", help="keep the database and workspace (for --reuse)")
     parser.add_argument("--reuse", type=Path, metavar="WORKSPACE", help="a workspace kept with --keep: no set-up")
-    parser.add_argument("--variant", choices=["stock", "run-cache"], default="stock",
-                        help="experiment: run-cache finds stored runs by the county's newest audit id")
-    parser.add_argument("--workers", type=int, default=1, help="experiment: uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (junheng serve --workers)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # internal: the experiments' server
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve:
-        serve(args.serve, args.port, args.variant, args.workers)
-        return 0
     args.duration = min(max(args.duration, 1), MAX_DURATION)
     args.max_requests = min(max(args.max_requests, 1), MAX_REQUESTS)
     args.users = max(args.users, 1)
@@ -493,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             kinds[p.kind] += 1
         print(f"  users: {dict(kinds)}")
         port = free_port()
-        command = server_command(workspace, port, args.variant, args.workers)
+        command = server_command(workspace, port, args.workers)
         server = start_server(command, port, workspace / "server.log")
         print(f"server: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command))} (pid {server.pid})")
         load_before = os.getloadavg()[0]
@@ -501,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         result = summary(rec, elapsed) | {
             "login_bounces": rec.login_bounces, "server_cpu_s": server_cpu, "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
             "users": len(world.people), "counties": len(world.counties), "think_s": args.think,
-            "duration_s": args.duration, "variant": args.variant, "workers": args.workers,
+            "duration_s": args.duration, "workers": args.workers,
             "machine": machine(), "command": " ".join([Path(sys.executable).name, *sys.argv])}
         print()
         print(markdown(result))

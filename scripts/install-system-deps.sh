@@ -5,13 +5,15 @@
 #                             so the Word and the PDF report are the same document
 #   poppler-utils             pdftoppm / pdftotext: the report tests rasterise and read the PDF
 #   fonts-noto-cjk            Noto Sans/Serif CJK: Chinese glyphs for the PDF and the charts
+#   fonts-arphic-ukai         AR PL UKai CN: the 楷体 headings of the PDF (reports/assets/fonts.conf)
+#   chromium                  headless browser of the browser tests (Playwright)
 #
 # Idempotent: packages already installed are skipped, and when nothing is missing it does not
 # touch apt at all. `apt-get update` runs at most once. Needs root (or sudo) on Debian/Ubuntu.
 # Usage: bash scripts/install-system-deps.sh        (JUNHENG_SKIP_SYSTEM_DEPS=1 to skip)
 set -euo pipefail
 
-PACKAGES=(libreoffice-writer-nogui poppler-utils fonts-noto-cjk chromium)
+PACKAGES=(libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai chromium)
 
 if [ "${JUNHENG_SKIP_SYSTEM_DEPS:-}" = "1" ]; then
     echo "install-system-deps: skipped (JUNHENG_SKIP_SYSTEM_DEPS=1)"
@@ -29,7 +31,7 @@ if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>
         exit 0
     fi
     echo "install-system-deps: not a Debian system and missing: ${missing_tools[*]}" >&2
-    echo "  install LibreOffice (Writer), poppler-utils and the Noto CJK fonts with your package manager" >&2
+    echo "  install LibreOffice (Writer), poppler-utils, the Noto CJK and AR PL UKai fonts with your package manager" >&2
     exit 1
 fi
 

@@ -315,19 +315,29 @@ def serve(
     workspace: Optional[Path] = WORKSPACE_OPTION,
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
     port: int = typer.Option(8000, "--port", help="端口"),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="工作进程数(多核服务器上可设为 CPU 核数;缺省 1)"),
 ) -> None:
     """启动网站(浏览器访问 http://地址:端口/)。"""
+    import os
+
     import uvicorn
 
     from junheng.monitor.scheduler import start_scheduler
     from junheng.services import open_database
     from junheng.web.app import create_app
+    from junheng.workspace import resolve
 
     database, settings = open_database(workspace)
-    scheduler = start_scheduler(database, workspace)  # timed warnings (junheng.toml [monitor])
+    scheduler = start_scheduler(database, workspace)  # timed warnings (junheng.toml [monitor]), in this process only
     console.print(f"网站已启动:http://{host}:{port}/ (按 Ctrl+C 停止)", highlight=False)
     try:
-        uvicorn.run(create_app(settings, database), host=host, port=port, log_level="warning")
+        if workers == 1:
+            uvicorn.run(create_app(settings, database), host=host, port=port, log_level="warning")
+        else:  # worker processes import the app themselves, from the workspace named here
+            os.environ["JUNHENG_WORKSPACE"] = str(resolve(workspace).root)
+            uvicorn.run("junheng.web.app:create_app_from_environment", factory=True, workers=workers,
+                        host=host, port=port, log_level="warning")
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -596,6 +606,129 @@ def tasks_plan(county: str = typer.Argument(..., help="县区代码"),
         print_year_plan(console, year_plan(session, county))
 
 
+# ---------------------------------------------------------------- notification subscriptions (junheng.monitor.notify)
+
+notify_app = typer.Typer(help="预警通知订阅:添加、列出、停用(电子邮件或群机器人 Webhook),查看发送记录。",
+                         no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("subscribe")
+def notify_subscribe(
+    username: str = typer.Argument(..., help="用户名(通知按该用户的查看范围发送)"),
+    target: str = typer.Argument(..., help="电子邮件地址,或群机器人 Webhook 地址(http:// 或 https://)"),
+    channel: Optional[str] = typer.Option(None, "--channel", help="email 或 webhook;缺省按地址判断"),
+    fmt: str = typer.Option("markdown", "--format", "-f",
+                            help="群机器人消息格式:markdown(企业微信)、dingtalk(钉钉)、text(两者均可)、json"),
+    min_severity: str = typer.Option("orange", "--min-severity", "-s", help="最低预警级别:red、orange 或 yellow"),
+    county: Optional[str] = typer.Option(None, "--county", "-c", help="只订阅该县区;缺省为该用户可查看的全部县区"),
+    kind: Optional[list[str]] = typer.Option(None, "--kind", help="只订阅这些预警类型(可重复),如 breach、decline、task"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """为用户添加通知订阅(Webhook 只能发往允许的主机:企业微信、钉钉,以及 junheng.toml 中 webhook 表 allowed_hosts 所列主机)。"""
+    from junheng.monitor.config import monitor_settings
+    from junheng.monitor.notify import NotifyError, add_subscription, subscription_json
+
+    settings = monitor_settings(workspace)
+    chosen = channel or ("webhook" if re.match(r"(?i)https?://", target.strip()) else "email")
+    with _tasks_session(workspace).session() as session:
+        user = _notify_user(session, username, NotifyError)
+        sub = add_subscription(session, user, chosen, target, min_severity=min_severity, format=fmt,
+                               county_code=county, kinds=kind or None, allowed_hosts=settings.webhook_hosts)
+        row = subscription_json(session, sub)
+    console.print(f"已为 {escape(username)} 添加通知订阅 {row['id']}:{row['channel_label']} {escape(row['target'])},"
+                  f"{row['min_severity_label']}及以上,{escape(row['county_name'] or '全部可查看的县区')}。", highlight=False)
+
+
+def _notify_user(session, username: str, error):
+    from sqlalchemy import select
+
+    from junheng.store.models import User
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise error(f"没有用户 {username}(见 junheng users list)")
+    return user
+
+
+@notify_app.command("list")
+def notify_list(
+    user: Optional[str] = typer.Option(None, "--user", "-u", help="只列出该用户的订阅"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """列出通知订阅(Webhook 地址只显示主机,不显示密钥)。"""
+    from rich.table import Table
+
+    from junheng.monitor.notify import NotifyError, list_subscriptions, subscription_json
+
+    with _tasks_session(workspace).session() as session:
+        who = _notify_user(session, user, NotifyError) if user else None
+        rows = [subscription_json(session, s) for s in list_subscriptions(session, who)]
+    if not rows:
+        console.print("没有通知订阅。")
+        return
+    table = Table(title="通知订阅", title_justify="left")
+    for col in ("编号", "用户", "渠道", "地址", "格式", "最低级别", "县区", "预警类型", "状态"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(str(r["id"]), escape(r["user"]), r["channel_label"], escape(r["target"]), r["format"] or "—",
+                      r["min_severity_label"], escape(r["county_name"] or "全部"), "、".join(r["kind_labels"]) or "全部",
+                      "有效" if r["active"] else "已停用")
+    console.print(table)
+
+
+@notify_app.command("unsubscribe")
+def notify_unsubscribe(
+    subscription_id: int = typer.Argument(..., help="订阅编号(见 junheng notify list)"),
+    resume: bool = typer.Option(False, "--resume", help="恢复已停用的订阅"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """停用一个通知订阅(记录保留;--resume 恢复)。"""
+    from junheng.monitor.config import monitor_settings
+    from junheng.monitor.notify import set_subscription_active
+
+    settings = monitor_settings(workspace)
+    with _tasks_session(workspace).session() as session:
+        set_subscription_active(session, subscription_id, resume, allowed_hosts=settings.webhook_hosts)
+    console.print(f"已{'恢复' if resume else '停用'}通知订阅 {subscription_id}。", highlight=False)
+
+
+@notify_app.command("log")
+def notify_log(
+    user: Optional[str] = typer.Option(None, "--user", "-u", help="只列出发给该用户的通知"),
+    limit: int = typer.Option(30, "--limit", "-n", min=1, help="最多列出多少条"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """最近发送的通知摘要(已发送、发送失败、无法送达)。"""
+    from rich.table import Table
+
+    from junheng.monitor.notify import NotifyError, notification_log
+
+    with _tasks_session(workspace).session() as session:
+        who = _notify_user(session, user, NotifyError) if user else None
+        rows = notification_log(session, user=who, limit=limit)
+    if not rows:
+        console.print("还没有通知记录。")
+        return
+    labels = {"sent": "已发送", "failed": "发送失败", "undeliverable": "无法送达"}
+    table = Table(title="通知记录", title_justify="left")
+    for col in ("时间", "渠道", "地址", "主题", "状态"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        state = labels.get(r["status"], r["status"]) + (f":{r['error']}" if r["error"] else "")
+        table.add_row(_beijing(r["created_at"]), r["channel"], escape(r["target"]), escape(r["subject"]), escape(state))
+    console.print(table)
+
+
+def _beijing(iso: str) -> str:
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    when = datetime.fromisoformat(iso)
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+    return when.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+
+
 def main() -> None:
     """Entry point: users see Chinese messages and an exit code, never a traceback."""
     try:
@@ -634,10 +767,22 @@ class ReportFormat(str, Enum):
     xlsx = "xlsx"
 
 
+def _report_source(dataset: Optional[Path], store: bool, workspace: Optional[Path], standard: Optional[str]) -> bool:
+    """True: the report is made from the workspace store (no DATASET, or --store)."""
+    from junheng.reports.api import ReportError
+
+    if dataset is not None and (store or workspace is not None):
+        raise ReportError("请只指定一个数据来源:数据集(DATASET),或工作区(--store / --workspace),不能同时指定")
+    if dataset is None and standard is not None:
+        raise ReportError("从工作区生成报告时使用县区设定的适用标准(与网站一致),--standard 只能与数据集一起使用")
+    return dataset is None
+
+
 @app.command()
 def report(
-    dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 XLSX 工作簿"),
-    county: Optional[str] = typer.Option(None, "--county", "-c", help="县区代码;数据集只有一个县区时可省略"),
+    dataset: Optional[Path] = typer.Argument(
+        None, metavar="DATASET", help="数据集:CSV 文件夹或 XLSX 工作簿;不指定则用工作区中已审核的数据"),
+    county: Optional[str] = typer.Option(None, "--county", "-c", help="县区代码;数据集(或工作区)只有一个县区时可省略"),
     year: Optional[int] = typer.Option(None, "--year", "-y", help="学年(开始年份);不指定则取该县区最近一年"),
     standard: Optional[str] = typer.Option(
         None, "--standard", "-s", help="标准标识或标准文件;不指定则用县区名录中的适用标准,缺省为 national-2017"
@@ -646,8 +791,17 @@ def report(
         None, "--format", "-f", help="报告格式:docx(Word)、pdf、html、xlsx(全部表格);不指定则按输出文件扩展名,缺省 docx"
     ),
     out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则在当前文件夹按县区和学年命名"),
+    store: bool = typer.Option(False, "--store", help="用工作区数据库中已审核的数据(与网站显示的评估相同)"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
 ) -> None:
     """生成县域义务教育优质均衡发展自评报告(Word、PDF、HTML 或 Excel)。"""
+    if _report_source(dataset, store, workspace, standard):
+        from junheng.reports.store import county_report_workspace
+
+        path = county_report_workspace(workspace, county=county, year=year, fmt=fmt.value if fmt else None,
+                                       out=out, say=_say)
+        console.print(f"已生成自评报告:{escape(str(path))}", highlight=False, soft_wrap=True)
+        return
     from junheng.reports.api import county_report_file
 
     path = county_report_file(dataset, county=county, year=year, standard=standard,
@@ -657,16 +811,27 @@ def report(
 
 @app.command("report-city")
 def report_city(
-    dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 XLSX 工作簿(含多个县区)"),
-    city: Optional[str] = typer.Option(None, "--city", help="所属市(县区名录中的名称);不指定则汇总数据集中的全部县区"),
+    dataset: Optional[Path] = typer.Argument(
+        None, metavar="DATASET", help="数据集:CSV 文件夹或 XLSX 工作簿(含多个县区);不指定则用工作区中已审核的数据"),
+    city: Optional[str] = typer.Option(
+        None, "--city", help="所属市(县区名录中的名称;工作区中为市或省的代码或名称);不指定则汇总全部县区"),
     year: Optional[int] = typer.Option(None, "--year", "-y", help="学年(开始年份);不指定则取最近一年"),
     standard: Optional[str] = typer.Option(None, "--standard", "-s", help="标准标识或标准文件(统一指定时使用)"),
     fmt: Optional[ReportFormat] = typer.Option(
         None, "--format", "-f", help="报告格式:docx、pdf、html、xlsx;不指定则按输出文件扩展名,缺省 docx"
     ),
     out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则在当前文件夹按市和学年命名"),
+    store: bool = typer.Option(False, "--store", help="用工作区数据库中已审核的数据(与网站显示的评估相同)"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
 ) -> None:
     """生成市(或省)汇总报告:各县区结论、未达标指标、计划认定年份和进展。"""
+    if _report_source(dataset, store, workspace, standard):
+        from junheng.reports.store import city_report_workspace
+
+        path = city_report_workspace(workspace, area=city, year=year, fmt=fmt.value if fmt else None, out=out,
+                                     say=_say)
+        console.print(f"已生成汇总报告:{escape(str(path))}", highlight=False, soft_wrap=True)
+        return
     from junheng.reports.api import city_report_file
 
     path = city_report_file(dataset, year=year, city=city, standard=standard,

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from junheng.monitor.config import MonitorSettings, SmtpSettings
+from junheng.monitor.config import DEFAULT_WEBHOOK_HOSTS, MonitorSettings, SmtpSettings
 from junheng.monitor.notify import add_subscription, notification_log
 from junheng.monitor.tasks import create_task
 from junheng.store.models import OrgNode
@@ -21,6 +21,7 @@ from junheng.store.users import create_user
 from monitor_helpers import watch
 
 DEADLINE = date(2025, 6, 30)
+HOSTS = DEFAULT_WEBHOOK_HOSTS + ("127.0.0.1",)  # as a workspace's [webhook] allowed_hosts would add it
 
 
 def _free_port() -> int:
@@ -86,14 +87,15 @@ def test_digests_are_delivered_once_and_again_when_worse(database, smtp_server, 
                             scope_code="990001")
         supervisor = create_user(s, "shi", "password-2", display_name="市督导", role="supervisor", scope_code="9900")
         add_subscription(s, admin, "email", "xian@test.local", min_severity="red")
-        add_subscription(s, supervisor, "webhook", f"{base_url}/cgi-bin/webhook/send?key=abc", min_severity="yellow")
+        add_subscription(s, supervisor, "webhook", f"{base_url}/cgi-bin/webhook/send?key=abc", min_severity="yellow",
+                         allowed_hosts=HOSTS)
         add_subscription(s, supervisor, "webhook", f"http://127.0.0.1:{_free_port()}/down", min_severity="yellow",
-                         format="text")
+                         format="text", allowed_hosts=HOSTS)
         create_task(s, "990001", title="城区第一小学新建风雨操场", deadline=DEADLINE, indicator="R5",
                     owner_name="张主任", via="cli")
     settings = MonitorSettings(smtp=SmtpSettings(host="127.0.0.1", port=controller.port, security="none",
                                                  sender="均衡预警 <junheng@test.local>"),
-                               site_url="https://junheng.test", webhook_timeout=3)
+                               site_url="https://junheng.test", webhook_timeout=3, webhook_hosts=HOSTS)
 
     # three days before the deadline: a yellow warning; the supervisor's robot hears of it, the
     # county admin (red only) does not

@@ -356,3 +356,12 @@ def test_saves_at_the_same_time_are_serialised(api_world):
     row = stored(world)
     assert row.values["teaching_aux_area"] == 4321 and row.values["equipment_value"] == 654321
     assert row.version == version + 3
+
+
+def test_unknown_paths_and_methods_answer_in_chinese(client):
+    missing = client.get("/api/v1/no-such-thing")
+    assert missing.status_code == 404 and missing.json() == {"detail": "未找到该地址或资源"}
+    wrong_method = client.delete("/api/v1/me")
+    assert wrong_method.status_code == 405 and CJK.search(wrong_method.json()["detail"])
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and "页面不存在" in page.text

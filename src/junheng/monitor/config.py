@@ -20,6 +20,12 @@
 
     [webhook]
     timeout = 10
+    allowed_hosts = ["robot.example.gov.cn"]   # besides WeCom and DingTalk (JUNHENG_WEBHOOK_ALLOWED_HOSTS)
+
+Webhook targets are restricted to `webhook_hosts`: the WeCom and DingTalk robot hosts plus what
+`[webhook] allowed_hosts` (or the comma-separated JUNHENG_WEBHOOK_ALLOWED_HOSTS) adds. An entry
+is a host name or IP address, optionally with a port ("127.0.0.1:8080": that port only) or a
+leading "*." (every sub-domain of the name, not the name itself).
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ from junheng.workspace import CONFIG_FILE, resolve
 
 class MonitorConfigError(JunhengError):
     pass
+
+
+DEFAULT_WEBHOOK_HOSTS = ("qyapi.weixin.qq.com", "oapi.dingtalk.com")  # WeCom and DingTalk group robots
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class MonitorSettings:
     attachment_limit_bytes: int = 20 * 1024 * 1024
     smtp: SmtpSettings | None = None
     webhook_timeout: float = 10.0
+    webhook_hosts: tuple[str, ...] = DEFAULT_WEBHOOK_HOSTS
 
 
 def _env(name: str, default=None):
@@ -109,8 +119,34 @@ def monitor_settings(workspace_path: Path | None = None, *, config: dict | None 
         webhook_timeout = float(webhook.get("timeout", 10))
     except (TypeError, ValueError):
         raise MonitorConfigError("[monitor] attachment_limit_mb 和 [webhook] timeout 应为数字") from None
+    hosts = _webhook_hosts(webhook.get("allowed_hosts", []), _env("JUNHENG_WEBHOOK_ALLOWED_HOSTS"))
     return MonitorSettings(
         root=root, rules_dir=rules_path, uploads=(root / "uploads") if root else None, enabled=enabled,
         schedule=str(_env("JUNHENG_MONITOR_SCHEDULE", monitor.get("schedule", "30 6 * * *"))),
         timezone=str(monitor.get("timezone", "Asia/Shanghai")), site_url=monitor.get("site_url"),
-        attachment_limit_bytes=limit, smtp=smtp, webhook_timeout=webhook_timeout)
+        attachment_limit_bytes=limit, smtp=smtp, webhook_timeout=webhook_timeout, webhook_hosts=hosts)
+
+
+def _webhook_hosts(configured, environment: str | None) -> tuple[str, ...]:
+    """The default robot hosts plus the configured ones, lower-case, without duplicates."""
+    if isinstance(configured, str):
+        configured = [configured]
+    if not isinstance(configured, list) or not all(isinstance(h, str) for h in configured):
+        raise MonitorConfigError('[webhook] allowed_hosts 应为主机名列表,如 ["robot.example.gov.cn", "127.0.0.1"]')
+    extra = list(configured) + [h for h in (environment or "").split(",")]
+    out = list(DEFAULT_WEBHOOK_HOSTS)
+    for host in extra:
+        host = host.strip().lower()
+        if not host:
+            continue
+        if "/" in host or "@" in host or " " in host:
+            raise MonitorConfigError(f"[webhook] allowed_hosts 中的“{host}”不是主机名(只写主机名或 主机名:端口,不写 http:// 和路径)")
+        if host not in out:
+            out.append(host)
+    return tuple(out)
+
+
+def monitor_settings_for_app(app_settings) -> MonitorSettings:
+    """The monitoring settings of the workspace a web application runs in (`app_settings` is
+    its junheng.workspace.Settings; the workspace is the folder holding its uploads)."""
+    return monitor_settings(Path(app_settings.uploads).parent)

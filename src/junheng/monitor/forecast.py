@@ -616,3 +616,79 @@ def projected_observations(forecast: CountyForecast, dataset: Dataset, scenario:
     projected = forecast.projected.get(scenario) or projected_dataset(dataset, forecast, scenario)
     return {year: result_observations(result, projected)
             for year, result in forecast.results.get(scenario, {}).items()}
+
+
+# ---------------------------------------------------------------- the forecast as the web shows it
+
+ENTRY_LABELS = {"births": "出生人口", "kindergarten_leavers": "幼儿园毕业人数", "trend": "一年级人数趋势"}
+
+
+def _band_sum(bands: list[Band]) -> Band:
+    return Band(sum(b.mid for b in bands), sum(b.low for b in bands), sum(b.high for b in bands))
+
+
+def forecast_view(forecast: CountyForecast) -> dict:
+    """What the forecast page shows (and its JSON): county students per grade and per segment
+    with the band, seat demand against capacity, projected school sizes (G4) and largest
+    classes (G5) per school, and the items projected to fail per scenario. Every number comes
+    from the projection and the engine's evaluation of the projected years."""
+    years = forecast.years
+    grade_rows = []
+    for g in range(1, 10):
+        bands = {y: [s.grades[y][g] for s in forecast.schools if g in s.grades.get(y, {})] for y in years}
+        if any(bands.values()):
+            grade_rows.append({"grade": g, "years": {str(y): _band_sum(b).json() if b else None
+                                                     for y, b in bands.items()}})
+    segments = []
+    for seg in ("primary", "junior"):
+        seats = [s for s in forecast.seats if s.segment == seg]
+        if not seats:
+            continue
+        base = seats[0].demand.mid - seats[0].additional.mid
+        segments.append({
+            "segment": seg, "segment_label": SEGMENT_LABELS[seg], "base_year": forecast.base_year,
+            "base_students": int(round(base)), "capacity": seats[0].capacity if seats[0].capacity is None
+            else int(round(seats[0].capacity)), "rows": [s.json() for s in seats],
+            "chart": {"id": f"forecast-{seg}", "title": f"{SEGMENT_LABELS[seg]}在校生与学位",
+                      "years": [forecast.base_year] + years,
+                      "mid": [int(round(base))] + [int(round(s.demand.mid)) for s in seats],
+                      "low": [int(round(base))] + [int(round(s.demand.low)) for s in seats],
+                      "high": [int(round(base))] + [int(round(s.demand.high)) for s in seats],
+                      "capacity": None if seats[0].capacity is None else
+                      [int(round(seats[0].capacity))] * (len(years) + 1)}})
+    sizes: dict[tuple, dict] = {}
+    for scenario in ("mid", "high"):
+        if scenario not in forecast.results:
+            continue
+        for year, observations in projected_observations(forecast, forecast.projected[scenario], scenario).items():
+            for o in observations:
+                if o.indicator not in ("G4", "G5") or o.level != "school" or not o.numeric:
+                    continue
+                key = (o.indicator, o.school_id, o.segment)
+                row = sizes.setdefault(key, {
+                    "indicator": o.indicator, "label": o.label, "school_id": o.school_id,
+                    "school_name": o.school_name, "segment": o.segment, "limit": o.threshold, "unit": o.unit,
+                    "years": {}})
+                cell = row["years"].setdefault(str(year), {})
+                cell[scenario] = int(round(o.value))
+                cell[f"{scenario}_met"] = o.met
+    size_rows = sorted(sizes.values(), key=lambda r: (r["indicator"], r["school_id"] or "", r["segment"] or ""))
+    for row in size_rows:
+        cells = row["years"].values()
+        row["fails_mid"] = any(c.get("mid_met") is False for c in cells)
+        row["fails_high"] = any(c.get("high_met") is False for c in cells)
+    failing = {sc: {str(y): r.failing_items() for y, r in by_year.items()} for sc, by_year in forecast.results.items()}
+    entry = forecast.entry
+    sources = sorted({ENTRY_LABELS.get(s, s) for s in entry.get("sources", {}).values() if s})
+    return {
+        "county_code": forecast.county_code, "county_name": forecast.county_name, "base_year": forecast.base_year,
+        "years": years, "notes": list(forecast.notes), "entry_method": entry.get("method"),
+        "entry_sources": sources, "ratios": forecast.ratios, "grades": grade_rows, "segments": segments,
+        "sizes": size_rows, "size_failures": {"mid": sum(r["fails_mid"] for r in size_rows),
+                                              "high": sum(r["fails_high"] for r in size_rows)},
+        "failing_items": failing,
+        "schools": [{"school_id": s.school_id, "school_name": s.school_name, "school_type": s.school_type,
+                     "method": s.method, "notes": s.notes,
+                     "years": {str(y): {seg: b.json() for seg, b in s.segments.get(y, {}).items()} for y in years}}
+                    for s in forecast.schools],
+    }

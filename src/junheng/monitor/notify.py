@@ -15,6 +15,10 @@ Webhook bodies: "markdown" (企业微信/WeCom group robot: {"msgtype": "markdow
 {"content": ...}}), "dingtalk" (钉钉 markdown: {"msgtype": "markdown", "markdown": {"title",
 "text"}}), "text" ({"msgtype": "text", "text": {"content": ...}}, which both robots accept)
 and "json" (the warnings as data, for other systems).
+
+Webhook targets must be on an allowed host (`MonitorSettings.webhook_hosts`: WeCom, DingTalk and
+what the workspace adds): checked when a subscription is made or re-activated and again before
+every delivery; redirects are not followed (a robot host cannot send the digest elsewhere).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import re
 import smtplib
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng.errors import JunhengError
-from junheng.monitor.config import MonitorSettings
+from junheng.monitor.config import DEFAULT_WEBHOOK_HOSTS, MonitorSettings
 from junheng.monitor.rules import KIND_LABELS, SEVERITY_LABELS, SEVERITY_RANK
 from junheng.monitor.warnings import warning_json
 from junheng.store.models import (
@@ -49,7 +54,10 @@ from junheng.store.models import (
 )
 
 CHANNELS = ("email", "webhook")
+CHANNEL_LABELS = {"email": "电子邮件", "webhook": "群机器人(Webhook)"}
 FORMATS = ("markdown", "dingtalk", "text", "json")
+FORMAT_LABELS = {"markdown": "企业微信 Markdown", "dingtalk": "钉钉 Markdown", "text": "纯文本(企业微信、钉钉均可)",
+                 "json": "JSON 数据(其他系统)"}
 REASON_LABELS = {"new": "新", "worsened": "加重", "reopened": "反弹", "escalated": "督办升级"}
 WECOM_LIMIT = 4000  # bytes; the robot refuses markdown over 4096
 SEVERITY_COLORS = {"red": "warning", "orange": "warning", "yellow": "comment"}
@@ -62,17 +70,59 @@ class NotifyError(JunhengError):
 # ---------------------------------------------------------------- subscriptions
 
 
+def host_allowed(host: str, port: int | None, allowed: tuple[str, ...] | list[str]) -> bool:
+    """Whether `host` (lower-case) and `port` match an entry: "host", "host:port" or "*.domain"."""
+    for entry in allowed:
+        entry = entry.strip().lower()
+        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and (not entry_port.isdigit() or port != int(entry_port)):
+            continue
+        if name.startswith("*."):
+            if host.endswith(name[1:]):
+                return True
+        elif host == name.strip("[]"):
+            return True
+    return False
+
+
+def check_webhook_url(url: str, allowed_hosts: tuple[str, ...] | list[str] | None = None) -> str:
+    """The URL, stripped, if it is an http(s) URL on an allowed host; else NotifyError (Chinese)."""
+    url = (url or "").strip()
+    allowed = tuple(allowed_hosts) if allowed_hosts is not None else DEFAULT_WEBHOOK_HOSTS
+    if not re.match(r"(?i)https?://[^\s/]+", url) or any(c.isspace() for c in url):
+        raise NotifyError(f"Webhook 地址“{url[:100]}”无效:应以 http:// 或 https:// 开头,不含空格")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        raise NotifyError(f"Webhook 地址“{url[:100]}”无效:主机名或端口有误") from None
+    if parts.username or parts.password:
+        raise NotifyError("Webhook 地址不能包含用户名或密码(“用户@主机”形式)")
+    if not host:
+        raise NotifyError(f"Webhook 地址“{url[:100]}”缺少主机名")
+    if not host_allowed(host, port, allowed):
+        shown = host + (f":{port}" if port else "")
+        raise NotifyError(f"Webhook 主机“{shown}”不在允许的列表中。允许的主机:{'、'.join(allowed)};"
+                          "如需使用其他主机,请系统管理员在工作区配置 junheng.toml 的 [webhook] allowed_hosts 中添加")
+    return url
+
+
 def add_subscription(session: Session, user: User, channel: str, target: str, *, min_severity: str = "orange",
                      format: str = "markdown", county_code: str | None = None,
-                     kinds: list[str] | None = None) -> NotificationSubscription:
+                     kinds: list[str] | None = None,
+                     allowed_hosts: tuple[str, ...] | list[str] | None = None) -> NotificationSubscription:
+    """A new active subscription. Webhook URLs must be on `allowed_hosts` (default: WeCom and
+    DingTalk only; pass `MonitorSettings.webhook_hosts`); a county must be one the user may read."""
     if channel not in CHANNELS:
         raise NotifyError(f"通知渠道 {channel} 无效;可选:email(电子邮件)、webhook(群机器人)")
     target = (target or "").strip()
     if channel == "email":
         if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", parseaddr(target)[1] or ""):
             raise NotifyError(f"电子邮件地址 {target} 无效")
-    elif not re.match(r"https?://[^\s/]+", target):
-        raise NotifyError("Webhook 地址应以 http:// 或 https:// 开头")
+    else:
+        target = check_webhook_url(target, allowed_hosts)
+    if len(target) > 500:
+        raise NotifyError("通知地址太长(不超过 500 个字符)")
     if format not in FORMATS:
         raise NotifyError(f"消息格式 {format} 无效;可选:{'、'.join(FORMATS)}")
     if min_severity not in SEVERITY_RANK:
@@ -82,9 +132,13 @@ def add_subscription(session: Session, user: User, channel: str, target: str, *,
             raise NotifyError(f"预警类型 {kind} 无效;可选:{'、'.join(KIND_LABELS)}")
     county_id = None
     if county_code:
+        from junheng.store.users import Access
+
         county = session.scalar(select(OrgNode).where(OrgNode.code == county_code, OrgNode.kind == "county"))
         if county is None:
             raise NotifyError(f"没有县区代码为 {county_code} 的县区")
+        if not Access.of(session, user).can_read_county(county):
+            raise NotifyError(f"用户 {user.username} 无权查看{county.name}({county.code})的数据,不能订阅该县区的预警")
         county_id = county.id
     sub = NotificationSubscription(user_id=user.id, channel=channel, target=target, format=format,
                                    min_severity=min_severity, kinds=list(kinds) if kinds else None,
@@ -101,11 +155,30 @@ def list_subscriptions(session: Session, user: User | None = None) -> list[Notif
     return list(session.scalars(query))
 
 
-def set_subscription_active(session: Session, subscription_id: int, active: bool, *, user: User | None = None) -> None:
+def set_subscription_active(session: Session, subscription_id: int, active: bool, *, user: User | None = None,
+                            allowed_hosts: tuple[str, ...] | list[str] | None = None) -> NotificationSubscription:
+    """Pause or resume a subscription (a user's own when `user` is given). Resuming a webhook
+    checks its host again (the allowed list may have changed)."""
     sub = session.get(NotificationSubscription, subscription_id)
     if sub is None or (user is not None and sub.user_id != user.id):
         raise NotifyError(f"没有编号为 {subscription_id} 的订阅")
+    if active and sub.channel == "webhook":
+        check_webhook_url(sub.target, allowed_hosts)
     sub.active = active
+    return sub
+
+
+def subscription_json(session: Session, sub: NotificationSubscription) -> dict:
+    """A subscription as the web and the command line show it (webhook keys masked)."""
+    county = session.get(OrgNode, sub.county_id) if sub.county_id else None
+    return {"id": sub.id, "user": sub.user.username, "user_name": sub.user.display_name, "channel": sub.channel,
+            "channel_label": CHANNEL_LABELS.get(sub.channel, sub.channel), "target": _masked(sub.target),
+            "format": sub.format if sub.channel == "webhook" else None,
+            "format_label": FORMAT_LABELS.get(sub.format) if sub.channel == "webhook" else None,
+            "min_severity": sub.min_severity, "min_severity_label": SEVERITY_LABELS.get(sub.min_severity),
+            "county_code": county.code if county else None, "county_name": county.name if county else None,
+            "kinds": list(sub.kinds or []), "kind_labels": [KIND_LABELS.get(k, k) for k in sub.kinds or []],
+            "active": bool(sub.active), "created_at": sub.created_at.isoformat() if sub.created_at else None}
 
 
 def notification_log(session: Session, *, user: User | None = None, limit: int = 100,
@@ -320,12 +393,22 @@ def send_email(smtp: MonitorSettings | None, to: str, subject: str, body: str) -
         raise NotifyError(f"邮件发送失败:{exc}") from None
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A robot answers itself; a redirect could carry the digest to a host nobody allowed."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.HTTPError(req.full_url, code, f"重定向到 {newurl} 未被跟随", headers, fp)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def post_webhook(url: str, payload: dict, timeout: float) -> None:
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(url, data=data, method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http/https only)
+        with _OPENER.open(request, timeout=timeout) as response:  # http/https on an allowed host only
             text = response.read(65536).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         raise NotifyError(f"Webhook 返回 HTTP {exc.code}") from None
@@ -357,6 +440,7 @@ def deliver(session: Session, settings: MonitorSettings, run_id: str, *, now: da
             else:
                 payload = webhook_body(sub.format, user, p.items, settings, now, run_id)
                 body = json.dumps(payload, ensure_ascii=False)
+                check_webhook_url(sub.target, settings.webhook_hosts)  # the list may have changed since
                 post_webhook(sub.target, payload, settings.webhook_timeout)
         except NotifyError as exc:
             status, error = "failed", exc.user_message()

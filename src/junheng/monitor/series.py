@@ -95,3 +95,114 @@ def year_on_year(rows: list[dict]) -> list[dict]:
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------- trend views (web pages, API)
+
+SEGMENT_NAMES = {"primary": "小学", "junior": "初中"}
+R_INDICATORS = tuple(f"R{i}" for i in range(1, 8))
+COUNTY_LEVELS = ("cv", "county_value", "county")
+WORST_SCHOOL_CHANGES = 30  # school rows that got worse, listed on the county page
+
+
+def _where(row: dict) -> str:
+    seg = SEGMENT_NAMES.get(row.get("segment") or "", row.get("segment") or "")
+    if row.get("school_id"):
+        return f"{row.get('school_name') or row['school_id']}" + (f"({seg})" if seg else "")
+    return f"全县{seg}" if seg else "全县"
+
+
+def _change_row(row: dict) -> dict:
+    keys = ("year", "previous_year", "indicator", "level", "label", "school_id", "school_name", "segment", "check",
+            "value", "previous_value", "change", "relative_change", "direction", "direction_label", "met",
+            "previous_met", "threshold", "op", "unit", "responsible", "ident")
+    out = {k: row.get(k) for k in keys} | {"where": _where(row)}
+    if out["change"] is None and out["value"] == out["previous_value"]:  # 是 → 是, the same level: unchanged
+        out["direction"], out["direction_label"] = "same", "持平"
+    return out
+
+
+def _indicator_order(row: dict) -> tuple:
+    ident = row["indicator"] or ""
+    area = "RGQS".find(ident[:1])
+    number = int(ident[1:]) if ident[1:].isdigit() else 99
+    return (area if area >= 0 else 9, number, row.get("school_id") or "", row.get("segment") or "",
+            row["level"], row.get("check") or "")
+
+
+def _line(rows_by_year: dict[int, dict], years: list[int], value) -> list:
+    out = []
+    for year in years:
+        row = rows_by_year.get(year)
+        v = value(row) if row is not None else None
+        out.append(None if v is None else round(float(v), 4))
+    return out
+
+
+def trend_view(rows: list[dict], *, year: int | None = None, school_id: str | None = None) -> dict:
+    """What the trend charts and the year-on-year table show, from `series_rows` (one county).
+
+    County view: per segment the CVs of R1–R7 over the years (with the limit) and the county
+    values as a share of the per-school threshold (100% = the threshold); the changes of every
+    county-level row into `year` (default: the latest), and the school rows that got worse most.
+    School view (`school_id`): per segment the school's R1–R7 as a share of the threshold, and
+    every change of the school's rows."""
+    if school_id:
+        rows = [r for r in rows if r.get("school_id") == school_id]
+    years = sorted({r["year"] for r in rows})
+    chosen = year if year in years else (years[-1] if years else None)
+    by_ident: dict[str, dict[int, dict]] = {}
+    for r in rows:
+        by_ident.setdefault(r["ident"], {})[r["year"]] = r
+    thresholds: dict[tuple[str, str, int], float] = {}  # (indicator, segment, year) → a unit's threshold
+    for r in rows:
+        if r["level"] == "unit" and _is_number(r.get("threshold")) and r["threshold"]:
+            thresholds.setdefault((r["indicator"], r["segment"], r["year"]), r["threshold"])
+    charts = []
+    segments = [s for s in SEGMENT_NAMES if any(r.get("segment") == s for r in rows)]
+    for seg in segments:
+        if not school_id:
+            cv = {i: by_ident.get(f"{i}/cv/-/{seg}/-", {}) for i in R_INDICATORS}
+            limits = sorted({r["threshold"] for by_year in cv.values() for r in by_year.values()
+                             if _is_number(r.get("threshold"))})
+            if any(cv.values()):
+                charts.append({
+                    "id": f"trend-cv-{seg}", "kind": "cv", "title": f"{SEGMENT_NAMES[seg]}校际差异系数",
+                    "y_name": "差异系数", "mark": limits[-1] if limits else None,
+                    "mark_label": f"上限 {limits[-1]}" if limits else None, "years": years,
+                    "series": [{"name": i, "label": next(iter(cv[i].values()))["label"] if cv[i] else i,
+                                "data": _line(cv[i], years, lambda r: r["value"] if _is_number(r["value"]) else None)}
+                               for i in R_INDICATORS if cv[i]]})
+            source = {i: by_ident.get(f"{i}/county_value/-/{seg}/-", {}) for i in R_INDICATORS}
+            title = f"{SEGMENT_NAMES[seg]}县域均值(达标值 = 100%)"
+        else:
+            source = {i: by_ident.get(f"{i}/unit/{school_id}/{seg}/-", {}) for i in R_INDICATORS}
+            title = f"{SEGMENT_NAMES[seg]}各项指标(达标值 = 100%)"
+
+        def share(r, seg=seg):
+            t = thresholds.get((r["indicator"], seg, r["year"]))
+            return r["value"] / t * 100 if _is_number(r.get("value")) and t else None
+
+        if any(source.values()):
+            charts.append({
+                "id": f"trend-{'unit' if school_id else 'mean'}-{seg}", "kind": "share", "title": title,
+                "y_name": "达标值的 %", "mark": 100, "mark_label": "达标值", "years": years,
+                "series": [{"name": i, "label": next(iter(source[i].values()))["label"] if source[i] else i,
+                            "data": _line(source[i], years, share)} for i in R_INDICATORS if source[i]]})
+    changes = sorted((r for r in year_on_year(rows) if r["year"] == chosen), key=_indicator_order)
+    if school_id:
+        listed = [_change_row(r) for r in changes]
+        worse = []
+    else:
+        listed = [_change_row(r) for r in changes if r["level"] in COUNTY_LEVELS]
+        worse_rows = [r for r in changes if r["level"] not in COUNTY_LEVELS and r["direction"] == "worse"]
+        worse_rows.sort(key=lambda r: (r["relative_change"] is None,
+                                       -abs(r["relative_change"]) if r["relative_change"] is not None else 0,
+                                       r["school_id"] or "", r["indicator"]))
+        worse = [_change_row(r) for r in worse_rows[:WORST_SCHOOL_CHANGES]]
+    counts = {d: sum(1 for r in map(_change_row, changes) if r["direction"] == d) for d in ("better", "worse", "same")}
+    return {"years": years, "year": chosen, "previous_year": chosen - 1 if chosen and chosen - 1 in years else None,
+            "school_id": school_id, "charts": charts, "changes": listed, "worse_schools": worse,
+            "worse_school_total": sum(1 for r in changes if r["level"] not in COUNTY_LEVELS and r["direction"] == "worse")
+            if not school_id else 0,
+            "counts": counts}

@@ -13,6 +13,7 @@ import hashlib
 import mimetypes
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO, Iterable
@@ -182,6 +183,8 @@ def update_task(session: Session, task_id: int, *, user: User | None = None, via
         raise TaskError("任务已核验,不能再修改;如需修改请先重新开启")
     values = _check(session, task.county, fields)
     _check_dates(values.get("start_date", task.start_date), values.get("deadline", task.deadline))
+    if "responsible" in values and not values["responsible"]:  # emptied: back to the standard's map
+        values["responsible"] = _default_responsible(task.county, values.get("indicator", task.indicator))
     for key, value in values.items():
         old = getattr(task, key)
         if old != value:
@@ -197,13 +200,70 @@ def can_verify(session: Session, user: User | None, task: SupervisionTask) -> bo
         return True  # the command line is run by the server's operator
     from junheng.store.users import Access
 
-    access = Access.of(session, user)
+    return _verifier(Access.of(session, user), task)
+
+
+def _verifier(access, task: SupervisionTask) -> bool:
     if access.admin:
         return True
-    roles = {g.role for g in user.grants}
+    roles = set(access.roles)
     if "county_admin" in roles and access.can_manage_county(task.county):
         return True
     return "supervisor" in roles and access.can_read_county(task.county)
+
+
+TRANSITION_LABELS = {("open", "in_progress"): "开始办理", ("open", "done"): "报告完成",
+                     ("in_progress", "done"): "报告完成", ("in_progress", "open"): "改回未开始",
+                     ("done", "verified"): "核验通过", ("done", "in_progress"): "退回整改",
+                     ("verified", "in_progress"): "重新开启"}
+NOTE_REQUIRED = {("done", "in_progress"), ("verified", "in_progress")}
+
+
+@dataclass(frozen=True)
+class TaskRights:
+    """What one user may do with one task (docs/methods.md, "Monitoring pages", decision
+    "who does what with a task").
+
+    manage: the county's admins (and system admins) — edit, delete, every transition, remove
+    attachments; verify: county admins, the supervisors above the county, admins — done →
+    verified, return (done → in progress) and reopen (verified → in progress); report: the
+    school filler of the task's school — open → in progress → done. Whoever manages, verifies
+    or reports may comment and attach evidence; county viewers only read."""
+
+    read: bool = False
+    manage: bool = False
+    verify: bool = False
+    report: bool = False
+    transitions: tuple[str, ...] = ()
+
+    @property
+    def comment(self) -> bool:
+        return self.manage or self.verify or self.report
+
+    @property
+    def attach(self) -> bool:
+        return self.comment
+
+
+def task_rights(access, task: SupervisionTask) -> TaskRights:
+    """The rights of a user (a junheng.store.users.Access) on a task."""
+    manage = access.can_manage_county(task.county)
+    verify = _verifier(access, task)
+    report = task.school_id is not None and task.school_id in access.fill_schools
+    read = manage or verify or report or access.can_read_county(task.county)
+    allowed = []
+    for target in TRANSITIONS[task.status]:
+        if target == "verified":
+            ok = verify
+        elif manage:
+            ok = True
+        elif task.status in ("done", "verified"):
+            ok = verify  # returning or reopening is the verifier's decision
+        else:
+            ok = report and target in ("in_progress", "done")
+        if ok:
+            allowed.append(target)
+    return TaskRights(read=read, manage=manage, verify=verify, report=report, transitions=tuple(allowed))
 
 
 def set_status(session: Session, task_id: int, status: str, *, user: User | None = None, via: str = "form",
@@ -252,6 +312,8 @@ def create_task_from_warning(session: Session, warning_id: int, *, user: User | 
     warning = session.get(MonitorWarning, warning_id)
     if warning is None:
         raise TaskError(f"没有编号为 {warning_id} 的预警")
+    if warning.resolved_at is not None:
+        raise TaskError(f"预警 {warning_id}(“{warning.title}”)已解除,无需再生成督办任务")
     existing = session.scalar(select(SupervisionTask).where(SupervisionTask.warning_id == warning.id,
                                                             SupervisionTask.deleted_at.is_(None)))
     if existing is not None and existing.status != "verified":

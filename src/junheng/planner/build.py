@@ -286,11 +286,14 @@ class BuildModel:
             if vs is None:
                 out.append(action.model_copy(update={"plan_year": 1, "year": self.cy.year + 1}))
                 continue
-            for y, v in enumerate(vs, start=1):
-                q = x[v]
-                if q < 1e-6:
-                    continue
-                q = float(round(q)) if KINDS[action.kind].integer else round(q, 2)
+            parts = [(y, float(round(x[v])) if KINDS[action.kind].integer else round(x[v], 2))
+                     for y, v in enumerate(vs, start=1) if x[v] >= 1e-6]
+            if parts and not KINDS[action.kind].integer:
+                # the parts of a split m²/元 fix add up to exactly what the fix needs (rounding
+                # each part to 0.01 could leave a room 0.01 m² short)
+                y, q = max(parts, key=lambda p: p[1])
+                parts[parts.index((y, q))] = (y, round(q + action.quantity - sum(p[1] for p in parts), 2))
+            for y, q in parts:
                 out.append(action.model_copy(update={"quantity": q, "cost": q * action.unit_cost, "plan_year": y,
                                                      "year": self.cy.year + y}))
         return out

@@ -1,10 +1,10 @@
 """DOCX → PDF with LibreOffice in headless mode, so the Word and the PDF report are one document.
 
-LibreOffice (Debian: libreoffice-writer-nogui) and the Noto CJK fonts (fonts-noto-cjk) are
-installed by scripts/install-system-deps.sh. Each conversion runs with a throw-away LibreOffice
-profile (so it neither waits for nor disturbs a LibreOffice the user has open) and with
-assets/fonts.conf, which maps the Chinese font names of the document (仿宋, 宋体, 黑体, 楷体)
-to the Noto CJK fonts when the named fonts are not installed.
+LibreOffice (Debian: libreoffice-writer-nogui), the Noto CJK fonts (fonts-noto-cjk) and AR PL
+UKai (fonts-arphic-ukai) are installed by scripts/install-system-deps.sh. Each conversion runs
+with a throw-away LibreOffice profile (so it neither waits for nor disturbs a LibreOffice the user
+has open) and with assets/fonts.conf, which maps the Chinese font names of the document (仿宋,
+宋体, 黑体) to the Noto CJK fonts and 楷体 to AR PL UKai CN when the named fonts are not installed.
 """
 
 from __future__ import annotations

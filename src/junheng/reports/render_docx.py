@@ -6,8 +6,8 @@ fixed 28 pt line pitch and a two-character first-line indent; headings 一、 in
 楷体, 1. in bold 仿宋; title in bold 宋体 二号 (22 pt); tables in 宋体 五号 or smaller, with the
 header row repeated on every page and rows kept whole; page numbers "— 1 —" at the foot.
 Latin letters and digits use Times New Roman. The font names are written into the document, so
-Word uses the fonts a Chinese Windows installation has; the PDF route maps them to Noto CJK
-(assets/fonts.conf).
+Word uses the fonts a Chinese Windows installation has; the PDF route maps them to Noto CJK and
+楷体 to AR PL UKai CN (assets/fonts.conf).
 """
 
 from __future__ import annotations

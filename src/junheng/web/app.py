@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from importlib import resources
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from junheng.engine.wording import num
 from junheng.errors import JunhengError
@@ -18,6 +20,10 @@ from junheng.workspace import Settings
 
 PACKAGE = resources.files("junheng.web")
 templates = Jinja2Templates(directory=str(PACKAGE.joinpath("templates")))
+DEFAULT_MESSAGES = {  # Chinese for the errors Starlette raises itself (unknown path, wrong method, ...)
+    400: "请求格式有误", 401: "请先登录", 403: "没有权限", 404: "未找到该地址或资源",
+    405: "该地址不支持此请求方法", 413: "上传的内容过大", 415: "不支持的内容类型",
+}
 templates.env.filters["num"] = num  # numbers as the reports write them: 1 人, 37100 元, 4.50 m²
 
 
@@ -29,12 +35,15 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(PACKAGE.joinpath("static"))), name="static")
 
     from junheng.web.routes import (  # data entry, review, upload, audit log
+        admin,
         api,
         api_values,
         audit,
         auth,
         forms,
         pages,
+        plan,
+        reports,
         review,
         upload,
     )
@@ -47,6 +56,15 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(upload.router)
     app.include_router(audit.router)
     app.include_router(api_values.router)
+    app.include_router(admin.router)
+    app.include_router(plan.router)  # 整改规划 (planner) and saved scenarios
+    app.include_router(reports.router)  # report downloads (Word, PDF, Excel, HTML)
+    from junheng.web.routes import monitor_pages
+
+    app.include_router(monitor_pages.router)  # warnings, supervision tasks, timeline, city schedule
+    from junheng.web.routes import monitor_extra
+
+    app.include_router(monitor_extra.router)  # trends, enrolment forecast, notifications and subscriptions
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/") or request.query_params.get("format") == "json"
@@ -64,13 +82,16 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         return templates.TemplateResponse(request, "error.html", {"status": 400, "message": exc.user_message()},
                                           status_code=400)
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException):
+    @app.exception_handler(StarletteHTTPException)  # also FastAPI's HTTPException, a subclass
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail
+        if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's English default, e.g. "Not Found"
+            detail = DEFAULT_MESSAGES.get(exc.status_code, f"请求未能完成(HTTP {exc.status_code})")
         if wants_json(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+            return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
         messages = {403: "您没有权限访问此页面。", 404: "页面不存在。"}
-        message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in (404,) else messages.get(
-            exc.status_code, str(exc.detail))
+        message = detail if isinstance(detail, str) and exc.status_code not in (404,) else messages.get(
+            exc.status_code, str(detail))
         return templates.TemplateResponse(request, "error.html", {"status": exc.status_code, "message": message},
                                           status_code=exc.status_code)
 
@@ -80,3 +101,16 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         return JSONResponse({"detail": "请求参数有误", "errors": errors}, status_code=422)
 
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app for `junheng serve --workers N`: each worker process builds its own app from the
+    workspace that `serve` names in JUNHENG_WORKSPACE (the database is already migrated)."""
+    import os
+    from pathlib import Path
+
+    from junheng.services import open_database
+
+    workspace = os.environ.get("JUNHENG_WORKSPACE")
+    database, settings = open_database(Path(workspace) if workspace else None, migrate=False)
+    return create_app(settings, database)

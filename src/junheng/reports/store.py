@@ -1,0 +1,305 @@
+"""Reports from the store: the web app's download buttons and `junheng report --workspace`.
+
+The evaluation is the one the county page shows: `junheng.services.evaluate_stored` (approved
+data, the stored run); the 基本情况 tables come from the store's dataset (`repo.load_dataset`,
+approved school-years). For the newest approved year the 问题与整改 section also lists the
+county's stored plan items, unfinished supervision tasks and open warnings (docs/methods.md,
+"Reports from the store").
+
+    county_report_stored(session, "140599", "docx", year=2024)  -> (RenderedReport, EvaluationResult)
+    city_report_stored(session, counties, "xlsx", year=2024)     -> CityReport
+    county_report_workspace(workspace, county=…, year=…, fmt=…, out=…)  -> Path written (CLI)
+    city_report_workspace(workspace, area=…, year=…, fmt=…, out=…)      -> Path written (CLI)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from junheng.engine.result import EvaluationResult
+from junheng.reports.api import (
+    FORMAT_NAMES,
+    RenderedReport,
+    ReportError,
+    Say,
+    _quiet,
+    check_format,
+    city_report,
+    county_report,
+    resolve_format,
+    target_path,
+)
+from junheng.reports.inputs import (
+    MonitoringWarning,
+    PlanAction,
+    Remediation,
+    RemediationPlan,
+)
+from junheng.reports.inputs import SupervisionTask as TaskRow
+from junheng.store.models import (
+    MonitorWarning,
+    OrgNode,
+    School,
+    SchoolYear,
+    SupervisionTask,
+)
+
+TASK_STATUS_LABELS = {"open": "未开始", "in_progress": "进行中", "done": "已完成(待核验)", "verified": "已核验"}
+SEVERITY_LABELS = {"yellow": "黄色预警", "orange": "橙色预警", "red": "红色预警"}
+SEVERITY_ORDER = {"red": 0, "orange": 1, "yellow": 2}
+
+
+def approved_years(session: Session, county: OrgNode) -> list[int]:
+    """The years with approved school data of a county: the years `evaluate_stored` can evaluate
+    (the same rows `repo.load_dataset` reads)."""
+    query = (select(SchoolYear.year).join(School, School.id == SchoolYear.school_id)
+             .where(School.county_id == county.id, School.deleted_at.is_(None), SchoolYear.deleted_at.is_(None),
+                    SchoolYear.status == "approved").distinct())
+    return sorted(int(y) for y in session.scalars(query))
+
+
+def years_text(years: list[int]) -> str:
+    return "、".join(str(y) for y in years) or "无"
+
+
+def choose_year(county: OrgNode, years: list[int], year: int | None) -> int:
+    if not years:
+        raise ReportError(f"{county.name}({county.code})还没有已审核的学校数据,无法生成报告。"
+                          "请先在“数据审核”中审核通过学校数据。")
+    if year is None:
+        return years[-1]
+    if year not in years:
+        raise ReportError(f"{county.name}({county.code}){year} 学年没有已审核的学校数据,无法生成该学年的报告。"
+                          f"有已审核数据的学年:{years_text(years)}")
+    return year
+
+
+# ---------------------------------------------------------------------------------------------
+# 问题与整改 from the monitoring records
+
+
+def stored_remediation(session: Session, county: OrgNode) -> Remediation | None:
+    """The county's plan items (tasks made from a plan), its other unfinished supervision tasks
+    and its open warnings, as the report's 问题与整改 inputs; None when there are none."""
+    tasks = session.scalars(select(SupervisionTask).where(SupervisionTask.county_id == county.id,
+                                                          SupervisionTask.deleted_at.is_(None))
+                            .order_by(SupervisionTask.id)).all()
+    actions = [PlanAction(indicator=t.indicator or "—", action=t.title,
+                          school_name=t.school.name if t.school else None, cost_wan_yuan=t.amount_wan,
+                          year=t.plan_year or (t.deadline.year if t.deadline else None),
+                          responsible=[str(r) for r in t.responsible or []])
+               for t in tasks if t.source == "plan"]
+    open_tasks = [TaskRow(title=t.title, indicator=t.indicator, responsible=[str(r) for r in t.responsible or []],
+                          due=t.deadline, status=TASK_STATUS_LABELS.get(t.status, t.status))
+                  for t in tasks if t.source != "plan" and t.status != "verified"]
+    warnings = session.scalars(select(MonitorWarning).where(MonitorWarning.county_id == county.id,
+                                                            MonitorWarning.resolved_at.is_(None))
+                               .order_by(MonitorWarning.id)).all()
+    warnings = sorted(warnings, key=lambda w: (SEVERITY_ORDER.get(w.severity, 3), w.id))
+    warning_rows = [MonitoringWarning(message=w.message or w.title, indicator=w.indicator,
+                                      level=SEVERITY_LABELS.get(w.severity, w.severity),
+                                      raised=w.first_seen_at.date() if w.first_seen_at else None)
+                    for w in warnings]
+    if not (actions or open_tasks or warning_rows):
+        return None
+    plan = RemediationPlan(title=f"{county.name}义务教育优质均衡发展推进计划",
+                           target_year=county.target_year, actions=actions) if actions else None
+    return Remediation(plan=plan, tasks=open_tasks, warnings=warning_rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# One county
+
+
+def county_report_stored(session: Session, county_code: str, fmt: str, *, year: int | None = None,
+                         user=None) -> tuple[RenderedReport, EvaluationResult]:
+    """The self-evaluation report of a stored county-year (default: the newest approved year).
+    The evaluation may be stored as a new run: the caller commits."""
+    from junheng.services import evaluate_stored
+    from junheng.store import repo
+
+    fmt = check_format(fmt)
+    county = repo.county_by_code(session, county_code)
+    years = approved_years(session, county)
+    year = choose_year(county, years, year)
+    result, _, _ = evaluate_stored(session, county.code, year, user=user)
+    dataset = repo.load_dataset(session, [county.code])
+    # today's tasks and warnings belong in the report of the current year, not in an old one
+    remediation = stored_remediation(session, county) if year == years[-1] else None
+    return county_report(result, fmt, dataset=dataset, remediation=remediation), result
+
+
+# ---------------------------------------------------------------------------------------------
+# Several counties (a city, a province, what a user may read)
+
+
+@dataclass
+class CityReport:
+    report: RenderedReport
+    year: int
+    results: list[EvaluationResult]
+    left_out: list[OrgNode] = field(default_factory=list)  # counties without approved data that year
+
+
+def area_name(counties: list[OrgNode]) -> str | None:
+    """The one city (or else the one province) all the counties belong to; None when mixed."""
+    for kind in ("city", "province"):
+        names = set()
+        for county in counties:
+            node, found = county.parent, None
+            while node is not None:
+                if node.kind == kind:
+                    found = node.name
+                    break
+                node = node.parent
+            names.add(found)
+        if len(names) == 1 and None not in names:
+            return names.pop()
+    return None
+
+
+def city_report_stored(session: Session, counties: list[OrgNode], fmt: str, *, year: int | None = None,
+                       scope: str | None = None, user=None) -> CityReport:
+    """The summary report of stored counties for one year (default: the newest year any of them
+    has approved data for); earlier approved years give the progress. Counties without approved
+    data in that year are left out (listed in `left_out`)."""
+    from junheng.services import evaluate_stored
+    from junheng.store import repo
+
+    fmt = check_format(fmt)
+    if not counties:
+        raise ReportError("没有可汇总的县区")
+    years_of = {c.code: approved_years(session, c) for c in counties}
+    every = sorted({y for ys in years_of.values() for y in ys})
+    if not every:
+        raise ReportError("所选县区都还没有已审核的学校数据,无法生成汇总报告")
+    if year is None:
+        year = every[-1]
+    elif year not in every:
+        raise ReportError(f"所选县区 {year} 学年都没有已审核的学校数据。有已审核数据的学年:{years_text(every)}")
+    current, history, left_out = [], [], []
+    for county in sorted(counties, key=lambda c: c.code):
+        if year not in years_of[county.code]:
+            left_out.append(county)
+            continue
+        for y in years_of[county.code]:
+            if y <= year:
+                result, _, _ = evaluate_stored(session, county.code, y, user=user)
+                (current if y == year else history).append(result)
+    included = [c.code for c in counties if c not in left_out]
+    dataset = repo.load_dataset(session, included)
+    report = city_report(current, fmt, dataset=dataset, city=scope or area_name(counties), history=history)
+    return CityReport(report=report, year=year, results=current, left_out=left_out)
+
+
+def counties_under(session: Session, area: str | None) -> tuple[list[OrgNode], str | None]:
+    """The counties of a city or province named by code or name (all counties when None), and
+    the area's name for the report title."""
+    counties = session.scalars(select(OrgNode).where(OrgNode.kind == "county", OrgNode.deleted_at.is_(None))
+                               .order_by(OrgNode.code)).all()
+    if area is None:
+        return list(counties), None
+    nodes = session.scalars(select(OrgNode).where(OrgNode.kind.in_(("city", "province", "county")),
+                                                  OrgNode.deleted_at.is_(None),
+                                                  (OrgNode.code == area) | (OrgNode.name == area))).all()
+    if not nodes:
+        areas = session.scalars(select(OrgNode).where(OrgNode.kind.in_(("city", "province")),
+                                                      OrgNode.deleted_at.is_(None)).order_by(OrgNode.code)).all()
+        listed = "、".join(f"{n.name}({n.code})" for n in areas[:30]) or "无(县区未归属任何市、省)"
+        raise ReportError(f"工作区中没有代码或名称为“{area}”的市或省。工作区中的市、省:{listed}")
+    if len(nodes) > 1:
+        listed = "、".join(f"{n.name}({n.code})" for n in nodes)
+        raise ReportError(f"“{area}”对应多个地区,请用代码指定其中一个:{listed}")
+    node = nodes[0]
+    if node.kind == "county":
+        return [node], None
+
+    def under(county: OrgNode) -> bool:
+        parent = county.parent
+        while parent is not None:
+            if parent.id == node.id:
+                return True
+            parent = parent.parent
+        return False
+
+    chosen = [c for c in counties if under(c)]
+    if not chosen:
+        raise ReportError(f"{node.name}({node.code})下没有县区")
+    return chosen, node.name
+
+
+# ---------------------------------------------------------------------------------------------
+# The CLI on a workspace
+
+
+def _open(workspace: Path | None, command: str):
+    from junheng.services import open_database
+    from junheng.workspace import WorkspaceError
+
+    try:
+        database, _ = open_database(workspace)
+    except WorkspaceError as exc:
+        raise ReportError(f"{exc.user_message()};或者给出数据集:junheng {command} 数据集(CSV 文件夹或 XLSX 工作簿)") from None
+    return database
+
+
+def _one_county(session: Session, county: str | None) -> str:
+    if county is not None:
+        return county
+    counties = session.scalars(select(OrgNode).where(OrgNode.kind == "county", OrgNode.deleted_at.is_(None))
+                               .order_by(OrgNode.code)).all()
+    if not counties:
+        raise ReportError("工作区中还没有县区数据。请先上传或导入数据(或运行 junheng demo)")
+    if len(counties) > 1:
+        listed = "、".join(f"{c.code}({c.name})" for c in counties[:20])
+        raise ReportError(f"工作区中有多个县区,请用 --county 指定一个:{listed}")
+    return counties[0].code
+
+
+def county_report_workspace(workspace: Path | None, *, county: str | None = None, year: int | None = None,
+                            fmt: str | None = None, out: Path | None = None, say: Say = _quiet) -> Path:
+    """`junheng report --workspace`: one county's report from the workspace store (approved data)."""
+    from junheng.store import repo
+
+    fmt = resolve_format(fmt, out)
+    database = _open(workspace, "report")
+    try:
+        with database.session() as session:
+            code = _one_county(session, county)
+            try:
+                node = repo.county_by_code(session, code)
+            except repo.StoreError:
+                raise ReportError(f"工作区中没有县区代码为 {code} 的县区") from None
+            chosen = choose_year(node, approved_years(session, node), year)
+            say(f"正在生成{FORMAT_NAMES[fmt]}:{node.name}({node.code}){chosen}学年(已审核数据)"
+                + ("(PDF 由 LibreOffice 转换,约需数秒)" if fmt == "pdf" else ""))
+            report, result = county_report_stored(session, code, fmt, year=chosen)
+            say(f"结论:{result.verdict_label}")
+    finally:
+        database.engine.dispose()
+    return report.write(target_path(out, report))
+
+
+def city_report_workspace(workspace: Path | None, *, area: str | None = None, year: int | None = None,
+                          fmt: str | None = None, out: Path | None = None, say: Say = _quiet) -> Path:
+    """`junheng report-city --workspace`: the summary of a city's (province's, or every) stored
+    counties."""
+    fmt = resolve_format(fmt, out)
+    database = _open(workspace, "report-city")
+    try:
+        with database.session() as session:
+            counties, name = counties_under(session, area)
+            if not counties:
+                raise ReportError("工作区中还没有县区数据。请先上传或导入数据(或运行 junheng demo)")
+            say(f"正在汇总 {len(counties)} 个县区的已审核数据……")
+            done = city_report_stored(session, counties, fmt, year=year, scope=name)
+            for county in done.left_out:
+                say(f"提示:{county.name}({county.code}){done.year} 学年没有已审核的学校数据,未列入汇总")
+            say(f"已汇总 {len(done.results)} 个县区 {done.year} 学年")
+    finally:
+        database.engine.dispose()
+    return done.report.write(target_path(out, done.report))

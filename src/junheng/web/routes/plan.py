@@ -1,0 +1,453 @@
+"""The planner in the web app (issue 6): a county's remediation plan (整改规划) on its stored,
+approved data, the plan's downloads (the CLI's XLSX and JSON writers), "保存为方案" (the plan
+saved as a named scenario) and the county's saved scenarios, each applied before and after.
+
+Every page calls the planner's services (`junheng.planner.service`); nothing is recomputed here.
+Planning takes seconds, so the handlers are plain `def` (FastAPI runs them in its threadpool).
+Saved scenarios are YAML files of the workspace: `<workspace>/scenarios/<county code>/<name>.yaml`
+(docs/methods.md, "Plan page and saved scenarios (web)").
+
+Access: whoever may read the county (county admins, viewers, supervisors above it, the system
+admin) sees plans and scenarios; only those who manage the county (its county admins and the
+system admin) save scenarios; school fillers get 403.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from junheng.data.dataset import Dataset
+from junheng.errors import JunhengError
+from junheng.planner.county import SEGMENT_LABELS
+from junheng.planner.errors import PlannerError, ScenarioError
+from junheng.planner.plan import MAX_YEARS, MODES, PlanOptions
+from junheng.planner.result import MODE_LABELS, RULE_LABELS, Plan
+from junheng.planner.scenario import CHANGE_LABELS, check_name
+from junheng.planner.service import (
+    list_saved_scenarios,
+    parse_budget,
+    plan_county,
+    save_plan_as_scenario,
+    scenario_for,
+)
+from junheng.store import repo
+from junheng.store.models import AuditEntry, OrgNode
+from junheng.web.app import templates
+from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session
+from junheng.web.routes.editing import ENTITY_LABELS, META_FIELD_LABELS, form_data
+from junheng.web.routes.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MODE_SHORT = {"both": "轮岗加投入", "build": "补充投入", "rotation": "交流轮岗"}
+BUDGET_KINDS = {"per_year": "每年上限", "total": "方案期合计"}
+PLAN_FIELDS = ("year", "mode", "budget", "budget_kind", "years", "minimum")
+VERDICT_LABELS = {"pass": "达标", "fail": "未达标", "incomplete": "数据不全"}
+ITEM_LABELS = {"resource_allocation": "资源配置(R1–R7 及差异系数)"}
+CACHE_SIZE = 8  # plans kept per process: the page, its downloads and "save" reuse one solve
+
+# The audit log names what this module writes (entity "scenario", field "saved").
+ENTITY_LABELS.setdefault("scenario", "情景")
+META_FIELD_LABELS.setdefault("saved", "保存情景")
+
+
+def _yuan(amount: float | None) -> str:
+    return "—" if amount is None else f"{amount:,.0f} 元"
+
+
+def _wan(amount: float | None) -> str:
+    return "—" if amount is None else f"{amount / 10000:,.2f} 万元"
+
+
+templates.env.filters["yuan"] = _yuan
+templates.env.filters["wan"] = _wan
+
+
+# ---------------------------------------------------------------- access, folders, data
+
+
+def _county(session: Session, viewer: Viewer, code: str, *, manage: bool = False) -> OrgNode:
+    county = repo.county_by_code(session, code)
+    if not viewer.access.can_read_county(county):
+        raise HTTPException(status_code=403, detail="您没有权限查看该县区的整改规划和情景。")
+    if manage and not viewer.access.can_manage_county(county):
+        raise HTTPException(status_code=403, detail="只有本县区的县级管理员(或系统管理员)可以保存情景;"
+                                                    "督导和只读用户可以查看方案和情景。")
+    return county
+
+
+def _workspace(request: Request) -> Path:
+    """The workspace folder: the one holding the uploads folder (workspace.Settings)."""
+    return Path(request.app.state.settings.uploads).parent
+
+
+def _safe(code: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_-]", "_", code) or "_"
+
+
+def scenario_folder(request: Request, county: OrgNode) -> Path:
+    return _workspace(request) / "scenarios" / _safe(county.code)
+
+
+def _costs_file(request: Request, county: OrgNode) -> Path | None:
+    """The county's own cost table when the workspace has one (`costs/<county>.yaml`)."""
+    path = _workspace(request) / "costs" / f"{_safe(county.code)}.yaml"
+    return path if path.is_file() else None
+
+
+def _stored(session: Session, county: OrgNode) -> tuple[Dataset, list[int]]:
+    """The county's approved data, loaded as `services.evaluate_stored` loads it."""
+    dataset = repo.load_dataset(session, [county.code], approved_only=True)
+    years = sorted({y for c, y in dataset.county_year_pairs() if c == county.code})
+    return dataset, years
+
+
+# ---------------------------------------------------------------- the form
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    year: int
+    mode: str
+    minimum: bool
+    years: int
+    budget: tuple[float, ...] | None  # per plan year, as the planner takes it
+    budget_note: str | None = None  # how a total budget was spread over the years
+
+
+def form_values(params: Mapping, years_available: list[int]) -> dict[str, str]:
+    """The form's fields as typed (defaults for those not given)."""
+    values = {key: str(params.get(key, "") or "").strip() for key in PLAN_FIELDS}
+    values["year"] = values["year"] or (str(years_available[-1]) if years_available else "")
+    values["mode"] = values["mode"] or "both"
+    values["budget_kind"] = values["budget_kind"] or "per_year"
+    values["years"] = values["years"] or "1"
+    values["minimum"] = "1" if values["minimum"].lower() in ("1", "on", "true", "yes", "是") else ""
+    return values
+
+
+def parse_request(values: dict[str, str], years_available: list[int]) -> PlanRequest:
+    """The form checked as a whole; a PlannerError names the field, what was typed and what is expected."""
+    text = values["year"]
+    if not re.fullmatch(r"\d{4}", text):
+        raise PlannerError(f"学年“{text}”无效:应为学年开始的年份(四位数字),如 "
+                           f"{years_available[-1] if years_available else 2024}")
+    year = int(text)
+    if year not in years_available:
+        raise PlannerError(f"没有 {year} 学年的已审核学校数据,无法制定方案;可选学年:"
+                           + ("、".join(str(y) for y in years_available) or "(无)"))
+    mode = values["mode"]
+    if mode not in MODES:
+        raise PlannerError(f"方案模式“{mode}”无效:可选 " + "、".join(f"{m}({MODE_LABELS[m]})" for m in MODES))
+    if not re.fullmatch(r"\d{1,2}", values["years"]) or not 1 <= int(values["years"]) <= MAX_YEARS:
+        raise PlannerError(f"方案年限“{values['years']}”无效:应为 1 到 {MAX_YEARS} 的整数(年)")
+    n_years = int(values["years"])
+    kind = values["budget_kind"]
+    if kind not in BUDGET_KINDS:
+        raise PlannerError(f"预算口径“{kind}”无效:可选 每年上限(per_year)或 方案期合计(total)")
+    budget = parse_budget(values["budget"]) if values["budget"] else None
+    note = None
+    if budget is not None and kind == "total":
+        if len(budget) != 1:
+            raise PlannerError(f"预算“{values['budget']}”:预算口径为“方案期合计”时只能填一个金额,如 3000万;"
+                               "各年不同的预算请选“每年上限”,并用逗号分隔,每年一个数")
+        total = budget[0]
+        budget = [total / n_years] * n_years
+        if n_years > 1:
+            note = f"方案期合计预算 {total:,.0f} 元,按 {n_years} 年平均分配,每年 {total / n_years:,.0f} 元。"
+    rule = "minimum" if values["minimum"] else "all"
+    PlanOptions(mode=mode, rule=rule, budget=budget, years=n_years).check()  # the planner's own checks
+    return PlanRequest(year=year, mode=mode, minimum=bool(values["minimum"]), years=n_years,
+                       budget=tuple(budget) if budget is not None else None, budget_note=note)
+
+
+def _query(values: dict[str, str]) -> str:
+    return urlencode({k: v for k, v in values.items() if v})
+
+
+# ---------------------------------------------------------------- planning (with a small cache)
+
+
+@dataclass
+class Planned:
+    plan: Plan
+    seconds: float  # wall time of the solve
+    cached: bool = False
+
+
+_PLANS: OrderedDict[tuple, Planned] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def plan_for(request: Request, county: OrgNode, dataset: Dataset, preq: PlanRequest) -> Planned:
+    """`plan_county` on the stored data. The same inputs (data fingerprint, cost table, options)
+    give the same plan, so the page, its downloads and "save" solve once."""
+    costs = _costs_file(request, county)
+    stamp = (costs.stat().st_mtime_ns, costs.stat().st_size) if costs else None
+    key = (str(request.app.state.db.url), county.code, repo.inputs_version(dataset, county.code, preq.year),
+           str(costs), stamp, preq)
+    with _LOCK:
+        hit = _PLANS.get(key)
+        if hit is not None:
+            _PLANS.move_to_end(key)
+            return Planned(hit.plan, hit.seconds, cached=True)
+    started = time.perf_counter()
+    plan = plan_county(dataset, county=county.code, year=preq.year, costs=costs, mode=preq.mode,
+                       minimum=preq.minimum, budget=list(preq.budget) if preq.budget else None, years=preq.years)
+    planned = Planned(plan, round(time.perf_counter() - started, 2))
+    with _LOCK:
+        _PLANS[key] = planned
+        while len(_PLANS) > CACHE_SIZE:
+            _PLANS.popitem(last=False)
+    return planned
+
+
+def _item_names(plan: Plan) -> dict[str, str]:
+    names = dict(ITEM_LABELS)
+    areas = (plan.verification or {}).get("areas", {})
+    for area in ("government_guarantee", "education_quality"):
+        for item_id, item in (areas.get(area) or {}).get("indicators", {}).items():
+            names[item_id] = f"{item_id} {item.get('name', '')}"
+    return names
+
+
+def plan_view(plan: Plan) -> dict:
+    """What the page shows beyond the plan itself: actions grouped per school, with subtotals."""
+    schools: dict[str, dict] = {}
+    for a in sorted((a for a in plan.actions if a.kind != "rotate_teachers"),
+                    key=lambda a: (a.school_id, a.plan_year, a.kind)):
+        group = schools.setdefault(a.school_id, {"id": a.school_id, "name": a.school_name, "actions": [], "cost": 0.0})
+        quantity = f"{a.quantity:,.0f} {a.unit}" if a.unit == "元" else f"{_number(a.quantity)} {a.unit}"
+        group["actions"].append({"action": a, "segment": SEGMENT_LABELS.get(a.segment, a.segment) if a.segment
+                                 else "全校", "quantity": quantity})
+        group["cost"] += a.cost
+    return {"schools": list(schools.values()), "item_names": _item_names(plan),
+            "action_cost": sum(a.cost for a in plan.actions)}
+
+
+def _number(q: float) -> str:
+    return f"{int(q):,}" if float(q).is_integer() else f"{q:,.2f}"
+
+
+# ---------------------------------------------------------------- the plan page
+
+
+def _page_context(viewer: Viewer, county: OrgNode, years: list[int], values: dict, request: Request) -> dict:
+    return {"viewer": viewer, "county": county, "years_available": years, "values": values,
+            "modes": MODE_LABELS, "rules": RULE_LABELS, "budget_kinds": BUDGET_KINDS, "max_years": MAX_YEARS,
+            "can_save": viewer.access.can_manage_county(county), "query": _query(values),
+            "saved_count": len(list(scenario_folder(request, county).glob("*.yaml"))),
+            "verdict_labels": VERDICT_LABELS}
+
+
+def _with_plan(context: dict, planned: Planned, preq: PlanRequest) -> dict:
+    plan = planned.plan
+    return context | {"plan": plan, "planned": planned, "preq": preq, "view": plan_view(plan),
+                      "default_name": f"{plan.year}学年{MODE_SHORT[plan.mode]}方案"
+                                      + (f"({plan.years}年)" if plan.years > 1 else "")}
+
+
+def _error_response(request: Request, context: dict, message: str, status: int = 400):
+    if request.query_params.get("format") == "json":
+        return JSONResponse({"detail": message}, status_code=status)
+    response = render(request, "plan.html", context | {"error": message})
+    response.status_code = status
+    return response
+
+
+@router.get("/counties/{code}/plan")
+def plan_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
+              session: Session = Depends(db_session)):
+    """The form; with `run` (the form's button) or `format=json` also the plan. JSON: the plan's
+    JSON contract, as `junheng plan --format json` writes it."""
+    county = _county(session, viewer, code)
+    dataset, years = _stored(session, county)
+    values = form_values(request.query_params, years)
+    context = _page_context(viewer, county, years, values, request)
+    if not years:
+        message = f"{county.name}还没有已审核的学校数据,无法制定方案。请先审核学校数据。"
+        if request.query_params.get("format") == "json":
+            return JSONResponse({"detail": message}, status_code=400)
+        return render(request, "plan.html", context | {"message": message})
+    if not (request.query_params.get("run") or request.query_params.get("format") == "json"):
+        return render(request, "plan.html", context)
+    try:
+        preq = parse_request(values, years)
+        planned = plan_for(request, county, dataset, preq)
+    except JunhengError as exc:
+        return _error_response(request, context, exc.user_message())
+    response = render(request, "plan.html", _with_plan(context, planned, preq), planned.plan.to_json())
+    response.headers["X-Solve-Seconds"] = f"{planned.seconds:.2f}"
+    return response
+
+
+def _download(request: Request, session: Session, viewer: Viewer, code: str) -> tuple[OrgNode, Plan]:
+    county = _county(session, viewer, code)
+    dataset, years = _stored(session, county)
+    if not years:
+        raise PlannerError(f"{county.name}还没有已审核的学校数据,无法制定方案")
+    preq = parse_request(form_values(request.query_params, years), years)
+    return county, plan_for(request, county, dataset, preq).plan
+
+
+def _attachment(name: str, fallback: str) -> dict:
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"}
+
+
+@router.get("/counties/{code}/plan.xlsx")
+def plan_xlsx(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
+              session: Session = Depends(db_session)):
+    """The plan workbook (the CLI's writer): per school the actions, quantities, cost and year."""
+    from junheng.planner.report import write_plan_xlsx
+
+    county, plan = _download(request, session, viewer, code)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "plan.xlsx"
+        write_plan_xlsx(plan, path)
+        content = path.read_bytes()
+    return Response(content, media_type=XLSX_TYPE,
+                    headers=_attachment(f"{county.name}{plan.year}学年达标方案.xlsx", f"{county.code}-{plan.year}-plan.xlsx"))
+
+
+@router.get("/counties/{code}/plan.json")
+def plan_json_file(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
+                   session: Session = Depends(db_session)):
+    """The plan JSON as a file, written as `junheng plan --format json -o` writes it."""
+    county, plan = _download(request, session, viewer, code)
+    text = json.dumps(plan.to_json(), ensure_ascii=False, indent=2)
+    return Response(text.encode("utf-8"), media_type="application/json; charset=utf-8",
+                    headers=_attachment(f"{county.name}{plan.year}学年达标方案.json", f"{county.code}-{plan.year}-plan.json"))
+
+
+# ---------------------------------------------------------------- save as scenario
+
+
+@router.post("/counties/{code}/plan/save")
+def save_scenario_post(code: str, request: Request, viewer: Viewer = Depends(check_csrf),
+                       form=Depends(form_data), session: Session = Depends(db_session)):
+    """保存为方案: the plan of the posted options (solved again only if not cached), written as a
+    scenario file, with one audit entry; all or nothing."""
+    county = _county(session, viewer, code, manage=True)
+    dataset, years = _stored(session, county)
+    values = form_values(form, years)
+    context = _page_context(viewer, county, years, values, request)
+    name = str(form.get("name", "") or "").strip()
+    overwrite = bool(form.get("overwrite"))
+    try:
+        preq = parse_request(values, years)
+    except JunhengError as exc:
+        return _error_response(request, context, exc.user_message())
+    planned = None
+    try:
+        planned = plan_for(request, county, dataset, preq)
+        if not name:
+            raise ScenarioError("请填写情景名称(不超过 60 个字),如“2025年达标方案”")
+        name = check_name(name)
+        folder = scenario_folder(request, county)
+        path = folder / f"{name}.yaml"
+        if path.exists() and not overwrite:
+            raise ScenarioError(f"已有名为“{name}”的情景:请换一个名称,或勾选“覆盖同名情景”")
+        plan = planned.plan
+        previous = path.read_bytes() if path.exists() else None
+        session.add(AuditEntry(
+            user_id=viewer.user.id, via="form", entity="scenario", entity_key=f"{county.code}/{name}"[:128],
+            county_id=county.id, field="saved", old=None if previous is None else "(已覆盖原情景)",
+            new=f"情景“{name}”:{plan.year}学年方案({plan.status_label}),{len(plan.actions)} 项行动,"
+                f"合计 {_yuan(plan.total_cost)}", note=f"{MODE_LABELS[plan.mode]};{RULE_LABELS[plan.rule]}"))
+        session.flush()
+        written = save_plan_as_scenario(plan, name, folder)
+    except JunhengError as exc:
+        session.rollback()  # nothing half-saved: no audit entry without its file
+        context = _with_plan(context, planned, preq) if planned is not None else context
+        return _error_response(request, context | {"save_error": exc.user_message(), "save_name": name},
+                               exc.user_message())
+    try:
+        session.commit()  # before the response: the list page must show it
+    except Exception:
+        if previous is None:
+            written.unlink(missing_ok=True)
+        else:
+            written.write_bytes(previous)
+        raise
+    return RedirectResponse(f"/counties/{county.code}/scenarios?saved={quote(name)}", status_code=303)
+
+
+# ---------------------------------------------------------------- saved scenarios
+
+
+def _saved(folder: Path) -> list[dict]:
+    """The folder's scenarios, each with the file's stem (its address in the URLs)."""
+    out = []
+    for entry in list_saved_scenarios(folder):
+        path = Path(entry.pop("path"))
+        out.append(entry | {"key": path.stem, "file": path.name})
+    return out
+
+
+def _scenario_file(folder: Path, key: str) -> Path:
+    """A saved scenario by its file stem, found in the folder's listing (never a path built from the URL)."""
+    if folder.is_dir():
+        for path in folder.glob("*.yaml"):
+            if path.stem == key:
+                return path
+    raise HTTPException(status_code=404, detail=f"找不到情景“{key}”")
+
+
+@router.get("/counties/{code}/scenarios")
+def scenarios_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
+                   session: Session = Depends(db_session)):
+    county = _county(session, viewer, code)
+    scenarios = _saved(scenario_folder(request, county))
+    saved = request.query_params.get("saved")
+    saved = saved if saved in {s["key"] for s in scenarios} else None  # only a name that exists is echoed
+    context = {"viewer": viewer, "county": county, "scenarios": scenarios, "saved": saved,
+               "can_save": viewer.access.can_manage_county(county)}
+    return render(request, "scenarios.html", context, {"county_code": county.code, "scenarios": scenarios})
+
+
+@router.get("/counties/{code}/scenarios/{key}")
+def scenario_apply(code: str, key: str, request: Request, viewer: Viewer = Depends(current_viewer),
+                   session: Session = Depends(db_session)):
+    """应用: the scenario on the county's stored approved data, the evaluation before and after
+    side by side (`scenario_for`). Nothing is stored."""
+    county = _county(session, viewer, code)
+    path = _scenario_file(scenario_folder(request, county), key)
+    dataset, years = _stored(session, county)
+    year_text = (request.query_params.get("year") or "").strip()
+    if year_text and not re.fullmatch(r"\d{4}", year_text):
+        raise PlannerError(f"学年“{year_text}”无效:应为学年开始的年份(四位数字),如 {years[-1] if years else 2024}")
+    if not years:
+        raise PlannerError(f"{county.name}还没有已审核的学校数据,无法应用情景")
+    started = time.perf_counter()
+    result = scenario_for(dataset, path, county=county.code, year=int(year_text) if year_text else None)
+    seconds = round(time.perf_counter() - started, 2)
+    changed_only = request.query_params.get("changed") == "1"
+    rows = [r for r in result.rows if r.changed or r.key == "verdict" or not changed_only]
+    context = {"viewer": viewer, "county": county, "result": result, "rows": rows, "key": key,
+               "changed_only": changed_only, "seconds": seconds, "change_labels": CHANGE_LABELS,
+               "years_available": years, "changes": [_change_text(c) for c in result.scenario.changes]}
+    return render(request, "scenario.html", context, result.to_json())
+
+
+def _change_text(change) -> str:
+    from junheng.planner.report import _change_text as text
+
+    label = CHANGE_LABELS.get(change.type, change.type)
+    if change.type == "apply_plan" and change.actions is not None:
+        cost = sum(a.cost for a in change.actions)
+        return f"{label}({len(change.actions)} 项行动,合计 {_yuan(cost)})"
+    return label + text(change)
