@@ -31,6 +31,11 @@ class Settings:
     uploads: Path
     upload_limit_bytes: int = 20 * 1024 * 1024
     secure_cookies: bool = False  # set true behind HTTPS
+    root: Path | None = None  # the workspace folder (scenarios, cost tables, junheng.toml); default: above uploads
+
+    @property
+    def folder(self) -> Path:
+        return self.root if self.root is not None else Path(self.uploads).parent
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class Workspace:
             f"sqlite:///{(self.root / DATABASE_FILE).resolve()}"
         secure = os.environ.get("JUNHENG_SECURE_COOKIES", str(config.get("secure_cookies", False))).lower()
         return Settings(database_url=url, secret_key=secret, uploads=self.root / "uploads",
-                        secure_cookies=secure in ("1", "true", "yes"))
+                        secure_cookies=secure in ("1", "true", "yes"), root=self.root)
 
     def create(self, database_url: str | None = None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -12,44 +12,34 @@ A-P1 and A-J1; county admin of 乙县; supervisor of 另一市.
 
 from __future__ import annotations
 
-import os
 import sys
-import uuid
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import builders
 import pytest
+from databases import KINDS, scratch_database
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
+from junheng.monitor.config import monitor_settings as monitor_config_of
 from junheng.monitor.service import run_watch
-from junheng.store import repo
 from junheng.store.db import Database
-from junheng.store.models import MonitorWarning, SupervisionTask, TaskAttachment, User
-from junheng.store.users import grant
+from junheng.store.models import MonitorWarning, SupervisionTask, TaskAttachment
 from junheng.web.app import create_app
-from junheng.workspace import Settings
 from monitor_helpers import settings as monitor_settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "web"))
-from web_world import CSRF, PASSWORD, WebClient, password_hash  # noqa: E402
+from web_world import WebClient, login, role_users, seed_store, web_settings  # noqa: E402
 
 CITY, OTHER_CITY = "991100", "991200"
 A, B, C = "991101", "991102", "991201"
 TODAY = date(2025, 1, 10)
 FAILING = {"training_completion_rate": 90.0, "rotated_backbone_teachers": 5, "social_recognition_rate": 80.0}
 ATTACHMENT_LIMIT = 64 * 1024
-USERS = {  # username → (role, scope)
-    "admin": ("admin", None),
-    "supervisor": ("supervisor", CITY),
-    "county": ("county_admin", A),
-    "viewer": ("viewer", A),
-    "school": ("school_filler", "A-P1"),
-    "other_school": ("school_filler", "A-J1"),
-    "other_county": ("county_admin", B),
-    "far_supervisor": ("supervisor", OTHER_CITY),
-}
+USERS = role_users(admin=None, supervisor=CITY, county=A, viewer=A, school="A-P1", other_school="A-J1",
+                   other_county=B, far_supervisor=OTHER_CITY)
 
 
 def _county(code: str, name: str, city: str, target: int, years: dict[int, dict], schools: list[tuple[str, str]],
@@ -76,20 +66,15 @@ class World:
     def __init__(self, database: Database, tmp: Path):
         self.database = database
         self.uploads = tmp / "uploads"
-        self.settings = Settings(database_url=database.url, secret_key="test-secret", uploads=self.uploads,
-                                 upload_limit_bytes=ATTACHMENT_LIMIT)
+        self.settings = web_settings(database, self.uploads)
         self.app = create_app(self.settings, database)
+        # the workspace's [monitor] attachment_limit_mb, small for the size-limit test
+        self.app.state.monitor_settings = replace(monitor_config_of(config={}), attachment_limit_bytes=ATTACHMENT_LIMIT)
         self._clients: dict[str, WebClient] = {}
 
     def login(self, username: str) -> WebClient:
         if username not in self._clients:
-            client = TestClient(self.app)
-            response = client.post("/login", data={"username": username, "password": PASSWORD},
-                                   follow_redirects=False)
-            assert response.status_code == 303, response.text
-            match = CSRF.search(client.get("/account/password").text)
-            assert match
-            self._clients[username] = WebClient(client, match.group(1))
+            self._clients[username] = login(self.app, username)
         return self._clients[username]
 
     def warning(self, **where) -> MonitorWarning:
@@ -112,46 +97,16 @@ class World:
 
 
 def _build(database: Database, tmp: Path) -> World:
-    with database.session() as s:
-        for dataset in _datasets():
-            repo.import_dataset(s, dataset, user=None, via="cli", note="测试数据", status="approved")
-    with database.session() as s:
-        for username, (role, scope) in USERS.items():
-            user = User(username=username, display_name=f"{username}(测试)", password_hash=password_hash())
-            s.add(user)
-            s.flush()
-            grant(s, user, role, scope)
+    seed_store(database, list(_datasets()), USERS)
     run_watch(database, monitor_settings(), today=TODAY, notify=False)
     return World(database, tmp)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=KINDS)
 def world(request, tmp_path_factory) -> World:
     tmp = tmp_path_factory.mktemp("monitor-web")
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp / 'junheng.db'}")
-        database.migrate()
+    with scratch_database(request.param, tmp) as database:
         yield _build(database, tmp)
-        database.engine.dispose()
-        return
-    admin_url = os.environ.get("JUNHENG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    admin = create_engine("postgresql+psycopg://" + admin_url.removeprefix("postgresql://"),
-                          isolation_level="AUTOCOMMIT")
-    name = f"junheng_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no server here
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {admin_url}: {exc}")
-    database = Database(admin_url.rsplit("/", 1)[0] + f"/{name}")
-    database.migrate()
-    yield _build(database, tmp)
-    database.engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 # ---------------------------------------------------------------- access

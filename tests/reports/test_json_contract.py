@@ -14,9 +14,10 @@ import builders
 import pandas as pd
 import pytest
 from jsonschema import Draft202012Validator
-from reports_helpers import run_junheng, write_csv_dataset
+from reports_helpers import run_junheng
 
 from junheng.data.dataset import Dataset
+from junheng.data.writer import write_dataset_csv
 from junheng.engine.evaluate import evaluate_dataset
 
 R_IDS = [f"R{i}" for i in range(1, 8)]
@@ -218,7 +219,9 @@ def two_year_dataset() -> Dataset:
 
 @pytest.fixture(scope="module")
 def csv_dataset(tmp_path_factory) -> Path:
-    return write_csv_dataset(two_year_dataset(), tmp_path_factory.mktemp("contract") / "dataset")
+    folder = tmp_path_factory.mktemp("contract") / "dataset"
+    write_dataset_csv(two_year_dataset(), folder)
+    return folder
 
 
 def run_evaluate(folder: Path, out: Path, *selection: str):

@@ -8,9 +8,9 @@ import openpyxl
 import pandas as pd
 import pytest
 from report_files import docx_tables, docx_text, open_docx, table_titled
-from reports_helpers import run_junheng, write_csv_dataset
+from reports_helpers import assert_user_error, run_junheng
 
-from junheng.data.writer import write_dataset_xlsx
+from junheng.data.writer import write_dataset_csv, write_dataset_xlsx
 from junheng.demo.synthetic import generate_region
 
 
@@ -39,18 +39,12 @@ def two_counties():
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("report-cli")
-    one = write_csv_dataset(builders.dataset(), root / "one")
-    two = write_csv_dataset(two_counties(), root / "two")
+    one, two = root / "one", root / "two"
+    write_dataset_csv(builders.dataset(), one)
+    write_dataset_csv(two_counties(), two)
     workbook = root / "数据.xlsx"
     write_dataset_xlsx(builders.dataset(), workbook)
     return root, one, two, workbook
-
-
-def assert_user_error(done, *fragments):
-    assert done.returncode != 0
-    assert "Traceback" not in done.stdout + done.stderr
-    for fragment in fragments:
-        assert fragment in done.stderr, done.stderr
 
 
 def test_report_from_a_workbook_with_the_default_name(folders, tmp_path):

@@ -12,8 +12,9 @@ from pathlib import Path
 import builders
 import pytest
 from report_files import docx_tables, open_docx, plain, table_titled
-from reports_helpers import run_junheng, write_csv_dataset
+from reports_helpers import run_junheng
 
+from junheng.data.writer import write_dataset_csv
 from junheng.demo.synthetic import generate_county, generate_region
 from junheng.engine.evaluate import evaluate_dataset
 from junheng.reports.api import city_report
@@ -112,7 +113,8 @@ def test_the_pdf_lists_exactly_the_failing_items(county_pdf):
 
 
 def test_the_report_command_writes_a_pdf_from_a_csv_folder(tmp_path):
-    folder = write_csv_dataset(builders.dataset(), tmp_path / "data")  # six schools, everything met
+    folder = tmp_path / "data"
+    write_dataset_csv(builders.dataset(), folder)  # six schools, everything met
     out = tmp_path / "自评报告.pdf"
     done = run_junheng("report", str(folder), "--county", builders.COUNTY, "--year", str(builders.YEAR),
                        "--format", "pdf", "-o", str(out))

@@ -9,10 +9,11 @@ import openpyxl
 import pandas as pd
 import pytest
 from report_files import docx_text
-from reports_helpers import run_junheng, write_csv_dataset
+from reports_helpers import assert_user_error, run_junheng
 from sqlalchemy import select
 
 from junheng.data.dataset import Dataset
+from junheng.data.writer import write_dataset_csv
 from junheng.services import init_workspace
 from junheng.store import repo
 from junheng.store.models import School, SchoolYear
@@ -50,20 +51,14 @@ def workspace(database, tmp_path):
     dataset = two_counties()
     with database.session() as s:
         repo.import_dataset(s, dataset, user=None, via="cli", note="测试数据", status="approved")
-    folder = write_csv_dataset(dataset, tmp_path / "csv")
+    folder = tmp_path / "csv"
+    write_dataset_csv(dataset, folder)
     return root, folder, database
 
 
 def cells(path) -> dict[str, list[tuple]]:
     workbook = openpyxl.load_workbook(path)
     return {name: [tuple(row) for row in workbook[name].iter_rows(values_only=True)] for name in workbook.sheetnames}
-
-
-def assert_user_error(done, *fragments):
-    assert done.returncode != 0
-    assert "Traceback" not in done.stdout + done.stderr
-    for fragment in fragments:
-        assert fragment in done.stderr, done.stderr
 
 
 def test_the_store_report_has_the_numbers_of_the_dataset_report(workspace, tmp_path):

@@ -8,9 +8,10 @@ import builders
 import openpyxl
 import pandas as pd
 import pytest
-from reports_helpers import run_junheng, write_csv_dataset
+from reports_helpers import run_junheng
 
 from junheng.data.dataset import Dataset
+from junheng.data.writer import write_dataset_csv
 from junheng.engine.evaluate import evaluate_dataset
 from junheng.reports.xlsx import write_results_xlsx
 
@@ -239,7 +240,8 @@ def test_several_county_years_share_one_workbook_with_county_and_year_columns(tm
 
 
 def test_the_command_writes_the_workbook(tmp_path):
-    folder = write_csv_dataset(builders.dataset(), tmp_path / "dataset")
+    folder = tmp_path / "dataset"
+    write_dataset_csv(builders.dataset(), folder)
     out = tmp_path / "评估结果.xlsx"
     completed = run_junheng("evaluate", str(folder), "--format", "xlsx", "-o", str(out))
     assert completed.returncode == 0, completed.stderr + completed.stdout

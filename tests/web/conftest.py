@@ -8,14 +8,13 @@ first school). School codes differ per county (A-P1, B-P1, ...).
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass, field
 
 import builders
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from databases import KINDS, scratch_database
+from sqlalchemy import func, select
 
 from junheng.data.dataset import Dataset
 from junheng.store import repo
@@ -147,39 +146,13 @@ def api_build_world(database: Database, tmp_path) -> ApiWorld:
 
 # ---------------------------------------------------------------- databases for the API tests
 
-def _api_postgres_url() -> tuple[object, str, str]:
-    admin_url = os.environ.get("JUNHENG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    admin = create_engine("postgresql+psycopg://" + admin_url.removeprefix("postgresql://"), isolation_level="AUTOCOMMIT")
-    name = f"junheng_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no server here
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {admin_url}: {exc}")
-    return admin, name, admin_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=KINDS)
 def api_module_world(request, tmp_path_factory) -> ApiWorld:
     """One API world per test module and database (SQLite and PostgreSQL): for tests that
     restore what they change (`world.reset`), such as the access matrix."""
     tmp_path = tmp_path_factory.mktemp("api")
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'junheng.db'}")
-        database.migrate()
+    with scratch_database(request.param, tmp_path) as database:
         yield api_build_world(database, tmp_path)
-        database.engine.dispose()
-        return
-    admin, name, url = _api_postgres_url()
-    database = Database(url)
-    database.migrate()
-    yield api_build_world(database, tmp_path)
-    database.engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture
@@ -197,6 +170,9 @@ from pathlib import Path as _Path  # noqa: E402
 
 _sys.path.insert(0, str(_Path(__file__).parent))
 from web_world import WebWorld, web_build_world, web_template_database  # noqa: E402
+
+# the browser tests' fixtures: `chromium` (Debian's Chromium, or a skip) and `browser` (one per module)
+from browser import browser, chromium  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import builders
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from web_world import CSRF, PASSWORD, WebClient, password_hash
+from web_world import PASSWORD, WebClient, login, password_hash, role_users, seed_store, web_settings
 
 from junheng.data.dataset import Dataset
 from junheng.store import admin as store_admin
@@ -27,14 +26,7 @@ from junheng.web.app import create_app
 from junheng.workspace import Settings
 
 PROVINCE, CITY, A, B = "990000", "990100", "990101", "990102"
-USERS = {  # username → (role, scope)
-    "admin": ("admin", None),
-    "supervisor": ("supervisor", CITY),
-    "county": ("county_admin", A),
-    "school": ("school_filler", "A-P1"),
-    "viewer": ("viewer", A),
-    "other_county": ("county_admin", B),
-}
+USERS = role_users(admin=None, supervisor=CITY, county=A, school="A-P1", viewer=A, other_county=B)
 
 
 def dataset() -> Dataset:
@@ -59,12 +51,7 @@ class World:
         return self._app
 
     def login(self, username: str, password: str = PASSWORD) -> WebClient:
-        client = TestClient(self.app())
-        response = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
-        assert response.status_code == 303, response.text
-        match = CSRF.search(client.get("/account/password").text)
-        assert match, "no CSRF token after login"
-        return WebClient(client, match.group(1))
+        return login(self.app(), username, password)
 
     def access(self, session, username: str) -> Access:
         return Access.of(session, session.scalar(select(User).where(User.username == username)))
@@ -101,15 +88,8 @@ class World:
 
 @pytest.fixture
 def world(database, tmp_path) -> World:
-    with database.session() as s:
-        repo.import_dataset(s, dataset(), user=None, via="cli", note="测试数据", status="approved")
-    with database.session() as s:
-        for username, (role, scope) in USERS.items():
-            user = User(username=username, display_name=f"{username}(测试)", password_hash=password_hash())
-            s.add(user)
-            s.flush()
-            grant(s, user, role, scope)
-    return World(database, Settings(database_url=database.url, secret_key="test-secret", uploads=tmp_path / "up"))
+    seed_store(database, dataset(), USERS)
+    return World(database, web_settings(database, tmp_path / "up"))
 
 
 def user_id(world: World, username: str) -> int:

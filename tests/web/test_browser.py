@@ -10,15 +10,12 @@ Needs Chromium (`scripts/install-system-deps.sh` installs Debian's `chromium`); 
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from browser import ARTIFACTS, screen_page, serve
 from rich.console import Console
 from sqlalchemy import select
 from web_world import PASSWORD, password_hash
@@ -27,30 +24,6 @@ from junheng.demo.synthetic import generate_county
 from junheng.services import load_demo_into_store, open_database
 from junheng.store import repo
 from junheng.store.models import School, SchoolYear, User
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("JUNHENG_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return None
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    found = chromium_path()
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium not found (/usr/bin/chromium): in CI the browser test must run; "
-                        "install it with scripts/install-system-deps.sh")
-        pytest.skip("Chromium not found (/usr/bin/chromium) and CI is not set: "
-                    "run scripts/install-system-deps.sh (Debian package chromium) to run the browser test")
-    return found
-
 
 def demo_workspace(root: Path) -> tuple[str, str, int]:
     """The demo county as `junheng demo` stores it (its latest school year only, to keep the test
@@ -76,43 +49,14 @@ def demo_workspace(root: Path) -> tuple[str, str, int]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, chromium):
     """`junheng serve` in-process: uvicorn on a free 127.0.0.1 port, in a thread."""
-    import uvicorn
-
     from junheng.web.app import create_app
 
     root = tmp_path_factory.mktemp("browser-workspace")
     county, school, year = demo_workspace(root)
     database, settings = open_database(root)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    instance = uvicorn.Server(uvicorn.Config(create_app(settings, database), log_level="warning"))
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "county": county, "school": school, "year": year}
-    instance.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(create_app(settings, database)) as url:
+        yield {"url": url, "county": county, "school": school, "year": year}
     database.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    if os.environ.get("CI"):
-        from playwright import (
-            sync_api,  # in CI a missing Playwright is a failure, not a skip
-        )
-    else:
-        sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
-                                       "(pip install -e '.[test]')")
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def log_in(page, base: str, username: str) -> None:
@@ -142,19 +86,9 @@ def test_fill_fix_submit_approve_and_the_dashboard_follows(server, browser):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)
-    ARTIFACTS.mkdir(exist_ok=True)
     base, school, year, county = server["url"], server["school"], server["year"], server["county"]
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    context.set_default_timeout(60_000)  # a loaded CI machine is slow; failures still fail
-    page = context.new_page()
-    try:
-        _walk_through(page, context, base, school, year, county, expect)
-    except Exception:
-        page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
-        (ARTIFACTS / "failure.html").write_text(f"<!-- {page.url} -->\n" + page.content(), "utf-8")
-        raise
-    finally:
-        context.close()
+    with screen_page(browser, "failure") as page:
+        _walk_through(page, page.context, base, school, year, county, expect)
 
 
 def _walk_through(page, context, base, school, year, county, expect) -> None:

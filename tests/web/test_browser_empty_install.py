@@ -10,13 +10,10 @@ test-artifacts/ (gitignored).
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 
 import builders
 import pytest
-from test_browser import ARTIFACTS, browser, chromium  # noqa: F401  (fixtures: Chromium, one browser)
+from browser import ARTIFACTS, screen_page, serve
 from web_world import PASSWORD
 
 from junheng.services import open_database
@@ -27,29 +24,16 @@ FILLER_PASSWORD = "填报员的密码2024"
 
 
 @pytest.fixture(scope="module")
-def empty_server(tmp_path_factory, chromium):  # noqa: F811
+def empty_server(tmp_path_factory, chromium):
     """`junheng init` (the real command), then the site on a free 127.0.0.1 port in a thread."""
-    import uvicorn
-
     from junheng.web.app import create_app
 
     root = tmp_path_factory.mktemp("empty-install")
     done = builders.run_junheng("init", "--workspace", str(root), "--password", PASSWORD)
     assert done.returncode == 0, done.stdout + done.stderr
     database, settings = open_database(root)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    instance = uvicorn.Server(uvicorn.Config(create_app(settings, database), log_level="warning"))
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    instance.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(create_app(settings, database)) as url:
+        yield url
     database.engine.dispose()
 
 
@@ -78,22 +62,12 @@ def fill_values(page, values: dict) -> None:
             field.fill(str(int(value)) if isinstance(value, float) and value.is_integer() else str(value))
 
 
-def test_from_an_empty_install_to_an_evaluated_county_in_the_browser(empty_server, browser):  # noqa: F811
+def test_from_an_empty_install_to_an_evaluated_county_in_the_browser(empty_server, browser):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    try:
+    with screen_page(browser, "empty-install-failure") as page:
         _walk_through(page, empty_server, expect)
-    except Exception:
-        page.screenshot(path=str(ARTIFACTS / "empty-install-failure.png"), full_page=True)
-        (ARTIFACTS / "empty-install-failure.html").write_text(f"<!-- {page.url} -->\n" + page.content(), "utf-8")
-        raise
-    finally:
-        context.close()
 
 
 def _walk_through(page, base: str, expect) -> None:

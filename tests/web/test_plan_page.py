@@ -18,19 +18,16 @@ from pathlib import Path
 import builders
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from web_world import CSRF, PASSWORD, WebClient, password_hash
+from web_world import PASSWORD, WebClient, login, role_users, seed_store, web_settings
 
 from junheng.data.dataset import Dataset
 from junheng.data.writer import write_dataset_csv
 from junheng.planner.service import plan_county
 from junheng.store import repo
 from junheng.store.models import AuditEntry, User
-from junheng.store.users import grant
 from junheng.web.app import create_app
-from junheng.workspace import Settings
 
 COUNTY, CITY = "990301", "990300"
 YEAR = builders.YEAR
@@ -38,13 +35,7 @@ PLAN = f"/counties/{COUNTY}/plan"
 STUDENTS = {"G-P1": 100, "G-P2": 150, "G-P3": 200}
 ROWS = {"G-P1": {"backbone_teachers_primary": 4}, "G-P2": {"backbone_teachers_primary": 1},
         "G-P3": {"backbone_teachers_primary": 2, "multimedia_classrooms": 4}}
-USERS = {  # username → (role, scope)
-    "admin": ("admin", None),
-    "county": ("county_admin", COUNTY),
-    "supervisor": ("supervisor", CITY),
-    "viewer": ("viewer", COUNTY),
-    "school": ("school_filler", "G-P1"),
-}
+USERS = role_users(admin=None, county=COUNTY, supervisor=CITY, viewer=COUNTY, school="G-P1")
 CONTRACT_KEYS = {"actions", "total_cost", "lower_bound", "gap", "policy_items", "verification"}
 
 
@@ -62,15 +53,8 @@ def plan_dataset() -> Dataset:
 class World:
     def __init__(self, database, tmp_path: Path):
         self.database, self.root = database, tmp_path
-        with database.session() as s:
-            repo.import_dataset(s, plan_dataset(), user=None, via="cli", note="测试数据", status="approved")
-        with database.session() as s:
-            for username, (role, scope) in USERS.items():
-                user = User(username=username, display_name=f"{username}(测试)", password_hash=password_hash())
-                s.add(user)
-                s.flush()
-                grant(s, user, role, scope)
-        self.settings = Settings(database_url=database.url, secret_key="test-secret", uploads=tmp_path / "uploads")
+        seed_store(database, plan_dataset(), USERS)
+        self.settings = web_settings(database, tmp_path / "uploads")
         self.app = create_app(self.settings, database)
 
     @property
@@ -78,10 +62,7 @@ class World:
         return self.root / "scenarios" / COUNTY
 
     def login(self, username: str) -> WebClient:
-        client = TestClient(self.app)
-        response = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
-        assert response.status_code == 303, response.text
-        return WebClient(client, CSRF.search(client.get("/account/password").text).group(1))
+        return login(self.app, username)
 
     def stored_dataset(self) -> Dataset:
         with self.database.session() as s:
@@ -332,12 +313,7 @@ def test_the_admin_may_save_and_the_dashboard_links_the_plan(world):
 def test_in_a_browser_the_county_admin_plans_saves_and_applies(tmp_path):
     """Chromium at 1366×768 (office screen): dashboard link → plan → save → list → 应用; no page
     is wider than the screen. SQLite only (the store is exercised on both above)."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-    from test_browser import CHROMIUM_ARGS, chromium_path
+    from browser import SCREEN, chromium_path, launch_chromium, serve
 
     from junheng.store.db import Database
 
@@ -348,20 +324,10 @@ def test_in_a_browser_the_county_admin_plans_saves_and_applies(tmp_path):
     database = Database(f"sqlite:///{tmp_path / 'junheng.db'}")
     database.migrate()
     world = World(database, tmp_path)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(world.app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1366, "height": 768})
+        with serve(world.app) as base, sync_api.sync_playwright() as playwright:
+            browser = launch_chromium(playwright, chromium)
+            page = browser.new_page(viewport=SCREEN)
 
             def width() -> int:
                 return page.evaluate("document.documentElement.scrollWidth")
@@ -392,7 +358,4 @@ def test_in_a_browser_the_county_admin_plans_saves_and_applies(tmp_path):
             assert page.locator("#verdict-after").inner_text() == "达标" and width() <= 1366
             browser.close()
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         database.engine.dispose()

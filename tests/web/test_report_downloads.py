@@ -18,13 +18,11 @@ import pandas as pd
 import pytest
 from docx import Document
 from sqlalchemy import func, select
-from web_world import COUNTY, OTHER_COUNTY, WEB_USERS, YEAR, WebWorld, password_hash, web_dataset
+from web_world import COUNTY, OTHER_COUNTY, WEB_USERS, YEAR, WebWorld, seed_store, web_dataset, web_settings
 
 from junheng.data.dataset import Dataset
 from junheng.store import repo
-from junheng.store.models import EvaluationRun, MonitorWarning, User
-from junheng.store.users import grant
-from junheng.workspace import Settings
+from junheng.store.models import EvaluationRun, MonitorWarning
 
 FAILING_UNITS = ("P1", "P2", "P3", "N1")
 COUNTY_NAME = "测试县"
@@ -43,16 +41,8 @@ def report_dataset() -> Dataset:
 
 @pytest.fixture
 def world(database, tmp_path) -> WebWorld:
-    with database.session() as s:
-        repo.import_dataset(s, report_dataset(), user=None, via="cli", note="测试数据", status="approved")
-    with database.session() as s:
-        for username, (role, scope) in WEB_USERS.items():
-            user = User(username=username, display_name=f"{username}(测试)", password_hash=password_hash())
-            s.add(user)
-            s.flush()
-            grant(s, user, role, scope)
-    settings = Settings(database_url=database.url, secret_key="test-secret", uploads=tmp_path / "uploads")
-    return WebWorld(database, settings)
+    seed_store(database, report_dataset(), WEB_USERS)
+    return WebWorld(database, web_settings(database, tmp_path / "uploads"))
 
 
 def filename_of(response) -> str:

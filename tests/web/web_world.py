@@ -1,6 +1,9 @@
 """A small world for the web page tests (forms, review, upload, audit): builders' county 990001
 (P1, P2, P3, J1, J2, N1; year 2024) imported approved, a second county 990002 with one school
-Q1, and one user per role who can log in with PASSWORD (the `web_world` fixture, SQLite)."""
+Q1, and one user per role who can log in with PASSWORD (the `web_world` fixture, SQLite).
+
+The pieces serve the other web worlds too: `seed_store` (data imported approved, users who log
+in with PASSWORD), `web_settings`, and `login(app, username)` (a `WebClient` with its CSRF token)."""
 
 from __future__ import annotations
 
@@ -27,14 +30,20 @@ from junheng.workspace import Settings
 PASSWORD = "password123"
 COUNTY, OTHER_COUNTY = builders.COUNTY, "990002"
 YEAR = builders.YEAR
-WEB_USERS = {  # username → (role, scope)
-    "admin": ("admin", None),
-    "county": ("county_admin", COUNTY),
-    "school": ("school_filler", "P1"),
-    "viewer": ("viewer", COUNTY),
-    "other_county": ("county_admin", OTHER_COUNTY),
-    "other_school": ("school_filler", "Q1"),
-}
+ROLE_OF_NAME = {"admin": "admin", "supervisor": "supervisor", "county": "county_admin", "viewer": "viewer",
+                "school": "school_filler"}
+
+
+def role_users(**scopes: str | None) -> dict[str, tuple[str, str | None]]:
+    """username → (role, scope) for test users named after their role, in the order given:
+    admin, supervisor, county (county_admin), viewer, school (school_filler), each optionally
+    prefixed `other_` or `far_` (a second one out of the first one's reach)."""
+    return {name: (ROLE_OF_NAME[name.removeprefix("other_").removeprefix("far_")], scope)
+            for name, scope in scopes.items()}
+
+
+WEB_USERS = role_users(admin=None, county=COUNTY, school="P1", viewer=COUNTY, other_county=OTHER_COUNTY,
+                       other_school="Q1")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -69,6 +78,41 @@ class WebClient:
         return self.client.post(url, data=data, files=files, **kwargs)
 
 
+def login(app, username: str, password: str = PASSWORD) -> WebClient:
+    """Log `username` in on `app` through the login form; the client with its CSRF token."""
+    client = TestClient(app)
+    response = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    page = client.get("/account/password")  # a cheap page (the home page evaluates the county)
+    match = CSRF.search(page.text)
+    assert match, "no CSRF token on the page after login"
+    return WebClient(client, match.group(1))
+
+
+def add_users(session, users: dict[str, tuple[str, str | None]]) -> None:
+    """One user per `users` entry (username → (role, scope)) who can log in with PASSWORD."""
+    for username, (role, scope) in users.items():
+        user = User(username=username, display_name=f"{username}(测试)", password_hash=password_hash())
+        session.add(user)
+        session.flush()
+        grant(session, user, role, scope)
+
+
+def seed_store(database: Database, datasets: Dataset | list[Dataset], users: dict) -> None:
+    """Import the dataset(s) approved (as `junheng import` does), then add the users (see
+    `add_users`)."""
+    with database.session() as s:
+        for dataset in [datasets] if isinstance(datasets, Dataset) else datasets:
+            repo.import_dataset(s, dataset, user=None, via="cli", note="测试数据", status="approved")
+    with database.session() as s:
+        add_users(s, users)
+
+
+def web_settings(database: Database, uploads: Path, **extra) -> Settings:
+    """The web app's settings for a test store: a fixed secret key, uploads kept in `uploads`."""
+    return Settings(database_url=database.url, secret_key="test-secret", uploads=uploads, **extra)
+
+
 @dataclass
 class WebWorld:
     database: Database
@@ -80,13 +124,7 @@ class WebWorld:
         return self._app
 
     def login(self, username: str) -> WebClient:
-        client = TestClient(self.app())
-        response = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
-        assert response.status_code == 303, response.text
-        page = client.get("/account/password")  # a cheap page (the home page evaluates the county)
-        match = CSRF.search(page.text)
-        assert match, "no CSRF token on the page after login"
-        return WebClient(client, match.group(1))
+        return login(self.app(), username)
 
     # ------------------------------------------------------------ looking at the store
 
@@ -136,14 +174,7 @@ def web_template_database(folder: Path) -> Path:
     path = folder / "template.db"
     database = Database(f"sqlite:///{path}")
     database.migrate()
-    with database.session() as s:
-        repo.import_dataset(s, web_dataset(), user=None, via="cli", note="测试数据", status="approved")
-    with database.session() as s:
-        for username, (role, scope) in WEB_USERS.items():
-            user = User(username=username, display_name=f"{username}(测试)", password_hash=password_hash())
-            s.add(user)
-            s.flush()
-            grant(s, user, role, scope)
+    seed_store(database, web_dataset(), WEB_USERS)
     database.engine.dispose()  # the last connection closed: the WAL is folded into the file
     return path
 
@@ -153,6 +184,4 @@ def web_build_world(tmp_path: Path, template: Path | None = None) -> WebWorld:
         template = web_template_database(tmp_path)
     shutil.copyfile(template, tmp_path / "junheng.db")
     database = Database(f"sqlite:///{tmp_path / 'junheng.db'}")
-    settings = Settings(database_url=database.url, secret_key="test-secret", uploads=tmp_path / "uploads",
-                        upload_limit_bytes=2 * 1024 * 1024)
-    return WebWorld(database, settings)
+    return WebWorld(database, web_settings(database, tmp_path / "uploads", upload_limit_bytes=2 * 1024 * 1024))

@@ -144,9 +144,3 @@ def _webhook_hosts(configured, environment: str | None) -> tuple[str, ...]:
         if host not in out:
             out.append(host)
     return tuple(out)
-
-
-def monitor_settings_for_app(app_settings) -> MonitorSettings:
-    """The monitoring settings of the workspace a web application runs in (`app_settings` is
-    its junheng.workspace.Settings; the workspace is the folder holding its uploads)."""
-    return monitor_settings(Path(app_settings.uploads).parent)

@@ -1,7 +1,8 @@
 """Warning rules as data: YAML → inheritance (deep merge) → schema (pydantic) → meaning checks.
 
-Like standards (`junheng.standards.loader`), every layer reports every problem it finds with
-the file, the rule, the key and the line, in Chinese, and a malformed file is refused whole.
+Like standards (`junheng.standards.loader`, both through `junheng.layered`), every layer
+reports every problem it finds with the file, the rule, the key and the line, in Chinese, and a
+malformed file is refused whole.
 
 Which file applies to a county (first found):
   <rules dir>/<county code>.yaml, <rules dir>/<standard>.yaml, built-in <standard>.yaml,
@@ -14,18 +15,15 @@ default.yaml may extend the built-in one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from junheng.errors import JunhengError
-from junheng.standards.loader import deep_merge, locate
+from junheng.layered import LayeredError, LayeredFiles, Problem
 from junheng.standards.model import INDICATOR_IDS
 
 Severity = Literal["yellow", "orange", "red"]
@@ -36,7 +34,6 @@ KIND_LABELS = {
     "data_missing": "数据未报", "data_jump": "数据异常", "task": "督办到期", "schedule": "进度滞后",
 }
 DEFAULT_RULES = "default"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 # ---------------------------------------------------------------- model
@@ -150,31 +147,23 @@ class RuleSet(_Strict):
 # ---------------------------------------------------------------- errors
 
 
-@dataclass(frozen=True)
-class RuleProblem:
-    file: str
-    key: str
-    message: str
-    line: int | None = None
+class RuleProblem(Problem):
+    """One thing wrong in a warning rules file; names the rule when the key is inside one."""
 
     @property
     def rule(self) -> str | None:
         parts = self.key.split(".")
         return parts[1] if len(parts) > 1 and parts[0] == "rules" else None
 
-    def __str__(self) -> str:
-        where = self.file + (f" 第{self.line}行" if self.line else "")
-        rule = f" 规则 {self.rule}" if self.rule else ""
-        key = f" 键 {self.key}" if self.key else ""
-        return f"{where}{rule}{key}:{self.message}"
+    def scope(self) -> str:
+        return f" 规则 {self.rule}" if self.rule else ""
 
 
-class RulesError(JunhengError):
+class RulesError(LayeredError):
     """A warning rules file is malformed; carries every problem found."""
 
-    def __init__(self, problems: list[RuleProblem]):
-        self.problems = problems
-        super().__init__("预警规则文件有误,未执行任何预警:\n" + "\n".join(f"  - {p}" for p in problems))
+    heading = "预警规则文件有误,未执行任何预警:"
+    problem_type = RuleProblem
 
 
 # ---------------------------------------------------------------- loading
@@ -184,119 +173,17 @@ def builtin_dir() -> Path:
     return Path(str(resources.files("junheng.monitor").joinpath("rules")))
 
 
-@dataclass
-class _Layer:
-    path: Path
-    text: str
-    _node: yaml.Node | None = None
-
-    def node(self) -> yaml.Node | None:
-        if self._node is None:
-            try:
-                self._node = yaml.compose(self.text, Loader=_LOADER)
-            except yaml.YAMLError:
-                return None
-        return self._node
-
-
-def _read(path: Path) -> tuple[dict, _Layer]:
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise RulesError([RuleProblem(str(path), "", f"无法读取文件({exc.strerror})")]) from None
-    except UnicodeDecodeError:
-        raise RulesError([RuleProblem(str(path), "", "文件不是 UTF-8 编码")]) from None
-    try:
-        data = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RulesError([RuleProblem(str(path), "", f"不是合法的 YAML:{getattr(exc, 'problem', exc)}",
-                                      mark.line + 1 if mark else None)]) from None
-    if not isinstance(data, dict):
-        raise RulesError([RuleProblem(str(path), "", "文件内容应为键值映射(mapping)")])
-    return data, _Layer(path, text)
-
-
-def _find(rules_id: str, dirs: list[Path], skip: Path | None = None) -> Path | None:
-    for directory in dirs:
-        candidate = directory / f"{rules_id}.yaml"
-        if candidate.is_file() and (skip is None or candidate.resolve() != skip.resolve()):
-            return candidate
-    return None
-
-
-def _available(dirs: list[Path]) -> list[str]:
-    return sorted({p.stem for d in dirs if d.is_dir() for p in d.glob("*.yaml")})
-
-
-def _resolve(path: Path, dirs: list[Path], seen: tuple[str, ...] = ()) -> tuple[dict, list[_Layer]]:
-    data, layer = _read(path)
-    layers = [layer]
-    parent = data.get("extends")
-    if parent is None:
-        return data, layers
-    if not isinstance(parent, str):
-        raise RulesError([RuleProblem(str(path), "extends", "应为被继承的规则文件标识(文本)",
-                                      _line(layer, ("extends",)))])
-    here = str(data.get("id", path.stem))
-    if parent in seen:
-        raise RulesError([RuleProblem(str(path), "extends", f"继承形成循环:{' → '.join(seen + (here, parent))}")])
-    parent_path = _find(parent, dirs, skip=path)
-    if parent_path is None:
-        raise RulesError([RuleProblem(str(path), "extends",
-                                      f"找不到被继承的规则文件“{parent}”;可用:{'、'.join(_available(dirs))}",
-                                      _line(layer, ("extends",)))])
-    parent_data, parent_layers = _resolve(parent_path, dirs, seen + (here,))
-    merged = deep_merge({k: v for k, v in parent_data.items() if k not in ("extends", "id")}, data)
-    return merged, layers + parent_layers
-
-
-def _line(layer: _Layer, path: tuple) -> int | None:
-    node, line = layer.node(), None
-    for part in path:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-        if match is None:
-            break
-        line, node = match[0].start_mark.line + 1, match[1]
-    return line
-
-
-def _locate(layers: list[_Layer], path: tuple) -> tuple[str, int | None]:
-    return locate([(str(layer.path), layer.node()) for layer in layers], path)
-
-
-def _schema_message(error: dict) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "未知的键(拼写错误?)"
-    if kind == "missing":
-        return "缺少必填的键"
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        return f"规则类型 kind 无效;可用:{'、'.join(RULE_KINDS)}"
-    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
-        return f"应为数字,实际为 {error.get('input')!r}"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"应为 true 或 false,实际为 {error.get('input')!r}"
-    if kind == "literal_error":
-        if error["loc"] and error["loc"][-1] in ("severity", "tolerated_severity", "next_year_severity",
-                                                   "late_severity", "overdue_severity"):
-            return f"预警级别 {error.get('input')!r} 无效;可用:red(红)、orange(橙)、yellow(黄)"
-        return f"取值 {error.get('input')!r} 无效;{error['msg']}"
-    if kind.startswith("greater_than") or kind.startswith("less_than"):
-        ctx = error.get("ctx", {})
-        bound = next(((word, ctx[key]) for key, word in (("gt", "应大于"), ("ge", "应不小于"), ("lt", "应小于"),
-                                                         ("le", "应不大于")) if key in ctx), None)
-        rule = f"{bound[0]} {bound[1]:g}" if bound else error["msg"]
-        return f"取值 {error.get('input')!r} 超出范围({rule})"
-    if kind in ("string_type",):
-        return f"应为文本,实际为 {error.get('input')!r}"
-    if kind in ("dict_type", "model_type"):
-        return "应为键值映射(mapping)"
-    if kind in ("tuple_type", "list_type"):
-        return "应为列表"
-    return f"{error['msg']}(取值 {error.get('input')!r})"
+_SEVERITY_KEYS = ("severity", "tolerated_severity", "next_year_severity", "late_severity", "overdue_severity")
+_FILES = LayeredFiles(
+    error=RulesError,
+    extends_not_text="应为被继承的规则文件标识(文本)",
+    parent_missing="找不到被继承的规则文件“{parent}”;可用:{available}",
+    merge_drops=("extends", "id"),
+    skip_self=True,
+    union_at=("rules", "*"),
+    union_kinds=RULE_KINDS,
+    literal_hints={key: ("预警级别", "可用:red(红)、orange(橙)、yellow(黄)") for key in _SEVERITY_KEYS},
+)
 
 
 def _semantic_problems(rules: RuleSet) -> list[tuple[tuple, str]]:
@@ -333,36 +220,14 @@ def _semantic_problems(rules: RuleSet) -> list[tuple[tuple, str]]:
     return problems
 
 
-def _without_tag(loc: tuple) -> tuple:
-    """Drop the union tag pydantic puts after the rule id: ("rules", id, kind, key) → ("rules", id, key)."""
-    if len(loc) > 2 and loc[0] == "rules" and loc[2] in RULE_KINDS:
-        return loc[:2] + loc[3:]
-    return loc
-
-
 def load_rules_file(path: Path, search_dirs: list[Path] | None = None) -> RuleSet:
     path = Path(path)
     dirs = [path.parent] + (search_dirs or []) + [builtin_dir()]
-    merged, layers = _resolve(path, dirs)
+    merged, layers = _FILES.resolve(path, dirs)
     merged.setdefault("id", path.stem)
     if isinstance(merged.get("id"), int):
         merged["id"] = str(merged["id"])
-    try:
-        rules = RuleSet.model_validate(merged)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = _without_tag(tuple(error["loc"]))
-            file, line = _locate(layers, loc)
-            problems.append(RuleProblem(file, ".".join(map(str, loc)), _schema_message(error), line))
-        raise RulesError(problems) from None
-    if rules.id != path.stem:
-        file, line = _locate(layers, ("id",))
-        raise RulesError([RuleProblem(file, "id", f"标识 {rules.id} 应与文件名 {path.stem} 一致", line)])
-    semantic = _semantic_problems(rules)
-    if semantic:
-        raise RulesError([RuleProblem(*_locate(layers, key)[:1], ".".join(key), msg, _locate(layers, key)[1])
-                          for key, msg in semantic])
+    rules = _FILES.check(RuleSet, merged, layers, path.stem, _semantic_problems)
     rules._files = tuple(str(layer.path) for layer in layers)
     return rules
 

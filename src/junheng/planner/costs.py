@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from junheng.layered import nth_line, parse_mapping
 from junheng.planner.errors import CostFileError, pydantic_problems
 
 TeacherKind = Literal["above_qual", "backbone", "pe_art"]
@@ -124,14 +124,9 @@ class CostTable(_Strict):
 
 
 def _parse(text: str, where: str) -> CostTable:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"第 {mark.line + 1} 行" if mark is not None else ""
-        raise CostFileError(f"单价表 {where} 不是有效的 YAML 文件{line}:{getattr(exc, 'problem', '') or exc}") from None
-    if not isinstance(raw, dict):
-        raise CostFileError(f"单价表 {where} 应为键值映射(如 unit_costs: ...),请参照示例单价表填写")
+    raw = parse_mapping(
+        text, lambda problem, line: CostFileError(f"单价表 {where} 不是有效的 YAML 文件{nth_line(line)}:{problem}"),
+        lambda: CostFileError(f"单价表 {where} 应为键值映射(如 unit_costs: ...),请参照示例单价表填写"))
     if isinstance(raw.get("schools"), dict):  # school ids may be written as numbers
         raw["schools"] = {str(k): v for k, v in raw["schools"].items()}
     try:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from junheng.data.catalog import catalog
 from junheng.data.dataset import Dataset
 from junheng.engine.result import EvaluationResult
+from junheng.layered import nth_line, parse_mapping
 from junheng.planner.actions import Action, apply_action, apply_actions, make_action
 from junheng.planner.county import (
     SEGMENT_LABELS,
@@ -150,14 +151,9 @@ def check_name(name: str) -> str:
 
 
 def parse_scenario(text: str, where: str) -> Scenario:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"第 {mark.line + 1} 行" if mark is not None else ""
-        raise ScenarioError(f"情景文件 {where} 不是有效的 YAML{line}:{getattr(exc, 'problem', '') or exc}") from None
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"情景文件 {where} 应为键值映射,至少包含 name 和 changes")
+    raw = parse_mapping(
+        text, lambda problem, line: ScenarioError(f"情景文件 {where} 不是有效的 YAML{nth_line(line)}:{problem}"),
+        lambda: ScenarioError(f"情景文件 {where} 应为键值映射,至少包含 name 和 changes"))
     for key in ("county",):
         if key in raw and raw[key] is not None:
             raw[key] = str(raw[key])

@@ -1,45 +1,33 @@
 """Load standard files: YAML → inheritance (deep merge) → schema (pydantic) → meaning checks.
 
 Each layer reports every problem it finds with the file, the key path and the line, in Chinese,
-so a person editing a provincial file can fix it without reading code.
+so a person editing a provincial file can fix it without reading code. Reading, inheriting and
+locating are `junheng.layered`'s; this module holds what is particular to standards (wording,
+where the rule union sits, the meaning checks).
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
 from junheng.data.catalog import catalog
-from junheng.errors import JunhengError
+from junheng.layered import LayeredError, LayeredFiles, Problem, deep_merge, locate  # noqa: F401 (re-exported)
 from junheng.standards.model import INDICATOR_IDS, Standard
 
 DEFAULT_STANDARD = "national-2017"
 
 
-@dataclass(frozen=True)
-class StandardProblem:
-    file: str
-    key: str
-    message: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}" + (f" 第{self.line}行" if self.line else "")
-        return f"{where} 键 {self.key}:{self.message}" if self.key else f"{where}:{self.message}"
+class StandardProblem(Problem):
+    """One thing wrong in a standard file."""
 
 
-class StandardError(JunhengError):
+class StandardError(LayeredError):
     """A standard file is malformed; carries every problem found."""
 
-    def __init__(self, problems: list[StandardProblem]):
-        self.problems = problems
-        super().__init__("标准文件有误:\n" + "\n".join(f"  - {p}" for p in problems))
+    heading = "标准文件有误:"
+    problem_type = StandardProblem
 
 
 def builtin_dir() -> Path:
@@ -50,147 +38,17 @@ def builtin_ids() -> list[str]:
     return sorted(p.stem for p in builtin_dir().glob("*.yaml"))
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser is ~10x faster
-
-
-class _LazyNode:
-    """The composed YAML tree (for line numbers), built only when a problem must be located."""
-
-    def __init__(self, text: str):
-        self._text = text
-        self._node = None
-
-    def get(self) -> yaml.Node | None:
-        if self._node is None:
-            self._node = yaml.compose(self._text, Loader=_LOADER)
-        return self._node
-
-
-def _read(path: Path) -> tuple[dict, _LazyNode]:
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise StandardError([StandardProblem(str(path), "", f"无法读取文件({exc.strerror})")]) from None
-    try:
-        data = yaml.load(text, Loader=_LOADER)
-        node = _LazyNode(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise StandardError([
-            StandardProblem(str(path), "", f"不是合法的 YAML:{getattr(exc, 'problem', exc)}",
-                            mark.line + 1 if mark else None)
-        ]) from None
-    if not isinstance(data, dict):
-        raise StandardError([StandardProblem(str(path), "", "文件内容应为键值映射(mapping)")])
-    return data, node
-
-
-def _line_of(lazy: _LazyNode, path: tuple) -> int | None:
-    """Line (1-based) of the deepest existing key along `path` in a composed YAML tree."""
-    node = lazy.get()
-    line = None
-    for part in path:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if key_node.value == str(part):
-                line, node = key_node.start_mark.line + 1, value_node
-                break
-        else:
-            break
-    return line
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    """Mappings merge key by key; anything else in `override` replaces."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-@dataclass
-class _Layer:
-    path: Path
-    node: _LazyNode
-
-
-def _resolve(path: Path, search_dirs: list[Path], seen: tuple[str, ...] = ()) -> tuple[dict, list[_Layer]]:
-    data, node = _read(path)
-    layers = [_Layer(path, node)]
-    parent_id = data.get("extends")
-    if parent_id is None:
-        return data, layers
-    if not isinstance(parent_id, str):
-        raise StandardError([StandardProblem(str(path), "extends", "应为被继承标准的标识(文本)", _line_of(node, ("extends",)))])
-    if parent_id in seen:
-        raise StandardError([StandardProblem(str(path), "extends", f"继承形成循环:{' → '.join(seen + (parent_id,))}")])
-    parent_path = _find(parent_id, search_dirs)
-    if parent_path is None:
-        raise StandardError([StandardProblem(
-            str(path), "extends", f"找不到被继承的标准“{parent_id}”;可用的标准:{'、'.join(_available(search_dirs))}",
-            _line_of(node, ("extends",)))])
-    parent_data, parent_layers = _resolve(parent_path, search_dirs, seen + (data.get("id", path.stem),))
-    merged = deep_merge({k: v for k, v in parent_data.items() if k != "extends"}, data)
-    return merged, layers + parent_layers
-
-
-def _find(standard_id: str, search_dirs: list[Path]) -> Path | None:
-    for directory in search_dirs:
-        candidate = directory / f"{standard_id}.yaml"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _available(search_dirs: list[Path]) -> list[str]:
-    return sorted({p.stem for d in search_dirs if d.is_dir() for p in d.glob("*.yaml")})
-
-
-def locate(files: list[tuple[str, yaml.Node | None]], path: tuple) -> tuple[str, int | None]:
-    """Of several composed YAML files (child first), the one that defines the deepest part of
-    `path`, and that key's line. Shared by every layered data file (standards, warning rules)."""
-    best = (files[0][0], None, -1)
-    for file, node in files:
-        depth, line = 0, None
-        for part in path:
-            if not isinstance(node, yaml.MappingNode):
-                break
-            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if match is None:
-                break
-            line, node, depth = match[0].start_mark.line + 1, match[1], depth + 1
-        if depth > best[2]:
-            best = (file, line, depth)
-    return best[0], best[1]
-
-
-def _locate(layers: list[_Layer], path: tuple) -> tuple[str, int | None]:
-    return locate([(str(layer.path), layer.node.get()) for layer in layers], path)
-
-
-def _schema_message(error: dict) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "未知的键(拼写错误?)"
-    if kind == "missing":
-        return "缺少必填的键"
-    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        return "规则类型 kind 无效;可用:per_student、county_checks、school_checks、school_rooms、school_size、class_size、teacher_certification、quality_monitoring"
-    if kind in ("float_parsing", "float_type", "int_parsing", "int_type"):
-        return f"应为数字,实际为 {error.get('input')!r}"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"应为 true 或 false,实际为 {error.get('input')!r}"
-    if kind == "literal_error":
-        return f"取值 {error.get('input')!r} 无效;{error['msg']}"
-    if kind.startswith("greater_than") or kind.startswith("less_than"):
-        return f"取值 {error.get('input')!r} 超出范围({error['msg']})"
-    if kind == "value_error":
-        return error["msg"].removeprefix("Value error, ")
-    return f"{error['msg']}(取值 {error.get('input')!r})"
+_RULE_KINDS = (
+    "per_student", "county_checks", "school_checks", "school_rooms", "school_size", "class_size",
+    "teacher_certification", "quality_monitoring",
+)
+_FILES = LayeredFiles(
+    error=StandardError,
+    extends_not_text="应为被继承标准的标识(文本)",
+    parent_missing="找不到被继承的标准“{parent}”;可用的标准:{available}",
+    union_at=("indicators", "*", "rule"),
+    union_kinds=_RULE_KINDS,
+)
 
 
 def _semantic_problems(std: Standard) -> list[tuple[tuple, str]]:
@@ -286,37 +144,11 @@ def _semantic_problems(std: Standard) -> list[tuple[tuple, str]]:
 def load_standard_file(path: Path, search_dirs: list[Path] | None = None) -> Standard:
     path = Path(path)
     dirs = [path.parent] + (search_dirs or []) + [builtin_dir()]
-    merged, layers = _resolve(path, dirs)
+    merged, layers = _FILES.resolve(path, dirs)
     for ind_id, ind in (merged.get("indicators") or {}).items():
         if isinstance(ind, dict):
             ind.setdefault("id", ind_id)
-    try:
-        std = Standard.model_validate(merged)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
-            file, line = _locate(layers, loc)
-            problems.append(StandardProblem(file, ".".join(map(str, loc)), _schema_message(error), line))
-        raise StandardError(problems) from None
-    if std.id != path.stem:
-        file, line = _locate(layers, ("id",))
-        raise StandardError([StandardProblem(file, "id", f"标识 {std.id} 应与文件名 {path.stem} 一致", line)])
-    semantic = _semantic_problems(std)
-    if semantic:
-        raise StandardError([StandardProblem(*_locate(layers, key)[:1], ".".join(key), msg, _locate(layers, key)[1])
-                             for key, msg in semantic])
-    return std
-
-
-_RULE_KINDS = {
-    "per_student", "county_checks", "school_checks", "school_rooms", "school_size", "class_size",
-    "teacher_certification", "quality_monitoring",
-}
-
-
-def _is_union_tag(part) -> bool:
-    return isinstance(part, str) and part in _RULE_KINDS
+    return _FILES.check(Standard, merged, layers, path.stem, _semantic_problems)
 
 
 @lru_cache(maxsize=32)
@@ -325,7 +157,7 @@ def load_standard(standard_id_or_path: str = DEFAULT_STANDARD) -> Standard:
     candidate = Path(standard_id_or_path)
     if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
         return load_standard_file(candidate)
-    path = _find(standard_id_or_path, [builtin_dir()])
+    path = _FILES.find(standard_id_or_path, [builtin_dir()])
     if path is None:
         raise StandardError([StandardProblem(
             standard_id_or_path, "", f"没有这个标准;可用的标准:{'、'.join(builtin_ids())}")])

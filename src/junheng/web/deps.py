@@ -9,6 +9,7 @@ from typing import Iterator
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from junheng.monitor.config import MonitorSettings, monitor_settings
 from junheng.store.models import User, WebSession
 from junheng.store.users import Access, session_for, user_for_token
 
@@ -20,8 +21,15 @@ class LoginRequired(Exception):
 
 
 def db_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work, committed (or rolled back) when the handler returns."""
     with request.app.state.db.session() as session:
         yield session
+
+
+# Handlers take `session: Session = REQUEST_SESSION`. Scope "function": the session is committed
+# before the response is sent (FastAPI's default would commit after sending it), so a browser
+# following a redirect, or a client reading right after a write, sees the write.
+REQUEST_SESSION = Depends(db_session, scope="function")
 
 
 @dataclass
@@ -35,14 +43,14 @@ class Viewer:
         return self.web_session.csrf_token if self.web_session else ""
 
 
-def current_viewer(request: Request, session: Session = Depends(db_session)) -> Viewer:
+def current_viewer(request: Request, session: Session = REQUEST_SESSION) -> Viewer:
     web_session = session_for(session, request.cookies.get(SESSION_COOKIE))
     if web_session is None:
         raise LoginRequired()
     return Viewer(user=web_session.user, access=Access.of(session, web_session.user), web_session=web_session)
 
 
-def api_viewer(request: Request, session: Session = Depends(db_session)) -> Viewer:
+def api_viewer(request: Request, session: Session = REQUEST_SESSION) -> Viewer:
     """API clients send `Authorization: Bearer <token>`; a logged-in browser may use its session."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -67,3 +75,13 @@ async def check_csrf(request: Request, viewer: Viewer = Depends(current_viewer))
     if not hmac.compare_digest(str(form.get("csrf_token", "")), viewer.csrf_token):
         raise HTTPException(status_code=403, detail="表单已过期或来源不明(CSRF 校验失败),请刷新页面后重试")
     return viewer
+
+
+def monitor_config(request: Request) -> MonitorSettings:
+    """The workspace's monitoring settings ([monitor], [smtp], [webhook] of junheng.toml: rules,
+    attachment limit, webhook hosts), read once per application; tests may set
+    `app.state.monitor_settings`."""
+    state = request.app.state
+    if getattr(state, "monitor_settings", None) is None:
+        state.monitor_settings = monitor_settings(state.settings.folder)
+    return state.monitor_settings

@@ -24,11 +24,10 @@ from junheng.store.admin import KIND_LABELS, FormInvalid
 from junheng.store.models import ROLES, AuditEntry, OrgNode, School, SchoolYear, User
 from junheng.store.users import ROLE_LABELS
 from junheng.web.app import templates
-from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
 from junheng.web.routes.editing import (
     ENTITY_LABELS,
     LOCAL_TIME,
-    META_FIELD_LABELS,
     FormField,
     entry_row,
     form_data,
@@ -42,12 +41,6 @@ from junheng.web.routes.pages import render
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100
 ADMIN_ENTITIES = ("province", "city", "county", "school", "user")
-ADMIN_ENTITY_LABELS = {**ENTITY_LABELS, "province": "省", "city": "市"}
-# the audit pages name the fields of administrative changes (the catalogue names the rest)
-ADMIN_FIELD_LABELS = {"name": "名称", "province": "所属省", "city": "所属市", "username": "用户名",
-                      "display_name": "显示名称", "active": "账号启用", "password": "密码", "role_grant": "角色授权"}
-for _key, _label in ADMIN_FIELD_LABELS.items():
-    META_FIELD_LABELS.setdefault(_key, _label)
 SCOPE_HINTS = {"admin": "不限范围(留空)", "supervisor": "县区、市或省的代码", "county_admin": "县区代码",
                "school_filler": "学校标识码", "viewer": "县区、市或省的代码"}
 
@@ -131,7 +124,7 @@ def _node_data(node: OrgNode, depth: int = 0, schools: int | None = None) -> dic
 
 
 @router.get("/admin")
-def admin_home(request: Request, viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+def admin_home(request: Request, viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     _require_manager(viewer)
     if viewer.access.admin:
         tree = store_admin.org_tree(session)
@@ -178,7 +171,7 @@ ORG_KEYS = ("code", "name", "parent") + repo.COUNTY_ATTRIBUTES
 
 @router.get("/admin/org/new")
 def new_org_node(request: Request, kind: str = "province", parent: str = "", viewer: Viewer = Depends(current_viewer),
-                 session: Session = Depends(db_session)):
+                 session: Session = REQUEST_SESSION):
     _require_admin(viewer)
     if kind not in KIND_LABELS:
         raise HTTPException(status_code=400, detail="类别应为 province(省)、city(市)或 county(县区)。")
@@ -190,7 +183,7 @@ def new_org_node(request: Request, kind: str = "province", parent: str = "", vie
 
 @router.post("/admin/org/new")
 def create_org_node(request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                    session: Session = Depends(db_session)):
+                    session: Session = REQUEST_SESSION):
     _require_admin(viewer)
     kind = str(form.get("kind", ""))
     if kind not in KIND_LABELS:
@@ -209,7 +202,7 @@ def create_org_node(request: Request, form=Depends(form_data), viewer: Viewer = 
 
 @router.get("/admin/org/{code}")
 def edit_org_node(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                  session: Session = Depends(db_session)):
+                  session: Session = REQUEST_SESSION):
     _require_admin(viewer)
     node = _node(session, code)
     return _org_form(request, session, viewer, node.kind, _node_values(node), node)
@@ -217,7 +210,7 @@ def edit_org_node(code: str, request: Request, viewer: Viewer = Depends(current_
 
 @router.post("/admin/org/{code}")
 def save_org_node(code: str, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                  session: Session = Depends(db_session)):
+                  session: Session = REQUEST_SESSION):
     _require_admin(viewer)
     node = _node(session, code)
     values = _text(form, *ORG_KEYS)
@@ -236,7 +229,7 @@ def save_org_node(code: str, request: Request, form=Depends(form_data), viewer: 
 
 @router.get("/admin/counties/{code}")
 def county_admin_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                      session: Session = Depends(db_session)):
+                      session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code)
     schools = session.scalars(select(School).where(School.county_id == county.id).order_by(School.code)).all()
     users = store_admin.users_in_scope(session, viewer.access, county)
@@ -275,14 +268,14 @@ def _school_keys() -> list[str]:
 
 @router.get("/admin/counties/{code}/schools/new")
 def new_school(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-               session: Session = Depends(db_session)):
+               session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code)
     return _school_form(request, session, viewer, county, {"ownership": "public"})
 
 
 @router.post("/admin/counties/{code}/schools/new")
 def create_school(code: str, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                  session: Session = Depends(db_session)):
+                  session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code)
     values = _text(form, *_school_keys())
     try:
@@ -297,7 +290,7 @@ def create_school(code: str, request: Request, form=Depends(form_data), viewer: 
 
 @router.get("/admin/schools/{code}")
 def edit_school(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                session: Session = Depends(db_session)):
+                session: Session = REQUEST_SESSION):
     school = _school(session, viewer, code)
     values = {k: shown(None, v) for k, v in store_admin.school_values(school).items()}
     return _school_form(request, session, viewer, school.county, values, school)
@@ -305,7 +298,7 @@ def edit_school(code: str, request: Request, viewer: Viewer = Depends(current_vi
 
 @router.post("/admin/schools/{code}")
 def save_school(code: str, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                session: Session = Depends(db_session)):
+                session: Session = REQUEST_SESSION):
     school = _school(session, viewer, code)
     values = _text(form, *_school_keys())
     values["school_id"] = school.code
@@ -331,7 +324,7 @@ def _user_data(user: User, manageable: bool) -> dict:
 
 @router.get("/admin/users")
 def users_page(request: Request, county: str = "", viewer: Viewer = Depends(current_viewer),
-               session: Session = Depends(db_session)):
+               session: Session = REQUEST_SESSION):
     _require_manager(viewer)
     node = _county(session, viewer, county) if county else None
     users = store_admin.users_in_scope(session, viewer.access, node)
@@ -373,7 +366,7 @@ def _user_form(request: Request, session: Session, viewer: Viewer, values: dict[
 
 @router.get("/admin/users/new")
 def new_user(request: Request, county: str = "", role: str = "", scope: str = "",
-             viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+             viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     _require_manager(viewer)
     node = _county(session, viewer, county) if county else None
     values = {"role": role if role in ROLES else "", "scope": scope or (node.code if node else ""),
@@ -383,7 +376,7 @@ def new_user(request: Request, county: str = "", role: str = "", scope: str = ""
 
 @router.post("/admin/users/new")
 def create_user_page(request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                     session: Session = Depends(db_session)):
+                     session: Session = REQUEST_SESSION):
     _require_manager(viewer)
     values = _text(form, *USER_KEYS, "county")
     node = _county(session, viewer, values["county"]) if values["county"] else None
@@ -426,7 +419,7 @@ def _user_page(request: Request, session: Session, viewer: Viewer, user: User, e
 
 @router.get("/admin/users/{user_id}")
 def user_page(user_id: int, request: Request, viewer: Viewer = Depends(current_viewer),
-              session: Session = Depends(db_session)):
+              session: Session = REQUEST_SESSION):
     _require_manager(viewer)
     return _user_page(request, session, viewer, _user(session, viewer, user_id))
 
@@ -446,7 +439,7 @@ def _user_action(request: Request, session: Session, viewer: Viewer, user_id: in
 
 @router.post("/admin/users/{user_id}/active")
 def user_active(user_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                session: Session = Depends(db_session)):
+                session: Session = REQUEST_SESSION):
     wanted = str(form.get("action", ""))
     if wanted not in ("enable", "disable"):
         raise HTTPException(status_code=400, detail="未知的操作。")
@@ -457,7 +450,7 @@ def user_active(user_id: int, request: Request, form=Depends(form_data), viewer:
 
 @router.post("/admin/users/{user_id}/password")
 def user_password(user_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                  session: Session = Depends(db_session)):
+                  session: Session = REQUEST_SESSION):
     values = _text(form, "password_mode", "password", "password_repeat")
     typed = values["password_mode"] == "typed"
     if typed and not values["password"]:
@@ -474,7 +467,7 @@ def user_password(user_id: int, request: Request, form=Depends(form_data), viewe
 
 @router.post("/admin/users/{user_id}/grants")
 def user_grant(user_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-               session: Session = Depends(db_session)):
+               session: Session = REQUEST_SESSION):
     values = _text(form, "role", "scope")
     done, page = _user_action(request, session, viewer, user_id,
                               lambda u: store_admin.add_grant(session, viewer.access, u, values["role"],
@@ -484,7 +477,7 @@ def user_grant(user_id: int, request: Request, form=Depends(form_data), viewer: 
 
 @router.post("/admin/users/{user_id}/grants/{grant_id}/delete")
 def user_revoke(user_id: int, grant_id: int, request: Request, viewer: Viewer = Depends(check_csrf),
-                session: Session = Depends(db_session)):
+                session: Session = REQUEST_SESSION):
     done, page = _user_action(request, session, viewer, user_id,
                               lambda u: store_admin.remove_grant(session, viewer.access, u, grant_id))
     return page or saved_redirect(session, with_message(f"/admin/users/{user_id}", "saved"))
@@ -494,7 +487,7 @@ def user_revoke(user_id: int, grant_id: int, request: Request, viewer: Viewer = 
 
 @router.get("/admin/audit")
 def admin_audit(request: Request, entity: str = "", page: int = 1, viewer: Viewer = Depends(current_viewer),
-                session: Session = Depends(db_session)):
+                session: Session = REQUEST_SESSION):
     """System admin: every change of the tree, schools and users (or, with 全部, every change);
     county admin: those of its counties."""
     _require_manager(viewer)
@@ -511,9 +504,9 @@ def admin_audit(request: Request, entity: str = "", page: int = 1, viewer: Viewe
     rows = []
     for e in entries:
         row = entry_row(e, None)
-        row["entity"] = ADMIN_ENTITY_LABELS.get(e.entity, e.entity)
+        row["entity"] = ENTITY_LABELS.get(e.entity, e.entity)
         rows.append(row)
     context = {"viewer": viewer, "rows": rows, "total": total, "page": page,
                "pages": max(1, -(-total // PAGE_SIZE)), "entity": entity,
-               "entities": {k: ADMIN_ENTITY_LABELS[k] for k in ADMIN_ENTITIES}}
+               "entities": {k: ENTITY_LABELS[k] for k in ADMIN_ENTITIES}}
     return render(request, "admin_audit.html", context, {"total": total, "page": page, "entries": rows})

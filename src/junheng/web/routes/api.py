@@ -20,7 +20,7 @@ from junheng.services import evaluate_stored
 from junheng.store.models import EvaluationRun, OrgNode, School, SchoolYear
 from junheng.store.repo import STATE_LABELS
 from junheng.store.users import ROLE_LABELS
-from junheng.web.deps import Viewer, api_viewer, db_session
+from junheng.web.deps import REQUEST_SESSION, Viewer, api_viewer
 from junheng.web.routes.api_common import (
     ApiRoute,
     can_run_evaluation,
@@ -50,7 +50,7 @@ bearer = HTTPBearer(auto_error=False, scheme_name="API令牌",
                     description="用 `junheng tokens create 用户名 --name 用途` 生成;请求头 Authorization: Bearer <令牌>")
 
 
-def api_db(request: Request, session: Session = Depends(db_session)) -> Session:
+def api_db(request: Request, session: Session = REQUEST_SESSION) -> Session:
     """The request's session, remembered so that a refused request can be rolled back."""
     return remember_session(request, session)
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, time, timedelta, timezone
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from junheng.store import repo
 from junheng.store.models import AuditEntry, OrgNode, School, SchoolYear, User
 from junheng.web.app import templates
-from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
+from junheng.web.files import download
 from junheng.web.routes.editing import (
     ENTITY_LABELS,
     ENTITY_TABLES,
@@ -112,7 +112,7 @@ def _rows(session: Session, entries, names: dict[str, str]) -> list[dict]:
 
 @router.get("/counties/{code}/audit")
 def audit_page(code: str, request: Request, page: int = 1, viewer: Viewer = Depends(current_viewer),
-               session: Session = Depends(db_session)):
+               session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code)
     params = _params(request)
     query, notes = _filtered(county, params)
@@ -151,7 +151,7 @@ CSV_HEADER = ["时间(北京时间)", "用户", "方式", "对象类型", "对�
 
 @router.get("/counties/{code}/audit.csv")
 def audit_csv(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-              session: Session = Depends(db_session)):
+              session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code)
     query, _ = _filtered(county, _params(request))
     entries = session.scalars(query.options(selectinload(AuditEntry.user))
@@ -163,16 +163,15 @@ def audit_csv(code: str, request: Request, viewer: Viewer = Depends(current_view
         writer.writerow([r["at"], r["user"], r["via"], r["entity"], r["entity_key"], r["name"], r["field"], r["label"],
                          r["old"], r["new"], r["note"]])
     name = f"{county.name}-修改记录.csv"
-    return Response(buffer.getvalue().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename=\"{county.code}-audit.csv\"; "
-                                                    f"filename*=UTF-8''{quote(name)}"})
+    return download(buffer.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8", name, f"{county.code}-audit.csv",
+                    private=True)
 
 
 # ---------------------------------------------------------------- soft delete and restore
 
 @router.get("/counties/{code}/deleted")
 def deleted_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                 session: Session = Depends(db_session)):
+                 session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code, manage=True)
     schools = session.scalars(select(School).where(School.county_id == county.id, School.deleted_at.is_not(None))
                               .order_by(School.code)).all()
@@ -194,7 +193,7 @@ def _school_for_manage(session: Session, viewer: Viewer, code: str) -> School:
 
 
 @router.post("/schools/{code}/delete")
-def delete_school(code: str, viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+def delete_school(code: str, viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     school = _school_for_manage(session, viewer, code)
     if school.deleted:
         raise HTTPException(status_code=409, detail="该学校已删除。")
@@ -203,7 +202,7 @@ def delete_school(code: str, viewer: Viewer = Depends(check_csrf), session: Sess
 
 
 @router.post("/schools/{code}/restore")
-def restore_school(code: str, viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+def restore_school(code: str, viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     school = _school_for_manage(session, viewer, code)
     if not school.deleted:
         raise HTTPException(status_code=409, detail="该学校没有被删除。")
@@ -220,7 +219,7 @@ def _year_row(session: Session, school: School, year: int) -> SchoolYear:
 
 @router.post("/schools/{code}/years/{year}/delete")
 def delete_school_year(code: str, year: int, viewer: Viewer = Depends(check_csrf),
-                       session: Session = Depends(db_session)):
+                       session: Session = REQUEST_SESSION):
     school = _school_for_manage(session, viewer, code)
     row = _year_row(session, school, year)
     if row.deleted:
@@ -233,7 +232,7 @@ def delete_school_year(code: str, year: int, viewer: Viewer = Depends(check_csrf
 
 @router.post("/schools/{code}/years/{year}/restore")
 def restore_school_year(code: str, year: int, viewer: Viewer = Depends(check_csrf),
-                        session: Session = Depends(db_session)):
+                        session: Session = REQUEST_SESSION):
     school = _school_for_manage(session, viewer, code)
     row = _year_row(session, school, year)
     if not row.deleted:

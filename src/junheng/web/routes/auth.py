@@ -15,13 +15,7 @@ from junheng.store.users import (
     start_session,
 )
 from junheng.web.app import templates
-from junheng.web.deps import (
-    SESSION_COOKIE,
-    Viewer,
-    check_csrf,
-    current_viewer,
-    db_session,
-)
+from junheng.web.deps import REQUEST_SESSION, SESSION_COOKIE, Viewer, check_csrf, current_viewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +32,7 @@ def login_page(request: Request, next: str | None = None):
 
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),
-          session: Session = Depends(db_session)):
+          session: Session = REQUEST_SESSION):
     user = authenticate(session, username.strip(), password)
     if user is None:
         return templates.TemplateResponse(request, "login.html",
@@ -56,7 +50,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 
 
 @router.post("/logout")
-def logout(request: Request, viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+def logout(request: Request, viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     end_session(session, request.cookies.get(SESSION_COOKIE))
     session.commit()
     response = RedirectResponse("/login", status_code=303)
@@ -71,7 +65,7 @@ def password_page(request: Request, viewer: Viewer = Depends(current_viewer)):
 
 @router.post("/account/password")
 def password_change(request: Request, old: str = Form(""), new: str = Form(""), repeat: str = Form(""),
-                    viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+                    viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     error = None
     if new != repeat:
         error = "两次输入的新密码不一致"

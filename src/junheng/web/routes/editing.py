@@ -27,8 +27,11 @@ from junheng.web.app import templates
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")  # users read times in Beijing time; the store keeps UTC
 VIA_LABELS = {"form": "表单", "upload": "上传", "api": "接口", "cli": "命令行", "system": "系统"}
 ENTITY_LABELS = {"school": "学校", "school_year": "学校年度", "county_year": "县级年度", "quality": "质量监测",
-                 "county": "县区", "user": "用户"}
-META_FIELD_LABELS = {"status": "审核状态", "deleted_at": "删除/恢复"}
+                 "county": "县区", "city": "市", "province": "省", "user": "用户", "scenario": "情景"}
+# fields that are not in the data format's catalogue: workflow, administration, saved scenarios
+META_FIELD_LABELS = {"status": "审核状态", "deleted_at": "删除/恢复", "name": "名称", "province": "所属省",
+                     "city": "所属市", "username": "用户名", "display_name": "显示名称", "active": "账号启用",
+                     "password": "密码", "role_grant": "角色授权", "saved": "保存情景"}
 
 # Known flash messages (a code in ?msg=..., never free text from the URL)
 FLASH_MESSAGES = {
@@ -296,8 +299,7 @@ async def form_data(request: Request):
 
 
 def saved_redirect(session: Session, url: str) -> RedirectResponse:
-    """Commit, then send the browser on. The session dependency would commit only after the
-    response has gone out, so the browser's next request could still read the old data."""
+    """Commit, then send the browser on (the saved data is visible to the page it goes to)."""
     session.commit()
     return RedirectResponse(url, status_code=303)
 

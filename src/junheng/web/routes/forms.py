@@ -33,7 +33,7 @@ from junheng.store.models import (
 )
 from junheng.store.repo import STATE_LABELS, StoreError
 from junheng.web.app import templates
-from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
 from junheng.web.routes.editing import (
     FormField,
     base_context,
@@ -120,7 +120,7 @@ def _school_type_label(school: School) -> str:
 
 @router.get("/schools/{code}/years/new")
 def new_school_year(code: str, year: int | None = None, viewer: Viewer = Depends(current_viewer),
-                    session: Session = Depends(db_session)):
+                    session: Session = REQUEST_SESSION):
     school = school_for_read(session, viewer, code)
     if year is None or not 1900 <= year <= 2100:
         raise HTTPException(status_code=400, detail="请填写学年开始的四位年份,如 2025(表示 2025—2026 学年)。")
@@ -133,7 +133,7 @@ def new_school_year(code: str, year: int | None = None, viewer: Viewer = Depends
 
 @router.get("/schools/{code}/years/{year}")
 def school_year_form(code: str, year: int, request: Request, prefill: int | None = None,
-                     viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+                     viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     check_year(year)
     school = school_for_read(session, viewer, code)
     row = school_year_row(session, school, year)
@@ -157,7 +157,7 @@ def _required_for_submit(school: School, specs_keys: set[str], values: dict) -> 
 
 @router.post("/schools/{code}/years/{year}")
 def save_school_year(code: str, year: int, request: Request, form=Depends(form_data),
-                     viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+                     viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     check_year(year)
     school = school_for_read(session, viewer, code)
     if not viewer.access.can_edit_school(school):
@@ -227,7 +227,7 @@ def save_school_year(code: str, year: int, request: Request, form=Depends(form_d
 
 @router.post("/schools/{code}/years/{year}/workflow")
 def school_year_workflow(code: str, year: int, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                         session: Session = Depends(db_session)):
+                         session: Session = REQUEST_SESSION):
     """Approve / return (with a comment) / reopen: the county admin's review. (Submitting goes
     through the form, which checks the values first.)"""
     check_year(year)
@@ -317,7 +317,7 @@ def render_county_year(request: Request, session: Session, viewer: Viewer, count
 
 @router.get("/counties/{code}/years/{year}")
 def county_year_form(code: str, year: int, request: Request, viewer: Viewer = Depends(current_viewer),
-                     session: Session = Depends(db_session)):
+                     session: Session = REQUEST_SESSION):
     check_year(year)
     county = _county_for_read(session, viewer, code)
     return render_county_year(request, session, viewer, county, year)
@@ -332,7 +332,7 @@ def _county_for_manage(session: Session, viewer: Viewer, code: str) -> OrgNode:
 
 @router.post("/counties/{code}/years/{year}")
 def save_county_year(code: str, year: int, request: Request, form=Depends(form_data),
-                     viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+                     viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     check_year(year)
     county = _county_for_manage(session, viewer, code)
     action = form.get("action", "save")
@@ -385,7 +385,7 @@ def save_county_year(code: str, year: int, request: Request, form=Depends(form_d
 
 @router.post("/counties/{code}/years/{year}/workflow")
 def county_year_workflow(code: str, year: int, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                         session: Session = Depends(db_session)):
+                         session: Session = REQUEST_SESSION):
     check_year(year)
     county = _county_for_manage(session, viewer, code)
     action = form.get("action", "")
@@ -403,7 +403,7 @@ def county_year_workflow(code: str, year: int, form=Depends(form_data), viewer: 
 
 @router.post("/counties/{code}/years/{year}/quality")
 def save_quality(code: str, year: int, request: Request, form=Depends(form_data),
-                 viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+                 viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     """The year's quality-monitoring rows: edit level and rate, add subjects, delete subjects."""
     check_year(year)
     county = _county_for_manage(session, viewer, code)

@@ -13,11 +13,10 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from junheng.monitor.config import MonitorSettings, monitor_settings_for_app
 from junheng.monitor.forecast import ForecastError, forecast_view
 from junheng.monitor.inputs import (
     SHEETS,
@@ -44,10 +43,11 @@ from junheng.monitor.service import county_forecast, time_series
 from junheng.store import repo
 from junheng.store.models import NotificationLog, NotificationSubscription, OrgNode, User
 from junheng.web.app import templates
-from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer, monitor_config
+from junheng.web.files import XLSX_TYPE, download, megabytes, save_upload, shown_name, written
 from junheng.web.routes.editing import FLASH_MESSAGES, form_data, local_time, with_message
 from junheng.web.routes.pages import render
-from junheng.web.routes.upload import XLSX_TYPE, _attachment, upload_size_guard
+from junheng.web.routes.upload import upload_size_guard
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,18 +60,6 @@ MESSAGES = FLASH_MESSAGES | {
 STATUS_LABELS = {"sent": "已发送", "failed": "发送失败", "undeliverable": "无法送达"}
 SEVERITIES = ("red", "orange", "yellow")
 SEGMENTS = {"primary": "小学", "junior": "初中"}
-CHUNK = 1024 * 1024
-
-
-def monitor_config(request: Request) -> MonitorSettings:
-    """The workspace's monitoring settings, read once per application (tests may set
-    `app.state.monitor_settings`)."""
-    state = request.app.state
-    settings = getattr(state, "monitor_settings", None)
-    if settings is None:
-        settings = monitor_settings_for_app(state.settings)
-        state.monitor_settings = settings
-    return settings
 
 
 def _readable_county(session: Session, viewer: Viewer, code: str) -> OrgNode:
@@ -90,7 +78,7 @@ def _context(viewer: Viewer, **extra) -> dict:
 
 @router.get("/counties/{code}/trends")
 def county_trends(code: str, request: Request, year: int | None = None, fragment: bool = False,
-                  viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+                  viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     """Trend charts and the year-on-year table of a county; `?fragment=1` is the part the
     county dashboard loads into its page (templates/_trends.html)."""
     county = _readable_county(session, viewer, code)
@@ -103,7 +91,7 @@ def county_trends(code: str, request: Request, year: int | None = None, fragment
 
 @router.get("/schools/{code}/trends")
 def school_trends(code: str, request: Request, year: int | None = None, fragment: bool = False,
-                  viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+                  viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     school = repo.school_by_code(session, code)
     if not viewer.access.can_read_school(school):
         raise HTTPException(status_code=403, detail="您没有权限查看该学校的数据。")
@@ -141,7 +129,7 @@ def _forecast_page(request: Request, session: Session, viewer: Viewer, county: O
 
 @router.get("/counties/{code}/forecast")
 def forecast_page(code: str, request: Request, years: int | None = None,
-                  viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+                  viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     """Projected students per grade and segment with the band, seat demand against capacity,
     projected school sizes and class sizes (G4/G5), items projected to fail."""
     county = _readable_county(session, viewer, code)
@@ -158,18 +146,15 @@ def _managed_county(session: Session, viewer: Viewer, code: str) -> OrgNode:
 
 
 @router.get("/counties/{code}/forecast-template.xlsx")
-def forecast_template(code: str, viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+def forecast_template(code: str, viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     _managed_county(session, viewer, code)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "forecast.xlsx"
-        write_forecast_template(path)
-        content = path.read_bytes()
-    return Response(content, media_type=XLSX_TYPE, headers=_attachment("预测数据模板.xlsx", "forecast-template.xlsx"))
+    content = written(write_forecast_template, "forecast.xlsx")
+    return download(content, XLSX_TYPE, "预测数据模板.xlsx", "forecast-template.xlsx")
 
 
 @router.post("/counties/{code}/forecast/inputs")
 def upload_forecast_inputs(code: str, request: Request, _guard=Depends(upload_size_guard), form=Depends(form_data),
-                           viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+                           viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     """The forecast-input workbook: checked whole, then imported (audited) or not at all."""
     county = _managed_county(session, viewer, code)
     upload = form.get("file")
@@ -181,21 +166,15 @@ def upload_forecast_inputs(code: str, request: Request, _guard=Depends(upload_si
 
     if upload is None or isinstance(upload, str) or not upload.filename:
         return refuse("请选择要上传的预测数据工作簿(.xlsx,可先下载预测数据模板填写)。")
-    shown = PurePosixPath(str(upload.filename).replace("\\", "/")).name[:120]
+    shown = shown_name(upload.filename)
     if PurePosixPath(shown.lower()).suffix not in (".xlsx", ".xlsm"):
         return refuse(f"不支持“{shown}”:预测数据请上传 .xlsx 工作簿(按预测数据模板填写)。")
     limit = int(request.app.state.settings.upload_limit_bytes)
     with tempfile.TemporaryDirectory(prefix="junheng-forecast-") as tmp:
         path = Path(tmp) / "inputs.xlsx"
-        size = 0
-        with path.open("wb") as out:
-            while chunk := upload.file.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    break
-                out.write(chunk)
-        if size > limit:
-            return refuse(f"文件太大:上传文件不能超过 {limit / 1024 / 1024:.1f} MB。", 413)
+        size = save_upload(upload.file, path, limit)
+        if size is None:
+            return refuse(f"文件太大:上传文件不能超过 {megabytes(limit)}。", 413)
         if size == 0:
             return refuse(f"“{shown}”是空文件。")
         try:
@@ -213,7 +192,7 @@ def upload_forecast_inputs(code: str, request: Request, _guard=Depends(upload_si
 
 @router.get("/notifications")
 def notifications_page(request: Request, status: str | None = None, viewer: Viewer = Depends(current_viewer),
-                       session: Session = Depends(db_session)):
+                       session: Session = REQUEST_SESSION):
     """The digests sent to the user's channels (an admin sees every digest, including
     escalations nobody could receive)."""
     if status is not None and status not in STATUS_LABELS:
@@ -257,7 +236,7 @@ def _subscriptions_page(request: Request, session: Session, viewer: Viewer, *, e
 
 @router.get("/notifications/subscriptions")
 def subscriptions_page(request: Request, viewer: Viewer = Depends(current_viewer),
-                       session: Session = Depends(db_session)):
+                       session: Session = REQUEST_SESSION):
     """The user's own channels: e-mail or webhook, minimum severity, one county or all the
     counties (schools) the user may read, optionally some kinds of warning."""
     return _subscriptions_page(request, session, viewer)
@@ -265,7 +244,7 @@ def subscriptions_page(request: Request, viewer: Viewer = Depends(current_viewer
 
 @router.post("/notifications/subscriptions")
 def subscribe(request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-              session: Session = Depends(db_session)):
+              session: Session = REQUEST_SESSION):
     values = {"channel": str(form.get("channel", "")), "target": str(form.get("target", "")).strip(),
               "format": str(form.get("format", "markdown") or "markdown"),
               "min_severity": str(form.get("min_severity", "orange")), "county": str(form.get("county", "")),
@@ -294,7 +273,7 @@ def subscribe(request: Request, form=Depends(form_data), viewer: Viewer = Depend
 
 @router.post("/notifications/subscriptions/{subscription_id}/{action}")
 def pause_or_resume(subscription_id: int, action: str, request: Request, viewer: Viewer = Depends(check_csrf),
-                    session: Session = Depends(db_session)):
+                    session: Session = REQUEST_SESSION):
     if action not in ("pause", "resume"):
         raise HTTPException(status_code=404)
     sub = session.get(NotificationSubscription, subscription_id)

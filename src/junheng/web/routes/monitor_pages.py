@@ -56,7 +56,7 @@ from junheng.store.models import (
     User,
 )
 from junheng.web.app import templates
-from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer, monitor_config
 from junheng.web.routes.editing import FLASH_MESSAGES, base_context, form_data, local_time, saved_redirect, today
 from junheng.web.routes.pages import render
 
@@ -204,14 +204,14 @@ def _warnings_page(request: Request, session: Session, viewer: Viewer, county: O
 
 @router.get("/counties/{code}/warnings")
 def warnings_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                  session: Session = Depends(db_session)):
+                  session: Session = REQUEST_SESSION):
     county = _readable_county(session, viewer, code)
     return _warnings_page(request, session, viewer, county, _warning_filters(request))
 
 
 @router.post("/warnings/{warning_id}/task")
 def task_from_warning(warning_id: int, request: Request, form=Depends(form_data),
-                      viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+                      viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     warning = session.get(MonitorWarning, warning_id)
     if warning is None:
         raise HTTPException(status_code=404, detail=f"没有编号为 {warning_id} 的预警。")
@@ -244,7 +244,7 @@ def _filled_schools(session: Session, viewer: Viewer, county: OrgNode) -> list[S
 @router.get("/counties/{code}/tasks")
 def tasks_page(code: str, request: Request, status: str | None = None, school: str | None = None,
                indicator: str | None = None, viewer: Viewer = Depends(current_viewer),
-               session: Session = Depends(db_session)):
+               session: Session = REQUEST_SESSION):
     county = repo.county_by_code(session, code)
     reader = viewer.access.can_read_county(county)
     own = _filled_schools(session, viewer, county)
@@ -393,13 +393,13 @@ def _managed_county(session: Session, viewer: Viewer, code: str) -> OrgNode:
 
 @router.get("/counties/{code}/tasks/new")
 def new_task_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                  session: Session = Depends(db_session)):
+                  session: Session = REQUEST_SESSION):
     return _task_form(request, session, viewer, _managed_county(session, viewer, code), None)
 
 
 @router.post("/counties/{code}/tasks")
 def create_task_post(code: str, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                     session: Session = Depends(db_session)):
+                     session: Session = REQUEST_SESSION):
     county = _managed_county(session, viewer, code)
     shown, fields, errors = _parse_task_form(form, _county_users(session, county))
     if errors:
@@ -430,21 +430,7 @@ def _task_for(session: Session, viewer: Viewer, task_id: int):
 
 
 def _attachment_limit(request: Request) -> int:
-    """[monitor] attachment_limit_mb of the workspace; without a workspace file, the web upload limit."""
-    state = request.app.state
-    limit = getattr(state, "_task_attachment_limit", None)
-    if limit is None:
-        settings = state.settings
-        root = Path(settings.uploads).parent
-        limit = int(settings.upload_limit_bytes)
-        from junheng.workspace import CONFIG_FILE
-
-        if (root / CONFIG_FILE).is_file():
-            from junheng.monitor.config import monitor_settings
-
-            limit = monitor_settings(root).attachment_limit_bytes
-        state._task_attachment_limit = limit
-    return limit
+    return monitor_config(request).attachment_limit_bytes
 
 
 def _megabytes(size: int) -> str:
@@ -498,14 +484,14 @@ def _task_page(request: Request, session: Session, viewer: Viewer, task: Supervi
 
 @router.get("/tasks/{task_id}")
 def task_page(task_id: int, request: Request, viewer: Viewer = Depends(current_viewer),
-              session: Session = Depends(db_session)):
+              session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     return _task_page(request, session, viewer, task, rights)
 
 
 @router.get("/tasks/{task_id}/edit")
 def edit_task_page(task_id: int, request: Request, viewer: Viewer = Depends(current_viewer),
-                   session: Session = Depends(db_session)):
+                   session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.manage:
         raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以修改督办任务。")
@@ -514,7 +500,7 @@ def edit_task_page(task_id: int, request: Request, viewer: Viewer = Depends(curr
 
 @router.post("/tasks/{task_id}/edit")
 def edit_task_post(task_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                   session: Session = Depends(db_session)):
+                   session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.manage:
         raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以修改督办任务。")
@@ -533,7 +519,7 @@ def edit_task_post(task_id: int, request: Request, form=Depends(form_data), view
 
 @router.post("/tasks/{task_id}/status")
 def task_status_post(task_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                     session: Session = Depends(db_session)):
+                     session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     target = str(form.get("status") or "")
     if target not in TASK_STATUSES:
@@ -562,7 +548,7 @@ def _transition_refusal(current: str, target: str) -> str:
 
 @router.post("/tasks/{task_id}/comments")
 def task_comment_post(task_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                      session: Session = Depends(db_session)):
+                      session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.comment:
         raise HTTPException(status_code=403, detail="您只能查看该任务,不能添加意见。")
@@ -585,7 +571,7 @@ async def attachment_size_guard(request: Request) -> None:
 @router.post("/tasks/{task_id}/attachments")
 def task_attachment_post(task_id: int, request: Request, _guard=Depends(attachment_size_guard),
                          form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                         session: Session = Depends(db_session)):
+                         session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.attach:
         raise HTTPException(status_code=403, detail="您只能查看该任务,不能上传佐证材料。")
@@ -615,7 +601,7 @@ def _attachment(session: Session, task: SupervisionTask, attachment_id: int) -> 
 
 @router.get("/tasks/{task_id}/attachments/{attachment_id}")
 def task_attachment_download(task_id: int, attachment_id: int, request: Request,
-                             viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+                             viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     task, _ = _task_for(session, viewer, task_id)
     _attachment(session, task, attachment_id)
     try:
@@ -628,7 +614,7 @@ def task_attachment_download(task_id: int, attachment_id: int, request: Request,
 
 @router.post("/tasks/{task_id}/attachments/{attachment_id}/delete")
 def task_attachment_delete(task_id: int, attachment_id: int, viewer: Viewer = Depends(check_csrf),
-                           session: Session = Depends(db_session)):
+                           session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.manage:
         raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以移除附件。")
@@ -638,7 +624,7 @@ def task_attachment_delete(task_id: int, attachment_id: int, viewer: Viewer = De
 
 
 @router.post("/tasks/{task_id}/delete")
-def task_delete(task_id: int, viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+def task_delete(task_id: int, viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.manage:
         raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以删除督办任务。")
@@ -652,7 +638,7 @@ def task_delete(task_id: int, viewer: Viewer = Depends(check_csrf), session: Ses
 
 @router.get("/counties/{code}/timeline")
 def timeline_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                  session: Session = Depends(db_session)):
+                  session: Session = REQUEST_SESSION):
     county = _readable_county(session, viewer, code)
     day = today()
     timeline = county_timeline(session, county.code, today=day)
@@ -685,7 +671,7 @@ def _schedule_roots(session: Session, viewer: Viewer) -> list[OrgNode]:
 
 
 @router.get("/schedule")
-def schedule_index(request: Request, viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+def schedule_index(request: Request, viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     roots = _schedule_roots(session, viewer)
     if not roots:
         raise HTTPException(status_code=403, detail="您的账号不属于任何县区、市或省,没有可查看的创建进度。")
@@ -697,7 +683,7 @@ def schedule_index(request: Request, viewer: Viewer = Depends(current_viewer), s
 
 @router.get("/nodes/{code}/schedule")
 def schedule_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                  session: Session = Depends(db_session)):
+                  session: Session = REQUEST_SESSION):
     from junheng.monitor.schedule import ScheduleError
     from junheng.monitor.service import city_schedule
 

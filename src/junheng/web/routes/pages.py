@@ -21,7 +21,7 @@ from junheng.store.models import School, SchoolYear
 from junheng.store.repo import STATE_LABELS
 from junheng.store.users import ROLE_LABELS
 from junheng.web.app import templates
-from junheng.web.deps import Viewer, current_viewer, db_session
+from junheng.web.deps import REQUEST_SESSION, Viewer, current_viewer
 
 router = APIRouter(include_in_schema=False)
 R_IDS = [f"R{i}" for i in range(1, 8)]
@@ -37,12 +37,12 @@ def render(request: Request, template: str, context: dict, data: dict | None = N
 
 
 @router.get("/")
-def home(viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+def home(viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     return RedirectResponse(viewer.access.home(session), status_code=303)
 
 
 @router.get("/overview")
-def overview(request: Request, viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+def overview(request: Request, viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     rows = []
     for county in viewer.access.readable_counties(session):
         # the current evaluation of approved data (stored runs are found again cheaply), never an older run
@@ -78,7 +78,7 @@ def _cv_chart(result: EvaluationResult) -> dict:
 
 @router.get("/counties/{code}")
 def county_dashboard(code: str, request: Request, year: int | None = None,
-                     viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+                     viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     county = repo.county_by_code(session, code)
     if not viewer.access.can_read_county(county):
         raise HTTPException(status_code=403)
@@ -107,7 +107,7 @@ def county_dashboard(code: str, request: Request, year: int | None = None,
 
 @router.get("/schools/{code}")
 def school_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                session: Session = Depends(db_session)):
+                session: Session = REQUEST_SESSION):
     school = repo.school_by_code(session, code)
     if not viewer.access.can_read_school(school):
         raise HTTPException(status_code=403)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -26,7 +25,7 @@ from typing import Mapping
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from junheng.data.dataset import Dataset
@@ -46,13 +45,13 @@ from junheng.planner.service import (
 from junheng.store import repo
 from junheng.store.models import AuditEntry, OrgNode
 from junheng.web.app import templates
-from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session
-from junheng.web.routes.editing import ENTITY_LABELS, META_FIELD_LABELS, form_data
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
+from junheng.web.files import XLSX_TYPE, download, written
+from junheng.web.routes.editing import form_data
 from junheng.web.routes.pages import render
 
 router = APIRouter(include_in_schema=False)
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MODE_SHORT = {"both": "轮岗加投入", "build": "补充投入", "rotation": "交流轮岗"}
 BUDGET_KINDS = {"per_year": "每年上限", "total": "方案期合计"}
 PLAN_FIELDS = ("year", "mode", "budget", "budget_kind", "years", "minimum")
@@ -60,9 +59,6 @@ VERDICT_LABELS = {"pass": "达标", "fail": "未达标", "incomplete": "数据�
 ITEM_LABELS = {"resource_allocation": "资源配置(R1–R7 及差异系数)"}
 CACHE_SIZE = 8  # plans kept per process: the page, its downloads and "save" reuse one solve
 
-# The audit log names what this module writes (entity "scenario", field "saved").
-ENTITY_LABELS.setdefault("scenario", "情景")
-META_FIELD_LABELS.setdefault("saved", "保存情景")
 
 
 def _yuan(amount: float | None) -> str:
@@ -91,8 +87,7 @@ def _county(session: Session, viewer: Viewer, code: str, *, manage: bool = False
 
 
 def _workspace(request: Request) -> Path:
-    """The workspace folder: the one holding the uploads folder (workspace.Settings)."""
-    return Path(request.app.state.settings.uploads).parent
+    return request.app.state.settings.folder
 
 
 def _safe(code: str) -> str:
@@ -271,7 +266,7 @@ def _error_response(request: Request, context: dict, message: str, status: int =
 
 @router.get("/counties/{code}/plan")
 def plan_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-              session: Session = Depends(db_session)):
+              session: Session = REQUEST_SESSION):
     """The form; with `run` (the form's button) or `format=json` also the plan. JSON: the plan's
     JSON contract, as `junheng plan --format json` writes it."""
     county = _county(session, viewer, code)
@@ -304,33 +299,26 @@ def _download(request: Request, session: Session, viewer: Viewer, code: str) -> 
     return county, plan_for(request, county, dataset, preq).plan
 
 
-def _attachment(name: str, fallback: str) -> dict:
-    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"}
-
-
 @router.get("/counties/{code}/plan.xlsx")
 def plan_xlsx(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-              session: Session = Depends(db_session)):
+              session: Session = REQUEST_SESSION):
     """The plan workbook (the CLI's writer): per school the actions, quantities, cost and year."""
     from junheng.planner.report import write_plan_xlsx
 
     county, plan = _download(request, session, viewer, code)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "plan.xlsx"
-        write_plan_xlsx(plan, path)
-        content = path.read_bytes()
-    return Response(content, media_type=XLSX_TYPE,
-                    headers=_attachment(f"{county.name}{plan.year}学年达标方案.xlsx", f"{county.code}-{plan.year}-plan.xlsx"))
+    content = written(lambda path: write_plan_xlsx(plan, path), "plan.xlsx")
+    return download(content, XLSX_TYPE, f"{county.name}{plan.year}学年达标方案.xlsx",
+                    f"{county.code}-{plan.year}-plan.xlsx", private=True)
 
 
 @router.get("/counties/{code}/plan.json")
 def plan_json_file(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                   session: Session = Depends(db_session)):
+                   session: Session = REQUEST_SESSION):
     """The plan JSON as a file, written as `junheng plan --format json -o` writes it."""
     county, plan = _download(request, session, viewer, code)
     text = json.dumps(plan.to_json(), ensure_ascii=False, indent=2)
-    return Response(text.encode("utf-8"), media_type="application/json; charset=utf-8",
-                    headers=_attachment(f"{county.name}{plan.year}学年达标方案.json", f"{county.code}-{plan.year}-plan.json"))
+    return download(text.encode("utf-8"), "application/json; charset=utf-8", f"{county.name}{plan.year}学年达标方案.json",
+                    f"{county.code}-{plan.year}-plan.json", private=True)
 
 
 # ---------------------------------------------------------------- save as scenario
@@ -338,7 +326,7 @@ def plan_json_file(code: str, request: Request, viewer: Viewer = Depends(current
 
 @router.post("/counties/{code}/plan/save")
 def save_scenario_post(code: str, request: Request, viewer: Viewer = Depends(check_csrf),
-                       form=Depends(form_data), session: Session = Depends(db_session)):
+                       form=Depends(form_data), session: Session = REQUEST_SESSION):
     """保存为方案: the plan of the posted options (solved again only if not cached), written as a
     scenario file, with one audit entry; all or nothing."""
     county = _county(session, viewer, code, manage=True)
@@ -409,7 +397,7 @@ def _scenario_file(folder: Path, key: str) -> Path:
 
 @router.get("/counties/{code}/scenarios")
 def scenarios_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                   session: Session = Depends(db_session)):
+                   session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code)
     scenarios = _saved(scenario_folder(request, county))
     saved = request.query_params.get("saved")
@@ -421,7 +409,7 @@ def scenarios_page(code: str, request: Request, viewer: Viewer = Depends(current
 
 @router.get("/counties/{code}/scenarios/{key}")
 def scenario_apply(code: str, key: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                   session: Session = Depends(db_session)):
+                   session: Session = REQUEST_SESSION):
     """应用: the scenario on the county's stored approved data, the evaluation before and after
     side by side (`scenario_for`). Nothing is stored."""
     county = _county(session, viewer, code)

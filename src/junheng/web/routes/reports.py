@@ -11,8 +11,6 @@ for a PDF do not block other requests.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -22,7 +20,8 @@ from junheng.reports.charts import ChartFontMissing
 from junheng.reports.pdf import PdfConversionFailed, PdfUnavailable
 from junheng.reports.store import city_report_stored, county_report_stored
 from junheng.store import repo
-from junheng.web.deps import Viewer, current_viewer, db_session
+from junheng.web.deps import REQUEST_SESSION, Viewer, current_viewer
+from junheng.web.files import download
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,14 +39,10 @@ def parse_year(year: str | None) -> int | None:
     return int(text)
 
 
-def download(report: RenderedReport, fallback: str) -> Response:
-    """The file with its Chinese name (RFC 5987) and an ASCII name for old clients; the HTML
-    report opens in the browser."""
-    disposition = "inline" if report.filename.endswith(".html") else "attachment"
-    headers = {"Content-Disposition": f"{disposition}; filename=\"{fallback}\"; "
-                                      f"filename*=UTF-8''{quote(report.filename)}",
-               "Cache-Control": "no-store"}
-    return Response(report.content, media_type=report.media_type, headers=headers)
+def report_download(report: RenderedReport, fallback: str) -> Response:
+    """The HTML report opens in the browser; the others download."""
+    return download(report.content, report.media_type, report.filename, fallback,
+                    inline=report.filename.endswith(".html"), private=True)
 
 
 def rendering(build):
@@ -65,7 +60,7 @@ def rendering(build):
 
 @router.get("/counties/{code}/report.{fmt}")
 def county_report_download(code: str, fmt: str, year: str | None = None, viewer: Viewer = Depends(current_viewer),
-                           session: Session = Depends(db_session)):
+                           session: Session = REQUEST_SESSION):
     try:
         county = repo.county_by_code(session, code)
     except repo.StoreError as exc:
@@ -76,12 +71,12 @@ def county_report_download(code: str, fmt: str, year: str | None = None, viewer:
     wanted = parse_year(year)
     report, result = rendering(lambda: county_report_stored(session, county.code, fmt, year=wanted, user=viewer.user))
     session.commit()  # an evaluation run stored on the way is saved before the file is sent
-    return download(report, f"{county.code}-{result.year}-report.{fmt}")
+    return report_download(report, f"{county.code}-{result.year}-report.{fmt}")
 
 
 @router.get("/overview/report.{fmt}")
 def city_report_download(fmt: str, year: str | None = None, viewer: Viewer = Depends(current_viewer),
-                         session: Session = Depends(db_session)):
+                         session: Session = REQUEST_SESSION):
     counties = viewer.access.readable_counties(session)
     if not counties:
         raise HTTPException(status_code=403, detail="您没有可查看的县区,无法生成汇总报告。")
@@ -89,4 +84,4 @@ def city_report_download(fmt: str, year: str | None = None, viewer: Viewer = Dep
     wanted = parse_year(year)
     done = rendering(lambda: city_report_stored(session, counties, fmt, year=wanted, user=viewer.user))
     session.commit()
-    return download(done.report, f"summary-{done.year}-report.{fmt}")
+    return report_download(done.report, f"summary-{done.year}-report.{fmt}")

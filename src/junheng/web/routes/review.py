@@ -12,7 +12,7 @@ from junheng.store import repo
 from junheng.store.models import OrgNode, School, SchoolYear
 from junheng.store.repo import StoreError
 from junheng.web.app import templates
-from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
 from junheng.web.routes.editing import (
     base_context,
     form_data,
@@ -42,7 +42,7 @@ def _rows(session: Session, county: OrgNode) -> list[tuple[School, SchoolYear]]:
 
 @router.get("/counties/{code}/review")
 def review_page(code: str, request: Request, year: int | None = None, error: str | None = None,
-                viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+                viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code, manage=False)
     rows = _rows(session, county)
     years = sorted({r.year for _, r in rows})
@@ -69,7 +69,7 @@ def review_page(code: str, request: Request, year: int | None = None, error: str
 
 @router.post("/counties/{code}/review")
 def review_many(code: str, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                session: Session = Depends(db_session)):
+                session: Session = REQUEST_SESSION):
     """Approve several submitted school-years at once: all of them or none."""
     county = _county(session, viewer, code, manage=True)
     if form.get("action") != "approve":

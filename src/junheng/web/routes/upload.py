@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,8 @@ from junheng.store import repo
 from junheng.store.models import CountyYear, OrgNode, School, SchoolYear
 from junheng.store.repo import STATE_LABELS, StoreError
 from junheng.web.app import templates
-from junheng.web.deps import Viewer, check_csrf, current_viewer, db_session
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
+from junheng.web.files import CHUNK, XLSX_TYPE, download, megabytes, save_upload, shown_name, written
 from junheng.web.routes.editing import (
     ENTITY_LABELS,
     ENTITY_TABLES,
@@ -50,7 +51,6 @@ KINDS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".zip": "zip"}
 SUFFIX = {"xlsx": ".xlsx", "zip": ".zip"}
 ZIP_EXPANSION = 20  # a ZIP may unpack to at most this many times the upload limit (zip bombs)
 PREVIEW_ROWS = 1000  # differences listed in the preview table (all are applied)
-CHUNK = 1024 * 1024
 
 
 class UploadRefused(Exception):
@@ -78,10 +78,6 @@ def _limit(request: Request) -> int:
     return int(request.app.state.settings.upload_limit_bytes)
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB"
-
-
 def _meta_path(folder: Path, upload_id: str) -> Path:
     return folder / f"{upload_id}.json"
 
@@ -105,17 +101,11 @@ def _write_meta(folder: Path, meta: dict) -> None:
     os.replace(temporary, path)
 
 
-def _shown_name(name: str) -> str:
-    """The user's file name for display only (never used as a path)."""
-    name = PurePosixPath(str(name).replace("\\", "/")).name
-    return re.sub(r"[\x00-\x1f]", "", name)[:120] or "未命名文件"
-
-
 async def upload_size_guard(request: Request) -> None:
     """Refuse an oversized body before it is parsed (the copy below counts bytes as well)."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > _limit(request) + 64 * 1024:
-        raise HTTPException(status_code=413, detail=f"文件太大:上传文件不能超过 {_megabytes(_limit(request))}。")
+        raise HTTPException(status_code=413, detail=f"文件太大:上传文件不能超过 {megabytes(_limit(request))}。")
 
 
 # ---------------------------------------------------------------- reading an upload
@@ -286,25 +276,25 @@ def _recent(folder: Path, county: OrgNode, limit: int = 10) -> list[dict]:
 
 def _upload_page(request: Request, viewer: Viewer, county: OrgNode, error: str | None = None, status_code: int = 200):
     folder = _folder(request)
-    context = base_context(viewer) | {"county": county, "limit": _megabytes(_limit(request)), "error": error,
+    context = base_context(viewer) | {"county": county, "limit": megabytes(_limit(request)), "error": error,
                                       "recent": _recent(folder, county)}
     return templates.TemplateResponse(request, "upload.html", context, status_code=status_code)
 
 
 @router.get("/counties/{code}/upload")
 def upload_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                session: Session = Depends(db_session)):
+                session: Session = REQUEST_SESSION):
     return _upload_page(request, viewer, _county(session, viewer, code))
 
 
 @router.post("/counties/{code}/upload")
 def receive_upload(code: str, request: Request, _guard=Depends(upload_size_guard), form=Depends(form_data),
-                         viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+                         viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code)
     upload = form.get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
         return _upload_page(request, viewer, county, "请选择要上传的文件(填好的 .xlsx 模板,或 CSV 文件的 .zip 压缩包)。", 400)
-    shown = _shown_name(upload.filename)
+    shown = shown_name(upload.filename)
     kind = KINDS.get(PurePosixPath(shown.lower()).suffix)
     if kind is None:
         return _upload_page(request, viewer, county,
@@ -314,16 +304,9 @@ def receive_upload(code: str, request: Request, _guard=Depends(upload_size_guard
     upload_id = secrets.token_hex(16)
     target = folder / f"{upload_id}{SUFFIX[kind]}"
     partial = folder / f"{upload_id}.part"
-    size = 0
-    with partial.open("wb") as out:
-        while chunk := upload.file.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                break
-            out.write(chunk)
-    if size > limit:
-        partial.unlink(missing_ok=True)
-        return _upload_page(request, viewer, county, f"文件太大:上传文件不能超过 {_megabytes(limit)}。", 413)
+    size = save_upload(upload.file, partial, limit)
+    if size is None:
+        return _upload_page(request, viewer, county, f"文件太大:上传文件不能超过 {megabytes(limit)}。", 413)
     if size == 0:
         partial.unlink(missing_ok=True)
         return _upload_page(request, viewer, county, f"“{shown}”是空文件。", 400)
@@ -374,7 +357,7 @@ def _preview(request: Request, session: Session, viewer: Viewer, county: OrgNode
 
 @router.get("/counties/{code}/upload/{upload_id}")
 def upload_preview(code: str, upload_id: str, request: Request, viewer: Viewer = Depends(current_viewer),
-                   session: Session = Depends(db_session)):
+                   session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code)
     folder = _folder(request)
     meta = _read_meta(folder, upload_id, county)
@@ -383,7 +366,7 @@ def upload_preview(code: str, upload_id: str, request: Request, viewer: Viewer =
 
 @router.post("/counties/{code}/upload/{upload_id}/apply")
 def apply_upload(code: str, upload_id: str, request: Request, form=Depends(form_data),
-                 viewer: Viewer = Depends(check_csrf), session: Session = Depends(db_session)):
+                 viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code)
     folder = _folder(request)
     meta = _read_meta(folder, upload_id, county)
@@ -428,38 +411,20 @@ def apply_upload(code: str, upload_id: str, request: Request, form=Depends(form_
 
 # ---------------------------------------------------------------- downloads: template and current data
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _attachment(name: str, fallback: str) -> dict:
-    from urllib.parse import quote
-
-    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"}
-
-
 @router.get("/counties/{code}/upload-template.xlsx")
-def download_template(code: str, viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+def download_template(code: str, viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     _county(session, viewer, code)
     from junheng.data.template import write_template
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "template.xlsx"
-        write_template(path)
-        content = path.read_bytes()
-    return Response(content, media_type=XLSX_TYPE, headers=_attachment("填报模板.xlsx", "template.xlsx"))
+    return download(written(write_template, "template.xlsx"), XLSX_TYPE, "填报模板.xlsx", "template.xlsx")
 
 
 @router.get("/counties/{code}/current-data.xlsx")
-def download_current(code: str, viewer: Viewer = Depends(current_viewer), session: Session = Depends(db_session)):
+def download_current(code: str, viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     """The county's stored data (approved or not) as a workbook: edit it and upload it back."""
     county = _county(session, viewer, code)
     from junheng.data.writer import write_dataset_xlsx
 
     dataset = repo.load_dataset(session, [county.code], approved_only=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "data.xlsx"
-        write_dataset_xlsx(dataset, path)
-        content = path.read_bytes()
-    return Response(content, media_type=XLSX_TYPE,
-                    headers=_attachment(f"{county.name}-当前数据.xlsx", f"{county.code}-data.xlsx"))
-
+    content = written(lambda path: write_dataset_xlsx(dataset, path), "data.xlsx")
+    return download(content, XLSX_TYPE, f"{county.name}-当前数据.xlsx", f"{county.code}-data.xlsx", private=True)
