@@ -332,12 +332,14 @@ def serve(
     scheduler = start_scheduler(database, workspace)  # timed warnings (junheng.toml [monitor]), in this process only
     console.print(f"网站已启动:http://{host}:{port}/ (按 Ctrl+C 停止)", highlight=False)
     try:
+        # Idle connections stay open 65 s (uvicorn's default is 5 s): a browser or client that
+        # comes back after a few seconds' thought otherwise races the server closing its connection.
+        options = {"host": host, "port": port, "log_level": "warning", "timeout_keep_alive": 65}
         if workers == 1:
-            uvicorn.run(create_app(settings, database), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(settings, database), **options)
         else:  # worker processes import the app themselves, from the workspace named here
             os.environ["JUNHENG_WORKSPACE"] = str(resolve(workspace).root)
-            uvicorn.run("junheng.web.app:create_app_from_environment", factory=True, workers=workers,
-                        host=host, port=port, log_level="warning")
+            uvicorn.run("junheng.web.app:create_app_from_environment", factory=True, workers=workers, **options)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
