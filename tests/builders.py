@@ -145,3 +145,13 @@ def run_junheng(*arguments: str, cwd=None):
     env = {**os.environ, "COLUMNS": "250"}  # wide enough that table cells do not wrap words apart
     return subprocess.run([junheng_command(), *arguments], capture_output=True, text=True, encoding="utf-8",
                           check=False, timeout=300, cwd=cwd, env=env)
+
+
+_ASCII_MARKS = str.maketrans({"\uff0c": ",", "\uff1a": ":", "\uff1b": ";", "\uff08": "(", "\uff09": ")", "\uff1f": "?",
+                              "\uff01": "!"})
+
+
+def plain(text: str) -> str:
+    """A page's text with its Chinese punctuation written back in ASCII: pages typeset their
+    text (junheng.typography), tests compare the words."""
+    return text.translate(_ASCII_MARKS)

@@ -1,6 +1,7 @@
 """The command as a user meets it: Chinese messages, exit codes, no traceback, the demo."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -78,6 +79,7 @@ def test_demo_generates_evaluates_and_labels_synthetic_data(tmp_path):
     result = run_junheng("demo", "--workspace", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "合成数据" in result.stdout and "结论:" in result.stdout
+    assert re.search(r"预警巡检:当前未解除的预警 [1-9]\d* 条", result.stdout)  # the warning pages have content
     assert (tmp_path / "demo-data" / "schools.csv").exists()
     doc = json.loads((tmp_path / "demo-result.json").read_text("utf-8"))
     assert doc["synthetic"] is True and "合成数据" in doc["county_name"]

@@ -279,3 +279,10 @@ def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console) ->
                 user.password_hash = hash_password(password)  # a re-run prints fresh passwords
             table.add_row(username, label, scopes.get(scope, "全部") if scope else "全部", password)
         console.print(table)
+    # one warning run, as the server's schedule would do, so the warning pages have something to show
+    from junheng.monitor.config import monitor_settings
+    from junheng.monitor.service import run_watch
+
+    report = run_watch(database, monitor_settings(workspace), notify=False)
+    console.print(f"预警巡检:当前未解除的预警 {report.totals()['open']} 条(网站“预警”页面;定时巡检见 junheng.toml 的 [monitor])",
+                  highlight=False)

@@ -8,6 +8,7 @@ supervisor of 990001."""
 
 from __future__ import annotations
 
+import builders
 import io
 import sys
 from pathlib import Path
@@ -99,7 +100,7 @@ def test_county_and_school_trends(world):
     fragment = county.get(f"/counties/{COUNTY}/trends?fragment=1&year=2024")
     assert fragment.status_code == 200 and "<html" not in fragment.text
     assert 'id="trend-changes"' in fragment.text and "data-trend-chart=" in fragment.text
-    assert "2024 学年与 2023 学年比较" in fragment.text and "测试学校P1(小学)" in fragment.text
+    assert "2024 学年与 2023 学年比较" in fragment.text and "测试学校P1(小学)" in builders.plain(fragment.text)
     full = county.get(f"/counties/{COUNTY}/trends")
     assert "<html" in full.text and "/static/vendor/echarts/echarts.min.js" in full.text
 
@@ -113,7 +114,7 @@ def test_county_and_school_trends(world):
     assert r5["direction"] == "worse" and r5["change"] == pytest.approx(-4.16)
     share = next(s for s in data["charts"][0]["series"] if s["name"] == "R5")["data"]
     assert share == [pytest.approx(20.0 / 7.5 * 100, abs=0.01), pytest.approx(15.84 / 7.5 * 100, abs=0.01)]
-    assert "测试学校P1(小学)" in school.get("/schools/P1/trends?fragment=1").text
+    assert "测试学校P1(小学)" in builders.plain(school.get("/schools/P1/trends?fragment=1").text)
 
     # scope is checked on the server
     assert school.get(f"/counties/{COUNTY}/trends?format=json").status_code == 403
@@ -179,7 +180,8 @@ def test_forecast_page_and_its_inputs(world):
                      "入学来源": INTAKE, "住房项目": HOUSING})
     response = county.post(f"/counties/{COUNTY}/forecast/inputs", files={"file": ("预测.xlsx", bad)})
     assert response.status_code == 400
-    assert "第 39 行“年级”:“10”应为 1–9 的年级" in response.text and "第 39 行“在校生数”:“many”应为非负整数" in response.text
+    assert "第 39 行“年级”:“10”应为 1–9 的年级" in builders.plain(response.text)
+    assert "第 39 行“在校生数”:“many”应为非负整数" in builders.plain(response.text)
     assert _counts(world) == before
     bad = _workbook({"分年级在校生数": GRADES + [["Q1", 2024, 1, 10]]})
     response = county.post(f"/counties/{COUNTY}/forecast/inputs", files={"file": ("预测.xlsx", bad)})

@@ -170,7 +170,7 @@ def _walk_through(page, base: str, expect) -> None:
         expect(page.locator("#flash")).to_contain_text("已保存")
     expect(page.locator("table.quality")).to_contain_text("科学")
     fill_values(page, {k: v for k, v in builders.county_year().items() if k not in ("county_code", "year")})
-    page.get_by_role("button", name="保存并确认定稿(锁定)").click()
+    page.get_by_role("button", name="保存并确认定稿（锁定）").click()
     expect(page.locator("#flash")).to_contain_text("已保存并锁定")
 
     # ---- the dashboard evaluates the county from what was typed
@@ -183,7 +183,7 @@ def _walk_through(page, base: str, expect) -> None:
     page.goto(f"{base}/counties/{COUNTY}/audit")
     log = page.locator("#audit")
     for words in ("县区 990102", f"学校 {SCHOOL}", "用户 tianbao", "用户 xian_admin", "审核状态", "小学在校生数",
-                  "设置初始密码", "示范县教体局(xian_admin)"):
+                  "设置初始密码", "示范县教体局（xian_admin）"):  # pages typeset Chinese punctuation
         expect(log).to_contain_text(words)
     page.screenshot(path=str(ARTIFACTS / "empty-install-audit.png"))
     log_out(page, expect)

@@ -3,6 +3,7 @@ CSRF, workflow), the county's yearly form and quality rows, review, audit log, s
 
 from __future__ import annotations
 
+import builders
 import csv
 import io
 import re
@@ -36,7 +37,7 @@ def draft(web_world):
 def test_a_bad_value_is_shown_beside_its_field_and_nothing_is_saved(draft):
     school = draft.login("school")
     page = school.get(FORM)
-    assert page.status_code == 200 and "学生与班级" in page.text and "放宽条款所需(可选)" in page.text
+    assert page.status_code == 200 and "学生与班级" in page.text and "放宽条款所需(可选)" in builders.plain(page.text)
     before = draft.snapshot()
     response = school.post(FORM, {"version": version_of(page.text), "action": "save", "students_primary": "一千",
                                   "sports_area": "15000", "backbone_teachers_primary": "99999"})
@@ -70,7 +71,7 @@ def test_a_good_value_is_saved_with_one_audit_entry(draft):
     assert all(e.entity_key == f"P1/{YEAR}" and e.user.username == "school" for e in entries)
     shown = school.get(FORM + "?msg=saved")
     assert "已保存" in shown.text
-    assert "历史(" in field_html(shown.text, "sports_area") and "23456.5" in field_html(shown.text, "sports_area")
+    assert "历史(" in builders.plain(field_html(shown.text, "sports_area")) and "23456.5" in field_html(shown.text, "sports_area")
 
 
 def test_an_emptied_field_clears_the_stored_value(draft):
@@ -146,7 +147,7 @@ def test_submit_locks_and_the_county_approves_returns_and_reopens(draft):
     assert school.post(FORM, {"version": version, "action": "submit", "sports_area": "21500"}).status_code == 303
     assert county.post(f"{FORM}/workflow", {"action": "approve"}).status_code == 303
     assert draft.school_year("P1").status == "approved"
-    assert "已审核通过,已锁定" in school.get(FORM).text
+    assert "已审核通过,已锁定" in builders.plain(school.get(FORM).text)
     assert county.post(f"{FORM}/workflow", {"action": "reopen"}).status_code == 303
     assert draft.school_year("P1").status == "draft"
     statuses = [(e.old, e.new) for e in draft.audit(field="status", entity_key=f"P1/{YEAR}")]
@@ -310,3 +311,14 @@ def test_soft_delete_and_restore_are_audited_and_for_the_county_admin(draft):
     notes = [(e.entity, e.entity_key, e.note) for e in draft.audit(field="deleted_at")]
     assert notes == [("school_year", f"P1/{YEAR}", "删除"), ("school", "J1", "删除"),
                      ("school_year", f"P1/{YEAR}", "恢复"), ("school", "J1", "恢复")]
+
+
+def test_a_school_filler_is_not_offered_the_county_pages_it_may_not_open(draft):
+    school, county = draft.login("school"), draft.login("county")
+    for path in ("/schools/P1", f"/schools/P1/years/{YEAR}", "/schools/P1/trends"):
+        page = school.get(path)
+        assert page.status_code == 200
+        assert f'href="/counties/{COUNTY}"' not in page.text  # the county's name, not a link to a 403
+        assert f'href="/counties/{COUNTY}"' in county.get(path).text
+    header = school.get("/schools/P1").text.split("</h1>", 1)[1].split("</p>", 1)[0]
+    assert "小学" in header and "primary" not in header  # the school type by its Chinese name

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
+from junheng.typography import Typesetter, typeset  # noqa: F401 (typeset: part of this module's API)
+
 Shade = Literal["unmet", "missing"]
 Align = Literal["left", "center", "right"]
 Orientation = Literal["portrait", "landscape"]
@@ -241,69 +243,7 @@ class ReportDocument:
 
 
 # ---------------------------------------------------------------------------------------------
-# Chinese punctuation: the text is written with ASCII ",:;()" (as the engine's explanations
-# are); in print, punctuation inside Chinese text is full-width. Digits and Latin context keep
-# ASCII: "5.48", "R4(m²)", "school_year.students_primary".
-
-FULL_WIDTH = {",": "\uff0c", ":": "\uff1a", ";": "\uff1b", "(": "\uff08", ")": "\uff09", "?": "\uff1f", "!": "\uff01"}
-WIDE_EXTRA = set("“”‘’、。《》【】—…·")
-
-
-PLACEHOLDER_BASE = 0xE000  # private-use characters stand in for protected names while typesetting
-PLACEHOLDER_LIMIT = 0x1800
-
-
-def is_wide(ch: str) -> bool:
-    if not ch:
-        return False
-    code = ord(ch)
-    return (0x2E80 <= code <= 0x9FFF or PLACEHOLDER_BASE <= code < PLACEHOLDER_BASE + PLACEHOLDER_LIMIT or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF
-            or 0x3000 <= code <= 0x303F or ch in WIDE_EXTRA)
-
-
-def typeset(text: str) -> str:
-    """ASCII punctuation next to Chinese text → full-width; parentheses converted in pairs."""
-    if not text or not any(ch in FULL_WIDTH for ch in text):
-        return text
-    out: list[str] = []
-    opened: list[bool] = []
-    for i, ch in enumerate(text):
-        prev = out[-1] if out else ""
-        nxt = text[i + 1] if i + 1 < len(text) else ""
-        if ch == "(":
-            wide = is_wide(prev) or is_wide(nxt)
-            opened.append(wide)
-            out.append(FULL_WIDTH[ch] if wide else ch)
-        elif ch == ")":
-            wide = opened.pop() if opened else (is_wide(prev) or is_wide(nxt))
-            out.append(FULL_WIDTH[ch] if wide else ch)
-        elif ch in FULL_WIDTH and (is_wide(prev) or is_wide(nxt)):
-            out.append(FULL_WIDTH[ch])
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-class Typesetter:
-    """`typeset` that leaves names from the data (county and school names) exactly as written."""
-
-    def __init__(self, protected: set[str] | frozenset[str] = frozenset()):
-        names = sorted((n for n in protected if n and any(ch in FULL_WIDTH for ch in n)), key=len, reverse=True)
-        self.names = names[:PLACEHOLDER_LIMIT]
-        self.placeholders = {name: chr(PLACEHOLDER_BASE + k) for k, name in enumerate(self.names)}
-
-    def __call__(self, text: str) -> str:
-        if not text or not any(ch in FULL_WIDTH for ch in text):
-            return text
-        for name in self.names:
-            if name in text:
-                text = text.replace(name, self.placeholders[name])
-        text = typeset(text)
-        for name, mark in self.placeholders.items():
-            if mark in text:
-                text = text.replace(mark, name)
-        return text
-
+# Chinese punctuation: see junheng.typography (shared with the web pages)
 
 def typeset_document(doc: ReportDocument) -> ReportDocument:
     """A copy of the report with its text typeset (the renderers call this first); the names in

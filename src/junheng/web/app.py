@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from importlib import resources
 
+import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -15,11 +16,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from junheng.engine.wording import num
 from junheng.errors import JunhengError
 from junheng.store.db import Database
+from junheng.typography import typeset_html
 from junheng.web.deps import LoginRequired
 from junheng.workspace import Settings
 
 PACKAGE = resources.files("junheng.web")
+
+
+class _ChineseTemplate(jinja2.Template):
+    """Pages show Chinese punctuation in Chinese text (junheng.typography); the templates and the
+    messages are written with ASCII marks, and form values and data attributes stay untouched."""
+
+    def render(self, *args, **kwargs) -> str:
+        return typeset_html(super().render(*args, **kwargs))
+
+
 templates = Jinja2Templates(directory=str(PACKAGE.joinpath("templates")))
+templates.env.template_class = _ChineseTemplate
 DEFAULT_MESSAGES = {  # Chinese for the errors Starlette raises itself (unknown path, wrong method, ...)
     400: "请求格式有误", 401: "请先登录", 403: "没有权限", 404: "未找到该地址或资源",
     405: "该地址不支持此请求方法", 413: "上传的内容过大", 415: "不支持的内容类型",

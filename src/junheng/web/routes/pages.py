@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from junheng.data.catalog import catalog
 from junheng.engine.evaluate import NothingToEvaluate
 from junheng.engine.result import EvaluationResult
 from junheng.reports.standards import rule_text
@@ -135,7 +136,9 @@ def school_page(code: str, request: Request, viewer: Viewer = Depends(current_vi
                         findings.append({"id": item.id, "name": item.name, "detail": finding.detail, "met": finding.met})
     county_values = {seg: {i: c.county_value for i, c in items.items()} for seg, items in result.resource.cv.items()} \
         if result else {}
+    school_type = catalog().school_types.get(school.school_type)
     context = {"viewer": viewer, "school": school, "rows": rows, "units": units, "result": result,
+               "school_type_label": school_type.label if school_type else school.school_type,
                "findings": findings, "history": history, "county_values": county_values, "r_ids": R_IDS,
                "can_edit": viewer.access.can_edit_school(school)}
     data = {"school_id": school.code, "name": school.name, "years": [{"year": r.year, "status": r.status} for r in rows],
