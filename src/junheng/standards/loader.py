@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from junheng.data.catalog import catalog
-from junheng.layered import LayeredError, LayeredFiles, Problem, deep_merge, locate  # noqa: F401 (re-exported)
+from junheng.layered import LayeredError, LayeredFiles, Problem
 from junheng.standards.model import INDICATOR_IDS, Standard
 
 DEFAULT_STANDARD = "national-2017"
