@@ -103,6 +103,7 @@ def test_unknown_county_and_year():
 @pytest.mark.parametrize("text,expected", [
     ("5000000", [5e6]), ("500万", [5e6]), ("1.2亿", [1.2e8]), ("5,000,000", [5e6]),
     ("300万,400万,500万", [3e6, 4e6, 5e6]), ("300万;400万", [3e6, 4e6]), (None, None),
+    ("300万\uff0c400万\uff1b500万", [3e6, 4e6, 5e6]), ("300万、400万", [3e6, 4e6]),  # as typed with a Chinese keyboard
 ])
 def test_budget_text(text, expected):
     assert parse_budget(text) == expected

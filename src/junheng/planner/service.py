@@ -47,7 +47,7 @@ def parse_budget(text: str | float | list | None) -> list[float] | None:
     if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", raw):  # 5,000,000: thousands separators
         raw = raw.replace(",", "")
     out = []
-    for part in re.split(r"[,,;;、/]", raw):
+    for part in re.split(r"[,\uff0c;\uff1b、/]", raw):  # ASCII or full-width commas and semicolons
         match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(元|万元|万|亿元|亿)?\s*", part)
         if not match:
             raise PlannerError(f"预算“{text}”无法识别:请写金额(元),如 5000000、500万、1.2亿;"
