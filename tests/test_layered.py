@@ -201,3 +201,10 @@ def test_parse_mapping_leaves_the_wording_to_the_caller():
         with pytest.raises(ValueError, match="^不是映射$"):
             parse_mapping(text, bad_yaml, not_mapping)
     assert nth_line(None) == ""
+
+
+def test_a_scalar_where_a_mapping_belongs_is_explained_in_chinese(tmp_path):
+    path = write(tmp_path, "bad", "id: bad\nname: 测试\nextends: national-2017\nper_school_rule: 5\n")
+    with pytest.raises(StandardError) as caught:
+        load_standard_file(path)
+    assert [str(p) for p in caught.value.problems] == [f"{path} 第4行 键 per_school_rule:应为键值映射(mapping)"]

@@ -260,7 +260,7 @@ class LayeredFiles:
             return error["msg"].removeprefix("Value error, ")
         if kind == "string_type":
             return f"应为文本,实际为 {given!r}"
-        if kind in ("dict_type", "model_type"):
+        if kind in ("dict_type", "model_type", "model_attributes_type"):
             return "应为键值映射(mapping)"
         if kind in ("tuple_type", "list_type"):
             return "应为列表"
