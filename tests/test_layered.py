@@ -208,3 +208,5 @@ def test_a_scalar_where_a_mapping_belongs_is_explained_in_chinese(tmp_path):
     with pytest.raises(StandardError) as caught:
         load_standard_file(path)
     assert [str(p) for p in caught.value.problems] == [f"{path} 第4行 键 per_school_rule:应为键值映射(mapping)"]
+    shelf = write(tmp_path, "scalar", "name: 架\nitems:\n  c: 5\n")  # a scalar in place of a tagged item
+    assert refused(shelf) == [f"{shelf} 第3行 物品 c 键 items.c:应为键值映射(mapping)"]
