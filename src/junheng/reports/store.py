@@ -39,6 +39,8 @@ from junheng.reports.inputs import (
     Remediation,
     RemediationPlan,
 )
+from junheng.monitor.rules import SEVERITY_LABELS, SEVERITY_RANK
+from junheng.monitor.tasks import STATUS_LABELS as TASK_STATUS_LABELS
 from junheng.reports.inputs import SupervisionTask as TaskRow
 from junheng.store.models import (
     MonitorWarning,
@@ -48,9 +50,6 @@ from junheng.store.models import (
     SupervisionTask,
 )
 
-TASK_STATUS_LABELS = {"open": "未开始", "in_progress": "进行中", "done": "已完成(待核验)", "verified": "已核验"}
-SEVERITY_LABELS = {"yellow": "黄色预警", "orange": "橙色预警", "red": "红色预警"}
-SEVERITY_ORDER = {"red": 0, "orange": 1, "yellow": 2}
 
 
 def approved_years(session: Session, county: OrgNode) -> list[int]:
@@ -99,9 +98,9 @@ def stored_remediation(session: Session, county: OrgNode) -> Remediation | None:
     warnings = session.scalars(select(MonitorWarning).where(MonitorWarning.county_id == county.id,
                                                             MonitorWarning.resolved_at.is_(None))
                                .order_by(MonitorWarning.id)).all()
-    warnings = sorted(warnings, key=lambda w: (SEVERITY_ORDER.get(w.severity, 3), w.id))
+    warnings = sorted(warnings, key=lambda w: (-SEVERITY_RANK.get(w.severity, 0), w.id))  # red first
     warning_rows = [MonitoringWarning(message=w.message or w.title, indicator=w.indicator,
-                                      level=SEVERITY_LABELS.get(w.severity, w.severity),
+                                      level=f"{SEVERITY_LABELS.get(w.severity, w.severity)}预警",
                                       raised=w.first_seen_at.date() if w.first_seen_at else None)
                     for w in warnings]
     if not (actions or open_tasks or warning_rows):

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,6 @@ from junheng.monitor.series import trend_view
 from junheng.monitor.service import county_forecast, time_series
 from junheng.store import repo
 from junheng.store.models import NotificationLog, NotificationSubscription, OrgNode, User
-from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer, monitor_config
 from junheng.web.files import XLSX_TYPE, download, megabytes, save_upload, shown_name, written
 from junheng.web.routes.editing import FLASH_MESSAGES, form_data, local_time, with_message
@@ -122,9 +121,7 @@ def _forecast_page(request: Request, session: Session, viewer: Viewer, county: O
     data = (view or {"county_code": county.code, "county_name": county.name, "detail": message}) | {"inputs": inputs}
     if error:
         data |= {"error": error, "problems": problems or []}
-    if request.query_params.get("format") == "json":
-        return JSONResponse(data, status_code=status_code)
-    return templates.TemplateResponse(request, "forecast.html", context, status_code=status_code)
+    return render(request, "forecast.html", context, data, status_code=status_code)
 
 
 @router.get("/counties/{code}/forecast")
@@ -229,9 +226,7 @@ def _subscriptions_page(request: Request, session: Session, viewer: Viewer, *, e
                        hosts=settings.webhook_hosts, formats=FORMATS, format_labels=FORMAT_LABELS,
                        channel_labels=CHANNEL_LABELS, severity_labels=SEVERITY_LABELS, severities=SEVERITIES,
                        kind_labels=KIND_LABELS, fill_only=bool(viewer.access.fill_schools) and not counties)
-    if request.query_params.get("format") == "json":
-        return JSONResponse(data, status_code=status_code)
-    return templates.TemplateResponse(request, "notifications_subscriptions.html", context, status_code=status_code)
+    return render(request, "notifications_subscriptions.html", context, data, status_code=status_code)
 
 
 @router.get("/notifications/subscriptions")

@@ -55,7 +55,6 @@ from junheng.store.models import (
     TaskAttachment,
     User,
 )
-from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer, monitor_config
 from junheng.web.routes.editing import FLASH_MESSAGES, base_context, form_data, local_time, saved_redirect, today
 from junheng.web.routes.pages import render
@@ -197,9 +196,7 @@ def _warnings_page(request: Request, session: Session, viewer: Viewer, county: O
     context = _context(viewer, county=county, data=data, items=items, filters=filters, error=error,
                        can_manage=can_manage, warning_statuses=WARNING_STATUSES, severities=SEVERITIES,
                        pages=max(1, -(-total // PAGE_SIZE)))
-    if status_code != 200:
-        return templates.TemplateResponse(request, "warnings.html", context, status_code=status_code)
-    return render(request, "warnings.html", context, data)
+    return render(request, "warnings.html", context, data, status_code=status_code)
 
 
 @router.get("/counties/{code}/warnings")
@@ -379,9 +376,7 @@ def _task_form(request: Request, session: Session, viewer: Viewer, county: OrgNo
             "indicators": [i for i, _ in indicators],
             "schools": [{"school_id": s.code, "name": s.name} for s in schools],
             "owners": [{"id": u.id, "username": u.username, "name": u.display_name} for u in owners]}
-    if status_code != 200:
-        return templates.TemplateResponse(request, "tasks_form.html", context, status_code=status_code)
-    return render(request, "tasks_form.html", context, data)
+    return render(request, "tasks_form.html", context, data, status_code=status_code)
 
 
 def _managed_county(session: Session, viewer: Viewer, code: str) -> OrgNode:
@@ -477,9 +472,7 @@ def _task_page(request: Request, session: Session, viewer: Viewer, task: Supervi
     context = _context(viewer, county=task.county, task=task, item=item, transitions=transitions,
                        permissions=permissions, history=_history(session, task), error=error,
                        warning=warning, limit=_megabytes(_attachment_limit(request)))
-    if status_code != 200:
-        return templates.TemplateResponse(request, "tasks_detail.html", context, status_code=status_code)
-    return render(request, "tasks_detail.html", context, data)
+    return render(request, "tasks_detail.html", context, data, status_code=status_code)
 
 
 @router.get("/tasks/{task_id}")

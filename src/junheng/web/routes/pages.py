@@ -29,12 +29,13 @@ R_IDS = [f"R{i}" for i in range(1, 8)]
 SEGMENTS = {"primary": "小学", "junior": "初中"}
 
 
-def render(request: Request, template: str, context: dict, data: dict | None = None):
+def render(request: Request, template: str, context: dict, data: dict | None = None, status_code: int = 200):
+    """The page, or with `?format=json` the data it shows."""
     if request.query_params.get("format") == "json":
-        return JSONResponse(data if data is not None else {})
+        return JSONResponse(data if data is not None else {}, status_code=status_code)
     return templates.TemplateResponse(request, template, {"role_labels": ROLE_LABELS, "area_labels": AREA_LABELS,
                                                           "state_labels": STATE_LABELS, "segments": SEGMENTS,
-                                                          **context})
+                                                          **context}, status_code=status_code)
 
 
 @router.get("/")
