@@ -10,7 +10,8 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from junheng.monitor.config import MonitorSettings, monitor_settings
-from junheng.store.models import User, WebSession
+from junheng.store import repo
+from junheng.store.models import OrgNode, User, WebSession
 from junheng.store.users import Access, session_for, user_for_token
 
 SESSION_COOKIE = "junheng_session"
@@ -85,3 +86,16 @@ def monitor_config(request: Request) -> MonitorSettings:
     if getattr(state, "monitor_settings", None) is None:
         state.monitor_settings = monitor_settings(state.settings.folder)
     return state.monitor_settings
+
+
+def county_for(session: Session, viewer: Viewer, code: str, *, manage: str | None = None,
+               read: str = "您没有权限查看该县区。") -> OrgNode:
+    """The county `code` if the viewer may read it, else HTTP 403 saying `read`; with `manage`
+    (what to say to those refused) only if the viewer also manages it. Checked on the server for
+    every page: hiding a link is not access control."""
+    county = repo.county_by_code(session, code)
+    if not viewer.access.can_read_county(county):
+        raise HTTPException(status_code=403, detail=read)
+    if manage is not None and not viewer.access.can_manage_county(county):
+        raise HTTPException(status_code=403, detail=manage)
+    return county

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from junheng.store import repo
 from junheng.store.models import AuditEntry, OrgNode, School, SchoolYear, User
 from junheng.web.app import templates
-from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.files import download
 from junheng.web.routes.editing import (
     ENTITY_LABELS,
@@ -37,12 +37,7 @@ FILTERS = ("school", "field", "user", "via", "entity", "date_from", "date_to")
 
 
 def _county(session: Session, viewer: Viewer, code: str, *, manage: bool = False) -> OrgNode:
-    county = repo.county_by_code(session, code)
-    if not viewer.access.can_read_county(county):
-        raise HTTPException(status_code=403, detail="您没有权限查看该县区。")
-    if manage and not viewer.access.can_manage_county(county):
-        raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以执行此操作。")
-    return county
+    return county_for(session, viewer, code, manage="只有本县区的县级管理员可以执行此操作。" if manage else None)
 
 
 def _parse_date(text: str | None) -> date | None:

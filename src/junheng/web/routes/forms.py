@@ -33,7 +33,7 @@ from junheng.store.models import (
 )
 from junheng.store.repo import STATE_LABELS, StoreError
 from junheng.web.app import templates
-from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.routes.editing import (
     FormField,
     base_context,
@@ -249,10 +249,7 @@ def school_year_workflow(code: str, year: int, form=Depends(form_data), viewer: 
 # ================================================================ county-year form and quality rows
 
 def _county_for_read(session: Session, viewer: Viewer, code: str) -> OrgNode:
-    county = repo.county_by_code(session, code)
-    if not viewer.access.can_read_county(county):
-        raise HTTPException(status_code=403, detail="您没有权限查看该县区的数据。")
-    return county
+    return county_for(session, viewer, code, read="您没有权限查看该县区的数据。")
 
 
 def _county_year_row(session: Session, county: OrgNode, year: int, *, lock: bool = False) -> CountyYear | None:
@@ -324,10 +321,8 @@ def county_year_form(code: str, year: int, request: Request, viewer: Viewer = De
 
 
 def _county_for_manage(session: Session, viewer: Viewer, code: str) -> OrgNode:
-    county = _county_for_read(session, viewer, code)
-    if not viewer.access.can_manage_county(county):
-        raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以修改县级数据。")
-    return county
+    return county_for(session, viewer, code, read="您没有权限查看该县区的数据。",
+                      manage="只有本县区的县级管理员可以修改县级数据。")
 
 
 @router.post("/counties/{code}/years/{year}")

@@ -42,7 +42,7 @@ from junheng.monitor.series import trend_view
 from junheng.monitor.service import county_forecast, time_series
 from junheng.store import repo
 from junheng.store.models import NotificationLog, NotificationSubscription, OrgNode, User
-from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer, monitor_config
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer, monitor_config
 from junheng.web.files import XLSX_TYPE, download, megabytes, save_upload, shown_name, written
 from junheng.web.routes.editing import FLASH_MESSAGES, form_data, local_time, with_message
 from junheng.web.routes.pages import render
@@ -62,10 +62,7 @@ SEGMENTS = {"primary": "小学", "junior": "初中"}
 
 
 def _readable_county(session: Session, viewer: Viewer, code: str) -> OrgNode:
-    county = repo.county_by_code(session, code)
-    if not viewer.access.can_read_county(county):
-        raise HTTPException(status_code=403, detail="您没有权限查看该县区。")
-    return county
+    return county_for(session, viewer, code)
 
 
 def _context(viewer: Viewer, **extra) -> dict:
@@ -136,10 +133,7 @@ def forecast_page(code: str, request: Request, years: int | None = None,
 
 
 def _managed_county(session: Session, viewer: Viewer, code: str) -> OrgNode:
-    county = _readable_county(session, viewer, code)
-    if not viewer.access.can_manage_county(county):
-        raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以上传预测数据。")
-    return county
+    return county_for(session, viewer, code, manage="只有本县区的县级管理员可以上传预测数据。")
 
 
 @router.get("/counties/{code}/forecast-template.xlsx")

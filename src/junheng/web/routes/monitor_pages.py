@@ -55,7 +55,7 @@ from junheng.store.models import (
     TaskAttachment,
     User,
 )
-from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer, monitor_config
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer, monitor_config
 from junheng.web.routes.editing import FLASH_MESSAGES, base_context, form_data, local_time, saved_redirect, today
 from junheng.web.routes.pages import render
 
@@ -89,10 +89,7 @@ def _context(viewer: Viewer, **extra) -> dict:
 
 
 def _readable_county(session: Session, viewer: Viewer, code: str) -> OrgNode:
-    county = repo.county_by_code(session, code)
-    if not viewer.access.can_read_county(county):
-        raise HTTPException(status_code=403, detail="您没有权限查看该县区的预警与督办。")
-    return county
+    return county_for(session, viewer, code, read="您没有权限查看该县区的预警与督办。")
 
 
 # ================================================================ warnings
@@ -380,10 +377,8 @@ def _task_form(request: Request, session: Session, viewer: Viewer, county: OrgNo
 
 
 def _managed_county(session: Session, viewer: Viewer, code: str) -> OrgNode:
-    county = repo.county_by_code(session, code)
-    if not viewer.access.can_manage_county(county):
-        raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以新建或修改督办任务。")
-    return county
+    return county_for(session, viewer, code, read="只有本县区的县级管理员可以新建或修改督办任务。",
+                      manage="只有本县区的县级管理员可以新建或修改督办任务。")
 
 
 @router.get("/counties/{code}/tasks/new")

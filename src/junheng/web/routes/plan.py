@@ -45,7 +45,7 @@ from junheng.planner.service import (
 from junheng.store import repo
 from junheng.store.models import AuditEntry, OrgNode
 from junheng.web.app import templates
-from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.files import XLSX_TYPE, download, written
 from junheng.web.routes.editing import form_data
 from junheng.web.routes.pages import render
@@ -77,13 +77,9 @@ templates.env.filters["wan"] = _wan
 
 
 def _county(session: Session, viewer: Viewer, code: str, *, manage: bool = False) -> OrgNode:
-    county = repo.county_by_code(session, code)
-    if not viewer.access.can_read_county(county):
-        raise HTTPException(status_code=403, detail="您没有权限查看该县区的整改规划和情景。")
-    if manage and not viewer.access.can_manage_county(county):
-        raise HTTPException(status_code=403, detail="只有本县区的县级管理员(或系统管理员)可以保存情景;"
-                                                    "督导和只读用户可以查看方案和情景。")
-    return county
+    return county_for(session, viewer, code, read="您没有权限查看该县区的整改规划和情景。",
+                      manage="只有本县区的县级管理员(或系统管理员)可以保存情景;督导和只读用户可以查看方案和情景。"
+                      if manage else None)
 
 
 def _workspace(request: Request) -> Path:

@@ -12,7 +12,7 @@ from junheng.store import repo
 from junheng.store.models import OrgNode, School, SchoolYear
 from junheng.store.repo import StoreError
 from junheng.web.app import templates
-from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.routes.editing import (
     base_context,
     form_data,
@@ -25,12 +25,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _county(session: Session, viewer: Viewer, code: str, *, manage: bool) -> OrgNode:
-    county = repo.county_by_code(session, code)
-    if not viewer.access.can_read_county(county):
-        raise HTTPException(status_code=403, detail="您没有权限查看该县区。")
-    if manage and not viewer.access.can_manage_county(county):
-        raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以审核学校数据。")
-    return county
+    return county_for(session, viewer, code, manage="只有本县区的县级管理员可以审核学校数据。" if manage else None)
 
 
 def _rows(session: Session, county: OrgNode) -> list[tuple[School, SchoolYear]]:

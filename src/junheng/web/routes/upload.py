@@ -31,7 +31,7 @@ from junheng.store import repo
 from junheng.store.models import CountyYear, OrgNode, School, SchoolYear
 from junheng.store.repo import STATE_LABELS, StoreError
 from junheng.web.app import templates
-from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.files import CHUNK, XLSX_TYPE, download, megabytes, save_upload, shown_name, written
 from junheng.web.routes.editing import (
     ENTITY_LABELS,
@@ -62,10 +62,7 @@ class UploadRefused(Exception):
 # ---------------------------------------------------------------- access and files
 
 def _county(session: Session, viewer: Viewer, code: str) -> OrgNode:
-    county = repo.county_by_code(session, code)
-    if not viewer.access.can_manage_county(county):
-        raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以上传数据。")
-    return county
+    return county_for(session, viewer, code, manage="只有本县区的县级管理员可以上传数据。")
 
 
 def _folder(request: Request) -> Path:
