@@ -258,11 +258,11 @@ def test_task_form_validates_and_saves_nothing_on_error(world):
 
     edited = client.post(f"/tasks/{task_id}/edit", {"title": "新建午亭小学(一期)", "indicator": "G4",
                                                     "deadline": "2025-11-30", "responsible": "教体局、住建局",
-                                                    "amount_wan": "800", "plan_year": "2025"})
+                                                    "amount_wan": "1\uff0c800万元", "plan_year": "2025"})
     assert edited.status_code == 303
     item = client.get(f"/tasks/{task_id}", params={"format": "json"}).json()["task"]
     assert (item["title"], item["deadline"], item["responsible"], item["amount_wan"]) == \
-        ("新建午亭小学(一期)", "2025-11-30", ["教体局", "住建局"], 800)
+        ("新建午亭小学(一期)", "2025-11-30", ["教体局", "住建局"], 1800)  # a full-width thousands comma
     assert item["start_date"] is None  # an emptied field clears the stored value
     history = client.get(f"/tasks/{task_id}").text
     assert "修改记录" in history and "新建午亭小学(一期)" in builders.plain(history)

@@ -327,7 +327,8 @@ def _parse_task_form(form, owners: list[User]) -> tuple[dict[str, str], dict, di
             fields[key] = date.fromisoformat(text)
         except ValueError:
             errors[key] = f"{label}“{text}”无效,应为 年-月-日,如 2025-06-30"
-    amount = shown["amount_wan"].replace(",", "").replace(",", "").removesuffix("万元").strip()
+    # thousands separators as typed with either keyboard: 1,260 or 1，260
+    amount = shown["amount_wan"].replace(",", "").replace("\uff0c", "").removesuffix("万元").strip()
     if amount:
         try:
             fields["amount_wan"] = float(amount)
