@@ -155,7 +155,10 @@ def stored_result(session, run) -> EvaluationResult:
 def evaluate_stored(session, county_code: str, year: int | None = None, *, user=None,
                     approved_only: bool = True):
     """Evaluate a county-year from the store's approved data and keep the run (one per inputs
-    version). Returns (result, run, available years)."""
+    version). Without `year` (or with a year that has no approved data) the latest complete
+    year is evaluated: a year still being filled in never stands for the county by default
+    (when no year is complete yet, the latest, provisional one). Returns (result, run, years
+    with approved data)."""
     from sqlalchemy import func, select, text
     from sqlalchemy.orm import defer
 
@@ -166,7 +169,8 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
     county = repo.county_by_code(session, county_code)
     # Every change of a county's data is an audit entry, so the newest entry's id identifies the
     # data: a page view that finds its run here skips loading and fingerprinting the whole county.
-    # For approved data, edits of drafts are left out (they cannot change that evaluation).
+    # For approved data, edits of drafts are left out (they cannot change that evaluation, nor
+    # which schools it covers: workflow changes and new schools are audited too).
     newest_change = select(func.max(AuditEntry.id)).where(AuditEntry.county_id == county.id)
     if approved_only:
         newest_change = newest_change.where(text(FEEDS_APPROVED_SQL))
@@ -174,23 +178,23 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
     cache_key = (str(session.get_bind().url), county.id, year, approved_only, stamp)
     hit = _RUN_CACHE.get(cache_key)
     if hit is not None:
-        run = session.get(EvaluationRun, hit[0], options=[defer(EvaluationRun.result)])
+        run_id, years, chosen = hit
+        run = session.get(EvaluationRun, run_id, options=[defer(EvaluationRun.result)])
         # (a run written by a request that was then rolled back is gone, or its id reused)
-        expected_year = year if year in hit[1] else hit[1][-1]
-        if run is not None and (run.county_id, run.year, run.approved_only) == (county.id, expected_year, approved_only):
-            return stored_result(session, run), run, hit[1]
+        if run is not None and (run.county_id, run.year, run.approved_only) == (county.id, chosen, approved_only):
+            return stored_result(session, run), run, years
     dataset = repo.load_dataset(session, [county_code], approved_only=approved_only)
     years = sorted({y for c, y in dataset.county_year_pairs() if c == county_code})
     if not years:
         raise NothingToEvaluate(f"{county.name}还没有已审核的学校数据,无法评估")
-    year = year if year in years else years[-1]
-    version = repo.inputs_version(dataset, county_code, year)
+    chosen = year if year in years else default_year(dataset, county_code, years)
+    version = repo.inputs_version(dataset, county_code, chosen)
     run = session.scalar(select(EvaluationRun).where(
-        EvaluationRun.county_id == county.id, EvaluationRun.year == year,
+        EvaluationRun.county_id == county.id, EvaluationRun.year == chosen,
         EvaluationRun.inputs_version == version, EvaluationRun.approved_only == approved_only))
     if run is None:
-        result = evaluate_dataset(dataset, county=county_code, year=year)[0]
-        run = EvaluationRun(county_id=county.id, year=year, standard=result.standard, inputs_version=version,
+        result = evaluate_dataset(dataset, county=county_code, year=chosen)[0]
+        run = EvaluationRun(county_id=county.id, year=chosen, standard=result.standard, inputs_version=version,
                             approved_only=approved_only, verdict=result.verdict, result=result.to_json(),
                             created_by=user.id if user else None)
         session.add(run)
@@ -199,8 +203,22 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
         result = stored_result(session, run)
     if len(_RUN_CACHE) > 10_000:
         _RUN_CACHE.clear()
-    _RUN_CACHE[cache_key] = (run.id, years)
+    _RUN_CACHE[cache_key] = (run.id, years, chosen)
     return result, run, years
+
+
+def default_year(dataset: Dataset, county_code: str, years: list[int]) -> int:
+    """The year a face shows when none is asked for: the latest complete one (else the latest)."""
+    complete = [y for y in years if (c := dataset.coverage.get((county_code, y))) is None or c.complete]
+    return complete[-1] if complete else years[-1]
+
+
+def county_progress(session, county_code: str):
+    """The county's years and their coverage (junheng.store.repo.YearProgress): which year is
+    the latest complete one and which are still being filled in."""
+    from junheng.store import repo
+
+    return repo.year_progress(session, repo.county_by_code(session, county_code))
 
 
 def open_database(workspace_path: Path | None, *, migrate: bool = True):
@@ -284,5 +302,5 @@ def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console) ->
     from junheng.monitor.service import run_watch
 
     report = run_watch(database, monitor_settings(workspace), notify=False)
-    console.print(f"预警巡检:当前未解除的预警 {report.totals()['open']} 条(网站“预警”页面;定时巡检见 junheng.toml 的 [monitor])",
+    console.print(f"预警巡检:当前未解除的预警 {report.totals()['open']} 条(网站“预警”页面;定时巡检见 junheng.toml 的 \\[monitor])",
                   highlight=False)

@@ -69,6 +69,31 @@ class Dataset:
     source: str = ""
     synthetic: bool = False  # generated data: every face must label it as such
     warnings: list[str] = field(default_factory=list)
+    # (county_code, year) → junheng.engine.result.Coverage, set by the store (which knows the
+    # roster and the workflow); a file's coverage is derived from its own tables
+    coverage: dict = field(default_factory=dict)
+    closed_schools: set = field(default_factory=set)  # school_ids kept only for the years they reported
+
+    def complete_only(self) -> "Dataset":
+        """The same data without the county-years whose coverage is not complete: what trends,
+        warnings and forecasts read, so that a year in progress never speaks for a county."""
+        partial = {pair for pair, c in self.coverage.items() if not c.complete}
+        if not partial:
+            return self
+        county_of = dict(zip(self.schools["school_id"], self.schools["county_code"]))
+        keep_sy = [(county_of.get(s), int(y)) not in partial
+                   for s, y in zip(self.school_year["school_id"], self.school_year["year"])]
+
+        def county_rows(frame):
+            return frame[[(c, int(y)) not in partial for c, y in zip(frame["county_code"], frame["year"])]] \
+                if len(frame) else frame
+
+        return Dataset(schools=self.schools, counties=self.counties,
+                       school_year=self.school_year[keep_sy] if len(self.school_year) else self.school_year,
+                       county_year=county_rows(self.county_year), quality=county_rows(self.quality),
+                       source=self.source, synthetic=self.synthetic, warnings=list(self.warnings),
+                       coverage={p: c for p, c in self.coverage.items() if c.complete},
+                       closed_schools=set(self.closed_schools))
 
     TABLES = ("schools", "counties", "school_year", "county_year", "quality")
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from junheng.data.catalog import catalog
 from junheng.engine.result import (
+    SCHEMA_VERSION,
     VERDICT_LABELS,
     AllowanceApplied,
     Areas,
     CheckResult,
+    Coverage,
     CVResult,
     EvaluationResult,
     ExcludedUnit,
@@ -494,7 +496,7 @@ def _quality_item(ind: Indicator, f: CountyFrames, missing: list[MissingInput]) 
 # ---------------------------------------------------------------- the whole result
 
 def assemble(std: Standard, f: CountyFrames, *, county_name: str, basic_balance_year: int | None,
-             synthetic: bool, source: str, warnings: list[str]) -> EvaluationResult:
+             synthetic: bool, source: str, warnings: list[str], coverage: Coverage) -> EvaluationResult:
     missing: list[MissingInput] = []
     allowances: list[AllowanceApplied] = []
     areas: dict = {"resource_allocation": _resource_area(std, f, missing, allowances)}
@@ -522,6 +524,11 @@ def assemble(std: Standard, f: CountyFrames, *, county_name: str, basic_balance_
         verdict = "incomplete"
     else:
         verdict = "pass"
+    if not coverage.complete:
+        # Partial data never speaks for the county: whatever the schools present show, the
+        # county is not judged until every school (and the county-level row) is in.
+        verdict = "incomplete"
+        warnings = [coverage.statement(), *warnings]
 
     required = std.precondition.basic_balance_years_before
     if basic_balance_year is None:
@@ -536,6 +543,7 @@ def assemble(std: Standard, f: CountyFrames, *, county_name: str, basic_balance_
     unit_warnings = [f"{e.school_name}({e.school_id}){SEGMENT_LABELS.get(e.segment, e.segment)}学段:{e.reason}"
                      for e in areas["resource_allocation"].excluded]
     return EvaluationResult(
+        schema_version=SCHEMA_VERSION, coverage=coverage,
         county_code=f.county_code, county_name=county_name, year=f.year, standard=std.id, standard_name=std.name,
         verdict=verdict, verdict_label=VERDICT_LABELS[verdict], synthetic=synthetic, source=source,
         areas=Areas(**areas),

@@ -15,6 +15,7 @@ import pyarrow as pa
 from junheng.data.dataset import Dataset
 from junheng.engine.assemble import CountyFrames, assemble
 from junheng.engine.backend import register
+from junheng.engine.coverage import dataset_coverage
 from junheng.engine.resources import compute_resources
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
@@ -67,7 +68,8 @@ def _restrict(dataset: Dataset, counties: set[str], years: set[int]) -> Dataset:
         dataset.county_year["county_code"].isin(counties) & dataset.county_year["year"].isin(years)
     ]
     return Dataset(schools=schools, school_year=school_year, counties=dataset.counties, county_year=county_year,
-                   quality=dataset.quality, source=dataset.source, synthetic=dataset.synthetic)
+                   quality=dataset.quality, source=dataset.source, synthetic=dataset.synthetic,
+                   coverage=dataset.coverage)
 
 
 def evaluate_dataset(
@@ -140,8 +142,9 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
             school_year=school_year.get(pair, []), quality=quality.get(pair, []),
         )
         basic = dataset.county_attribute(pair[0], "basic_balance_year")
+        coverage = dataset.coverage.get(pair) or dataset_coverage(dataset, *pair)
         out[pair] = assemble(
-            std, frames, county_name=dataset.county_name(pair[0]),
+            std, frames, county_name=dataset.county_name(pair[0]), coverage=coverage,
             basic_balance_year=int(basic) if basic is not None else None,
             synthetic=dataset.synthetic, source=dataset.source, warnings=list(dataset.warnings),
         )

@@ -170,7 +170,60 @@ class Areas(BaseModel):
         return getattr(self, area)
 
 
+SCHEMA_VERSION = 2  # 2: `coverage` (2026-12); results stored before it read as version 1
+SchoolState = Literal["none", "draft", "submitted", "returned", "approved"]
+SCHOOL_STATE_LABELS = {"none": "未填报", "draft": "草稿", "submitted": "已提交待审核", "returned": "已退回",
+                       "approved": "已审核"}
+
+
+class MissingSchool(BaseModel):
+    """An expected school whose data the evaluation did not use, and why."""
+
+    school_id: str
+    school_name: str
+    status: SchoolState  # none: no record of the year; else the state of its record (never approved here)
+
+
+class Coverage(BaseModel):
+    """Which of the county's data an evaluation rests on. Not complete: the verdict is
+    `incomplete` and every figure is provisional (computed on the schools included only)."""
+
+    complete: bool
+    basis: Literal["store", "dataset"]  # store: approved data only; dataset: every row of the file
+    schools_expected: int  # the county's roster of the year (docs/methods.md, "Coverage")
+    schools_included: int  # schools whose data the evaluation used
+    schools_missing: list[str] = Field(default_factory=list)  # expected, not included (school_id)
+    missing: list[MissingSchool] = Field(default_factory=list)  # the same schools with name and state
+    not_approved: dict[str, int] = Field(default_factory=dict)  # state → schools with a record not yet approved
+    schools_without_data: int = 0  # expected schools with no record of the year at all
+    county_year: bool  # the county-level row is there (and, in the store, approved)
+    county_year_status: str | None = None  # the row's workflow state (store), "present" (dataset) or None
+    quality_rows: int = 0  # quality-monitoring rows (subjects) of the year
+    quality_approved: bool = False  # they are locked with the approved county-level row
+
+    def fraction(self) -> str:
+        """"1/78": schools included of schools expected."""
+        return f"{self.schools_included}/{self.schools_expected}"
+
+    def statement(self) -> str:
+        """One sentence for the top of a page, report or plan."""
+        if self.complete:
+            return f"数据完整:全县应有 {self.schools_expected} 所学校,均已{'审核' if self.basis == 'store' else '纳入'}。"
+        parts = [f"应有 {self.schools_expected} 所学校,已{'审核' if self.basis == 'store' else '纳入'} "
+                 f"{self.schools_included} 所"]
+        pending = [f"{SCHOOL_STATE_LABELS[s]} {n} 所" for s, n in self.not_approved.items() if n]
+        if self.schools_without_data:
+            pending.insert(0, f"未填报 {self.schools_without_data} 所")
+        if pending:
+            parts.append("其余" + "、".join(pending))
+        if not self.county_year:
+            parts.append("县级年度数据" + ("未审核定稿" if self.county_year_status not in (None, "present")
+                                          else "未填报"))
+        return "数据不完整:" + ",".join(parts) + "。以下数值为临时结果,不作为全县结论。"
+
+
 class EvaluationResult(BaseModel):
+    schema_version: int = 1
     county_code: str
     county_name: str
     year: int
@@ -186,6 +239,17 @@ class EvaluationResult(BaseModel):
     allowances_applied: list[AllowanceApplied] = Field(default_factory=list)
     precondition: Precondition | None = None
     warnings: list[str] = Field(default_factory=list)
+    coverage: Coverage | None = None  # always set by the engine (schema version 2)
+
+    @property
+    def complete(self) -> bool:
+        """The evaluation rests on all of the county's data of the year (results stored before
+        coverage existed count as complete: they were taken as such when written)."""
+        return self.coverage is None or self.coverage.complete
+
+    @property
+    def provisional(self) -> bool:
+        return not self.complete
 
     @property
     def resource(self) -> ResourceArea:

@@ -169,7 +169,9 @@ class _Projection:
         self.dataset, self.county, self.inputs, self.settings = dataset, county_code, inputs, settings
         self.grades_of = _segment_grades(settings)
         self.first_junior = settings.primary_grades + 1
-        schools = dataset.schools[dataset.schools["county_code"] == county_code]
+        # closed schools are in the data for the years they reported, never projected forward
+        schools = dataset.schools[(dataset.schools["county_code"] == county_code)
+                                  & ~dataset.schools["school_id"].isin(list(dataset.closed_schools))]
         self.schools = {str(r["school_id"]): r for r in records(schools)}
         rows = dataset.school_year[dataset.school_year["school_id"].isin(list(self.schools))]
         self.rows: dict[str, dict[int, dict]] = {}
@@ -563,8 +565,10 @@ def _concat(parts: list[Dataset], synthetic: bool) -> Dataset:
     frames = {name: pd.concat([p.table(name) for p in parts], ignore_index=True) for name in Dataset.TABLES}
     frames["counties"] = frames["counties"].drop_duplicates("county_code")
     frames["schools"] = frames["schools"].drop_duplicates("school_id")
-    return Dataset.from_frames(source=parts[0].source, synthetic=synthetic,
-                               **{k: v for k, v in frames.items() if not v.empty})
+    combined = Dataset.from_frames(source=parts[0].source, synthetic=synthetic,
+                                   **{k: v for k, v in frames.items() if not v.empty})
+    combined.coverage = {pair: c for p in parts for pair, c in p.coverage.items()}  # the store's roster stays
+    return combined
 
 
 def evaluate_forecasts(dataset: Dataset, forecasts: list[CountyForecast], scenarios: tuple[str, ...] = SCENARIOS,

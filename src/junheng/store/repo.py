@@ -15,12 +15,15 @@ from datetime import datetime
 from typing import Any, Iterable
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from junheng.data.catalog import catalog
 from junheng.data.dataset import Dataset
+from junheng.engine.coverage import RosterSchool, county_coverage
+from junheng.engine.result import Coverage
 from junheng.errors import JunhengError
+from junheng.schoolyear import school_year_of
 from junheng.store.models import (
     AuditEntry,
     CountyYear,
@@ -112,14 +115,19 @@ def load_dataset(session: Session, county_codes: Iterable[str] | None = None, *,
         counties = [c for c in counties if c.code in wanted]
     ids = [c.id for c in counties]
     # ordered like the source data: sums over schools then add up in the same order on every database
-    schools = session.scalars(select(School).where(School.county_id.in_(ids), School.deleted_at.is_(None))
-                              .order_by(School.id)).all()
+    schools = session.scalars(select(School).where(School.county_id.in_(ids)).order_by(School.id)).all()
     by_id = {s.id: s for s in schools}
     query = select(SchoolYear).where(SchoolYear.school_id.in_(list(by_id)), SchoolYear.deleted_at.is_(None)) \
         .order_by(SchoolYear.id)
     if approved_only:
         query = query.where(SchoolYear.status == "approved")
-    school_years = session.scalars(query).all()
+    # a closed (soft-deleted) school still counts for the years it has approved data
+    # (docs/methods.md, "Coverage"); a preview with drafts shows the active schools only
+    school_years = [r for r in session.scalars(query).all()
+                    if not by_id[r.school_id].deleted or (approved_only and r.status == "approved")]
+    kept = {r.school_id for r in school_years} if approved_only else set()
+    schools = [s for s in schools if not s.deleted or s.id in kept]
+    closed = {s.code for s in schools if s.deleted}
     county_years = session.scalars(select(CountyYear).where(CountyYear.county_id.in_(ids),
                                                             CountyYear.deleted_at.is_(None))).all()
     quality = session.scalars(select(QualityRow).where(QualityRow.county_id.in_(ids),
@@ -148,11 +156,94 @@ def load_dataset(session: Session, county_codes: Iterable[str] | None = None, *,
     frames = {k: v for k, v in frames.items() if not v.empty}
     frames.setdefault("schools", pd.DataFrame(columns=["school_id"]))
     frames.setdefault("school_year", pd.DataFrame(columns=["school_id", "year"]))
-    return Dataset.from_frames(source="数据库(已审核数据)" if approved_only else "数据库(含未审核数据)", **frames)
+    dataset = Dataset.from_frames(source="数据库(已审核数据)" if approved_only else "数据库(含未审核数据)", **frames)
+    dataset.closed_schools = closed
+    if approved_only:  # with drafts included the evaluation is a preview: it covers what it reads
+        dataset.coverage = coverage_by_year(session, counties)
+    return dataset
+
+
+def coverage_by_year(session: Session, counties: Iterable[OrgNode]) -> dict[tuple[str, int], Coverage]:
+    """The coverage of every county-year that has any school or county-level record (whatever
+    its state): the roster of each year (junheng.engine.coverage) and what of it is approved."""
+    counties = list(counties)
+    if not counties:
+        return {}
+    code_of = {c.id: c.code for c in counties}
+    schools = session.execute(select(School.id, School.code, School.name, School.county_id, School.deleted_at,
+                                     School.values).where(School.county_id.in_(list(code_of)))).all()
+    rows: dict[int, dict[int, str]] = {}
+    for school_id, year, status in session.execute(
+            select(SchoolYear.school_id, SchoolYear.year, SchoolYear.status)
+            .join(School, School.id == SchoolYear.school_id)
+            .where(School.county_id.in_(list(code_of)), SchoolYear.deleted_at.is_(None))):
+        rows.setdefault(school_id, {})[year] = status
+    # the school year a school entered the store: its first audit entry
+    registered = dict(session.execute(
+        select(AuditEntry.entity_key, func.min(AuditEntry.at))
+        .where(AuditEntry.entity == "school", AuditEntry.county_id.in_(list(code_of)))
+        .group_by(AuditEntry.entity_key)).all())
+    roster: dict[int, list[RosterSchool]] = {}
+    for school_id, code, name, county_id, deleted_at, values in schools:
+        at = registered.get(code)
+        roster.setdefault(county_id, []).append(RosterSchool(
+            school_id=code, school_name=name, active=deleted_at is None,
+            build_year=_year_value((values or {}).get("build_year")),
+            registered_year=school_year_of(at) if at is not None else None, rows=rows.get(school_id, {})))
+    county_status = {(r.county_id, r.year): r.status for r in session.scalars(
+        select(CountyYear).where(CountyYear.county_id.in_(list(code_of)), CountyYear.deleted_at.is_(None)))}
+    quality = dict(((cid, year), n) for cid, year, n in session.execute(
+        select(QualityRow.county_id, QualityRow.year, func.count())
+        .where(QualityRow.county_id.in_(list(code_of)), QualityRow.deleted_at.is_(None))
+        .group_by(QualityRow.county_id, QualityRow.year)))
+    out = {}
+    for county_id, code in code_of.items():
+        schools_here = roster.get(county_id, [])
+        years = {y for s in schools_here for y in s.rows} | {y for (cid, y) in county_status if cid == county_id}
+        for year in sorted(years):
+            out[(code, year)] = county_coverage(schools_here, year, basis="store",
+                                                county_year_status=county_status.get((county_id, year)),
+                                                quality_rows=quality.get((county_id, year), 0))
+    return out
+
+
+@dataclass(frozen=True)
+class YearProgress:
+    """A county's years as the faces show them: the latest complete year (what speaks for the
+    county) and the years after it still being filled in (shown for what they are)."""
+
+    county_code: str
+    coverage: dict[int, Coverage]  # year → coverage, every year with any record
+
+    @property
+    def complete_years(self) -> list[int]:
+        return [y for y, c in sorted(self.coverage.items()) if c.complete]
+
+    @property
+    def latest_complete(self) -> int | None:
+        years = self.complete_years
+        return years[-1] if years else None
+
+    @property
+    def in_progress(self) -> list[tuple[int, Coverage]]:
+        """Incomplete years after the latest complete one, oldest first."""
+        after = self.latest_complete
+        return [(y, c) for y, c in sorted(self.coverage.items())
+                if not c.complete and (after is None or y > after)]
+
+
+def year_progress(session: Session, county: OrgNode) -> YearProgress:
+    coverage = coverage_by_year(session, [county])
+    return YearProgress(county.code, {y: c for (code, y), c in coverage.items() if code == county.code})
+
+
+def _year_value(value) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def inputs_version(dataset: Dataset, county_code: str, year: int) -> str:
-    """A fingerprint of exactly the inputs an evaluation of this county-year reads."""
+    """A fingerprint of exactly the inputs an evaluation of this county-year reads, and of the
+    roster it is judged against."""
     codes = set(dataset.schools.loc[dataset.schools["county_code"] == county_code, "school_id"])
     parts = {
         "schools": dataset.schools[dataset.schools["county_code"] == county_code],
@@ -165,6 +256,9 @@ def inputs_version(dataset: Dataset, county_code: str, year: int) -> str:
     }
     canonical = {k: v.sort_values(list(v.columns[:2])).astype(object).where(v.notna(), None).values.tolist()
                  for k, v in parts.items()}
+    coverage = dataset.coverage.get((county_code, year))
+    if coverage is not None:
+        canonical["coverage"] = coverage.model_dump(mode="json")
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 

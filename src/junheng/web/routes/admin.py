@@ -10,13 +10,12 @@ set them (never in a URL, never cached).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from junheng.data.catalog import catalog
+from junheng.schoolyear import current_school_year
 from junheng.standards.loader import DEFAULT_STANDARD, builtin_ids, load_standard
 from junheng.store import admin as store_admin
 from junheng.store import repo
@@ -27,7 +26,6 @@ from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
 from junheng.web.routes.editing import (
     ENTITY_LABELS,
-    LOCAL_TIME,
     FormField,
     entry_row,
     form_data,
@@ -43,12 +41,6 @@ PAGE_SIZE = 100
 ADMIN_ENTITIES = ("province", "city", "county", "school", "user")
 SCOPE_HINTS = {"admin": "不限范围(留空)", "supervisor": "县区、市或省的代码", "county_admin": "县区代码",
                "school_filler": "学校标识码", "viewer": "县区、市或省的代码"}
-
-
-def current_school_year() -> int:
-    """The school year now under way (Beijing time): a school year starts on 1 September."""
-    now = datetime.now(LOCAL_TIME)
-    return now.year if now.month >= 9 else now.year - 1
 
 
 templates.env.globals["current_school_year"] = current_school_year  # county page: 填报 20XX 学年

@@ -8,7 +8,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -18,13 +17,13 @@ from sqlalchemy.orm import Session
 from junheng.data.catalog import FieldSpec, catalog
 from junheng.data.importer import validate_rows
 from junheng.data.problems import DatasetInvalid, Problem
+from junheng.schoolyear import LOCAL_TIME  # users read times in Beijing time; the store keeps UTC
 from junheng.store import repo
 from junheng.store.models import AuditEntry, School, SchoolYear, User
 from junheng.store.repo import STATE_LABELS
 from junheng.store.users import ROLE_LABELS
 from junheng.web.app import templates
 
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")  # users read times in Beijing time; the store keeps UTC
 VIA_LABELS = {"form": "表单", "upload": "上传", "api": "接口", "cli": "命令行", "system": "系统"}
 ENTITY_LABELS = {"school": "学校", "school_year": "学校年度", "county_year": "县级年度", "quality": "质量监测",
                  "county": "县区", "city": "市", "province": "省", "user": "用户", "scenario": "情景"}

@@ -1,0 +1,93 @@
+"""Coverage: which schools a county has in a school year (its roster) and how many of them an
+evaluation rests on. One rule for the store and for datasets (docs/methods.md, "Coverage").
+
+A school belongs to the roster of year Y when
+- it is active (not soft-deleted; in a dataset: listed in `schools`) and had opened by Y: its
+  建成年份 (`build_year`), when given, is at most Y, and Y is not before its first year: the
+  earliest year it has a record for, or, with no record at all, the school year in which it
+  was registered in the store (a dataset's school with no record is expected in every year);
+- or it was closed (soft-deleted) later and has approved data for Y: a school counts for the
+  years it reported, so closing or merging a school leaves its past years complete and never
+  blocks the year under way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+import pandas as pd
+
+from junheng.engine.result import Coverage, MissingSchool
+
+PENDING_STATES = ("draft", "submitted", "returned")
+
+
+@dataclass(frozen=True)
+class RosterSchool:
+    school_id: str
+    school_name: str
+    active: bool = True
+    build_year: int | None = None
+    registered_year: int | None = None  # the school year it entered the store (None: unknown)
+    rows: Mapping[int, str] = field(default_factory=dict)  # year → state of its live record
+
+    @property
+    def first_year(self) -> int | None:
+        years = [y for y in self.rows]
+        if self.registered_year is not None:
+            years.append(self.registered_year)
+        return min(years) if years else None
+
+    def expected_in(self, year: int) -> bool:
+        if not self.active:
+            return self.rows.get(year) == "approved"
+        if self.build_year is not None and self.build_year > year:
+            return False
+        first = self.first_year
+        return first is None or year >= first
+
+
+def county_coverage(schools: Iterable[RosterSchool], year: int, *, basis: str, county_year_status: str | None,
+                    quality_rows: int = 0) -> Coverage:
+    """The coverage of one county-year. `county_year_status`: the county-level row's workflow
+    state in the store, "present" for a dataset's row, None when there is none."""
+    expected = sorted((s for s in schools if s.expected_in(year)), key=lambda s: s.school_id)
+    missing = [MissingSchool(school_id=s.school_id, school_name=s.school_name, status=s.rows.get(year, "none"))
+               for s in expected if s.rows.get(year) != "approved"]
+    not_approved = {state: sum(1 for m in missing if m.status == state) for state in PENDING_STATES}
+    county_ok = county_year_status in ("approved", "present")
+    included = len(expected) - len(missing)
+    return Coverage(
+        complete=bool(expected) and not missing and county_ok, basis=basis,
+        schools_expected=len(expected), schools_included=included,
+        schools_missing=[m.school_id for m in missing], missing=missing,
+        not_approved={k: v for k, v in not_approved.items() if v},
+        schools_without_data=sum(1 for m in missing if m.status == "none"),
+        county_year=county_ok, county_year_status=county_year_status,
+        quality_rows=quality_rows, quality_approved=quality_rows > 0 and county_ok,
+    )
+
+
+def dataset_coverage(dataset, county_code: str, year: int) -> Coverage:
+    """A dataset's coverage: its `schools` table is the roster and every row counts as given
+    (a file has no workflow)."""
+    schools = dataset.schools[dataset.schools["county_code"] == county_code]
+    ids = set(schools["school_id"])
+    rows: dict[str, dict[int, str]] = {}
+    school_year = dataset.school_year[dataset.school_year["school_id"].isin(ids)]
+    for school_id, y in zip(school_year["school_id"], school_year["year"]):
+        rows.setdefault(str(school_id), {})[int(y)] = "approved"
+    build = schools["build_year"] if "build_year" in schools.columns else [None] * len(schools)
+    roster = [RosterSchool(school_id=str(sid), school_name=str(name), build_year=_int_or_none(b),
+                           rows=rows.get(str(sid), {}))
+              for sid, name, b in zip(schools["school_id"], schools["school_name"], build)]
+    county_rows = dataset.county_year[(dataset.county_year["county_code"] == county_code)
+                                      & (dataset.county_year["year"] == year)]
+    quality = dataset.quality[(dataset.quality["county_code"] == county_code) & (dataset.quality["year"] == year)]
+    return county_coverage(roster, year, basis="dataset", county_year_status="present" if len(county_rows) else None,
+                           quality_rows=len(quality))
+
+
+def _int_or_none(value) -> int | None:
+    return None if pd.isna(value) else int(value)
