@@ -785,7 +785,7 @@ def report(
     dataset: Optional[Path] = typer.Argument(
         None, metavar="DATASET", help="数据集:CSV 文件夹或 XLSX 工作簿;不指定则用工作区中已审核的数据"),
     county: Optional[str] = typer.Option(None, "--county", "-c", help="县区代码;数据集(或工作区)只有一个县区时可省略"),
-    year: Optional[int] = typer.Option(None, "--year", "-y", help="学年(开始年份);不指定则取该县区最近一年"),
+    year: Optional[int] = typer.Option(None, "--year", "-y", help="学年(开始年份);不指定则取该县区数据完整的最近一个学年"),
     standard: Optional[str] = typer.Option(
         None, "--standard", "-s", help="标准标识或标准文件;不指定则用县区名录中的适用标准,缺省为 national-2017"
     ),
@@ -794,6 +794,8 @@ def report(
     ),
     out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则在当前文件夹按县区和学年命名"),
     store: bool = typer.Option(False, "--store", help="用工作区数据库中已审核的数据(与网站显示的评估相同)"),
+    allow_incomplete: bool = typer.Option(
+        False, "--allow-incomplete", help="数据不完整的学年也生成临时报告(首页注明数据不完整和缺少的学校)"),
     workspace: Optional[Path] = WORKSPACE_OPTION,
 ) -> None:
     """生成县域义务教育优质均衡发展自评报告(Word、PDF、HTML 或 Excel)。"""
@@ -801,13 +803,13 @@ def report(
         from junheng.reports.store import county_report_workspace
 
         path = county_report_workspace(workspace, county=county, year=year, fmt=fmt.value if fmt else None,
-                                       out=out, say=_say)
+                                       out=out, say=_say, allow_incomplete=allow_incomplete)
         console.print(f"已生成自评报告:{escape(str(path))}", highlight=False, soft_wrap=True)
         return
     from junheng.reports.api import county_report_file
 
     path = county_report_file(dataset, county=county, year=year, standard=standard,
-                              fmt=fmt.value if fmt else None, out=out, say=_say)
+                              fmt=fmt.value if fmt else None, out=out, say=_say, allow_incomplete=allow_incomplete)
     console.print(f"已生成自评报告:{escape(str(path))}", highlight=False, soft_wrap=True)
 
 
@@ -863,7 +865,7 @@ class TableOrJson(str, Enum):
 def plan(
     dataset: Optional[Path] = typer.Argument(None, metavar="DATASET", help="数据集:CSV 文件夹或 XLSX 工作簿"),
     county: Optional[str] = typer.Option(None, "--county", "-c", help="县区代码;数据集只有一个县区时可不指定"),
-    year: Optional[int] = typer.Option(None, "--year", "-y", help="学年(开始年份);不指定则用最近一年"),
+    year: Optional[int] = typer.Option(None, "--year", "-y", help="学年(开始年份);不指定则用数据完整的最近一个学年"),
     budget: Optional[str] = typer.Option(
         None, "--budget", "-b", help="每年预算上限(元),如 5000000 或 500万;分年预算用逗号分隔,如 300万,400万,500万"),
     years: int = typer.Option(1, "--years", min=1, help="方案年限(分几年实施)"),
@@ -878,6 +880,8 @@ def plan(
     scenarios_dir: Path = typer.Option(Path("scenarios"), "--scenarios-dir", help="情景文件夹"),
     write_costs: Optional[Path] = typer.Option(None, "--write-costs", help="生成示例单价表(YAML)供修改,然后退出"),
     all_gaps: bool = typer.Option(False, "--all-gaps", help="表格中也列出接近达标线的项目"),
+    allow_incomplete: bool = typer.Option(
+        False, "--allow-incomplete", help="数据不完整的学年也制定临时方案(方案首行注明数据不完整)"),
 ) -> None:
     """缺什么补什么:交流轮岗和最低费用的达标方案,并经评估引擎核验。"""
     from junheng.planner.errors import PlannerError
@@ -897,7 +901,8 @@ def plan(
         raise PlannerError("缺少参数 DATASET(数据集:CSV 文件夹或 XLSX 工作簿)。运行 junheng plan --help 查看用法。")
     check_output(fmt.value, out)
     result = plan_dataset_file(dataset, county=county, year=year, standard=standard, costs=costs, mode=mode.value,
-                               minimum=minimum, budget=budget, years=years, console=err_console)
+                               minimum=minimum, budget=budget, years=years, console=err_console,
+                               allow_incomplete=allow_incomplete)
     write_plan(result, fmt.value, out, console, all_gaps=all_gaps)
     if save_scenario:
         path = save_plan_as_scenario(result, save_scenario, scenarios_dir)

@@ -87,10 +87,15 @@ def test_soft_delete_and_restore_leave_a_trace(database):
         school = repo.school_by_code(s, "P1")
         repo.soft_delete(s, school, user=None, via="form")
     with database.session() as s:
-        assert "P1" not in set(repo.load_dataset(s).schools["school_id"])
+        # closed, it still counts for the year it reported (docs/methods.md, "Coverage") ...
+        closed = repo.load_dataset(s)
+        assert "P1" in set(closed.schools["school_id"]) and closed.closed_schools == {"P1"}
+        # ... and nowhere else: a preview with drafts shows the active schools only
+        assert "P1" not in set(repo.load_dataset(s, approved_only=False).schools["school_id"])
         repo.soft_delete(s, repo.school_by_code(s, "P1"), user=None, via="form", restore=True)
     with database.session() as s:
         assert "P1" in set(repo.load_dataset(s).schools["school_id"])
+        assert repo.load_dataset(s).closed_schools == set()
         notes = s.scalars(select(AuditEntry.note).where(AuditEntry.field == "deleted_at")).all()
         assert notes == ["删除", "恢复"]
 

@@ -91,3 +91,15 @@ def dataset_coverage(dataset, county_code: str, year: int) -> Coverage:
 
 def _int_or_none(value) -> int | None:
     return None if pd.isna(value) else int(value)
+
+
+def coverage_of(dataset, county_code: str, year: int) -> Coverage:
+    """The store's coverage when the dataset came from the store, else the file's own."""
+    return dataset.coverage.get((county_code, year)) or dataset_coverage(dataset, county_code, year)
+
+
+def default_year(dataset, county_code: str, years: list[int]) -> int:
+    """The year a face shows when none is asked for: the latest complete one (the latest year
+    when none is complete yet, shown as provisional)."""
+    complete = [y for y in years if coverage_of(dataset, county_code, y).complete]
+    return (complete or years)[-1]

@@ -15,7 +15,7 @@ import pyarrow as pa
 from junheng.data.dataset import Dataset
 from junheng.engine.assemble import CountyFrames, assemble
 from junheng.engine.backend import register
-from junheng.engine.coverage import dataset_coverage
+from junheng.engine.coverage import coverage_of
 from junheng.engine.resources import compute_resources
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
@@ -142,7 +142,7 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
             school_year=school_year.get(pair, []), quality=quality.get(pair, []),
         )
         basic = dataset.county_attribute(pair[0], "basic_balance_year")
-        coverage = dataset.coverage.get(pair) or dataset_coverage(dataset, *pair)
+        coverage = coverage_of(dataset, *pair)
         out[pair] = assemble(
             std, frames, county_name=dataset.county_name(pair[0]), coverage=coverage,
             basic_balance_year=int(basic) if basic is not None else None,

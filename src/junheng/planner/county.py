@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from junheng.data.catalog import catalog
 from junheng.data.dataset import Dataset
+from junheng.engine.coverage import default_year
 from junheng.engine.result import EvaluationResult
 from junheng.planner.errors import PlannerError
 from junheng.standards.loader import load_standard
@@ -115,7 +116,7 @@ def resolve_standard(dataset: Dataset, county: str, standard: str | Standard | N
 def select_county_year(dataset: Dataset, county: str | None = None, year: int | None = None,
                        standard: str | Standard | None = None) -> CountyYear:
     """The county-year to plan for. Without a county the dataset must hold exactly one; without a
-    year the county's latest year is used."""
+    year the county's latest complete year is used (docs/methods.md, "Coverage")."""
     pairs = dataset.county_year_pairs()
     if not pairs:
         raise PlannerError("数据集中没有任何学校年度数据,无法制定方案")
@@ -130,7 +131,7 @@ def select_county_year(dataset: Dataset, county: str | None = None, year: int | 
     if not years:
         raise PlannerError(f"数据集中没有县区 {county} 的学校年度数据。数据集中有:{listing}")
     if year is None:
-        year = years[-1]
+        year = default_year(dataset, county, years)  # the latest complete year
     if year not in years:
         raise PlannerError(f"数据集中没有县区 {county} {year} 年的学校年度数据;已有年度:"
                            + "、".join(str(y) for y in years))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from junheng.data.dataset import Dataset
+from junheng.engine.coverage import coverage_of
 from junheng.engine.result import EvaluationResult
 from junheng.planner.actions import (
     KINDS,
@@ -39,6 +40,7 @@ from junheng.planner.result import (
 )
 from junheng.planner.rotation import plan_rotation
 from junheng.planner.structural import plan_structural
+from junheng.schoolyear import label as school_year_label
 
 MODES = ("both", "build", "rotation")
 RULES = ("all", "minimum")
@@ -92,11 +94,18 @@ def verification_of(result: EvaluationResult, targets: tuple[str, ...]) -> Verif
 
 
 def make_plan(dataset: Dataset, *, county: str | None = None, year: int | None = None, standard=None,
-              costs: CostTable | None = None, options: PlanOptions | None = None) -> Plan:
+              costs: CostTable | None = None, options: PlanOptions | None = None,
+              allow_incomplete: bool = True) -> Plan:
+    """The least-cost plan of a county-year. A plan on incomplete data (a year being filled in)
+    says so first; with `allow_incomplete=False` (the CLI without --allow-incomplete) it is refused."""
     options = options or PlanOptions()
     options.check()
     costs = costs or example_costs()
     cy = select_county_year(dataset, county, year, standard)
+    coverage = coverage_of(dataset, cy.county, cy.year)
+    if not coverage.complete and not allow_incomplete:
+        raise PlannerError(f"{cy.county_name}{school_year_label(cy.year)}的数据不完整({coverage.statement()}),"
+                           "按部分学校制定的方案不能代表全县。确需临时方案请加 --allow-incomplete")
     return Planner(cy, costs, options).run()
 
 
@@ -114,6 +123,8 @@ class Planner:
         if unknown:
             self.notes.append("单价表中以下学校不在本县本年度数据中,其限制条件未使用:" + "、".join(unknown[:10]))
         before = cy.evaluate()
+        if before.provisional:
+            self.notes.append(f"临时方案:{before.coverage.statement()}")
         targets = plannable(options.mode)
         missing = [m for m in before.missing_inputs if m.indicator.startswith("R") or m.indicator == "resource_allocation"]
         if missing:
@@ -125,6 +136,7 @@ class Planner:
             synthetic=cy.dataset.synthetic, mode=options.mode, rule=options.rule, years=options.years,
             budget=options.budget, status="infeasible", status_label="", message="",
             gaps=gap_report(before, cy, self.costs), before=verification_of(before, targets),
+            coverage=before.coverage,
             costs={"label": self.costs.label(), "example": self.costs.example, "source": self.costs.source},
         )
         actions, moves, current, current_eval = [], [], cy, before

@@ -15,6 +15,7 @@ from junheng.planner.county import SEGMENT_LABELS
 from junheng.planner.errors import PlannerError
 from junheng.planner.result import Plan
 from junheng.planner.scenario import CHANGE_LABELS, ScenarioResult
+from junheng.schoolyear import label as school_year_label
 
 STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "infeasible": "bold red", "unverified": "bold red"}
 MET_TEXT = {True: ("达标", "green"), False: ("未达标", "red"), None: ("数据缺失", "yellow")}
@@ -66,9 +67,11 @@ def print_plan(console: Console, plan: Plan, *, all_gaps: bool = False) -> None:
 def _header(plan: Plan) -> Panel:
     lines = [
         Text.assemble(("方案结论:", "bold"), (plan.status_label, STATUS_STYLE[plan.status])),
-        Text(f"县区:{plan.county_name}({plan.county_code})    数据学年:{plan.year}—{plan.year + 1}    标准:{plan.standard}"),
+        Text(f"县区:{plan.county_name}({plan.county_code})    数据学年:{school_year_label(plan.year)}    标准:{plan.standard}"),
         Text(plan.message if plan.status != "infeasible" else "原因见下。"),
     ]
+    if plan.coverage is not None and not plan.coverage.complete:
+        lines.insert(0, Text(f"临时方案:{plan.coverage.statement()}", style="bold red"))
     if plan.synthetic:
         lines.insert(0, Text(SYNTHETIC_NOTE, style="bold magenta"))
     if plan.costs.get("example"):

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from junheng.engine.result import Coverage
 from junheng.planner.actions import Action
 from junheng.planner.gaps import GapReport
 from junheng.planner.policy import PolicyItem
@@ -64,6 +65,7 @@ class Plan(BaseModel):
     policy_items: list[PolicyItem] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)  # why no plan (infeasible) or what remains (partial)
     before: Verification | None = None
+    coverage: Coverage | None = None  # what the plan's data cover (not complete: a provisional plan)
     verification_summary: Verification | None = None
     verification: dict[str, Any] | None = None  # the engine's result (JSON contract) for the planned data
     costs: dict[str, Any] = Field(default_factory=dict)

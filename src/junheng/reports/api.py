@@ -26,6 +26,7 @@ from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
 from junheng.reports.document import ReportDocument
 from junheng.reports.inputs import Remediation
+from junheng.schoolyear import label as school_year_label
 
 ReportFormat = Literal["docx", "pdf", "html", "xlsx"]
 FORMATS: tuple[str, ...] = ("docx", "pdf", "html", "xlsx")
@@ -161,7 +162,11 @@ def choose_county_year(dataset: Dataset, county: str | None, year: int | None) -
         listed = "、".join(f"{c}({dataset.county_name(c)})" for c in counties[:20])
         raise ReportError(f"数据集中有多个县区,请用 --county 指定一个:{listed}")
     chosen = counties[0]
-    return chosen, year if year is not None else max(y for c, y in pairs if c == chosen)
+    if year is not None:
+        return chosen, year
+    from junheng.engine.coverage import default_year
+
+    return chosen, default_year(dataset, chosen, sorted(y for c, y in pairs if c == chosen))
 
 
 Say = Callable[[str], None]
@@ -173,9 +178,12 @@ def _quiet(_: str) -> None:
 
 def county_report_file(dataset_path: Path, *, county: str | None = None, year: int | None = None,
                        standard: str | None = None, fmt: str | None = None, out: Path | None = None,
-                       say: Say = _quiet) -> Path:
+                       say: Say = _quiet, allow_incomplete: bool = False) -> Path:
     """Load, validate and evaluate a dataset (folder of CSV or workbook), write one county's
-    report; returns the path written (default: the suggested name in the current folder)."""
+    report; returns the path written (default: the suggested name in the current folder). An
+    incomplete year is refused unless `allow_incomplete` (the report then says so first)."""
+    from junheng.reports.store import refuse_incomplete
+
     from junheng.data.importer import load_dataset
     from junheng.engine.evaluate import evaluate_dataset
 
@@ -185,7 +193,11 @@ def county_report_file(dataset_path: Path, *, county: str | None = None, year: i
         say(f"提示:{warning}")
     county, year = choose_county_year(dataset, county, year)
     result = evaluate_dataset(dataset, county=county, year=year, standard=standard)[0]
-    say(f"正在生成{FORMAT_NAMES[fmt]}:{result.county_name}({county}){year}学年,结论:{result.verdict_label}"
+    if not allow_incomplete:
+        refuse_incomplete(result)
+    if result.provisional:
+        say(f"注意:{result.coverage.statement()}")
+    say(f"正在生成{FORMAT_NAMES[fmt]}:{result.county_name}({county}){school_year_label(year)},结论:{result.verdict_label}"
         + ("(PDF 由 LibreOffice 转换,约需数秒)" if fmt == "pdf" else ""))
     report = county_report(result, fmt, dataset=dataset)
     return report.write(target_path(out, report))
@@ -241,8 +253,15 @@ def city_report_file(dataset_path: Path, *, year: int | None = None, city: str |
     wanted = set(pairs)
     results = [r for r in evaluate_dataset(_only(dataset, chosen), standard=standard)
                if (r.county_code, r.year) in wanted]
-    current = [r for r in results if r.year == year]
-    history = [r for r in results if r.year < year]
-    say(f"正在生成{FORMAT_NAMES[fmt]}:{len(current)} 个县区 {year} 学年" + ("(PDF 由 LibreOffice 转换)" if fmt == "pdf" else ""))
+    # a county speaks in the summary only for its complete years (partial data never do)
+    for r in results:
+        if r.year == year and not r.complete:
+            say(f"提示:{r.county_name}({r.county_code}){school_year_label(year)}的数据不完整"
+                f"(已纳入 {r.coverage.fraction()} 所学校),未列入汇总")
+    current = [r for r in results if r.year == year and r.complete]
+    history = [r for r in results if r.year < year and r.complete]
+    if not current:
+        raise ReportError(f"数据集中{city or ''}{school_year_label(year)}没有数据完整的县区,无法生成汇总报告")
+    say(f"正在生成{FORMAT_NAMES[fmt]}:{len(current)} 个县区{school_year_label(year)}" + ("(PDF 由 LibreOffice 转换)" if fmt == "pdf" else ""))
     report = city_report(current, fmt, dataset=dataset, city=city, history=history)
     return report.write(target_path(out, report))

@@ -20,7 +20,7 @@ import pandas as pd
 
 from junheng import __version__
 from junheng.data.dataset import Dataset
-from junheng.engine.result import EvaluationResult, ItemResult, UnitResult
+from junheng.engine.result import SCHOOL_STATE_LABELS, EvaluationResult, ItemResult, UnitResult
 from junheng.reports import charts
 from junheng.reports import narrative as words
 from junheng.reports.document import Cell, Column, ReportDocument, Run, Table
@@ -207,13 +207,22 @@ def basic_paragraph(result: EvaluationResult, facts: CountyFacts) -> str:
     by_type = "、".join(f"{school_type_label(r.school_type)}{r.schools}所" for r in facts.rows)
     primary = _total([r.students.get("primary") for r in facts.rows])
     junior = _total([r.students.get("junior") for r in facts.rows])
-    text += f"{words.school_year_text(result.year)},全县义务教育学校{schools}所({by_type})"
+    coverage = result.coverage
+    if result.provisional and coverage is not None:
+        # the figures are those of the schools whose data are in, never the county's
+        text += (f"{words.school_year_text(result.year)},全县应有义务教育学校{coverage.schools_expected}所,"
+                 f"已纳入本次评估的{schools}所({by_type})")
+        whose = "以上学校"
+    else:
+        text += f"{words.school_year_text(result.year)},全县义务教育学校{schools}所({by_type})"
+        whose = "义务教育阶段"
     if primary is not None or junior is not None:
-        text += (f",义务教育阶段在校生{(primary or 0) + (junior or 0)}人(小学{words.amount(primary)}人、"
-                 f"初中{words.amount(junior)}人)")
+        text += (f",{whose}在校生{(primary or 0) + (junior or 0)}人({_people('小学', primary)}、"
+                 f"{_people('初中', junior)})")
     teachers = [_total([r.teachers.get(s) for r in facts.rows]) for s in ("primary", "junior")]
     if any(t is not None for t in teachers):
-        text += f",专任教师{sum(t or 0 for t in teachers)}人(小学{words.amount(teachers[0])}人、初中{words.amount(teachers[1])}人)"
+        text += (f",专任教师{sum(t or 0 for t in teachers)}人({_people('小学', teachers[0])}、"
+                 f"{_people('初中', teachers[1])})")
     text += "。"
     if facts.basic_balance_year:
         text += f"{facts.basic_balance_year}年,我县通过国家义务教育基本均衡发展督导评估认定。"
@@ -222,6 +231,36 @@ def basic_paragraph(result: EvaluationResult, facts: CountyFacts) -> str:
     elif facts.target_year:
         text += f"按照规划,我县计划于{facts.target_year}年通过义务教育优质均衡发展督导评估认定。"
     return text
+
+
+def _people(segment: str, count: int | None) -> str:
+    """"小学 812 人", or "初中人数未填报" (never "初中数据缺失人")."""
+    return f"{segment}{words.amount(count)}人" if count is not None else f"{segment}人数未填报"
+
+
+def coverage_table(result: EvaluationResult) -> Table | None:
+    """The schools an incomplete evaluation lacks, with the state of their data."""
+    coverage = result.coverage
+    if coverage is None or coverage.complete or not coverage.missing:
+        return None
+    rows = [[text_cell(m.school_name), text_cell(m.school_id), text_cell(SCHOOL_STATE_LABELS[m.status], "center")]
+            for m in coverage.missing]
+    return Table(kind="coverage", title="尚未纳入评估的学校", sheet="数据完整性",
+                 columns=[Column("学校", 5.0), Column("学校标识码", 3.5), Column("数据状态", 3.0)], rows=rows,
+                 note=f"全县应有 {coverage.schools_expected} 所学校,已纳入 {coverage.schools_included} 所。")
+
+
+def write_coverage(doc: ReportDocument, result: EvaluationResult) -> None:
+    """First in the report of an incomplete year: what the figures rest on."""
+    if result.complete:
+        return
+    doc.heading(1, "数据完整性说明")
+    doc.paragraph(Run(result.coverage.statement(), bold=True))
+    doc.paragraph("本报告所列数值仅依据已纳入评估的学校计算,为临时结果,不构成全县的评估结论;"
+                  "全部学校和县级年度数据审核通过后,须重新评估并生成正式报告。")
+    table = coverage_table(result)
+    if table is not None:
+        doc.table(table)
 
 
 def standard_paragraph(result: EvaluationResult) -> str:
@@ -873,7 +912,10 @@ def build_county_report(result: EvaluationResult, dataset: Dataset | None = None
         title=f"{name}义务教育优质均衡发展自评报告",
         subtitle=f"\uff08{words.school_year_text(result.year)}\uff09",
         meta=[f"评估标准:{result.standard_name}", f"报告日期:{generated.year}年{generated.month}月{generated.day}日"],
-        warning=f"【{SYNTHETIC_NOTE},不代表任何真实县区】" if result.synthetic else None,
+        warning="".join(filter(None, [
+            f"【{SYNTHETIC_NOTE},不代表任何真实县区】" if result.synthetic else None,
+            f"【数据不完整,临时结果:基于 {result.coverage.fraction()} 所学校,不作为全县评估结论】"
+            if result.provisional and result.coverage else None])) or None,
         scope=f"{name}({result.county_code}) {words.school_year_text(result.year)} · 标准:{result.standard_name}",
         synthetic=result.synthetic,
     )
@@ -883,6 +925,7 @@ def build_county_report(result: EvaluationResult, dataset: Dataset | None = None
     doc.paragraph(f"根据{basis}的要求,我县对照{result.standard_name}的评估指标,对{words.school_year_text(result.year)}"
                   "全县义务教育学校的资源配置、政府保障程度、教育质量和社会认可度进行了全面自查自评。现将自评情况报告如下。")
 
+    write_coverage(doc, result)
     facts = county_facts(result, dataset)
     doc.heading(1, "基本情况")
     doc.paragraph(basic_paragraph(result, facts))

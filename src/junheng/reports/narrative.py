@@ -436,6 +436,13 @@ def verdict_paragraph(result: EvaluationResult, subject: str = "我县") -> str:
     failing = result.failing_items()
     conclusion = "自评结论" if subject == "我县" else "评估结论"
     where = f"对照{result.standard_name},{subject}{school_year_text(result.year)}义务教育优质均衡发展"
+    if result.provisional and result.coverage is not None:
+        c = result.coverage
+        text = (where + f"评估所需数据尚不完整:全县应有{c.schools_expected}所学校,已纳入{c.schools_included}所"
+                + ("" if c.county_year else ",县级年度数据尚未审核定稿") + "。")
+        if failing:
+            text += f"已纳入的数据中有{len(failing)}项指标未达到标准({'、'.join(failing)}),仅供整改参考。"
+        return text + f"{conclusion}:数据不完整,暂不作出结论。"
     if result.verdict == "pass":
         return (where + "资源配置、政府保障程度、教育质量、社会认可度四个方面的全部指标均达到标准,未发现一票否决情形。"
                 f"{conclusion}:达标。")

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng.engine.result import EvaluationResult
+from junheng.schoolyear import label as school_year_label
 from junheng.reports.api import (
     FORMAT_NAMES,
     RenderedReport,
@@ -65,16 +66,31 @@ def years_text(years: list[int]) -> str:
     return "、".join(str(y) for y in years) or "无"
 
 
-def choose_year(county: OrgNode, years: list[int], year: int | None) -> int:
+def choose_year(county: OrgNode, years: list[int], year: int | None, complete: list[int] | None = None) -> int:
+    """The year asked for, or by default the latest complete year (the latest with approved data
+    when none is complete yet): a year being filled in never stands for the county by default."""
     if not years:
         raise ReportError(f"{county.name}({county.code})还没有已审核的学校数据,无法生成报告。"
                           "请先在“数据审核”中审核通过学校数据。")
     if year is None:
-        return years[-1]
+        done = [y for y in years if complete is None or y in complete]
+        return done[-1] if done else years[-1]
     if year not in years:
-        raise ReportError(f"{county.name}({county.code}){year} 学年没有已审核的学校数据,无法生成该学年的报告。"
+        raise ReportError(f"{county.name}({county.code}){school_year_label(year)}没有已审核的学校数据,无法生成该学年的报告。"
                           f"有已审核数据的学年:{years_text(years)}")
     return year
+
+
+def refuse_incomplete(result: EvaluationResult) -> None:
+    """The CLI's rule: a report of an incomplete year only when asked for with --allow-incomplete."""
+    if result.complete:
+        return
+    c = result.coverage
+    missing = "、".join(m.school_name for m in c.missing[:10]) + ("等" if len(c.missing) > 10 else "")
+    raise ReportError(f"{result.county_name}{school_year_label(result.year)}的数据不完整(已审核 {c.fraction()} 所学校"
+                      + ("" if c.county_year else ",县级年度数据未审核定稿")
+                      + (f";尚缺:{missing}" if missing else "")
+                      + "),不能作为全县的自评报告。确需临时报告(首页注明数据不完整)请加 --allow-incomplete")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,20 +131,25 @@ def stored_remediation(session: Session, county: OrgNode) -> Remediation | None:
 
 
 def county_report_stored(session: Session, county_code: str, fmt: str, *, year: int | None = None,
-                         user=None) -> tuple[RenderedReport, EvaluationResult]:
-    """The self-evaluation report of a stored county-year (default: the newest approved year).
-    The evaluation may be stored as a new run: the caller commits."""
+                         user=None, allow_incomplete: bool = True) -> tuple[RenderedReport, EvaluationResult]:
+    """The self-evaluation report of a stored county-year (default: the latest complete year).
+    A report of an incomplete year says so on its first page; with `allow_incomplete=False`
+    (the CLI without --allow-incomplete) it is refused. The evaluation may be stored as a new
+    run: the caller commits."""
     from junheng.services import evaluate_stored
     from junheng.store import repo
 
     fmt = check_format(fmt)
     county = repo.county_by_code(session, county_code)
     years = approved_years(session, county)
-    year = choose_year(county, years, year)
+    complete = repo.year_progress(session, county).complete_years
+    year = choose_year(county, years, year, complete)
     result, _, _ = evaluate_stored(session, county.code, year, user=user)
+    if not allow_incomplete:
+        refuse_incomplete(result)
     dataset = repo.load_dataset(session, [county.code])
     # today's tasks and warnings belong in the report of the current year, not in an old one
-    remediation = stored_remediation(session, county) if year == years[-1] else None
+    remediation = stored_remediation(session, county) if year == choose_year(county, years, None, complete) else None
     return county_report(result, fmt, dataset=dataset, remediation=remediation), result
 
 
@@ -141,7 +162,7 @@ class CityReport:
     report: RenderedReport
     year: int
     results: list[EvaluationResult]
-    left_out: list[OrgNode] = field(default_factory=list)  # counties without approved data that year
+    left_out: list[OrgNode] = field(default_factory=list)  # counties whose data of that year are not complete
 
 
 def area_name(counties: list[OrgNode]) -> str | None:
@@ -163,23 +184,24 @@ def area_name(counties: list[OrgNode]) -> str | None:
 
 def city_report_stored(session: Session, counties: list[OrgNode], fmt: str, *, year: int | None = None,
                        scope: str | None = None, user=None) -> CityReport:
-    """The summary report of stored counties for one year (default: the newest year any of them
-    has approved data for); earlier approved years give the progress. Counties without approved
-    data in that year are left out (listed in `left_out`)."""
+    """The summary report of stored counties for one year (default: the newest year complete for
+    any of them); earlier complete years give the progress. Counties whose data of that year are
+    not complete are left out (listed in `left_out`)."""
     from junheng.services import evaluate_stored
     from junheng.store import repo
 
     fmt = check_format(fmt)
     if not counties:
         raise ReportError("没有可汇总的县区")
-    years_of = {c.code: approved_years(session, c) for c in counties}
+    # a county speaks in the summary only for its complete years (partial data never do)
+    years_of = {c.code: repo.year_progress(session, c).complete_years for c in counties}
     every = sorted({y for ys in years_of.values() for y in ys})
     if not every:
-        raise ReportError("所选县区都还没有已审核的学校数据,无法生成汇总报告")
+        raise ReportError("所选县区都还没有数据完整(全部学校和县级数据均已审核)的学年,无法生成汇总报告")
     if year is None:
         year = every[-1]
     elif year not in every:
-        raise ReportError(f"所选县区 {year} 学年都没有已审核的学校数据。有已审核数据的学年:{years_text(every)}")
+        raise ReportError(f"所选县区{school_year_label(year)}都没有完整的已审核数据。数据完整的学年:{years_text(every)}")
     current, history, left_out = [], [], []
     for county in sorted(counties, key=lambda c: c.code):
         if year not in years_of[county.code]:
@@ -260,7 +282,8 @@ def _one_county(session: Session, county: str | None) -> str:
 
 
 def county_report_workspace(workspace: Path | None, *, county: str | None = None, year: int | None = None,
-                            fmt: str | None = None, out: Path | None = None, say: Say = _quiet) -> Path:
+                            fmt: str | None = None, out: Path | None = None, say: Say = _quiet,
+                            allow_incomplete: bool = False) -> Path:
     """`junheng report --workspace`: one county's report from the workspace store (approved data)."""
     from junheng.store import repo
 
@@ -273,10 +296,16 @@ def county_report_workspace(workspace: Path | None, *, county: str | None = None
                 node = repo.county_by_code(session, code)
             except repo.StoreError:
                 raise ReportError(f"工作区中没有县区代码为 {code} 的县区") from None
-            chosen = choose_year(node, approved_years(session, node), year)
-            say(f"正在生成{FORMAT_NAMES[fmt]}:{node.name}({node.code}){chosen}学年(已审核数据)"
+            progress = repo.year_progress(session, node)
+            chosen = choose_year(node, approved_years(session, node), year, progress.complete_years)
+            for y, c in progress.in_progress:
+                if y != chosen:
+                    say(f"提示:{school_year_label(y)}填报中(已审核 {c.fraction()} 所),报告使用{school_year_label(chosen)}的数据")
+            say(f"正在生成{FORMAT_NAMES[fmt]}:{node.name}({node.code}){school_year_label(chosen)}(已审核数据)"
                 + ("(PDF 由 LibreOffice 转换,约需数秒)" if fmt == "pdf" else ""))
-            report, result = county_report_stored(session, code, fmt, year=chosen)
+            report, result = county_report_stored(session, code, fmt, year=chosen, allow_incomplete=allow_incomplete)
+            if result.provisional:
+                say(f"注意:{result.coverage.statement()}")
             say(f"结论:{result.verdict_label}")
     finally:
         database.engine.dispose()
@@ -297,8 +326,8 @@ def city_report_workspace(workspace: Path | None, *, area: str | None = None, ye
             say(f"正在汇总 {len(counties)} 个县区的已审核数据……")
             done = city_report_stored(session, counties, fmt, year=year, scope=name)
             for county in done.left_out:
-                say(f"提示:{county.name}({county.code}){done.year} 学年没有已审核的学校数据,未列入汇总")
-            say(f"已汇总 {len(done.results)} 个县区 {done.year} 学年")
+                say(f"提示:{county.name}({county.code}){school_year_label(done.year)}的数据不完整,未列入汇总")
+            say(f"已汇总 {len(done.results)} 个县区{school_year_label(done.year)}")
     finally:
         database.engine.dispose()
     return done.report.write(target_path(out, done.report))

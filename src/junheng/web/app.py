@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from junheng.engine.wording import num
 from junheng.errors import JunhengError
+from junheng.schoolyear import label as school_year_label
 from junheng.store.db import Database
 from junheng.typography import typeset_html
 from junheng.web.deps import LoginRequired
@@ -37,6 +38,7 @@ DEFAULT_MESSAGES = {  # Chinese for the errors Starlette raises itself (unknown 
     400: "请求格式有误", 401: "请先登录", 403: "没有权限", 404: "未找到该地址或资源",
     405: "该地址不支持此请求方法", 413: "上传的内容过大", 415: "不支持的内容类型",
 }
+templates.env.filters["schoolyear"] = school_year_label  # 2025 → 2025—2026 学年, the one way it is written
 templates.env.filters["num"] = num  # numbers as the reports write them: 1 人, 37100 元, 4.50 m²
 
 

@@ -173,7 +173,7 @@ class TransitionOut(BaseModel):
 
 
 class EvaluationRunIn(_In):
-    year: int | None = Field(None, description="学年;不填则为最近一年")
+    year: int | None = Field(None, description="学年;不填则为数据完整的最近一个学年")
     approved_only: bool = Field(True, description="只用已审核数据(默认);false 时包含未审核数据,结果仅供预览")
 
 

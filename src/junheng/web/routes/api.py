@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, defer
 from junheng.data.catalog import catalog
 from junheng.engine.result import VERDICT_LABELS
 from junheng.services import evaluate_stored
+from junheng.store import repo
 from junheng.store.models import EvaluationRun, OrgNode, School, SchoolYear
 from junheng.store.repo import STATE_LABELS
 from junheng.store.users import ROLE_LABELS
@@ -174,16 +175,23 @@ def school(code: str, viewer: Viewer = Depends(api_viewer), session: Session = D
 
 @router.get("/counties/{code}/evaluation", summary="县区评估结果(JSON 约定格式)", tags=["评估"],
             responses=READ_RESPONSES)
-def evaluation(code: str, year: int | None = Query(None, description="学年;不填则为有已审核数据的最近一年"),
+def evaluation(code: str, year: int | None = Query(None, description="学年;不填则为数据完整的最近一个学年"
+                                                                    "(尚无完整学年时为有已审核数据的最近一年,结论为数据不完整)"),
                viewer: Viewer = Depends(api_viewer), session: Session = Depends(api_db)) -> dict:
-    """返回 docs/json-contract.md 约定的评估结果对象(只用已审核数据),另加 `run`:评估记录编号、数据指纹。"""
+    """返回 docs/json-contract.md 约定的评估结果对象(只用已审核数据,`coverage` 说明覆盖了哪些学校),
+    另加 `run`:评估记录编号、数据指纹;`progress`:数据完整的学年和正在填报的学年。"""
     node = get_county(session, code)
     read_county(viewer.access, node)
     result, run, years = evaluate_stored(session, code, year, user=viewer.user)
     if year is not None and result.year != year:
         raise not_found(f"{node.name}没有 {year} 学年的已审核数据;可评估的学年:{'、'.join(map(str, years))}")
-    return result.to_json() | {"run": {"id": run.id, "inputs_version": run.inputs_version,
-                                       "approved_only": run.approved_only}}
+    progress = repo.year_progress(session, node)
+    return result.to_json() | {
+        "run": {"id": run.id, "inputs_version": run.inputs_version, "approved_only": run.approved_only},
+        "progress": {"complete_years": progress.complete_years,
+                     "in_progress": [{"year": y, "schools_expected": c.schools_expected,
+                                      "schools_included": c.schools_included, "county_year": c.county_year}
+                                     for y, c in progress.in_progress]}}
 
 
 @router.post("/counties/{code}/evaluations", status_code=201, response_model=EvaluationRunOut,

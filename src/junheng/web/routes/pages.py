@@ -14,6 +14,7 @@ from junheng.data.catalog import catalog
 from junheng.engine.evaluate import NothingToEvaluate
 from junheng.engine.result import EvaluationResult
 from junheng.reports.standards import rule_text
+from junheng.schoolyear import label as school_year_label
 from junheng.services import evaluate_stored
 from junheng.standards.loader import DEFAULT_STANDARD, load_standard
 from junheng.standards.model import AREA_LABELS, AREAS
@@ -52,11 +53,14 @@ def overview(request: Request, viewer: Viewer = Depends(current_viewer), session
             result, run, _ = evaluate_stored(session, county.code, user=viewer.user)
         except NothingToEvaluate:
             result, run = None, None
-        failing = result.failing_items() if result else []
+        # a provisional result (no year complete yet) names no failing items for the county
+        failing = result.failing_items() if result and result.complete else []
         rows.append({"code": county.code, "name": county.name, "city": county.parent.name if county.parent else "",
                      "standard": county.standard or DEFAULT_STANDARD, "target_year": county.target_year,
                      "certified_year": county.certified_year, "year": run.year if run else None,
-                     "verdict": run.verdict if run else None, "failing": failing})
+                     "verdict": run.verdict if run else None, "failing": failing,
+                     "complete": result.complete if result else None,
+                     "in_progress": progress_rows(repo.year_progress(session, county), county.code)})
     return render(request, "overview.html", {"viewer": viewer, "rows": rows}, {"counties": rows})
 
 
@@ -78,6 +82,13 @@ def _cv_chart(result: EvaluationResult) -> dict:
     return out
 
 
+def progress_rows(progress, code: str) -> list[dict]:
+    """The years being filled in after the latest complete one, as the pages show them."""
+    return [{"year": y, "label": school_year_label(y), "fraction": c.fraction(), "statement": c.statement(),
+             "county_year": c.county_year, "link": f"/counties/{code}/review?year={y}"}
+            for y, c in progress.in_progress]
+
+
 @router.get("/counties/{code}")
 def county_dashboard(code: str, request: Request, year: int | None = None,
                      viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
@@ -89,22 +100,33 @@ def county_dashboard(code: str, request: Request, year: int | None = None,
     # the workflow state of every school-year (not their values: the page shows states only)
     years_rows = session.execute(select(SchoolYear.school_id, SchoolYear.year, SchoolYear.status, SchoolYear.deleted_at)
                                  .where(SchoolYear.school_id.in_([s.id for s in schools]))).all()
-    all_years = sorted({r.year for r in years_rows})
-    shown_year = year or (all_years[-1] if all_years else None)
-    workflow = Counter(r.status for r in years_rows if r.year == shown_year and r.deleted_at is None)
+    progress = repo.year_progress(session, county)
+    all_years = sorted({r.year for r in years_rows} | set(progress.coverage))
     try:
-        result, run, _ = evaluate_stored(session, code, shown_year, user=viewer.user)
+        # without a year: the latest complete year (a year in progress never stands for the county)
+        result, run, _ = evaluate_stored(session, code, year, user=viewer.user)
     except NothingToEvaluate as exc:
         result, run, message = None, None, exc.user_message()
     else:
         message = None
+    if result is not None and year is not None and result.year != year:
+        coverage = progress.coverage.get(year)
+        message = f"{school_year_label(year)}还没有已审核的学校数据,无法评估" + (
+            f"(已审核 {coverage.fraction()} 所)" if coverage else "") + "。"
+        result, run = None, None
+    shown_year = year or (result.year if result else (all_years[-1] if all_years else None))
+    workflow = Counter(r.status for r in years_rows if r.year == shown_year and r.deleted_at is None)
     context = {"viewer": viewer, "county": county, "schools": schools, "years": all_years, "year": shown_year,
                "workflow": workflow, "result": result, "run": run, "message": message,
                "can_manage": viewer.access.can_manage_county(county), "areas": AREAS, "r_ids": R_IDS,
-               "statuses": {(r.school_id, r.year): r.status for r in years_rows}}
+               "statuses": {(r.school_id, r.year): r.status for r in years_rows},
+               "complete_years": set(progress.complete_years),
+               "in_progress": [p for p in progress_rows(progress, code) if p["year"] != shown_year or result is None]}
     if result is not None:
         context |= {"heatmap": _heatmap(result), "cv_chart": _cv_chart(result), "failing": result.failing_items()}
-    return render(request, "county.html", context, result.to_json() if result else {"detail": message})
+    data = result.to_json() if result else {"detail": message}
+    data = data | {"in_progress": context["in_progress"], "latest_complete_year": progress.latest_complete}
+    return render(request, "county.html", context, data)
 
 
 @router.get("/schools/{code}")

@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from junheng.data.dataset import Dataset
+from junheng.engine.coverage import default_year
 from junheng.errors import JunhengError
 from junheng.planner.county import SEGMENT_LABELS
 from junheng.planner.errors import PlannerError, ScenarioError
@@ -107,6 +108,10 @@ def _stored(session: Session, county: OrgNode) -> tuple[Dataset, list[int]]:
     return dataset, years
 
 
+def _default(dataset: Dataset, county: OrgNode, years: list[int]) -> int | None:
+    return default_year(dataset, county.code, years) if years else None
+
+
 # ---------------------------------------------------------------- the form
 
 
@@ -120,10 +125,11 @@ class PlanRequest:
     budget_note: str | None = None  # how a total budget was spread over the years
 
 
-def form_values(params: Mapping, years_available: list[int]) -> dict[str, str]:
-    """The form's fields as typed (defaults for those not given)."""
+def form_values(params: Mapping, years_available: list[int], default_year: int | None = None) -> dict[str, str]:
+    """The form's fields as typed (defaults for those not given; the year: the latest complete one)."""
     values = {key: str(params.get(key, "") or "").strip() for key in PLAN_FIELDS}
-    values["year"] = values["year"] or (str(years_available[-1]) if years_available else "")
+    default_year = default_year if default_year is not None else (years_available[-1] if years_available else None)
+    values["year"] = values["year"] or (str(default_year) if default_year is not None else "")
     values["mode"] = values["mode"] or "both"
     values["budget_kind"] = values["budget_kind"] or "per_year"
     values["years"] = values["years"] or "1"
@@ -267,7 +273,7 @@ def plan_page(code: str, request: Request, viewer: Viewer = Depends(current_view
     JSON contract, as `junheng plan --format json` writes it."""
     county = _county(session, viewer, code)
     dataset, years = _stored(session, county)
-    values = form_values(request.query_params, years)
+    values = form_values(request.query_params, years, _default(dataset, county, years))
     context = _page_context(viewer, county, years, values, request)
     if not years:
         message = f"{county.name}还没有已审核的学校数据,无法制定方案。请先审核学校数据。"
@@ -291,7 +297,7 @@ def _download(request: Request, session: Session, viewer: Viewer, code: str) -> 
     dataset, years = _stored(session, county)
     if not years:
         raise PlannerError(f"{county.name}还没有已审核的学校数据,无法制定方案")
-    preq = parse_request(form_values(request.query_params, years), years)
+    preq = parse_request(form_values(request.query_params, years, _default(dataset, county, years)), years)
     return county, plan_for(request, county, dataset, preq).plan
 
 
@@ -327,7 +333,7 @@ def save_scenario_post(code: str, request: Request, viewer: Viewer = Depends(che
     scenario file, with one audit entry; all or nothing."""
     county = _county(session, viewer, code, manage=True)
     dataset, years = _stored(session, county)
-    values = form_values(form, years)
+    values = form_values(form, years, _default(dataset, county, years))
     context = _page_context(viewer, county, years, values, request)
     name = str(form.get("name", "") or "").strip()
     overwrite = bool(form.get("overwrite"))
