@@ -89,22 +89,62 @@ def test_the_store_report_in_word_names_the_county_and_its_verdict(workspace, tm
     assert "测试县" in text and "自评结论:未达标" in text and "R2" in text
 
 
-def test_only_approved_data_counts(workspace, tmp_path):
-    """A school-year sent back to draft is left out of the store's report, as on the web page."""
-    root, _, database = workspace
+def _unapprove_xp1(database) -> None:
     with database.session() as s:
         school = s.scalar(select(School).where(School.code == "XP1"))
         s.scalar(select(SchoolYear).where(SchoolYear.school_id == school.id)).status = "submitted"
+
+
+def test_only_approved_data_counts_and_an_incomplete_year_says_so_first(workspace, tmp_path):
+    """A school-year sent back is left out of the store's report, as on the web page; the year is
+    then incomplete: refused without --allow-incomplete, and with it stated on the first page."""
+    root, _, database = workspace
+    _unapprove_xp1(database)
     out = tmp_path / "另一县.xlsx"
-    done = run_junheng("report", "-w", str(root), "-c", OTHER, "-o", str(out))
+    refused = run_junheng("report", "-w", str(root), "-c", OTHER, "-o", str(out))
+    assert_user_error(refused, "数据不完整", "已审核 5/6 所学校", "测试学校P1", "--allow-incomplete")
+    assert not out.exists()
+    done = run_junheng("report", "-w", str(root), "-c", OTHER, "-o", str(out), "--allow-incomplete")
     assert done.returncode == 0, done.stderr
-    names = " ".join(str(v) for row in cells(out)["学校资源配置明细"] for v in row if v)
+    assert "数据不完整" in done.stderr
+    sheets = cells(out)
+    names = " ".join(str(v) for row in sheets["学校资源配置明细"] for v in row if v)
     assert "测试学校P2" in names and "测试学校P1" not in names  # XP1 of 另一县 is named 测试学校P1
+    assert any("测试学校P1" in str(v) and "XP1" in str(row) for row in sheets["数据完整性"] for v in row)
+    word = tmp_path / "另一县.docx"
+    done = run_junheng("report", "-w", str(root), "-c", OTHER, "-o", str(word), "--allow-incomplete")
+    text = docx_text(word.read_bytes())
+    assert text.index("数据不完整") < text.index("基本情况")  # before anything else is said
+    assert "临时结果:基于 5/6 所学校" in text and "全县应有义务教育学校6所,已纳入本次评估的5所" in text
+    assert "自评结论:数据不完整,暂不作出结论" in text and "自评结论:达标" not in text
+
+
+def test_the_city_summary_leaves_out_a_county_whose_year_is_incomplete(workspace, tmp_path):
+    root, _, database = workspace
+    _unapprove_xp1(database)
+    out = tmp_path / "市.xlsx"
+    done = run_junheng("report-city", "-w", str(root), "--city", "测试市", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "另一县" in done.stderr and "数据不完整,未列入汇总" in done.stderr
+    overview = [row[1] for row in cells(out)["总览"] if row[1] in ("测试县", "另一县")]
+    assert overview == ["测试县"]
+
+
+def test_the_dataset_report_of_an_incomplete_year_is_refused_without_the_flag(workspace, tmp_path):
+    _, folder, _ = workspace
+    years = pd.read_csv(folder / "school_year.csv", dtype=str)
+    years[years["school_id"] != "XP2"].to_csv(folder / "school_year.csv", index=False)
+    refused = run_junheng("report", str(folder), "-c", OTHER, "-y", str(builders.YEAR), cwd=tmp_path)
+    assert_user_error(refused, "数据不完整", "5/6", "测试学校P2", "--allow-incomplete")
+    done = run_junheng("report", str(folder), "-c", OTHER, "-y", str(builders.YEAR), "--allow-incomplete",
+                       "-f", "docx", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "临时结果" in docx_text(next(tmp_path.glob("*.docx")).read_bytes())
 
 
 @pytest.mark.parametrize("arguments,fragments", [
     (["-c", "999999"], ["没有县区代码为 999999 的县区"]),
-    (["-c", builders.COUNTY, "-y", "2019"], ["2019 学年没有已审核的学校数据", str(builders.YEAR)]),
+    (["-c", builders.COUNTY, "-y", "2019"], ["2019—2020 学年没有已审核的学校数据", str(builders.YEAR)]),
     ([], ["多个县区", "--county", builders.COUNTY, OTHER]),
     (["-c", builders.COUNTY, "--standard", "shandong"], ["--standard", "数据集"]),
 ])
@@ -139,4 +179,4 @@ def test_the_city_summary_from_the_store(workspace, tmp_path):
     by_code = run_junheng("report-city", "-w", str(root), "--city", "990000", "-f", "xlsx", cwd=tmp_path)
     assert_user_error(by_code, "没有代码或名称为“990000”的市或省", "测试市")
     assert_user_error(run_junheng("report-city", "-w", str(root), "-y", "2019", cwd=tmp_path),
-                      "2019 学年都没有已审核的学校数据")
+                      "2019—2020 学年都没有完整的已审核数据")
