@@ -27,7 +27,7 @@ from junheng.demo.synthetic import generate_county
 
 def write_demo_county(folder: Path) -> str:
     """Write with the project's writer; without it (not yet written), one plain CSV per table."""
-    dataset = generate_county()
+    dataset = generate_county(years=(2022, 2023, 2024))  # the workload of docs/benchmarks.md
     try:
         from junheng.data.writer import write_dataset_csv
     except ImportError:

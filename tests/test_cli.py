@@ -9,6 +9,7 @@ import pytest
 import builders
 from builders import run_junheng
 from junheng.data.writer import write_dataset_csv
+from junheng.schoolyear import current_school_year, label
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +82,17 @@ def test_demo_generates_evaluates_and_labels_synthetic_data(tmp_path):
     assert "合成数据" in result.stdout and "结论:" in result.stdout
     assert re.search(r"预警巡检:当前未解除的预警 [1-9]\d* 条", result.stdout)  # the warning pages have content
     assert (tmp_path / "demo-data" / "schools.csv").exists()
+    # alive today: three complete school years and the current one in progress
+    current = current_school_year()
     doc = json.loads((tmp_path / "demo-result.json").read_text("utf-8"))
     assert doc["synthetic"] is True and "合成数据" in doc["county_name"]
+    assert doc["year"] == current - 1 and doc["coverage"]["complete"] is True  # the latest complete year
+    assert re.search(rf"{label(current)}填报中:已审核 \d+/78 所", result.stdout), result.stdout
     again = run_junheng("evaluate", str(tmp_path / "demo-data"), "-f", "json")
     assert again.returncode == 0, again.stderr
-    assert {r["year"] for r in json.loads(again.stdout)} == {2022, 2023, 2024}
+    by_year = {r["year"]: r for r in json.loads(again.stdout)}
+    assert set(by_year) == set(range(current - 3, current + 1))
+    assert by_year[current]["verdict"] == "incomplete" and by_year[current - 1]["verdict"] == "fail"
 
 
 def test_demo_region_shows_a_summary(tmp_path):

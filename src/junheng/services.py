@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
@@ -100,29 +101,38 @@ def _write_text(out: Path, text: str) -> None:
         raise OutputError(f"无法写入 {out}:{exc.strerror}") from None
 
 
-def run_demo(workspace: Path, *, counties: int, seed: int, console: Console) -> list[EvaluationResult]:
-    """Generate a synthetic county (or region), write it as a dataset, evaluate it, show it."""
+def run_demo(workspace: Path, *, counties: int, seed: int, console: Console,
+             today: date | None = None) -> list[EvaluationResult]:
+    """Generate a synthetic county (or region), write it as a dataset, evaluate it, show it.
+
+    The county is alive relative to `today` (Beijing time by default): three complete school
+    years and the current one in progress (junheng.demo.synthetic.generate_county); the latest
+    complete year is shown, and the year in progress as what it is. A region is one year, the
+    latest complete one."""
     from junheng.data.writer import write_dataset_csv
     from junheng.demo.synthetic import generate_county, generate_region
     from junheng.reports.terminal import print_results
+    from junheng.schoolyear import current_school_year
 
     workspace.mkdir(parents=True, exist_ok=True)
     folder = workspace / "demo-data"
     if counties == 1:
-        dataset = generate_county(seed)
+        dataset = generate_county(seed, today=today)
     else:
-        dataset = generate_region(counties, seed)
+        dataset = generate_region(counties, seed, year=current_school_year(today) - 1)
     write_dataset_csv(dataset, folder)
     console.print(f"[magenta]已生成合成示范数据(仅供演示,不代表任何真实县区):{escape(str(folder))}[/]", highlight=False)
     # Evaluate what was written, through the same import and validation a county's data goes through.
     results = evaluate_dataset_file(folder, console=console)
-    latest = max(r.year for r in results)
+    latest = max(r.year for r in ([r for r in results if r.complete] or results))
     shown = [r for r in results if r.year == latest] if counties == 1 else results
     print_results(console, shown)
     out = workspace / "demo-result.json"
     out.write_text(json.dumps(results_json(shown, single=counties == 1), ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(f"评估结果(JSON):{escape(str(out))}", highlight=False)
-    load_demo_into_store(workspace, dataset, console)
+    progress = load_demo_into_store(workspace, dataset, console, today=today)
+    for year, coverage in progress.in_progress:
+        console.print(year_in_progress_line(year, coverage), highlight=False)
     console.print(f"启动网站:junheng serve --workspace {escape(str(workspace))},然后用上面的账号登录")
     console.print(f"再次评估:junheng evaluate {escape(str(folder))}"
                   + (f" --county {shown[0].county_code} --year {latest}" if counties == 1 else ""), highlight=False)
@@ -162,6 +172,7 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
     from sqlalchemy import func, select, text
     from sqlalchemy.orm import defer
 
+    from junheng.engine.coverage import default_year
     from junheng.engine.evaluate import NothingToEvaluate, evaluate_dataset
     from junheng.store import repo
     from junheng.store.models import FEEDS_APPROVED_SQL, AuditEntry, EvaluationRun
@@ -205,12 +216,6 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
         _RUN_CACHE.clear()
     _RUN_CACHE[cache_key] = (run.id, years, chosen)
     return result, run, years
-
-
-def default_year(dataset: Dataset, county_code: str, years: list[int]) -> int:
-    """The year a face shows when none is asked for: the latest complete one (else the latest)."""
-    complete = [y for y in years if (c := dataset.coverage.get((county_code, y))) is None or c.complete]
-    return complete[-1] if complete else years[-1]
 
 
 def county_progress(session, county_code: str):
@@ -262,20 +267,73 @@ DEMO_USERS = (  # username, role, scope (None: the demo county / its first schoo
 )
 
 
-def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console) -> None:
-    """Store the demo data (approved, so the dashboard shows a verdict) with one user per role;
-    the passwords are printed once."""
+DEMO_NOTE = "示范数据(合成)"
+
+
+def year_in_progress_line(year: int, coverage) -> str:
+    """"2026—2027 学年填报中:已审核 16/78 所(已提交 9 所、草稿 6 所、未填报 47 所;县级年度数据未填报)"."""
+    from junheng.schoolyear import label
+    from junheng.store.repo import STATE_LABELS
+
+    order = ("submitted", "returned", "draft")  # nearest to approval first
+    pending = sorted(coverage.not_approved.items(), key=lambda item: order.index(item[0]) if item[0] in order else 9)
+    rest = [f"{STATE_LABELS.get(state, state)} {n} 所" for state, n in pending if n]
+    if coverage.schools_without_data:
+        rest.append(f"未填报 {coverage.schools_without_data} 所")
+    notes = "、".join(rest)
+    if not coverage.county_year:
+        status = coverage.county_year_status
+        county = "县级年度数据" + ("未填报" if status is None else f"未审核({STATE_LABELS.get(status, status)})")
+        notes = f"{notes};{county}" if notes else county
+    return (f"{label(year)}填报中:已审核 {coverage.fraction()} 所" + (f"({notes})" if notes else "")
+            + ",数据完整前不作为全县结论")
+
+
+def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console, *, today: date | None = None):
+    """Store the demo data with one user per role; the passwords are printed once.
+
+    The years before the current school year (of `today`, Beijing time by default) are stored
+    approved, as a county's finished years are, so the dashboard shows a verdict. The rows of
+    the current year stand as a county's do in its autumn (junheng.demo.synthetic.
+    in_progress_states): some approved, some submitted, the others drafts; schools without a
+    row have not started. Every state goes through the workflow (repo.transition), so the
+    audit log reads as the year's history. Returns the first county's YearProgress."""
+    from dataclasses import replace
+
     from rich.table import Table
     from sqlalchemy import select
 
+    from junheng.demo.synthetic import in_progress_states
+    from junheng.schoolyear import current_school_year
     from junheng.store import repo
-    from junheng.store.models import OrgNode, School, User
+    from junheng.store.models import OrgNode, School, SchoolYear, User
     from junheng.store.users import create_user, new_password
 
+    current = current_school_year(today)
+
+    def years(frame, done: bool):
+        return frame[(frame["year"] < current) == done].reset_index(drop=True)
+
+    finished = replace(dataset, **{t: years(dataset.table(t), True) for t in ("school_year", "county_year", "quality")})
+    filling = replace(dataset, **{t: years(dataset.table(t), False) for t in ("school_year", "county_year", "quality")})
     init_workspace(workspace, admin="admin", password=None)
     database, _ = open_database(workspace, migrate=False)
     with database.session() as session:
-        repo.import_dataset(session, dataset, user=None, via="cli", note="示范数据(合成)", status="approved")
+        repo.import_dataset(session, finished, user=None, via="cli", note=DEMO_NOTE, status="approved")
+        if len(filling.school_year) or len(filling.county_year):
+            repo.import_dataset(session, filling, user=None, via="cli", note=DEMO_NOTE)  # new rows are drafts
+            sy = filling.school_year
+            for year in sorted(set(sy["year"].astype(int))):
+                states = in_progress_states(sy.loc[sy["year"] == year, "school_id"], year)
+                rows = session.execute(
+                    select(School.code, SchoolYear).join(SchoolYear, SchoolYear.school_id == School.id)
+                    .where(School.code.in_(list(states)), SchoolYear.year == year)).all()
+                for code, row in sorted(rows, key=lambda r: r[0]):
+                    if row.status != "draft" or states[code] == "draft":
+                        continue  # a re-run leaves the workflow where it stands
+                    repo.transition(session, row, "submit", user=None, via="cli", note=DEMO_NOTE)
+                    if states[code] == "approved":
+                        repo.transition(session, row, "approve", user=None, via="cli", note=DEMO_NOTE)
     with database.session() as session:
         county_code = dataset.schools["county_code"].iloc[0]
         county = repo.county_by_code(session, county_code)
@@ -304,3 +362,5 @@ def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console) ->
     report = run_watch(database, monitor_settings(workspace), notify=False)
     console.print(f"预警巡检:当前未解除的预警 {report.totals()['open']} 条(网站“预警”页面;定时巡检见 junheng.toml 的 \\[monitor])",
                   highlight=False)
+    with database.session() as session:
+        return repo.year_progress(session, repo.county_by_code(session, str(dataset.schools["county_code"].iloc[0])))

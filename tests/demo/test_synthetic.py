@@ -1,7 +1,10 @@
 """The synthetic data generator: determinism, scale, consistency with the interchange format,
-and the two profiles (realistic fails a designed handful of items, passing passes everything)."""
+the two profiles (realistic fails a designed handful of items, passing passes everything) and
+the years of a demo that is alive today (complete years and a year in progress)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -9,10 +12,21 @@ import pytest
 
 from junheng.data.catalog import catalog
 from junheng.demo.reference import reference_resources
-from junheng.demo.synthetic import SYNTHETIC_LABEL, generate_county, generate_region
+from junheng.demo.synthetic import (
+    IN_PROGRESS_SHARE,
+    SYNTHETIC_LABEL,
+    demo_years,
+    generate_county,
+    generate_region,
+    in_progress_states,
+)
+from junheng.engine.coverage import dataset_coverage
+from junheng.schoolyear import current_school_year
 from junheng.standards.loader import load_standard
 
 STANDARD = load_standard("national-2017")
+TODAY = date(2026, 12, 1)  # school year 2026 (2026—2027) under way: 2023–2025 complete
+EVALUATION_YEAR = 2025  # the last complete year: the designed shortfalls are anchored on it
 # Optional per-segment facility fields: the generator leaves them empty (the split rule applies).
 SPLIT_OVERRIDES = {
     f"{resource}_{segment}"
@@ -24,12 +38,12 @@ NUMERIC_TYPES = ("count", "number", "percent", "rate01", "level", "year")
 
 @pytest.fixture(scope="module")
 def realistic():
-    return generate_county()
+    return generate_county(today=TODAY)
 
 
 @pytest.fixture(scope="module")
 def passing():
-    return generate_county(profile="passing")
+    return generate_county(profile="passing", today=TODAY)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +135,7 @@ def consistency_problems(dataset) -> list[str]:
 
 
 def test_consistency_check_catches_broken_data():
-    broken = generate_county(profile="passing")
+    broken = generate_county(profile="passing", today=TODAY)
     sy = broken.school_year
     sy.loc[0, "backbone_teachers_primary"] = sy.loc[0, "teachers_primary"] + 1
     sy.loc[1, "max_class_size_primary"] = 60  # no oversize classes recorded
@@ -145,7 +159,7 @@ def test_region_is_consistent_with_the_format(region):
 
 @pytest.mark.parametrize("seed", [0, 1, 99])
 def test_other_seeds_are_consistent(seed):
-    assert consistency_problems(generate_county(seed)) == []
+    assert consistency_problems(generate_county(seed, today=TODAY)) == []
     assert consistency_problems(generate_region(5, seed)) == []
 
 
@@ -157,14 +171,14 @@ def _frames(dataset):
 
 
 def test_same_seed_gives_identical_frames():
-    for a, b in zip(_frames(generate_county(11)), _frames(generate_county(11))):
+    for a, b in zip(_frames(generate_county(11, today=TODAY)), _frames(generate_county(11, today=TODAY))):
         pd.testing.assert_frame_equal(a, b)
     for a, b in zip(_frames(generate_region(8, 3)), _frames(generate_region(8, 3))):
         pd.testing.assert_frame_equal(a, b)
 
 
 def test_different_seed_gives_different_data():
-    assert not generate_county(11).school_year.equals(generate_county(12).school_year)
+    assert not generate_county(11, today=TODAY).school_year.equals(generate_county(12, today=TODAY).school_year)
     assert not generate_region(8, 3).school_year.equals(generate_region(8, 4).school_year)
 
 
@@ -174,7 +188,8 @@ def test_synthetic_flag_and_label(realistic, region):
         for column in ("county_name", "city", "province"):
             assert dataset.counties[column].str.contains(SYNTHETIC_LABEL, regex=False).all()
         assert dataset.schools["county_name"].str.contains(SYNTHETIC_LABEL, regex=False).all()
-    assert generate_county(county_name="某县").counties["county_name"].iloc[0] == "某县" + SYNTHETIC_LABEL
+    named = generate_county(county_name="某县", today=TODAY)
+    assert named.counties["county_name"].iloc[0] == "某县" + SYNTHETIC_LABEL
 
 
 def test_unknown_profile_is_refused():
@@ -186,8 +201,9 @@ def test_unknown_profile_is_refused():
 
 
 def _last_year(dataset) -> pd.DataFrame:
+    """The rows of the last complete year (the evaluation year)."""
     sy = dataset.school_year
-    return sy[sy["year"] == sy["year"].max()].merge(dataset.schools, on="school_id")
+    return sy[sy["year"] == dataset.county_year["year"].max()].merge(dataset.schools, on="school_id")
 
 
 def test_demo_county_has_the_scale_of_seed_003(realistic, passing):
@@ -204,8 +220,9 @@ def test_demo_county_has_the_scale_of_seed_003(realistic, passing):
         points = last[last["school_type"] == "teaching_point"]
         assert (points["students_primary"] < 50).any() and (points["students_primary"] < 100).all()
         assert (last.loc[last["school_type"] == "twelve_year", "students_senior"] > 0).all()
-        assert sorted(dataset.school_year["year"].unique()) == [2022, 2023, 2024]
-        assert list(dataset.county_year["year"]) == [2022, 2023, 2024]
+        assert sorted(dataset.school_year["year"].unique()) == [2023, 2024, 2025, 2026]
+        assert list(dataset.county_year["year"]) == [2023, 2024, 2025]
+        assert last["year"].iloc[0] == EVALUATION_YEAR
         county = dataset.counties.iloc[0]
         assert county["standard"] == "national-2017" and county["basic_balance_year"] == 2014
         assert county["target_year"] == 2026 and 340_000 <= county["resident_population"] <= 380_000
@@ -317,7 +334,7 @@ def _county_failures(dataset) -> set[str]:
 
 def test_realistic_fails_a_designed_handful(realistic):
     res = _resources(realistic)
-    last = realistic.school_year["year"].max()
+    last = EVALUATION_YEAR
     units = res.units[res.units["year"] == last]
     noncompliant = units[~units["compliant"].astype(bool)]
     assert 3 <= len(noncompliant) <= 8
@@ -338,20 +355,20 @@ def test_realistic_fails_a_designed_handful(realistic):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_realistic_failures_do_not_depend_on_the_seed(seed):
-    dataset = generate_county(seed)
+    dataset = generate_county(seed, today=TODAY)
     res = _resources(dataset)
-    units = res.units[res.units["year"] == 2024]
+    units = res.units[res.units["year"] == EVALUATION_YEAR]
     assert 3 <= (~units["compliant"].astype(bool)).sum() <= 8
-    over = _cv_over(res.cv[res.cv["year"] == 2024])
+    over = _cv_over(res.cv[res.cv["year"] == EVALUATION_YEAR])
     assert ("junior", "R5") in set(zip(over["segment"], over["indicator"])) and len(over) <= 2
     failures = _school_failures(dataset)
-    assert all(not failures[key][failures[key]["year"] == 2024].empty for key in ("G3", "G4", "G5"))
+    assert all(not failures[key][failures[key]["year"] == EVALUATION_YEAR].empty for key in ("G3", "G4", "G5"))
     assert _county_failures(dataset) == {"G11"}
 
 
 @pytest.mark.parametrize("seed", [2024, 5, 6])
 def test_passing_passes_everything_with_margin_in_every_year(seed):
-    dataset = generate_county(seed, profile="passing")
+    dataset = generate_county(seed, profile="passing", today=TODAY)
     res = _resources(dataset)
     units = res.units
     assert units["compliant"].astype(bool).all()
@@ -384,3 +401,63 @@ def test_region_mixes_ready_and_failing_counties(region):
     joined = region.school_year.merge(region.schools, on="school_id")
     in_units = joined[joined["school_type"] != "special"]
     assert res.units["students"].sum() == in_units[["students_primary", "students_junior"]].sum().sum()
+
+
+# --------------------------------------------------------------------------- a demo alive today
+
+
+def test_the_demo_has_three_complete_years_and_the_current_one_in_progress(realistic):
+    assert demo_years(TODAY) == ((2023, 2024, 2025), 2026)
+    sy, n_schools = realistic.school_year, len(realistic.schools)
+    rows = sy.groupby("year").size().to_dict()
+    assert rows == {2023: n_schools, 2024: n_schools, 2025: n_schools, 2026: round(IN_PROGRESS_SHARE * n_schools)}
+    assert 2026 not in set(realistic.county_year["year"]) and 2026 not in set(realistic.quality["year"])
+    for year in (2023, 2024, 2025):
+        coverage = dataset_coverage(realistic, "140599", year)
+        assert coverage.complete and coverage.schools_included == coverage.schools_expected == n_schools
+    partial = dataset_coverage(realistic, "140599", 2026)
+    assert not partial.complete and partial.county_year is False
+    assert partial.schools_included == round(IN_PROGRESS_SHARE * n_schools) < partial.schools_expected == n_schools
+    # the year in progress follows the evaluation year: the same schools, a year of drift on
+    joined = sy.pivot(index="school_id", columns="year", values="students_primary").dropna(subset=[2026])
+    assert len(joined) > 10 and (abs(joined[2026] / joined[2025] - 1) < 0.1).all()
+
+
+def test_the_years_follow_today():
+    assert demo_years(date(2026, 8, 31)) == ((2022, 2023, 2024), 2025)  # a school year starts 1 September
+    assert demo_years(date(2026, 9, 1)) == ((2023, 2024, 2025), 2026)
+    later = generate_county(today=date(2027, 10, 8))
+    assert sorted(later.school_year["year"].unique()) == [2024, 2025, 2026, 2027]
+    assert list(later.county_year["year"]) == [2024, 2025, 2026]
+    # without a date: the school year under way now (Beijing time)
+    now = current_school_year()
+    assert int(generate_county().school_year["year"].max()) == now
+    assert int(generate_county().county_year["year"].max()) == now - 1
+
+
+def test_the_demo_is_deterministic_for_a_seed_and_a_school_year():
+    """Any day of the same school year gives the same data; the seed decides the rest."""
+    same = generate_county(5, today=date(2026, 9, 1)), generate_county(5, today=date(2027, 8, 31))
+    for a, b in zip(*map(_frames, same)):
+        pd.testing.assert_frame_equal(a, b)
+    assert not generate_county(5, today=TODAY).school_year.equals(generate_county(6, today=TODAY).school_year)
+
+
+def test_explicit_years_are_all_complete():
+    dataset = generate_county(years=(2022, 2023, 2024))
+    assert dataset.school_year.groupby("year").size().tolist() == [len(dataset.schools)] * 3
+    assert list(dataset.county_year["year"]) == [2022, 2023, 2024]
+    assert all(dataset_coverage(dataset, "140599", y).complete for y in (2022, 2023, 2024))
+    with pytest.raises(ValueError):
+        generate_county(years=(2024,), today=TODAY)
+    with pytest.raises(ValueError):
+        generate_county(years=())
+
+
+def test_states_of_the_year_in_progress_are_a_deterministic_mix(realistic):
+    ids = realistic.school_year.loc[realistic.school_year["year"] == 2026, "school_id"]
+    states = in_progress_states(ids, 2026)
+    assert states == in_progress_states(list(reversed(ids.tolist())), 2026)
+    counts = pd.Series(states).value_counts().to_dict()
+    assert set(counts) == {"approved", "submitted", "draft"}
+    assert counts["approved"] == round(0.5 * len(ids)) and counts["submitted"] == round(0.3 * len(ids))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 
 import openpyxl
 import pytest
@@ -42,9 +43,10 @@ OPEN, CLOSE = "\uff08", "\uff09"  # full-width parentheses
 
 @pytest.fixture(scope="module")
 def demo():
-    """The realistic demo county (fails R and G items by design), its report as Word bytes."""
-    dataset = generate_county(2024)
-    result = evaluate_dataset(dataset, county="140599", year=2024)[0]
+    """The realistic demo county (fails R and G items by design in its last complete year, 2025,
+    as `junheng demo` makes it on 2026-12-01), its report as Word bytes."""
+    dataset = generate_county(2024, today=date(2026, 12, 1))
+    result = evaluate_dataset(dataset, county="140599", year=2025)[0]
     document = build_county_report(result, dataset)
     return result, dataset, document, render_docx(document)
 
@@ -331,7 +333,7 @@ def test_html_is_one_escaped_file_with_the_same_content(demo):
     assert "thead" in html and "@page landscape" in html
 
     dataset.schools.loc[dataset.schools.index[0], "school_name"] = "<b>某小学</b>"
-    hostile = evaluate_dataset(dataset, county="140599", year=2024)[0]
+    hostile = evaluate_dataset(dataset, county="140599", year=2025)[0]
     text = render_html(build_county_report(hostile, dataset, with_charts=False)).decode("utf-8")
     assert "<b>某小学</b>" not in text and "&lt;b&gt;某小学&lt;/b&gt;" in text
 
@@ -367,7 +369,7 @@ def test_excel_has_every_table_as_a_printable_sheet(demo):
 def test_county_report_service_returns_a_named_download(demo):
     result, dataset, _, _ = demo
     report = county_report(result, "xlsx", dataset=dataset)
-    assert report.filename.endswith("2024学年义务教育优质均衡发展自评报告.xlsx")
+    assert report.filename.endswith("2025学年义务教育优质均衡发展自评报告.xlsx")
     assert report.media_type.startswith("application/vnd.openxmlformats")
     assert report.content[:2] == b"PK"
 

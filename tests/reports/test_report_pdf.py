@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import builders
@@ -35,8 +36,8 @@ def tool(name: str) -> str:
 def county_pdf(tmp_path_factory):
     assert find_soffice(), f"LibreOffice is not installed: {INSTALL}"
     folder = tmp_path_factory.mktemp("pdf")
-    dataset = generate_county(2024)
-    result = evaluate_dataset(dataset, county="140599", year=2024)[0]
+    dataset = generate_county(2024, today=date(2026, 12, 1))  # 2025: the designed shortfalls; 2026 in progress
+    result = evaluate_dataset(dataset, county="140599", year=2025)[0]
     docx = render_docx(build_county_report(result, dataset))
     pdf = docx_to_pdf(docx)
     (folder / "report.docx").write_bytes(docx)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,10 @@ from junheng.store import repo
 from junheng.store.models import School, SchoolYear, User
 
 def demo_workspace(root: Path) -> tuple[str, str, int]:
-    """The demo county as `junheng demo` stores it (its latest school year only, to keep the test
-    fast), with the first school's year set back to draft. Returns (county, school, year)."""
-    dataset = generate_county(2024)
-    year = int(dataset.school_year["year"].max())
+    """The demo county as `junheng demo` stores it (its latest complete school year only, to keep
+    the test fast), with the first school's year set back to draft. Returns (county, school, year)."""
+    dataset = generate_county(2024, today=date(2026, 12, 1))
+    year = int(dataset.county_year["year"].max())  # 2025: the year in progress (2026) is left out
     dataset.school_year = dataset.school_year[dataset.school_year["year"] == year].reset_index(drop=True)
     dataset.county_year = dataset.county_year[dataset.county_year["year"] == year].reset_index(drop=True)
     dataset.quality = dataset.quality[dataset.quality["year"] == year].reset_index(drop=True)

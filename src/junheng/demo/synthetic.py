@@ -3,12 +3,24 @@
 Everything here is invented. Datasets are built with ``synthetic=True`` and every county, city
 and province name carries "(合成数据)", so no face can pass them off as real data.
 
+Which years
+-----------
+The demo county is alive relative to today (`generate_county(today=...)`, Beijing time by
+default): the three complete school years before the current one and the current one in
+progress. Today 2026-12-01 is in the school year 2026 (2026—2027), so 2023, 2024 and 2025
+are complete (every school's row, the county-level row and quality monitoring) and 2026 has
+rows of only part of the schools (`IN_PROGRESS_SHARE`) and no county-level or quality rows
+yet, as a real county looks in December. The *evaluation year*, on which the designed
+shortfalls below are anchored, is the last complete year; the year in progress follows it
+with another year of enrolment drift and investment. Given explicit `years`, every year is
+complete and the last is the evaluation year.
+
 How the numbers are made
 ------------------------
 The roster (which schools exist: type, locale, role) is drawn first; then one vectorised pass
 fills every school_year field for all schools and years at once, so 200,000 schools take
 seconds. For each school and each resource indicator R1–R7 an *adequacy factor* is drawn:
-the unit's value divided by its threshold in the evaluation year (the last year). Teacher
+the unit's value divided by its threshold in the evaluation year. Teacher
 counts are ``ceil(factor · threshold · students / 100)`` (``floor`` for designated weak
 schools); school-wide facilities are ``rate · Σ w·students`` with
 ``rate = factor · max over the school's segments of threshold / w``, so splitting them by
@@ -32,17 +44,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from junheng.data.dataset import Dataset
+from junheng.schoolyear import current_school_year
 from junheng.standards.loader import load_standard
 
 SYNTHETIC_LABEL = "(合成数据)"
 STANDARD_ID = "national-2017"
 PROFILES = ("realistic", "passing")
+DEMO_COMPLETE_YEARS = 3  # complete school years before the one in progress
+IN_PROGRESS_SHARE = 0.4  # of the schools: those with a row in the year in progress
+# How the rows of the year in progress stand in the store (junheng demo): shares of approved and
+# submitted rows, the rest drafts; the other schools have no row yet.
+IN_PROGRESS_STATES = (("approved", 0.5), ("submitted", 0.3))
 
 SEGMENTS = ("primary", "junior", "senior")  # senior only splits facilities
 R_IDS = ("R1", "R2", "R3", "R4", "R5", "R6", "R7")
@@ -355,18 +374,21 @@ class _Schools:
 
 @dataclass(frozen=True)
 class _Rows:
-    """The (school, year) rows: school index and years before the evaluation year."""
+    """The (school, year) rows: school index and years before the evaluation year (negative
+    for a year after it: the year in progress)."""
 
     school: np.ndarray
     year: np.ndarray
     back: np.ndarray
     n_years: int
+    anchor: int  # index of the evaluation year among the years
 
     @classmethod
-    def of(cls, n_schools: int, years: tuple[int, ...]) -> _Rows:
+    def of(cls, n_schools: int, years: tuple[int, ...], evaluation_year: int) -> _Rows:
         ordered = np.array(sorted(set(years)))
         year = np.tile(ordered, n_schools)
-        return cls(np.repeat(np.arange(n_schools), len(ordered)), year, ordered[-1] - year, len(ordered))
+        anchor = int(np.searchsorted(ordered, evaluation_year))
+        return cls(np.repeat(np.arange(n_schools), len(ordered)), year, evaluation_year - year, len(ordered), anchor)
 
     def per_school(self, values: np.ndarray) -> np.ndarray:
         """(n_schools, n_years, ...) view of a per-row array."""
@@ -387,7 +409,8 @@ def _draw_factors(rng: np.random.Generator, sch: _Schools) -> np.ndarray:
 
 
 def _students_by_year(rng: np.random.Generator, sch: _Schools, rows: _Rows) -> np.ndarray:
-    """(rows, 3) students per segment: the evaluation year's, drifted back year by year."""
+    """(rows, 3) students per segment: the evaluation year's, drifted back year by year (and
+    on to a year in progress)."""
     growth = _uniform(rng, _by_locale(GROWTH, sch.locale))[rows.school]
     base = sch.students[rows.school]
     drifted = np.round(base * (1 + growth[:, None]) ** (-rows.back[:, None]))
@@ -457,7 +480,7 @@ def _teacher_fields(
 def _facility_fields(rng: np.random.Generator, sch: _Schools, rows: _Rows, students: np.ndarray, factors: np.ndarray) -> dict:
     """School-wide facilities R4–R7. Areas stay fixed over the years; equipment and multimedia
     rooms grow with investment. Ordinary schools meet their factor in every year; designated
-    shortfalls (weak schools, crowded schools' sports area) are as designed in the last year."""
+    shortfalls (weak schools, crowded schools' sports area) are as designed in the evaluation year."""
     rules = _rules()
     ids = ("R4", "R5", "R6", "R7")
     idx = [R_IDS.index(i) for i in ids]
@@ -466,7 +489,7 @@ def _facility_fields(rng: np.random.Generator, sch: _Schools, rows: _Rows, stude
     rate = factors[:, idx] * need
 
     weighted = students @ rules.weights
-    weighted_last = rows.per_school(weighted)[:, -1]
+    weighted_last = rows.per_school(weighted)[:, rows.anchor]
     invest = np.zeros((len(sch), len(ids)))
     for i, ind in enumerate(ids):
         if ind in INVESTMENT:
@@ -495,7 +518,7 @@ def _room_fields(rng: np.random.Generator, sch: _Schools, rows: _Rows, classes_t
     rules = _rules()
     needed = np.maximum(rules.min_rooms, np.ceil(classes_total / rules.classes_per_room))
     most = rows.per_school(needed).max(axis=1)
-    last = rows.per_school(needed)[:, -1]
+    last = rows.per_school(needed)[:, rows.anchor]
     out = {}
     for room in ("music", "art"):
         rooms = most + (rng.random(len(sch)) < 0.3)
@@ -521,9 +544,10 @@ def _funding_fields(rng: np.random.Generator, sch: _Schools, rows: _Rows, studen
 
 
 def _school_year_frame(
-    rng: np.random.Generator, roster: pd.DataFrame, school_ids: np.ndarray, years: tuple[int, ...]
+    rng: np.random.Generator, roster: pd.DataFrame, school_ids: np.ndarray, years: tuple[int, ...],
+    evaluation_year: int,
 ) -> pd.DataFrame:
-    sch, rows = _Schools.of(roster), _Rows.of(len(roster), years)
+    sch, rows = _Schools.of(roster), _Rows.of(len(roster), years, evaluation_year)
     factors = _draw_factors(rng, sch)
     students = _students_by_year(rng, sch, rows)
     cols: dict[str, np.ndarray] = {"school_id": school_ids[rows.school], "year": rows.year}
@@ -677,7 +701,8 @@ def _county_bounds(profiles: np.ndarray, key: str, n_years: int) -> np.ndarray:
 
 
 def _county_year_frame(
-    rng: np.random.Generator, codes: np.ndarray, profiles: np.ndarray, years: np.ndarray, teachers: np.ndarray
+    rng: np.random.Generator, codes: np.ndarray, profiles: np.ndarray, years: np.ndarray, teachers: np.ndarray,
+    evaluation_year: int,
 ) -> pd.DataFrame:
     """One row per county and year; `profiles` names each county's COUNTY_RANGES, `teachers`
     is (counties, years) full-time teachers."""
@@ -687,7 +712,7 @@ def _county_year_frame(
         values = _uniform(rng, _county_bounds(profiles, key, n_years))
         return values if decimals is None else np.round(values, decimals)
 
-    back = years[-1] - np.tile(years, n)
+    back = evaluation_year - np.tile(years, n)
     civil = np.round(np.repeat(rng.uniform(*CIVIL_SERVANT_SALARY, n), n_years) * (1 + SALARY_GROWTH) ** (-back), -2)
     eligible = np.round(teachers.ravel() * draw("rotation_eligible_share"))
     rotated = np.ceil(eligible * draw("rotated_share"))
@@ -741,13 +766,15 @@ def _teachers_by_county_year(roster: pd.DataFrame, school_year: pd.DataFrame, n_
 
 def _assemble(
     rng: np.random.Generator, roster: pd.DataFrame, counties: pd.DataFrame, profiles: np.ndarray,
-    years: tuple[int, ...], source: str,
+    years: tuple[int, ...], source: str, evaluation_year: int | None = None,
 ) -> Dataset:
-    """All tables; `profiles` names each county's COUNTY_RANGES."""
+    """All tables, every year complete; `profiles` names each county's COUNTY_RANGES. The
+    designed figures are those of `evaluation_year` (default: the last year)."""
     codes, names = counties["county_code"].to_numpy(), counties["county_name"].to_numpy()
     ordered = np.array(sorted(set(years)))
+    evaluation_year = int(ordered[-1]) if evaluation_year is None else evaluation_year
     schools = _schools_frame(rng, roster, codes, names)
-    school_year = _school_year_frame(rng, roster, schools["school_id"].to_numpy(), tuple(ordered))
+    school_year = _school_year_frame(rng, roster, schools["school_id"].to_numpy(), tuple(ordered), evaluation_year)
     teachers = _teachers_by_county_year(roster, school_year, len(codes), len(ordered))
     return Dataset.from_frames(
         source=source,
@@ -755,7 +782,7 @@ def _assemble(
         schools=schools,
         school_year=school_year,
         counties=counties,
-        county_year=_county_year_frame(rng, codes, profiles, ordered, teachers),
+        county_year=_county_year_frame(rng, codes, profiles, ordered, teachers, evaluation_year),
         quality=_quality_frame(rng, codes, profiles, ordered),
     )
 
@@ -767,26 +794,46 @@ def _labelled(name: str) -> str:
 # --------------------------------------------------------------------------- public API
 
 
+def demo_years(today: date | None = None) -> tuple[tuple[int, ...], int]:
+    """The demo county's complete school years and its year in progress, relative to `today`
+    (Beijing time by default): 2026-12-01 → ((2023, 2024, 2025), 2026)."""
+    current = current_school_year(today)
+    return tuple(range(current - DEMO_COMPLETE_YEARS, current)), current
+
+
 def generate_county(
     seed: int = 2024,
     *,
     county_code: str = "140599",
     county_name: str = "示范县(合成数据)",
-    years: tuple[int, ...] = (2022, 2023, 2024),
+    today: date | None = None,
+    years: tuple[int, ...] | None = None,
     profile: str = "realistic",
 ) -> Dataset:
     """A synthetic demo county on the scale of seed 003 (阳城县): 44 primary schools with about
     13,600 primary pupils in all, 21 junior schools with about 6,800 junior pupils, one
     special school, four nine-year schools, one twelve-year and one complete middle school and
-    six teaching points. Deterministic for a seed.
+    six teaching points. Deterministic for a seed and a school year of `today`.
 
-    profile="realistic" fails a believable handful of items by design (see the module
-    docstring); profile="passing" meets every indicator with margin in every year.
+    Without `years` the county is alive relative to `today` (default: today, Beijing time):
+    three complete school years and the current one in progress (about 40% of the schools
+    have a row, no county-level or quality rows; see `demo_years` and the module docstring).
+    With `years`, every year given is complete (and `today` must not be given).
+
+    profile="realistic" fails a believable handful of items in the evaluation year (the last
+    complete one) by design (see the module docstring); profile="passing" meets every
+    indicator with margin in every year.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {PROFILES}")
-    if not years:
+    if years is not None and today is not None:
+        raise ValueError("give the years or today, not both")
+    if years is None:
+        complete, in_progress = demo_years(today)
+    elif not years:
         raise ValueError("years must not be empty")
+    else:
+        complete, in_progress = tuple(sorted(set(years))), None
     rng = np.random.default_rng(seed)
     roster = _demo_roster(rng, profile)
     counties = pd.DataFrame({
@@ -800,7 +847,40 @@ def generate_county(
         "resident_population": [int(round(DEMO_POPULATION * rng.uniform(0.98, 1.02), -2))],
     })
     source = f"synthetic:county seed={seed} profile={profile}"
-    return _assemble(rng, roster, counties, np.array([profile]), years, source)
+    if in_progress is None:
+        return _assemble(rng, roster, counties, np.array([profile]), complete, source)
+    source += f" in_progress={in_progress}"
+    dataset = _assemble(rng, roster, counties, np.array([profile]), (*complete, in_progress), source,
+                        evaluation_year=complete[-1])
+    return _in_progress(rng, dataset, in_progress)
+
+
+def _in_progress(rng: np.random.Generator, dataset: Dataset, year: int) -> Dataset:
+    """Leave `year` as a year being filled in: rows of IN_PROGRESS_SHARE of the schools (drawn
+    at random), no county-level and no quality rows yet."""
+    sy = dataset.school_year
+    ids = dataset.schools["school_id"].to_numpy()
+    entered = set(rng.permutation(ids)[: round(IN_PROGRESS_SHARE * len(ids))])
+    keep = (sy["year"] != year) | sy["school_id"].isin(entered)
+    dataset.school_year = sy[keep].reset_index(drop=True)
+    dataset.county_year = dataset.county_year[dataset.county_year["year"] != year].reset_index(drop=True)
+    dataset.quality = dataset.quality[dataset.quality["year"] != year].reset_index(drop=True)
+    return dataset
+
+
+def in_progress_states(school_ids, year: int, seed: int = 0) -> dict[str, str]:
+    """How the rows of a year in progress stand in the demo store: school_id → approved,
+    submitted or draft (IN_PROGRESS_STATES), drawn at random, deterministic for the schools,
+    the year and the seed."""
+    ids = sorted(str(i) for i in school_ids)
+    order = np.random.default_rng([seed, year]).permutation(len(ids))
+    states = np.full(len(ids), "draft", dtype=object)
+    start = 0
+    for state, share in IN_PROGRESS_STATES:
+        count = round(share * len(ids))
+        states[order[start:start + count]] = state
+        start += count
+    return dict(zip(ids, states.tolist()))
 
 
 CITIES_PER_PROVINCE = 11  # about 333 cities in 31 provinces
