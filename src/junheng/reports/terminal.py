@@ -10,6 +10,7 @@ from rich.text import Text
 
 from junheng.engine.result import EvaluationResult, Gap
 from junheng.engine.wording import met_word, num
+from junheng.schoolyear import label as school_year_label
 from junheng.standards.model import AREA_LABELS, AREAS
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "incomplete": "bold yellow"}
@@ -38,9 +39,11 @@ def _gap(gap: Gap | None) -> str:
 def _header(r: EvaluationResult) -> Panel:
     lines = [
         Text.assemble(("结论:", "bold"), (r.verdict_label, VERDICT_STYLE[r.verdict])),
-        Text(f"县区:{r.county_name}({r.county_code})    学年:{r.year}—{r.year + 1}"),
+        Text(f"县区:{r.county_name}({r.county_code})    学年:{school_year_label(r.year, suffix=False)}"),
         Text(f"评估标准:{r.standard_name}({r.standard})"),
     ]
+    if r.provisional:
+        lines.insert(1, Text(r.coverage.statement(), style="bold red"))
     if r.synthetic:
         lines.append(Text(SYNTHETIC_NOTE, style="bold magenta"))
     if r.veto.triggered:
@@ -54,23 +57,28 @@ def _header(r: EvaluationResult) -> Panel:
         lines.append(Text(f"申请前提(不计入结论):{r.precondition.note}", style=style))
     if r.verdict == "fail":
         lines.append(Text("未达标指标:" + ("、".join(r.failing_items()) or "(见一票否决)"), style="red"))
-    if r.verdict == "incomplete":
+    if r.verdict == "incomplete" and r.missing_inputs:
         lines.append(Text(f"缺少 {len(r.missing_inputs)} 项数据,补齐后方可判定(见文末清单)", style="yellow"))
     return Panel(Group(*lines), title="县域义务教育优质均衡发展评估", expand=False)
 
 
 def _areas(r: EvaluationResult) -> Table:
-    table = Table(title="四个方面", title_justify="left")
+    table = Table(title="四个方面" + (f"(临时结果,基于 {r.coverage.fraction()} 所学校)" if r.provisional else ""),
+                  title_justify="left")
     for col in ("方面", "结论", "情况"):
         table.add_column(col, overflow="fold")
     res = r.resource
+
+    def judged(met: bool | None) -> Text:  # a provisional result judges no area of the county
+        return Text("临时", style="yellow") if r.provisional else _met(met)
+
     cvs = [c for seg in res.cv.values() for c in seg.values() if c.applicable]
-    _add_row(table, AREA_LABELS["resource_allocation"], _met(res.met),
+    _add_row(table, AREA_LABELS["resource_allocation"], judged(res.met),
                   f"评估单位 {len(res.units)} 个,达标 {res.compliant_units} 个,未达标 {res.noncompliant_units} 个;"
                   f"差异系数 {sum(c.met is True for c in cvs)}/{len(cvs)} 项达标")
     for area in AREAS[1:]:
         items = r.item_area(area).indicators.values()
-        _add_row(table, AREA_LABELS[area], _met(r.item_area(area).met),
+        _add_row(table, AREA_LABELS[area], judged(r.item_area(area).met),
                       f"{sum(i.met is True for i in items)}/{len(items)} 项达标"
                       + (f",{sum(i.met is False for i in items)} 项未达标" if any(i.met is False for i in items) else "")
                       + (f",{sum(i.met is None for i in items)} 项数据缺失" if any(i.met is None for i in items) else ""))
