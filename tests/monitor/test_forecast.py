@@ -88,4 +88,4 @@ def test_stored_inputs_feed_the_forecast_and_its_warnings(database, tmp_path):
         (warning,) = list_warnings(s, COUNTY, kinds=["forecast"])
         assert warning.indicator == "G5" and warning.year == 2025 and warning.severity == "orange"
         assert warning.numbers["years_until"] == 2 and warning.numbers["value"] == 47
-        assert "预计 2025 年不达标" in warning.title and "预测在校生 800 人" in warning.message
+        assert "预计 2025—2026 学年不达标" in warning.title and "预测在校生 800 人" in warning.message

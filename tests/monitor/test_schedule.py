@@ -51,7 +51,7 @@ def test_city_schedule_and_behind_warnings(database):
         warnings = {w.county.code: w for w in list_warnings(s, kinds=["schedule"])}
         assert set(warnings) == {"991101", "991103"}
         assert warnings["991101"].severity == "orange" and warnings["991103"].severity == "red"
-        assert "按期推进 2024 年应不多于 2 项,实际 3 项(G9、G11、S1)" in warnings["991101"].message
+        assert "2023—2024 学年有 3 项未达标,按期推进 2024—2025 学年应不多于 2 项,实际 3 项(G9、G11、S1)" in warnings["991101"].message
         assert city_schedule(s, "991100", today=date(2025, 1, 10))["counties"][2]["warning_id"] == warnings["991101"].id
         # the year-on-year table of the on-track county: S1 went from 80% to 90%, better
         table = year_on_year_table(s, "991102", indicators={"S1"})

@@ -100,7 +100,7 @@ def test_county_and_school_trends(world):
     fragment = county.get(f"/counties/{COUNTY}/trends?fragment=1&year=2024")
     assert fragment.status_code == 200 and "<html" not in fragment.text
     assert 'id="trend-changes"' in fragment.text and "data-trend-chart=" in fragment.text
-    assert "2024 学年与 2023 学年比较" in fragment.text and "测试学校P1(小学)" in builders.plain(fragment.text)
+    assert "2024—2025 学年与 2023—2024 学年比较" in fragment.text and "测试学校P1(小学)" in builders.plain(fragment.text)
     full = county.get(f"/counties/{COUNTY}/trends")
     assert "<html" in full.text and "/static/vendor/echarts/echarts.min.js" in full.text
 

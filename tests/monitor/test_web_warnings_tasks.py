@@ -166,7 +166,7 @@ def test_warnings_page_shows_severity_numbers_departments_and_filters(world):
     assert r5["severity"] == "orange"  # 88% of the line: the school still complies overall (tolerated)
     assert r5["numbers_text"] == ["2024 年值 6.60 m²", "标准 ≥ 7.50 m²", "差距 12.0%"]
     schedule = by_indicator[("schedule", None, None)]
-    assert schedule["severity"] == "orange" and "按期推进 2024 年应不多于 2 项" in schedule["message"]
+    assert schedule["severity"] == "orange" and "按期推进 2024—2025 学年应不多于 2 项" in schedule["message"]
     counts = data["counts"]
     assert counts["red"] == sum(1 for w in data["warnings"] if w["severity"] == "red") == 3
     assert data["total"] == len(data["warnings"]) == sum(counts.values())

@@ -122,11 +122,11 @@ def test_school_fillers_get_no_summary_either(world):
 
 
 @pytest.mark.parametrize("url,status,fragment", [
-    (f"/counties/{COUNTY}/report.docx?year=2019", 400, "2019 学年没有已审核的学校数据"),
+    (f"/counties/{COUNTY}/report.docx?year=2019", 400, "2019—2020 学年没有已审核的学校数据"),
     (f"/counties/{COUNTY}/report.docx?year=abc", 400, "学年“abc”有误"),
     (f"/counties/{COUNTY}/report.rtf", 400, "不支持的报告格式 rtf"),
     ("/counties/000000/report.docx", 404, "页面不存在"),
-    ("/overview/report.docx?year=2019", 400, "2019 学年都没有已审核的学校数据"),
+    ("/overview/report.docx?year=2019", 400, "2019—2020 学年都没有完整的已审核数据"),
 ])
 def test_bad_requests_get_a_chinese_message(world, url, status, fragment):
     response = world.login("admin").get(url)

@@ -1,8 +1,13 @@
 """Detectors: one per rule kind. Each reads a county's context and returns the conditions that
 hold now; `junheng.monitor.warnings.reconcile` turns them into stored warnings.
 
-A detector raises `Skip` when it lacks what it needs (no approved data, no forecast): the
+A detector raises `Skip` when it lacks what it needs (no complete year, no forecast): the
 warnings of that rule are then left as they are rather than resolved.
+
+The indicator rules (breach, margin, decline, forecast, schedule) read complete years only:
+`results` and `dataset` hold no county-year whose coverage is incomplete, so a year being
+filled in (approved for 1 of 78 schools) never resolves or worsens a warning; it is the data
+rule's business (one warning per county and deadline while it is late).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from junheng.monitor.rules import (
     ScheduleRule,
     TaskRule,
 )
+from junheng.schoolyear import label
 from junheng.standards.model import Standard
 from junheng.store.models import OrgNode, School, SchoolYear, SupervisionTask
 
@@ -39,6 +45,9 @@ TASK_STATUS_LABELS = {"open": "未开始", "in_progress": "进行中", "done": "
 
 class Skip(Exception):
     """The rule cannot be checked now (its warnings are left as they are)."""
+
+
+NO_COMPLETE_YEAR = "没有数据完整的学年(全县应有学校和县级年度数据均已审核)"
 
 
 @dataclass
@@ -67,8 +76,8 @@ class CountyContext:
     standard: Standard
     rules: RuleSet
     today: date
-    dataset: Dataset  # approved school-years only (what the evaluation reads)
-    results: dict[int, EvaluationResult]  # year → result
+    dataset: Dataset  # approved data of the complete years only (what the evaluation reads)
+    results: dict[int, EvaluationResult]  # year → result, complete years only
     forecast_loader: object = None  # () → CountyForecast | None
 
     @property
@@ -148,13 +157,13 @@ def _describe(obs: Observation) -> str:
 
 def detect_breach(ctx: CountyContext, rule_id: str, rule: BreachRule) -> list[Condition]:
     if ctx.latest is None:
-        raise Skip("没有已审核的数据")
+        raise Skip(NO_COMPLETE_YEAR)
     out = []
     for obs in ctx.observations[ctx.latest]:
         if obs.met is not False or not _selected(rule, obs) or obs.level == "county_value":
             continue
         severity = rule.tolerated_severity if obs.tolerated else rule.severity
-        message = f"{ctx.latest} 年{_describe(obs)},未达标。"
+        message = f"{label(ctx.latest)}{_describe(obs)},未达标。"
         if obs.tolerated:
             message += f"{obs.detail},学校仍综合达标(至少 6 项达标且均不低于标准的 85%),但此项须补齐。"
         out.append(Condition(
@@ -168,7 +177,7 @@ def detect_breach(ctx: CountyContext, rule_id: str, rule: BreachRule) -> list[Co
 
 def detect_margin(ctx: CountyContext, rule_id: str, rule: MarginRule) -> list[Condition]:
     if ctx.latest is None:
-        raise Skip("没有已审核的数据")
+        raise Skip(NO_COMPLETE_YEAR)
     out = []
     for obs in ctx.observations[ctx.latest]:
         if obs.met is not True or not _selected(rule, obs) or obs.threshold is None:
@@ -195,7 +204,7 @@ def detect_margin(ctx: CountyContext, rule_id: str, rule: MarginRule) -> list[Co
         out.append(Condition(
             key=ctx.key("margin", rule_id, obs.ident), kind="margin", rule_id=rule_id, severity=rule.severity,
             title=f"{obs.indicator} {obs.where}{obs.label}接近达标线",
-            message=f"{ctx.latest} 年{_describe(obs)},距达标线仅 {gap}(预警线 {band})。",
+            message=f"{label(ctx.latest)}{_describe(obs)},距达标线仅 {gap}(预警线 {band})。",
             indicator=obs.indicator, segment=obs.segment, school_code=obs.school_id, year=ctx.latest,
             numbers=_numbers(obs, ctx.latest, headroom=round(room, 6), within=rule.within),
             responsible=ctx.responsible(rule, obs), badness=closeness))
@@ -208,7 +217,7 @@ def certified(county: OrgNode, year: int) -> bool:
 
 def detect_decline(ctx: CountyContext, rule_id: str, rule: DeclineRule) -> list[Condition]:
     if ctx.latest is None:
-        raise Skip("没有已审核的数据")
+        raise Skip(NO_COMPLETE_YEAR)
     year = ctx.latest
     if rule.certified_only and not certified(ctx.county, year):
         return []
@@ -229,7 +238,7 @@ def detect_decline(ctx: CountyContext, rule_id: str, rule: DeclineRule) -> list[
         out.append(Condition(
             key=ctx.key("decline", rule_id, obs.ident), kind="decline", rule_id=rule_id, severity=rule.severity,
             title=f"{obs.indicator} {obs.where}{obs.label}较上年下滑",
-            message=(f"{obs.where}{obs.label}由 {year - 1} 年的 {_value_text(prev)}{word} {year} 年的 "
+            message=(f"{obs.where}{obs.label}由 {label(year - 1)}的 {_value_text(prev)}{word} {label(year)}的 "
                      f"{_value_text(obs)},较上年变差 {drop * 100:.1f}%{_threshold_text(obs)};"
                      "已通过优质均衡认定的县区各项指标须“不下滑、不反弹”。"),
             indicator=obs.indicator, segment=obs.segment, school_code=obs.school_id, year=year,
@@ -247,7 +256,7 @@ FORECAST_INDICATORS = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "G4", "G5")
 
 def detect_forecast(ctx: CountyContext, rule_id: str, rule: ForecastRule) -> list[Condition]:
     if ctx.latest is None:
-        raise Skip("没有已审核的数据")
+        raise Skip(NO_COMPLETE_YEAR)
     forecast = ctx.forecast
     if forecast is None or "mid" not in forecast.results:
         raise Skip("没有入学预测")
@@ -272,8 +281,8 @@ def detect_forecast(ctx: CountyContext, rule_id: str, rule: ForecastRule) -> lis
             severity = rule.next_year_severity if years_until == 1 else rule.severity
             found[obs.ident] = Condition(
                 key=ctx.key("forecast", rule_id, obs.ident), kind="forecast", rule_id=rule_id, severity=severity,
-                title=f"{obs.indicator} {obs.where}{obs.label}预计 {year} 年不达标",
-                message=(f"按入学预测(中位),{year} 年{_describe(obs)},将不达标"
+                title=f"{obs.indicator} {obs.where}{obs.label}预计 {label(year)}不达标",
+                message=(f"按入学预测(中位),{label(year)}{_describe(obs)},将不达标"
                          + (f";预测在校生 {students}" if students else "") + "。"),
                 indicator=obs.indicator, segment=obs.segment, school_code=obs.school_id, year=year,
                 numbers=_numbers(obs, year, base_year=ctx.latest, years_until=years_until,
@@ -303,47 +312,89 @@ def _projected_students(forecast, obs: Observation, year: int) -> str | None:
 # ---------------------------------------------------------------- data
 
 
-STATUS_WORDS = {None: "未填报", "draft": "未提交", "returned": "被退回后未重新提交", "submitted": "已提交但未审核"}
-STATUS_BADNESS = {None: 3.0, "returned": 2.0, "draft": 2.0, "submitted": 1.0}
+STATE_WORDS = {"none": "未填报", "draft": "未提交", "returned": "被退回待重新提交", "submitted": "已提交待审核"}
+STATE_ORDER = ("none", "draft", "returned", "submitted")
+NAMES_SHOWN = 10  # schools named per state in the message (numbers["schools"] has them all)
 
 
 def detect_data_missing(ctx: CountyContext, rule_id: str, rule: DataMissingRule) -> list[Condition]:
-    due_years = [y for y in range(ctx.today.year - 1, ctx.today.year + 1) if rule.due_date(y) < ctx.today]
-    if not due_years:
-        return []
-    year = max(due_years)
-    due = rule.due_date(year)
-    schools = ctx.session.scalars(select(School).where(School.county_id == ctx.county.id,
-                                                       School.deleted_at.is_(None))).all()
-    if not schools:
-        return []
-    stored = {row.school_id: row for row in ctx.session.scalars(select(SchoolYear).where(
-        SchoolYear.school_id.in_([s.id for s in schools]), SchoolYear.year == year,
-        SchoolYear.deleted_at.is_(None)))}
-    if not stored and not ctx.results:
+    """One warning per county and deadline: every school year after the county's latest
+    complete one (from its first year with a record when none is complete) whose due date has
+    passed and whose data are not all approved, with the schools behind it (the roster of the
+    year: closed schools and schools not yet opened are not expected) and the county-level
+    row. A gap stays open until it is filled, whatever later years do; a complete year has none."""
+    from junheng.store import repo
+
+    stored = {y for (code, y) in repo.coverage_by_year(ctx.session, [ctx.county])}
+    if not stored:
         return []  # a county that never stored anything is not monitored for deadlines
-    late = (ctx.today - due).days
-    severity = rule.late_severity if late >= rule.late_days else rule.severity
+    # the years due so far, with those that have no record at all yet (every school missing)
+    wanted = range(min(stored), ctx.today.year + 1)
+    coverage = {y: c for (code, y), c in repo.coverage_by_year(ctx.session, [ctx.county], years=wanted).items()
+                if code == ctx.code}
+    complete = [y for y, c in coverage.items() if c.complete]
+    start = max(complete) + 1 if complete else min(stored)
     out = []
-    for school in sorted(schools, key=lambda s: s.code):
-        row = stored.get(school.id)
-        status = row.status if row is not None else None
-        if status == "approved":
+    for year in range(start, ctx.today.year + 1):
+        if rule.due_date(year) >= ctx.today:
             continue
-        word = STATUS_WORDS.get(status, status)
-        out.append(Condition(
-            key=ctx.key("data_missing", rule_id, f"{school.code}/{year}"), kind="data_missing", rule_id=rule_id,
-            severity=severity, title=f"{school.name}{year}学年数据{word}",
-            message=(f"{school.name}{year}学年数据{word},应于 {due.isoformat()} 前审核通过,已逾期 {late} 天"
-                     + ("(请县级管理员审核)" if status == "submitted" else "(请学校填报并提交)") + "。"),
-            school_code=school.code, year=year,
-            numbers={"year": year, "status": status or "missing", "due": due.isoformat(), "days_late": late,
-                     "school_id": school.code, "school_name": school.name},
-            responsible=ctx.responsible(rule), badness=STATUS_BADNESS.get(status, 1.0)))
+        cov = coverage[year]
+        if cov.complete or not cov.schools_expected:
+            continue
+        out.append(_data_condition(ctx, rule_id, rule, year, cov))
     return out
 
 
+def _data_condition(ctx: CountyContext, rule_id: str, rule: DataMissingRule, year: int, cov) -> Condition:
+    due = rule.due_date(year)
+    late = (ctx.today - due).days
+    severity = rule.late_severity if late >= rule.late_days else rule.severity
+    by_state: dict[str, list] = {}
+    for m in cov.missing:
+        by_state.setdefault(m.status, []).append(m)
+    parts = []
+    for state in STATE_ORDER:
+        schools = by_state.get(state, [])
+        if not schools:
+            continue
+        names = "、".join(m.school_name for m in schools[:NAMES_SHOWN])
+        more = f"等 {len(schools)} 所" if len(schools) > NAMES_SHOWN else ""
+        parts.append(f"{STATE_WORDS[state]} {len(schools)} 所({names}{more})")
+    county_row = cov.county_year_status
+    if county_row != "approved":
+        parts.append("县级年度数据" + ("未填报" if county_row is None else STATE_WORDS.get(county_row, county_row)))
+    todo = []
+    if any(by_state.get(state) for state in ("none", "draft", "returned")):
+        todo.append("请学校填报并提交")
+    if by_state.get("submitted"):
+        todo.append("请县级管理员审核")
+    if county_row is None:
+        todo.append("请县级管理员填报并审核县级年度数据")
+    elif county_row != "approved":
+        todo.append("请县级管理员审核定稿县级年度数据")
+    head = f"{label(year)}:已审核 {cov.schools_included}/{cov.schools_expected} 所"
+    timing = f"应于 {due.isoformat()} 前完成,已逾期 {late} 天"
+    message = f"{label(year)}数据尚未全部审核通过:" + ";".join(parts) + "。" + ",".join(todo) + "。"
+    missing_share = len(cov.missing) / cov.schools_expected
+    return Condition(
+        key=ctx.key("data_missing", rule_id, f"county/{year}"), kind="data_missing", rule_id=rule_id,
+        severity=severity, title=f"{head},{timing}", message=message, year=year,
+        numbers={"year": year, "year_label": label(year), "due": due.isoformat(), "days_late": late,
+                 "schools_expected": cov.schools_expected, "schools_approved": cov.schools_included,
+                 "by_status": {state: len(by_state[state]) for state in STATE_ORDER if state in by_state},
+                 "schools": [{"school_id": m.school_id, "school_name": m.school_name, "status": m.status,
+                              "status_label": STATE_WORDS.get(m.status, m.status)} for m in cov.missing],
+                 "county_year_status": county_row or "none"},
+        responsible=ctx.responsible(rule),
+        # the share of the roster still to come, and the county-level row: fewer is better
+        badness=round(missing_share + (0.0 if county_row == "approved" else 0.01), 6))
+
+
 def detect_data_jump(ctx: CountyContext, rule_id: str, rule: DataJumpRule) -> list[Condition]:
+    """Fields that changed more than the rule allows from a school's previous year, checked for
+    the county's latest complete year and for every year after it being filled in (rows in any
+    state: a reviewer sees the jump before approving it). One warning per school, field and
+    year, so a year in progress neither hides nor replaces the question about the last one."""
     rows = ctx.session.execute(
         select(School.code, School.name, SchoolYear.year, SchoolYear.values, SchoolYear.status)
         .join(School, School.id == SchoolYear.school_id)
@@ -357,29 +408,34 @@ def detect_data_jump(ctx: CountyContext, rule_id: str, rule: DataJumpRule) -> li
     fields = catalog().table("school_year")
     out = []
     for code, years in sorted(by_school.items()):
-        year = max(years)
-        if year - 1 not in years:
+        since = ctx.latest if ctx.latest is not None else max(years)
+        for year in sorted(y for y in years if y >= since and y - 1 in years):
+            out += _jumps(ctx, rule_id, rule, fields, code, names[code], year, years[year - 1], years[year])
+    return out
+
+
+def _jumps(ctx: CountyContext, rule_id: str, rule: DataJumpRule, fields, code: str, name: str, year: int,
+           prev: dict, cur: dict) -> list[Condition]:
+    out = []
+    for key, jump in rule.fields.items():
+        a, b = prev.get(key), cur.get(key)
+        if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or isinstance(a, bool) or a <= 0:
             continue
-        cur, prev = years[year], years[year - 1]
-        for key, jump in rule.fields.items():
-            a, b = prev.get(key), cur.get(key)
-            if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or isinstance(a, bool) or a <= 0:
-                continue
-            change = (b - a) / a
-            if not ((jump.drop is not None and change < -jump.drop) or (jump.rise is not None and change > jump.rise)):
-                continue
-            spec = fields.field(key)
-            limit = f"下降不超过 {jump.drop * 100:.0f}%" if change < 0 else f"增长不超过 {jump.rise * 100:.0f}%"
-            out.append(Condition(
-                key=ctx.key("data_jump", rule_id, f"{code}/{key}"), kind="data_jump", rule_id=rule_id,
-                severity=rule.severity, title=f"{names[code]}{spec.label}年度变化异常",
-                message=(f"{names[code]}{spec.label}由 {year - 1} 年的 {num(a, spec.unit)}变为 {year} 年的 "
-                         f"{num(b, spec.unit)}({change * 100:+.1f}%),超出合理范围({limit}),请核实数据。"),
-                school_code=code, year=year,
-                numbers={"field": key, "label": spec.label, "unit": spec.unit, "previous": a, "value": b,
-                         "previous_year": year - 1, "year": year, "change": round(change, 6),
-                         "school_id": code, "school_name": names[code]},
-                responsible=ctx.responsible(rule), badness=abs(change)))
+        change = (b - a) / a
+        if not ((jump.drop is not None and change < -jump.drop) or (jump.rise is not None and change > jump.rise)):
+            continue
+        spec = fields.field(key)
+        limit = f"下降不超过 {jump.drop * 100:.0f}%" if change < 0 else f"增长不超过 {jump.rise * 100:.0f}%"
+        out.append(Condition(
+            key=ctx.key("data_jump", rule_id, f"{code}/{key}/{year}"), kind="data_jump", rule_id=rule_id,
+            severity=rule.severity, title=f"{name}{spec.label}年度变化异常({label(year)})",
+            message=(f"{name}{spec.label}由 {label(year - 1)}的 {num(a, spec.unit)}变为 {label(year)}的 "
+                     f"{num(b, spec.unit)}({change * 100:+.1f}%),超出合理范围({limit}),请核实数据。"),
+            school_code=code, year=year,
+            numbers={"field": key, "label": spec.label, "unit": spec.unit, "previous": a, "value": b,
+                     "previous_year": year - 1, "year": year, "change": round(change, 6),
+                     "school_id": code, "school_name": name},
+            responsible=ctx.responsible(rule), badness=abs(change)))
     return out
 
 
@@ -463,18 +519,18 @@ def detect_schedule(ctx: CountyContext, rule_id: str, rule: ScheduleRule) -> lis
     if county.target_year is None or county.certified_year is not None:
         return []
     if not ctx.results:
-        raise Skip("没有已审核的数据")
+        raise Skip(NO_COMPLETE_YEAR)
     path = path_of(county, ctx.results, rule.slack_items)
     if not path.behind:
         return []
     latest = ctx.results[path.year]
     failing = latest.failing_items()
     if path.overdue:
-        message = (f"{county.name}计划 {path.target_year} 年通过优质均衡认定,{path.year} 年仍有 {path.failing} 项未达标"
+        message = (f"{county.name}计划 {path.target_year} 年通过优质均衡认定,{label(path.year)}仍有 {path.failing} 项未达标"
                    f"({'、'.join(failing) or '结论:' + latest.verdict_label})。")
     else:
-        message = (f"{county.name}计划 {path.target_year} 年通过优质均衡认定;{path.baseline_year} 年有 "
-                   f"{path.baseline_failing} 项未达标,按期推进 {path.year} 年应不多于 {path.expected} 项,"
+        message = (f"{county.name}计划 {path.target_year} 年通过优质均衡认定;{label(path.baseline_year)}有 "
+                   f"{path.baseline_failing} 项未达标,按期推进 {label(path.year)}应不多于 {path.expected} 项,"
                    f"实际 {path.failing} 项({'、'.join(failing)})。")
     return [Condition(
         key=ctx.key("schedule", rule_id, "county"), kind="schedule", rule_id=rule_id,

@@ -144,6 +144,40 @@ class RuleSet(_Strict):
         return self._files
 
 
+def severity_legend(rules: RuleSet) -> dict[str, list[str]]:
+    """What each colour means under these rules: severity → the conditions given it, in the
+    rules' order (what the warnings page's legend says, so that it matches the colours shown)."""
+    out: dict[str, list[str]] = {s: [] for s in ("red", "orange", "yellow")}
+
+    def add(severity: str, text: str) -> None:
+        if text not in out[severity]:
+            out[severity].append(text)
+
+    for rule in rules.enabled().values():
+        if rule.kind == "breach":
+            add(rule.severity, rule.label)
+            if rule.tolerated_severity != rule.severity:
+                add(rule.tolerated_severity, f"{rule.label}(单项低于标准、学校仍综合达标)")
+        elif rule.kind == "forecast":
+            add(rule.next_year_severity, f"{rule.label}(下一学年)")
+            if rule.horizon_years > 1:
+                add(rule.severity, f"{rule.label}(2–{rule.horizon_years} 年后)" if rule.horizon_years > 2
+                    else f"{rule.label}(2 年后)")
+        elif rule.kind == "data_missing":
+            if rule.late_days > 0:
+                add(rule.severity, f"{rule.label}(逾期不足 {rule.late_days} 天)")
+            add(rule.late_severity, f"{rule.label}(逾期 {rule.late_days} 天及以上)" if rule.late_days else rule.label)
+        elif rule.kind == "task":
+            add(rule.severity, f"{rule.label}({rule.due_within_days} 天内)")
+            add(rule.overdue_severity, "督办任务已逾期")
+        elif rule.kind == "schedule":
+            add(rule.severity, rule.label)
+            add(rule.overdue_severity, "已过目标年仍未达标")
+        else:
+            add(rule.severity, rule.label)
+    return out
+
+
 # ---------------------------------------------------------------- errors
 
 

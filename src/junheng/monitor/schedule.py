@@ -5,7 +5,9 @@ its target year.
 "Behind" (docs/methods.md, "City schedule"): failing items are expected to fall in a straight
 line from the county's first stored year (the baseline) to none in its target year; a county
 is behind when its latest year has more failing items than that line allows (rounded up), and
-overdue when its target year has come and its verdict is still not a pass.
+overdue when its target year has come and its verdict is still not a pass. Only complete
+years count (every school and the county-level row approved): a year being filled in is
+shown beside the row (`in_progress`), never as the county's state.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from sqlalchemy.orm import Session
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
 from junheng.monitor.detect import path_of
+from junheng.schoolyear import label
 from junheng.store.models import MonitorWarning, OrgNode
 
 STATUS_LABELS = {
     "certified": "已通过认定", "certified_slipping": "已认定,但有指标不达标", "ready": "已达标,待认定",
-    "on_track": "按期推进", "behind": "进度滞后", "overdue": "已过目标年仍未达标", "no_data": "无已审核数据",
+    "on_track": "按期推进", "behind": "进度滞后", "overdue": "已过目标年仍未达标", "no_data": "尚无数据完整的学年",
     "no_target": "未设目标年",
 }
 SEVERITY_OF_STATUS = {"behind": "orange", "overdue": "red", "certified_slipping": "orange"}
@@ -46,8 +49,24 @@ def counties_under(session: Session, node_code: str) -> tuple[OrgNode, list[OrgN
     return node, list(counties)
 
 
+def in_progress(county_code: str, latest_complete: int | None, coverage: dict) -> list[dict]:
+    """The county's years after its latest complete one that are being filled in, oldest first
+    ((county, year) → Coverage, as junheng.store.repo.coverage_by_year gives it)."""
+    out = []
+    for (code, year), c in sorted(coverage.items()):
+        if code != county_code or c.complete or (latest_complete is not None and year <= latest_complete):
+            continue
+        text = f"{label(year)}填报中:已审核 {c.fraction()} 所" + ("" if c.county_year else ",县级年度数据未定稿")
+        out.append({"year": year, "label": label(year), "fraction": c.fraction(),
+                    "schools_included": c.schools_included, "schools_expected": c.schools_expected,
+                    "county_year": c.county_year, "text": text, "link": f"/counties/{county_code}/review?year={year}"})
+    return out
+
+
 def schedule_rows(session: Session, counties: list[OrgNode], results: dict[str, dict[int, EvaluationResult]],
-                  today: date, slack: int = 0) -> list[dict]:
+                  today: date, slack: int = 0, *, coverage: dict | None = None) -> list[dict]:
+    """One row per county from the results of its complete years; `coverage` (every
+    county-year with a record) adds the years being filled in (`in_progress`)."""
     open_schedule = {w.county_id: w for w in session.scalars(select(MonitorWarning).where(
         MonitorWarning.kind == "schedule", MonitorWarning.resolved_at.is_(None)))}
     rows = []
@@ -72,6 +91,7 @@ def schedule_rows(session: Session, counties: list[OrgNode], results: dict[str, 
             status = "on_track"
         trend = {str(y): len(r.failing_items()) for y, r in sorted(by_year.items())}
         warning = open_schedule.get(county.id)
+        progress = in_progress(county.code, latest.year if latest else None, coverage or {})
         rows.append({
             "county_code": county.code, "county_name": county.name,
             "city": county.parent.name if county.parent and county.parent.kind == "city" else None,
@@ -79,6 +99,7 @@ def schedule_rows(session: Session, counties: list[OrgNode], results: dict[str, 
             "standard_name": latest.standard_name if latest else None,
             "target_year": county.target_year, "certified_year": county.certified_year,
             "basic_balance_year": county.basic_balance_year, "latest_year": latest.year if latest else None,
+            "latest_year_label": label(latest.year) if latest else None,
             "verdict": latest.verdict if latest else None, "verdict_label": latest.verdict_label if latest else "—",
             "failing_count": len(failing), "failing_items": failing, "failing_by_year": trend,
             "expected_failing": path.expected, "baseline_year": path.baseline_year,
@@ -86,6 +107,7 @@ def schedule_rows(session: Session, counties: list[OrgNode], results: dict[str, 
             "years_left": (county.target_year - today.year) if county.target_year else None,
             "status": status, "status_label": STATUS_LABELS[status], "severity": SEVERITY_OF_STATUS.get(status),
             "warning_id": warning.id if warning else None,
+            "in_progress": ";".join(p["text"] for p in progress) or None, "in_progress_years": progress,
         })
     rows.sort(key=lambda r: (r["target_year"] or 9999, r["county_code"]))
     return rows

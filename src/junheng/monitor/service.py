@@ -87,18 +87,35 @@ def _counties(session: Session, codes: list[str] | None) -> list[OrgNode]:
     return list(counties)
 
 
-def evaluate_counties(session: Session, codes: list[str] | None = None
-                      ) -> tuple[Dataset, dict[str, dict[int, EvaluationResult]]]:
-    """The stored approved data of the counties and every stored year evaluated (one pass)."""
-    from junheng.engine.evaluate import evaluate_dataset
+def complete_dataset(session: Session, codes: list[str] | None = None) -> tuple[Dataset, dict]:
+    """The stored approved data of the counties' complete years only (every school of the
+    roster and the county-level row approved; docs/methods.md, "Coverage"), and the coverage
+    of every county-year with any record, complete or not ((county, year) → Coverage).
+
+    What monitoring reads: a year still being filled in (approved for 1 of 78 schools) never
+    resolves, raises or worsens a warning, never moves a county on the schedule and never
+    appears in its trends or as a forecast's base year."""
     from junheng.store import repo
 
     dataset = repo.load_dataset(session, codes, approved_only=True)
+    return dataset.complete_only(), dict(dataset.coverage)
+
+
+def evaluate_counties(session: Session, codes: list[str] | None = None
+                      ) -> tuple[Dataset, dict[str, dict[int, EvaluationResult]]]:
+    """The counties' complete years (`complete_dataset`) evaluated in one pass."""
+    dataset, _ = complete_dataset(session, codes)
+    return dataset, _evaluate_all(dataset)
+
+
+def _evaluate_all(dataset: Dataset) -> dict[str, dict[int, EvaluationResult]]:
+    from junheng.engine.evaluate import evaluate_dataset
+
     out: dict[str, dict[int, EvaluationResult]] = {}
     if dataset.county_year_pairs():
         for result in evaluate_dataset(dataset):
             out.setdefault(result.county_code, {})[result.year] = result
-    return dataset, out
+    return out
 
 
 def _standard_of(county: OrgNode, results: dict[int, EvaluationResult]):
@@ -112,7 +129,8 @@ def _standard_of(county: OrgNode, results: dict[int, EvaluationResult]):
 
 def time_series(session: Session, county_code: str, *, indicators: set[str] | None = None,
                 levels: set[str] | None = None, school_code: str | None = None) -> list[dict]:
-    """Every indicator per unit, school and county across all stored (approved) years, as tidy rows."""
+    """Every indicator per unit, school and county across the complete stored years (a year
+    still being filled in is not part of a trend), as tidy rows."""
     dataset, results = evaluate_counties(session, [county_code])
     return series_rows(results.get(county_code, {}).values(), dataset, indicators=indicators, levels=levels,
                        school_id=school_code)
@@ -149,11 +167,12 @@ def load_forecast_inputs(session: Session, county: OrgNode) -> ForecastInputs:
 
 def county_forecast(session: Session, county_code: str, *, horizon: int | None = None,
                     scenarios: tuple[str, ...] = SCENARIOS, rules_dir: Path | None = None) -> CountyForecast:
-    """The enrolment forecast of a county with its projected indicators and seat demand."""
+    """The enrolment forecast of a county with its projected indicators and seat demand,
+    projected from its latest complete year (a year being filled in is no base)."""
     from junheng.store import repo
 
     county = repo.county_by_code(session, county_code)
-    dataset = repo.load_dataset(session, [county_code], approved_only=True)
+    dataset, _ = complete_dataset(session, [county_code])
     rules = rules_for(county.code, county.standard, rules_dir)
     forecast = project_county(dataset, county_code, load_forecast_inputs(session, county),
                               settings=rules.forecast, horizon=horizon)
@@ -315,12 +334,16 @@ def add_housing_project(session: Session, county_code: str, name: str, year_read
 
 def city_schedule(session: Session, node_code: str, *, today: date | None = None) -> dict:
     """Every county under a city or province: target year, standard, status, failing items,
-    behind or not (see junheng.monitor.schedule)."""
+    behind or not (see junheng.monitor.schedule), judged on complete years only; a year being
+    filled in is shown beside it (`in_progress`)."""
     from junheng.monitor.schedule import counties_under, schedule_rows, schedule_summary
 
     node, counties = counties_under(session, node_code)
-    _, results = evaluate_counties(session, [c.code for c in counties]) if counties else (None, {})
-    rows = schedule_rows(session, counties, results, today or date.today())
+    results, coverage = {}, {}
+    if counties:
+        dataset, coverage = complete_dataset(session, [c.code for c in counties])
+        results = _evaluate_all(dataset)
+    rows = schedule_rows(session, counties, results, today or date.today(), coverage=coverage)
     return {"node_code": node.code, "node_name": node.name, "kind": node.kind, "counties": rows,
             "summary": schedule_summary(rows)}
 
@@ -408,11 +431,10 @@ def run_watch(database, settings: MonitorSettings, *, today: date | None = None,
 
 def _evaluate(session: Session, counties: list[OrgNode], rule_sets: dict[str, RuleSet]
               ) -> tuple[Dataset, dict[str, dict[int, EvaluationResult]], dict[str, CountyForecast | str]]:
-    """The counties' stored years and, for those whose rules use it, the mid forecast, all
-    evaluated in one engine pass. A string instead of a forecast says why a county has none."""
-    from junheng.store import repo
-
-    dataset = repo.load_dataset(session, [c.code for c in counties], approved_only=True)
+    """The counties' complete stored years (`complete_dataset`) and, for those whose rules use
+    it, the mid forecast from the latest complete year, all evaluated in one engine pass. A
+    string instead of a forecast says why a county has none."""
+    dataset, _ = complete_dataset(session, [c.code for c in counties])
     stored = {code for code, _ in dataset.county_year_pairs()}
     forecasts: dict[str, CountyForecast | str] = {}
     made = []

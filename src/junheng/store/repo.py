@@ -163,9 +163,12 @@ def load_dataset(session: Session, county_codes: Iterable[str] | None = None, *,
     return dataset
 
 
-def coverage_by_year(session: Session, counties: Iterable[OrgNode]) -> dict[tuple[str, int], Coverage]:
+def coverage_by_year(session: Session, counties: Iterable[OrgNode], *,
+                     years: Iterable[int] = ()) -> dict[tuple[str, int], Coverage]:
     """The coverage of every county-year that has any school or county-level record (whatever
-    its state): the roster of each year (junheng.engine.coverage) and what of it is approved."""
+    its state), and of `years` too (a year not started yet: its whole roster is missing): the
+    roster of each year (junheng.engine.coverage) and what of it is approved."""
+    years = set(years)
     counties = list(counties)
     if not counties:
         return {}
@@ -199,8 +202,8 @@ def coverage_by_year(session: Session, counties: Iterable[OrgNode]) -> dict[tupl
     out = {}
     for county_id, code in code_of.items():
         schools_here = roster.get(county_id, [])
-        years = {y for s in schools_here for y in s.rows} | {y for (cid, y) in county_status if cid == county_id}
-        for year in sorted(years):
+        present = {y for s in schools_here for y in s.rows} | {y for (cid, y) in county_status if cid == county_id}
+        for year in sorted(present | years):
             out[(code, year)] = county_coverage(schools_here, year, basis="store",
                                                 county_year_status=county_status.get((county_id, year)),
                                                 quality_rows=quality.get((county_id, year), 0))

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from junheng.engine.wording import num
-from junheng.monitor.rules import KIND_LABELS, SEVERITY_LABELS
+from junheng.monitor.rules import KIND_LABELS, SEVERITY_LABELS, RulesError, rules_for, severity_legend
 from junheng.monitor.tasks import (
     NOTE_REQUIRED,
     STATUS_LABELS,
@@ -72,6 +72,7 @@ MESSAGES = FLASH_MESSAGES | {
     "attachment_removed": "附件已移除(文件仍留存备查)。",
 }
 WARNING_STATUSES = {"open": "未解除", "resolved": "已解除", "all": "全部"}
+DATA_STATE_ORDER = ("none", "draft", "returned", "submitted")  # a data warning's schools, by state
 SEVERITIES = ("red", "orange", "yellow")
 TASK_FILTERS = {"active": "未完成(未开始、进行中)", "overdue": "已逾期", **STATUS_LABELS, "all": "全部"}
 PAGE_SIZE = 100
@@ -125,6 +126,8 @@ def numbers_text(numbers: dict | None) -> list[str]:
             out.append(f"{label} {n[key] * 100:{sign}.1f}%")
     if n.get("projected_students"):
         out.append(f"预测在校生 {n['projected_students']}")
+    if isinstance(n.get("schools_expected"), int):
+        out.append(f"已审核 {n.get('schools_approved', 0)}/{n['schools_expected']} 所")
     if "due" in n:
         out.append(f"应于 {n['due']} 前审核通过")
     if isinstance(n.get("days_late"), int) and n["days_late"] > 0:
@@ -192,8 +195,17 @@ def _warnings_page(request: Request, session: Session, viewer: Viewer, county: O
     can_manage = viewer.access.can_manage_county(county)
     context = _context(viewer, county=county, data=data, items=items, filters=filters, error=error,
                        can_manage=can_manage, warning_statuses=WARNING_STATUSES, severities=SEVERITIES,
-                       pages=max(1, -(-total // PAGE_SIZE)))
+                       pages=max(1, -(-total // PAGE_SIZE)), legend=_legend(request, county),
+                       data_states=DATA_STATE_ORDER)
     return render(request, "warnings.html", context, data, status_code=status_code)
+
+
+def _legend(request: Request, county: OrgNode) -> dict[str, list[str]] | None:
+    """What each colour means under the county's own rules (None: its rules file is malformed)."""
+    try:
+        return severity_legend(rules_for(county.code, county.standard, monitor_config(request).rules_dir))
+    except RulesError:
+        return None
 
 
 @router.get("/counties/{code}/warnings")
