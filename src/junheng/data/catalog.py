@@ -36,6 +36,7 @@ class FieldSpec(_Frozen):
     counts_classes_above: int | None = None  # oversize-class counts: classes larger than this
     largest_field: str | None = None  # ... which must agree with this largest-class field
     note: str | None = None
+    maximum: float | None = None  # counts and numbers: the plausible bound of their unit (`limits`)
 
     def describe_expected(self) -> str:
         """Plain-language description of an acceptable value (for messages and the template)."""
@@ -105,8 +106,16 @@ class Catalog(_Frozen):
 def catalog() -> Catalog:
     text = resources.files("junheng.data").joinpath("format.yaml").read_text("utf-8")
     raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    limits = raw.get("limits", {})
+
+    def bounded(field: dict) -> dict:
+        if field.get("type") in ("count", "number") and field.get("unit") in limits:
+            return {**field, "maximum": float(limits[field["unit"]])}
+        return field
+
     tables = {
-        name: TableSpec(name=name, **{**spec, "key": tuple(spec["key"]), "fields": tuple(spec["fields"])})
+        name: TableSpec(name=name, **{**spec, "key": tuple(spec["key"]),
+                                      "fields": tuple(bounded(f) for f in spec["fields"])})
         for name, spec in raw["tables"].items()
     }
     return Catalog(school_types=raw["school_types"], segments=raw["segments"], tables=tables)

@@ -574,14 +574,25 @@ def _checked(f: FieldSpec, numbers: np.ndarray, ok: np.ndarray, present: np.ndar
     return values, [Invalid(present & ~ok, "无效", f.describe_expected())]
 
 
+def _bounded(f: FieldSpec, numbers: np.ndarray, ok: np.ndarray, present: np.ndarray, integer: bool) -> Parsed:
+    """`_checked` with the field's plausible bound (format.yaml `limits`): a value above it is
+    refused as such, with the bound named."""
+    if f.maximum is None:
+        return _checked(f, numbers, ok, present, integer)
+    too_big = ok & (numbers > f.maximum)
+    values, invalid = _checked(f, numbers, ok & ~too_big, present & ~too_big, integer)
+    bound = f"{f.maximum:,.0f}".replace(",", "")
+    return values, invalid + [Invalid(too_big, "超出合理范围", f"不超过 {bound}{f.unit or ''} 的数")]
+
+
 def _parse_count(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
     numbers = _numbers(cells)
-    return _checked(f, numbers, (numbers >= 0) & _integral(numbers), present, integer=True)
+    return _bounded(f, numbers, (numbers >= 0) & _integral(numbers), present, integer=True)
 
 
 def _parse_number(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
     numbers = _numbers(cells)
-    return _checked(f, numbers, numbers >= 0, present, integer=False)
+    return _bounded(f, numbers, numbers >= 0, present, integer=False)
 
 
 def _parse_year(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
