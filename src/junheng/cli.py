@@ -345,6 +345,48 @@ def serve(
             scheduler.shutdown(wait=False)
 
 
+# ---------------------------------------------------------------- backup and restore (junheng.store.backup)
+
+
+@app.command()
+def backup(
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+    out: Path = typer.Option(..., "--output", "-o", help="备份文件(.tar.gz);不会覆盖已有文件"),
+) -> None:
+    """备份工作区:数据库的一致快照(网站运行时也可备份)、上传文件与佐证材料、情景、单价表、预警规则、标准文件和设置,打包为一个带校验和的 .tar.gz 文件。"""
+    from junheng.store.backup import backup_workspace
+
+    summary = backup_workspace(workspace, out, console=err_console)
+    for note in summary.notes:
+        err_console.print(f"[yellow]提示:[/] {escape(note)}", highlight=False)
+    kind = "SQLite" if summary.database_kind == "sqlite" else "PostgreSQL"
+    console.print(f"已备份工作区到 {escape(str(summary.path))}:数据库({kind},结构版本 {summary.schema_revision})"
+                  f"和 {summary.files} 个文件,共 {summary.bytes / 1024 / 1024:.1f} MB。",
+                  highlight=False, soft_wrap=True)
+    console.print("备份文件含全部数据和工作区密钥(secret_key),请像服务器本身一样妥善保管。", highlight=False)
+
+
+@app.command()
+def restore(
+    archive: Path = typer.Argument(..., metavar="FILE", help="junheng backup 生成的备份文件"),
+    workspace: Path = typer.Option(..., "--workspace", "-w", help="新工作区文件夹(须不存在或为空)"),
+    database_url: Optional[str] = typer.Option(
+        None, "--database-url", help="恢复到的空数据库;PostgreSQL 备份必须指定,SQLite 备份缺省为新工作区内的文件"),
+) -> None:
+    """把备份恢复为一个新工作区(只写入空的文件夹和空数据库;先校验全部校验和),并升级到本程序的数据库结构。"""
+    from junheng.store.backup import restore_workspace
+
+    summary = restore_workspace(archive, workspace, database_url=database_url, console=err_console)
+    for note in summary.notes:
+        err_console.print(f"[yellow]提示:[/] {escape(note)}", highlight=False)
+    kind = "SQLite" if summary.database_kind == "sqlite" else "PostgreSQL"
+    schema = summary.schema_to if summary.schema_from == summary.schema_to else \
+        f"{summary.schema_from} → {summary.schema_to}"
+    console.print(f"已恢复工作区 {escape(str(summary.workspace))}:数据库({kind} {escape(summary.database_url)},"
+                  f"结构版本 {schema})和 {summary.files} 个文件。", highlight=False, soft_wrap=True)
+    console.print(f"启动网站:junheng serve --workspace {escape(str(summary.workspace))}", highlight=False)
+
+
 # ---------------------------------------------------------------- monitoring (watch, forecast, tasks)
 
 tasks_app = typer.Typer(help="督办任务:列出、新建、改状态、意见、附件、推进计划。", no_args_is_help=True)
