@@ -280,7 +280,7 @@ def test_a_path_that_does_not_exist(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "says"), [
-    ("broken.xlsx", b"this is not a zip", "文件已损坏或不是 .xlsx 格式"),
+    ("broken.xlsx", b"PK\x03\x04 cut off before its directory", "文件已损坏或不是 .xlsx 格式"),  # text: see test_import_hostile
     ("old.xls", b"\xd0\xcf\x11\xe0", "另存为"),
     ("schools.csv", b"school_id\n", "单个 CSV 文件"),
     ("notes.txt", b"hello", "无法识别"),

@@ -37,6 +37,7 @@ class FieldSpec(_Frozen):
     largest_field: str | None = None  # ... which must agree with this largest-class field
     note: str | None = None
     maximum: float | None = None  # counts and numbers: the plausible bound of their unit (`limits`)
+    max_length: int | None = None  # text fields: characters (`text_max_length` unless declared)
 
     def describe_expected(self) -> str:
         """Plain-language description of an acceptable value (for messages and the template)."""
@@ -90,9 +91,13 @@ class SchoolTypeSpec(_Frozen):
     segments: tuple[str, ...]
 
 
+TEXT_TYPES = ("text", "school_ref", "county_ref")
+
+
 class Catalog(_Frozen):
     school_types: dict[str, SchoolTypeSpec]
     segments: dict[str, str]
+    text_max_length: int
     tables: dict[str, TableSpec]
 
     def table(self, name: str) -> TableSpec:
@@ -108,9 +113,13 @@ def catalog() -> Catalog:
     raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     limits = raw.get("limits", {})
 
+    longest = raw["text_max_length"]
+
     def bounded(field: dict) -> dict:
         if field.get("type") in ("count", "number") and field.get("unit") in limits:
             return {**field, "maximum": float(limits[field["unit"]])}
+        if field.get("type") in TEXT_TYPES:
+            return {"max_length": longest, **field}
         return field
 
     tables = {
@@ -118,4 +127,5 @@ def catalog() -> Catalog:
                                       "fields": tuple(bounded(f) for f in spec["fields"])})
         for name, spec in raw["tables"].items()
     }
-    return Catalog(school_types=raw["school_types"], segments=raw["segments"], tables=tables)
+    return Catalog(school_types=raw["school_types"], segments=raw["segments"], text_max_length=longest,
+                   tables=tables)

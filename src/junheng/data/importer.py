@@ -1,6 +1,8 @@
 """Import a dataset (a folder of CSV files or one XLSX workbook) and validate all of it.
 
-Reading turns every table into columns of stripped text with their spreadsheet row numbers;
+Reading turns every table into columns of stripped text with their spreadsheet row numbers
+(a workbook through `junheng.data.workbook`: visible sheets only, the cells really in the file,
+within limits; formulas never computed and merged cells refused, naming the cells);
 parsing turns each column into its catalogue type with vectorised Arrow and numpy operations
 (a national dataset has hundreds of thousands of rows); cross-checks then look across columns
 and tables. Every problem is collected before anything fails, so the person fixing the data
@@ -13,7 +15,6 @@ import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -27,6 +28,8 @@ import yaml
 from junheng.data.catalog import FieldSpec, TableSpec, catalog
 from junheng.data.dataset import Dataset, conform
 from junheng.data.problems import DatasetInvalid, DatasetUnreadable, Problem
+from junheng.data.workbook import SheetCells, Workbook, coordinate, decodes_as_gbk, file_kind, not_a_workbook
+from junheng.data.workbook import number_text as _number_text
 
 # The on-disk layout, shared with the writer and the template.
 NOTES_MARKER = "【填写说明】"  # first cell of the template's notes row (row 2), skipped on import
@@ -114,6 +117,7 @@ class RawTable:
     header: list[str]
     columns: list[pa.ChunkedArray]  # by position in the sheet
     rows: np.ndarray  # spreadsheet row number of each data row
+    notes: bool = False  # row 2 is the template's notes row (skipped)
 
 
 @dataclass
@@ -127,16 +131,36 @@ class Sources:
     metadata_source: str = ""
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    hidden: dict[str, list[str]] = field(default_factory=dict)  # table → hidden sheets that name it
 
 
 def _read_sources(path: Path) -> Sources:
+    """A folder of CSV files or one workbook; a file is judged by its content, not only its name."""
     if not path.exists():
         raise DatasetUnreadable(f"找不到数据集“{path}”:应为包含各表 CSV 文件的文件夹,或一个 .xlsx 工作簿")
     if path.is_dir():
         return _read_folder(path)
     suffix = path.suffix.lower()
+    try:
+        kind = file_kind(path)
+    except PermissionError:
+        raise DatasetUnreadable(f"无法打开“{path}”:没有读取权限,或文件正被其他程序占用") from None
+    except OSError as exc:
+        raise DatasetUnreadable(f"无法读取“{path}”({exc.strerror or exc})") from None
     if suffix in WORKBOOK_SUFFIXES:
+        if kind != "xlsx":
+            raise DatasetUnreadable(not_a_workbook(path, kind))
         return _read_workbook(path)
+    if kind == "xlsx":  # a workbook renamed (.xls, .csv, no extension): read what it is, and say so
+        return _read_workbook(path, note=(
+            f"“{path.name}”的扩展名是{f' {suffix} ' if suffix else '空的'},但内容是 .xlsx 工作簿:"
+            "已按 .xlsx 工作簿读取(建议把扩展名改为 .xlsx)"
+        ))
+    if suffix == ".xls" and kind in ("html", "text", "utf16", "xml2003"):
+        raise DatasetUnreadable(
+            f"“{path}”的扩展名是 .xls,但内容不是 Excel 文件,而是{_what_it_is(kind)}:"
+            "请在 Excel 中打开,“另存为” .xlsx 工作簿后再导入"
+        )
     if suffix == ".xls":
         raise DatasetUnreadable(f"“{path}”是旧版 Excel(.xls)文件,不受支持:请在 Excel 中“另存为” .xlsx 工作簿后再导入")
     if suffix == ".csv":
@@ -198,15 +222,39 @@ def _unknown_file_note(file: Path) -> str:
     return f"文件夹中的“{file.name}”不是可识别的数据表(应为表名.csv,如 schools.csv 或 学校名录.csv),已忽略"
 
 
+_WHAT_IT_IS = {
+    "xlsx": "Excel 工作簿(.xlsx)", "zip": "ZIP 压缩包", "xls": "旧版 Excel(.xls)文件",
+    "xml2003": "Excel 2003 XML 表格",
+    "utf16": "UTF-16 编码的文本(Excel 的“Unicode 文本”)", "html": "网页(HTML)", "text": "文本",
+    "binary": "二进制文件",
+}
+
+
+def _what_it_is(kind: str) -> str:
+    what = _WHAT_IT_IS[kind]
+    return f" {what}" if what[0].isascii() else what  # a space between Chinese and Latin text
+
+
+_CSV_UTF8 = "UTF-8 编码的 CSV:在 Excel 中“另存为”时选择“CSV UTF-8(逗号分隔)”"
+
+
 def _read_csv(file: Path, spec: TableSpec, problems: list[Problem]) -> RawTable | None:
     source = f"文件“{file.name}”"
     try:
+        kind = file_kind(file)
+        if kind == "utf16":
+            problems.append(_table_problem(spec, f"{source}是 UTF-16 编码(Excel 的“Unicode 文本”),不是 UTF-8", _CSV_UTF8))
+            return None
+        if kind in ("xlsx", "zip", "xls", "xml2003", "html"):
+            problems.append(_table_problem(
+                spec, f"{source}其实是{_what_it_is(kind)},不是 CSV 文本(扩展名被改成了 .csv)",
+                _CSV_UTF8 + ";工作簿也可以直接导入(指定该 .xlsx 文件,而不是文件夹)",
+            ))
+            return None
         columns = _csv_columns(file)
     except UnicodeDecodeError:
-        problems.append(_table_problem(
-            spec, f"{source}不是 UTF-8 编码(可能是 Excel 默认保存的 GBK 编码)",
-            "UTF-8 编码的 CSV:在 Excel 中“另存为”时选择“CSV UTF-8(逗号分隔)”",
-        ))
+        guess = "(可能是 Excel 默认保存的 GBK 编码)" if decodes_as_gbk(file) else ",也无法识别为其他常见编码"
+        problems.append(_table_problem(spec, f"{source}不是 UTF-8 编码{guess}", _CSV_UTF8))
         return None
     except pd.errors.ParserError as exc:
         problems.append(_table_problem(spec, f"{source}无法按 CSV 解析:{_csv_error_text(exc)}"))
@@ -260,83 +308,153 @@ def _csv_error_text(exc: Exception) -> str:
     return str(exc)
 
 
-def _read_workbook(path: Path) -> Sources:
-    import openpyxl
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except PermissionError:
-        raise DatasetUnreadable(f"无法打开工作簿“{path}”:没有读取权限,或文件正被其他程序占用") from None
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for damaged or non-workbook files
-        raise DatasetUnreadable(
-            f"无法打开工作簿“{path}”:文件已损坏或不是 .xlsx 格式({type(exc).__name__}),"
-            "请用 Excel 打开后重新保存为 .xlsx"
-        ) from None
+def _read_workbook(path: Path, note: str | None = None) -> Sources:
+    """Visible sheets only, each read within the bounds of `junheng.data.workbook`."""
     found = Sources(kind="workbook")
-    try:
-        for sheet in workbook.worksheets:
-            _read_sheet(sheet, found)
-    except Exception as exc:  # noqa: BLE001 - a damaged sheet inside an otherwise valid zip
-        raise DatasetUnreadable(
-            f"读取工作簿“{path}”时出错:文件可能已损坏({type(exc).__name__}),请用 Excel 打开后重新保存"
-        ) from None
-    finally:
-        workbook.close()
+    if note:
+        found.warnings.append(note)
+    with Workbook(path) as workbook:
+        try:
+            tables, metadata = _sheets_by_table(workbook.worksheets, found)
+            _read_metadata_sheets(workbook, metadata, found)
+            for name, sheets in tables.items():
+                _read_table_sheets(workbook, catalog().table(name), sheets, found)
+        except DatasetUnreadable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged sheet inside an otherwise valid zip
+            raise DatasetUnreadable(
+                f"读取工作簿“{path}”时出错:文件可能已损坏({type(exc).__name__}),请用 Excel 打开后重新保存"
+            ) from None
     return found
 
 
-def _read_sheet(sheet, found: Sources) -> None:
-    title = sheet.title.strip()
-    if title == INSTRUCTIONS_SHEET:
+# A copy of a sheet as Excel, WPS and LibreOffice name it: 学校年度数据 (2), 学校年度数据(2), 学校年度数据 - 副本.
+COPY_SUFFIX = re.compile(
+    r"(?P<base>.+?)\s*(?:[(（]\s*\d+\s*[)）]|[-_—\s]*(?:副本|copy)\s*(?:[(（]?\s*\d+\s*[)）]?)?)", re.IGNORECASE,
+)
+
+
+def _copy_of(title: str) -> TableSpec | None:
+    match = COPY_SUFFIX.fullmatch(title)
+    return _table_spec(match["base"]) if match else None
+
+
+def _sheets_by_table(sheets: list, found: Sources) -> tuple[dict[str, list[tuple[object, bool]]], list]:
+    """Visible sheets by the table they hold (with whether the sheet is a copy by name), and the
+    visible metadata sheets. Hidden sheets are skipped, each with a note."""
+    tables: dict[str, list[tuple[object, bool]]] = {}
+    metadata = []
+    for sheet in sheets:
+        title = sheet.title.strip()
+        if title == INSTRUCTIONS_SHEET:
+            continue
+        is_metadata = _normalise_name(title) in METADATA_SHEETS
+        spec = None if is_metadata else _table_spec(title)
+        copy = None if is_metadata or spec else _copy_of(title)
+        if sheet.sheet_state != "visible":
+            found.warnings.append(_hidden_note(sheet))
+            if spec or copy:
+                found.hidden.setdefault((spec or copy).name, []).append(sheet.title)
+        elif is_metadata:
+            metadata.append(sheet)
+        elif spec or copy:
+            tables.setdefault((spec or copy).name, []).append((sheet, spec is None))
+        else:
+            found.warnings.append(f"未识别的工作表“{sheet.title}”(工作表名应为表名,如 学校名录 或 schools),已忽略")
+    return tables, metadata
+
+
+def _hidden_note(sheet) -> str:
+    if sheet.sheet_state == "veryHidden":
+        return f"已跳过深度隐藏(veryHidden)的工作表“{sheet.title}”:它在 Excel 中看不到,不导入"
+    return f"已跳过隐藏的工作表“{sheet.title}”:隐藏的工作表不导入(如需导入,请在 Excel 中取消隐藏)"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else "、".join(items[:-1]) + "和" + items[-1]
+
+
+def _read_table_sheets(workbook: Workbook, spec: TableSpec, sheets: list[tuple[object, bool]], found: Sources) -> None:
+    sources = [f"工作表“{sheet.title}”" for sheet, _ in sheets]
+    found.sources[spec.name] = _and(sources)
+    if len(sheets) > 1:  # e.g. 学校年度数据 and 学校年度数据 (2): which one was meant cannot be known
+        found.tables[spec.name] = None
+        found.problems.append(_table_problem(
+            spec, f"{_and(sources)}都对应这张表,无法确定导入哪一个:请只保留一个可见的工作表(删除或隐藏其余的)",
+        ))
         return
-    if _normalise_name(title) in METADATA_SHEETS:
-        found.metadata = _metadata_from_rows(_sheet_rows(sheet))
+    sheet, copy = sheets[0]
+    if copy:
+        found.warnings.append(f"工作表“{sheet.title}”作为{spec.label}({spec.name})导入:"
+                              f"工作簿中没有名为“{spec.label}”的可见工作表")
+    found.tables[spec.name] = _read_table_sheet(workbook, sheet, spec, found.problems)
+
+
+def _read_table_sheet(workbook: Workbook, sheet, spec: TableSpec, problems: list[Problem]) -> RawTable | None:
+    cells = workbook.read(sheet)
+    if cells.refusal:
+        problems.append(_table_problem(spec, cells.refusal))
+        return None
+    columns = [pa.chunked_array([pa.array(column, pa.string())]) for column in cells.columns()]
+    raw = _raw_table(spec, f"工作表“{sheet.title}”", columns)
+    structural = _formula_problems(spec, raw, cells) + _merge_problems(spec, raw, cells)
+    if structural:  # the values as read would be wrong (empty, shifted): refuse the sheet
+        problems += structural
+        return None
+    return raw
+
+
+def _read_metadata_sheets(workbook: Workbook, sheets: list, found: Sources) -> None:
+    if len(sheets) > 1:
+        found.problems.append(_metadata_problem(None, f"{_and([f'工作表“{s.title}”' for s in sheets])}都是元数据,请只保留一个"))
+        return
+    for sheet in sheets:
+        cells = workbook.read(sheet)
+        if cells.refusal:
+            found.problems.append(_metadata_problem(None, cells.refusal))
+            return
+        columns = list(cells.columns())[:2]
+        found.metadata = _metadata_from_rows([[column[i].strip() for column in columns] for i in range(cells.height)])
         found.metadata_source = f"工作表“{sheet.title}”"
-        return
-    spec = _table_spec(title)
-    if spec is None:
-        found.warnings.append(f"未识别的工作表“{sheet.title}”(工作表名应为表名,如 学校名录 或 schools),已忽略")
-        return
-    source = f"工作表“{sheet.title}”"
-    _record_table(found, spec, source, lambda: _raw_table(spec, source, _columns_of_rows(_sheet_rows(sheet))))
 
 
-def _sheet_rows(sheet) -> list[list[str]]:
-    sheet.reset_dimensions()  # some writers record wrong dimensions; read what is really there
-    return [[_cell_text(cell) for cell in row] for row in sheet.iter_rows()]
+STRUCTURE_PROBLEMS_SHOWN = 20  # formulas or merges per sheet; the rest are counted (one fix mends them all)
 
 
-def _columns_of_rows(rows: list[list[str]]) -> list[pa.ChunkedArray]:
-    width = max((len(row) for row in rows), default=0)
-    return [
-        pa.chunked_array([pa.array([row[i] if i < len(row) else "" for row in rows], pa.string())])
-        for i in range(width)
-    ]
+def _formula_problems(spec: TableSpec, raw: RawTable, cells: SheetCells) -> list[Problem]:
+    """Cells holding a formula no spreadsheet ever computed: read, they would be empty."""
+    keys = [_header_field(spec, header)[0] for header in raw.header]
+    fix = "是公式但没有计算结果,请用 Excel/WPS 打开并保存后再上传"
+    problems = []
+    for row, column in cells.formulas[:STRUCTURE_PROBLEMS_SHOWN]:
+        key = keys[column - 1] if column <= len(keys) else None
+        problems.append(Problem(spec.name, spec.label, row, key, spec.field(key).label if key else None, None, None,
+                                f"工作表“{cells.title}”的单元格 {coordinate(row, column)} {fix}"))
+    if len(cells.formulas) > STRUCTURE_PROBLEMS_SHOWN:
+        more = len(cells.formulas) - STRUCTURE_PROBLEMS_SHOWN
+        problems.append(_table_problem(spec, f"工作表“{cells.title}”中另有 {more} 个单元格{fix}"))
+    return problems
 
 
-def _cell_text(cell) -> str:
-    """A cell as the text a person would type for it."""
-    value = cell.value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        if "%" in (cell.number_format or ""):
-            # Typing 95% in Excel stores 0.95 shown as 95%: take what the user sees, not a guess.
-            return _number_text(round(value * 100, 10)) + "%"
-        return _number_text(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _number_text(value: float) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return str(int(value))  # Excel stores 12 as 12.0; ids and counts read as written
-    return str(value)
+def _merge_problems(spec: TableSpec, raw: RawTable, cells: SheetCells) -> list[Problem]:
+    """Merged cells in the header shift the columns; in the data, they empty all but one cell."""
+    keys = [_header_field(spec, header)[0] for header in raw.header]
+    problems = []
+    merged = [m for m in cells.merged if not (raw.notes and m[1] == m[3] == 2)]  # the notes row is not read
+    for ref, min_row, min_col, _max_row, _max_col in merged[:STRUCTURE_PROBLEMS_SHOWN]:
+        key = keys[min_col - 1] if min_col <= len(keys) else None
+        if min_row == 1:
+            message = f"工作表“{cells.title}”的 {ref} 是合并单元格:表头合并会使其后的列与列名对不上"
+            expected = "每个列名单独占一个单元格:请取消合并,在每一列的第1行各写一个列名"
+        else:
+            message = f"工作表“{cells.title}”的 {ref} 是合并单元格:合并后只有左上角的单元格有值,其余单元格会被读作空"
+            expected = "未合并的单元格:请取消合并,在每个单元格中填写各自的取值"
+        problems.append(Problem(spec.name, spec.label, min_row, key, spec.field(key).label if key else None,
+                                None, expected, message))
+    if len(merged) > STRUCTURE_PROBLEMS_SHOWN:
+        more = len(merged) - STRUCTURE_PROBLEMS_SHOWN
+        problems.append(_table_problem(spec, f"工作表“{cells.title}”中另有 {more} 处合并单元格,请全部取消合并"))
+    return problems
 
 
 def _raw_table(spec: TableSpec, source: str, columns: list[pa.ChunkedArray]) -> RawTable:
@@ -356,7 +474,7 @@ def _raw_table(spec: TableSpec, source: str, columns: list[pa.ChunkedArray]) -> 
         keep = pa.array(filled)
         body = [column.filter(keep) for column in body]
         rows = rows[filled]
-    return RawTable(spec=spec, source=source, header=header, columns=body, rows=rows)
+    return RawTable(spec=spec, source=source, header=header, columns=body, rows=rows, notes=start == 2)
 
 
 def _filled(cells: pa.ChunkedArray) -> np.ndarray:
@@ -413,6 +531,9 @@ def _metadata_problem(value: str | None, message: str, expected: str | None = No
 # Parsing: text columns → typed columns, with a problem for every bad cell
 
 
+QUOTED_LENGTH = 80  # a longer bad value is quoted by its beginning and its length
+
+
 @dataclass
 class ParsedTable:
     spec: TableSpec
@@ -433,6 +554,8 @@ class ParsedTable:
         label = self.spec.field(key).label if key else None
         if with_value and value is None and key is not None:
             value = self.written(key, i)
+        if value is not None and len(value) > QUOTED_LENGTH:
+            value = f"{value[:QUOTED_LENGTH // 2]}…(共 {len(value)} 个字符)"
         return Problem(self.spec.name, self.spec.label, int(self.rows[i]), key, label, value, expected, message)
 
 
@@ -486,16 +609,54 @@ def _field_names(table: str) -> dict[str, str]:
     return names
 
 
+# A header may carry its unit: 教学及辅助用房面积(平方米), 教学及辅助用房面积（m²）, 小学在校生数(人).
+UNIT_HEADER = re.compile(r"(?P<label>.+?)[(（](?P<unit>[^()（）]+)[)）]")
+UNIT_WORDS = {  # the catalogue's unit → how people write it (compared after lower-casing)
+    "m²": {"m²", "m2", "㎡", "m^2", "平方米", "平米", "sqm"},
+    "元": {"元", "人民币元", "人民币", "rmb"},
+    "人": {"人", "名"},
+    "个": {"个"},
+    "间": {"间", "个"},
+    "%": {"%", "％", "百分比", "百分数"},
+}
+
+
+def _header_field(spec: TableSpec, header: str) -> tuple[str | None, str | None]:
+    """The field a header names — its key or label, optionally followed by the field's unit (or
+    key) in ASCII or full-width parentheses — and, when the parentheses give another unit
+    (万元 for 元), that unit: such a column is not read, since its numbers would be misread."""
+    lookup = _field_names(spec.name)
+    name = _normalise_name(header)
+    key = lookup.get(name)
+    match = None if key or not name else UNIT_HEADER.fullmatch(name)
+    if match is None or lookup.get(match["label"]) is None:
+        return key, None
+    f = spec.field(lookup[match["label"]])
+    unit = match["unit"]
+    if unit == f.key.lower() or (f.unit and unit in UNIT_WORDS.get(f.unit, {f.unit.lower()})):
+        return f.key, None
+    return (f.key, unit) if f.unit else (None, None)  # no unit to contradict: an unknown column, as before
+
+
 def _match_columns(raw: RawTable, warnings: list[str]) -> tuple[dict[str, int], dict[str, int], list[Problem]]:
     """Header cells → field positions; unknown columns become extras (kept, with a warning)."""
-    spec, lookup = raw.spec, _field_names(raw.spec.name)
+    spec = raw.spec
     columns: dict[str, int] = {}
     extras: dict[str, int] = {}
     problems: list[Problem] = []
     notes: list[str] = []
+    wrong_units: set[str] = set()
     for position, header in enumerate(raw.header):
-        key = lookup.get(_normalise_name(header))
-        if key in columns:
+        key, wrong_unit = _header_field(spec, header)
+        if wrong_unit is not None:
+            f = spec.field(key)
+            wrong_units.add(key)
+            problems.append(Problem(
+                spec.name, spec.label, 1, key, f.label, header,
+                f"列名“{f.label}”或“{f.label}({f.unit})”,取值按{f.unit}填写",
+                f"是第{position + 1}列的列名,其中的单位“{wrong_unit}”与这一列的单位({f.unit})不符,数值无法换算",
+            ))
+        elif key in columns:
             problems.append(Problem(
                 spec.name, spec.label, 1, key, spec.field(key).label, header, None,
                 f"列重复:第{columns[key] + 1}列和第{position + 1}列都对应这一列,请只保留一列",
@@ -513,14 +674,14 @@ def _match_columns(raw: RawTable, warnings: list[str]) -> tuple[dict[str, int], 
     if not any(raw.header):
         if len(raw.rows):
             problems.append(_table_problem(spec, f"{raw.source}第1行是空的,应为表头{_HEADER_HINT}"))
-    elif not columns:
+    elif not columns and not wrong_units:
         problems.append(_table_problem(spec, f"{raw.source}第1行应为表头,但没有识别出任何列名{_HEADER_HINT}"))
     else:
         warnings += notes
         problems += [
             Problem(spec.name, spec.label, None, f.key, f.label, None, None,
                     f"缺少必填列:请在第1行加上列名“{f.label}”(或 {f.key})")
-            for f in spec.fields if f.required and f.key not in columns
+            for f in spec.fields if f.required and f.key not in columns and f.key not in wrong_units
         ]
     return columns, extras, problems
 
@@ -548,7 +709,10 @@ def _text_values(cells: pa.ChunkedArray):
 
 
 def _parse_text(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
-    return _text_values(cells), []
+    if f.max_length is None:
+        return _text_values(cells), []
+    long = pc.greater(pc.utf8_length(cells), f.max_length).to_numpy(zero_copy_only=False).astype(bool)
+    return _text_values(cells), [Invalid(long, f"过长(超过 {f.max_length} 个字符)", f"不超过 {f.max_length} 个字符的{f.label}")]
 
 
 def _numbers(cells: pa.ChunkedArray) -> np.ndarray:
@@ -676,6 +840,9 @@ def _missing_or_empty_tables(found: Sources) -> list[Problem]:
         if spec.name not in found.tables:
             where = (f"请在文件夹中提供 {spec.name}.csv(或 {spec.label}.csv)" if found.kind == "folder"
                      else f"请在工作簿中添加名为“{spec.label}”的工作表")
+            if spec.name in found.hidden:
+                hidden = "”“".join(found.hidden[spec.name])
+                where = f"工作簿中的“{hidden}”是隐藏的工作表,隐藏的工作表不导入:请在 Excel 中取消隐藏后再导入"
             problems.append(_table_problem(spec, f"缺少这张表(必需):{where}"))
         elif (raw := found.tables[spec.name]) is not None and len(raw.rows) == 0:
             problems.append(_table_problem(spec, f"没有数据:这张表必须填写({spec.description or '至少一行'})"))
