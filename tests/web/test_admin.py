@@ -458,7 +458,7 @@ def test_an_empty_install_shows_the_first_steps_and_a_new_county_offers_its_form
     dashboard = admin.get("/counties/980102")
     assert dashboard.status_code == 200
     year = re.search(r'href="/counties/980102/years/(\d{4})" id="link-county-year"', dashboard.text).group(1)
-    assert f'href="/schools/S1/years/new?year={year}"' in dashboard.text and f"填报 {year} 学年" in dashboard.text
+    assert f'href="/schools/S1/years/new?year={year}"' in dashboard.text and f"填报 {year}—{int(year) + 1} 学年" in dashboard.text
     assert admin.get(f"/counties/980102/years/{year}").status_code == 200
     opened = admin.get(f"/schools/S1/years/new?year={year}", follow_redirects=True)
     assert opened.status_code == 200 and "尚未填报" in opened.text

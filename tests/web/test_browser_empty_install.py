@@ -157,7 +157,7 @@ def _walk_through(page, base: str, expect) -> None:
     page.locator(f"#pending tr[data-school='{SCHOOL}'] button[value=approve]").click()
     expect(page.locator("#flash")).to_contain_text("已审核通过")
     page.click("#link-county-year")
-    expect(page.locator("h1")).to_contain_text(f"{builders.YEAR} 年县级数据")
+    expect(page.locator("h1")).to_contain_text(f"{builders.YEAR}—{builders.YEAR + 1} 学年县级数据")
     for batch in (builders.quality()[:2], builders.quality()[2:]):
         form = page.locator("#quality-form")
         blank = form.locator("input[name=subject]:not([type=hidden])")  # the form's two empty rows
