@@ -12,11 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
 
 from junheng.monitor.config import DEFAULT_WEBHOOK_HOSTS, MonitorSettings, SmtpSettings
-from junheng.monitor.notify import add_subscription, notification_log
+from junheng.monitor.notify import NotifyError, add_subscription, notification_log, set_subscription_active
 from junheng.monitor.tasks import create_task
-from junheng.store.models import OrgNode
+from junheng.store.models import NotificationSubscription, OrgNode
 from junheng.store.users import create_user
 from monitor_helpers import watch
 
@@ -33,9 +34,11 @@ def _free_port() -> int:
 class _Mailbox:
     def __init__(self):
         self.messages = []
+        self.recipients = []  # the envelope's RCPT TO of each message
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
 
@@ -140,3 +143,39 @@ def test_digests_are_delivered_once_and_again_when_worse(database, smtp_server, 
     failed = [entry for entry in log if entry["status"] == "failed"]
     assert len(failed) == 4 and all("Webhook 无法送达" in entry["error"] for entry in failed)
     assert all(entry["target"].endswith("/…") for entry in log if entry["channel"] == "webhook")
+
+
+def test_e_mail_targets_are_one_plain_address_at_subscription_and_at_delivery(database, smtp_server):
+    """Issue 11 #12: a target with CR/LF made every run fail (no digests at all); a comma list
+    mailed an extra address. Refused when subscribing; one stored before the check fails alone
+    at delivery, and the other subscriptions still get their digests."""
+    controller, mailbox = smtp_server
+    with database.session() as s:
+        s.add(OrgNode(kind="county", code="990001", name="测试县"))
+        s.flush()
+        admin = create_user(s, "xian", "password-1", display_name="县管理员", role="county_admin",
+                            scope_code="990001")
+        for bad in ("xian@test.local\r\nBcc: evil@test.local", "xian@test.local, evil@test.local",
+                    "xian@test.local;evil@test.local", "县管理员 <xian@test.local>", "xian@test.local\nX-Evil: 1"):
+            with pytest.raises(NotifyError, match="电子邮件地址"):
+                add_subscription(s, admin, "email", bad)
+        assert s.scalar(select(func.count()).select_from(NotificationSubscription)) == 0
+        add_subscription(s, admin, "email", "xian@test.local", min_severity="yellow")
+        # as stored before addresses were checked strictly
+        for bad in ("xian@test.local\r\nBcc: evil@test.local", "xian@test.local, evil@test.local"):
+            s.add(NotificationSubscription(user_id=admin.id, channel="email", target=bad, min_severity="yellow",
+                                           active=True))
+        create_task(s, "990001", title="风雨操场", deadline=DEADLINE, via="cli")
+    settings = MonitorSettings(smtp=SmtpSettings(host="127.0.0.1", port=controller.port, security="none",
+                                                 sender="均衡预警 <junheng@test.local>"), webhook_hosts=HOSTS)
+    watch(database, DEADLINE - timedelta(days=3), settings=settings)  # no exception: the run completes
+    assert mailbox.recipients == [["xian@test.local"]]  # one digest, to the one good address
+    assert mailbox.messages[0]["To"] == "xian@test.local" and "Bcc" not in mailbox.messages[0]
+    with database.session() as s:
+        log = notification_log(s)
+        bad_ids = [sub.id for sub in s.scalars(select(NotificationSubscription)) if sub.target != "xian@test.local"]
+        with pytest.raises(NotifyError, match="电子邮件地址"):
+            set_subscription_active(s, bad_ids[0], True)  # resuming re-checks the address
+    failed = [e for e in log if e["status"] == "failed"]
+    assert len(failed) == 2 and all("电子邮件地址" in e["error"] for e in failed)
+    assert [e["status"] for e in log].count("sent") == 1

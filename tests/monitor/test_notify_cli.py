@@ -54,6 +54,9 @@ def test_subscribe_list_unsubscribe(tmp_path, monkeypatch):
     assert "没有用户 nobody" in run("subscribe", "nobody", "a@example.cn", ok=False)
     assert "最低预警级别" in run("subscribe", "xian", "a@example.cn", "--min-severity", "purple", ok=False)
     assert "预警类型 weather 无效" in run("subscribe", "xian", "a@example.cn", "--kind", "weather", ok=False)
+    # one plain address (issue 11 #12): no header of its own, no list
+    assert "不能包含换行符" in run("subscribe", "xian", "a@example.cn\r\nBcc: b@example.cn", ok=False)
+    assert "只能填写一个地址" in run("subscribe", "xian", "a@example.cn,b@example.cn", ok=False)
     with database.session() as s:
         assert len(s.scalars(select(NotificationSubscription)).all()) == 2
 

@@ -234,6 +234,32 @@ def test_forecast_page_and_its_inputs(world):
     assert county.get(f"/counties/{COUNTY}/forecast?years=40&format=json").status_code == 400
 
 
+def test_forecast_inputs_out_of_range_are_refused_not_500(world):
+    """Issue 11 #11 (the other monitoring forms): counts of people beyond any county (1e20 pupils
+    overflowed the store's integers: HTTP 500) are refused with the cell named; nothing is stored."""
+    county = world.login("county")
+    before = _counts(world)
+    bad = _workbook({"分年级在校生数": [GRADES[0], ["P1", 2024, 1, 10 ** 12]],
+                     "入学来源": [INTAKE[0], [2020, 1e20]],
+                     "住房项目": [HOUSING[0], ["滨河新城", 2026, "P1", 1e20, "1e400"]]})
+    response = county.post(f"/counties/{COUNTY}/forecast/inputs", files={"file": ("预测.xlsx", bad)})
+    assert response.status_code == 400 and "Traceback" not in response.text
+    text = builders.plain(response.text)
+    assert "工作表“分年级在校生数”第 2 行“在校生数”:“1000000000000”超出合理范围" in text
+    assert "工作表“入学来源”第 2 行“出生人口”" in text and "工作表“住房项目”第 2 行“新增小学生数”" in text
+    assert "“1e400”应为非负整数" in text
+    assert _counts(world) == before
+    with world.database.session() as s:
+        from junheng.monitor.service import MonitorError, add_housing_project
+
+        with pytest.raises(MonitorError, match="新增学生数"):
+            add_housing_project(s, COUNTY, "滨河新城", 2026, primary_pupils=10 ** 20, via="cli")
+        with pytest.raises(MonitorError, match="交付年份"):
+            add_housing_project(s, COUNTY, "滨河新城", 10 ** 20, via="cli")
+        s.rollback()
+    assert _counts(world) == before
+
+
 def test_forecast_and_trends_without_data_say_why(world):
     other = world.login("other_county")
     with world.database.session() as s:  # Q1's only year back to draft: nothing approved to project from
@@ -307,6 +333,32 @@ def test_subscriptions_page_refuses_disallowed_webhook_hosts(world, tmp_path):
     admin = fresh.login("admin")
     assert "127.0.0.1" in _json(admin, "/notifications/subscriptions")["allowed_webhook_hosts"]
     assert subscribe(admin, target="http://127.0.0.1:8080/hook", format="json").status_code == 303
+
+
+def test_subscriptions_refuse_e_mail_header_injection(world):
+    """Issue 11 #12 on the web: one plain address per subscription, nothing stored otherwise."""
+    county = world.login("county")
+
+    def state():
+        with world.database.session() as s:
+            return (s.scalar(select(func.count()).select_from(NotificationSubscription)),
+                    s.scalar(select(func.count()).select_from(AuditEntry)))
+
+    before = state()
+    for target, why in (("xian@example.gov.cn\r\nBcc: evil@example.com", "不能包含换行符"),
+                        ("xian@example.gov.cn, evil@example.com", "只能填写一个地址"),
+                        ("xian@example.gov.cn;evil@example.com", "只能填写一个地址"),
+                        ("县管理员 <xian@example.gov.cn>", "不带姓名")):
+        response = county.post("/notifications/subscriptions", {"channel": "email", "target": target,
+                                                                "min_severity": "orange", "county": ""})
+        assert response.status_code == 400 and why in builders.plain(response.text), target
+        assert "Traceback" not in response.text
+    assert state() == before
+    ok = county.post("/notifications/subscriptions", {"channel": "email", "target": " xian@example.gov.cn ",
+                                                      "min_severity": "orange", "county": ""})
+    assert ok.status_code == 303
+    with world.database.session() as s:
+        assert [x.target for x in s.scalars(select(NotificationSubscription))] == ["xian@example.gov.cn"]
 
 
 def test_notification_log_page(world):

@@ -26,12 +26,14 @@ from sqlalchemy import func, select
 from junheng.monitor.config import monitor_settings as monitor_config_of
 from junheng.monitor.service import run_watch
 from junheng.store.db import Database
-from junheng.store.models import MonitorWarning, SupervisionTask, TaskAttachment
+from junheng.monitor.tasks import TaskError, create_task, set_status, update_task
+from junheng.store.models import AuditEntry, MonitorWarning, SupervisionTask, TaskAttachment, TaskComment, User
+from junheng.store.users import grant
 from junheng.web.app import create_app
 from monitor_helpers import settings as monitor_settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "web"))
-from web_world import WebClient, login, role_users, seed_store, web_settings  # noqa: E402
+from web_world import WebClient, add_users, login, role_users, seed_store, web_settings  # noqa: E402
 
 CITY, OTHER_CITY = "991100", "991200"
 A, B, C = "991101", "991102", "991201"
@@ -268,6 +270,40 @@ def test_task_form_validates_and_saves_nothing_on_error(world):
     assert "修改记录" in history and "新建午亭小学(一期)" in builders.plain(history)
 
 
+def test_task_numbers_are_finite_and_in_plausible_ranges(world):
+    """Issue 11 #11: 1e400 (inf) was accepted as an investment, and the task JSON, the county's
+    task list and the timeline then answered 500."""
+    client = world.login("county")
+    kept = world.new_task(title="多媒体设备更新", amount_wan="630", plan_year="2025")
+    with world.database.session() as s:
+        audit_before = s.scalar(select(func.count()).select_from(AuditEntry))
+    before = world.task_count()
+    for amount in ("1e400", "inf", "-inf", "nan", "Infinity", "1e9", "-1"):
+        response = client.post(f"/counties/{A}/tasks", {"title": "巨额投资", "amount_wan": amount})
+        assert response.status_code == 400, amount
+        assert f"投资金额“{amount}”无效" in response.text and "100,000,000" in response.text
+        edit = client.post(f"/tasks/{kept}/edit", {"title": "多媒体设备更新", "amount_wan": amount})
+        assert edit.status_code == 400 and "Traceback" not in edit.text
+    for year in ("99999999999999999999", "1e4", "3000", "-2025"):
+        response = client.post(f"/counties/{A}/tasks", {"title": "远期任务", "plan_year": year})
+        assert response.status_code == 400 and f"计划年度“{year}”无效" in response.text
+    assert world.task_count() == before
+    with world.database.session() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == audit_before
+        for amount in (float("inf"), float("nan"), 1e300, -0.5, True):  # the command line and plans
+            with pytest.raises(TaskError, match="投资金额"):
+                create_task(s, A, title="x", amount_wan=amount, via="cli")
+        with pytest.raises(TaskError, match="计划年度"):
+            create_task(s, A, title="x", plan_year=float("inf"), via="cli")
+        with pytest.raises(TaskError, match="投资金额"):
+            update_task(s, kept, amount_wan=float("inf"), via="cli")
+        s.rollback()
+    assert client.get(f"/tasks/{kept}", params={"format": "json"}).json()["task"]["amount_wan"] == 630
+    for url in (f"/counties/{A}/tasks", f"/counties/{A}/timeline", f"/tasks/{kept}"):
+        assert client.get(url, params={"format": "json"}).status_code == 200, url
+        assert client.get(url).status_code == 200, url
+
+
 def test_status_transitions_follow_roles(world):
     task_id = world.new_task(title="补足A-P1体育运动场馆面积", indicator="R5", school_code="A-P1",
                              deadline="2025-08-31")
@@ -308,6 +344,49 @@ def test_status_transitions_follow_roles(world):
     assert status("county", "bogus").status_code == 400
     # the supervisor of another city cannot even see it
     assert status("far_supervisor", "done").status_code == 403
+
+
+def test_task_rights_come_from_one_grant_role_and_scope_together(world):
+    """Issue 11 #7: a viewer of 甲县 who supervises 另一市 reads 甲县's tasks but may not verify,
+    return, comment on or attach evidence to them (its supervisor grant covers 丙县 only)."""
+    with world.database.session() as s:
+        add_users(s, {"mixed": ("viewer", A)})
+        grant(s, s.scalar(select(User).where(User.username == "mixed")), "supervisor", OTHER_CITY)
+    task_id = world.new_task(title="混合授权:补足运动场", school_code="A-P1")
+    url = f"/tasks/{task_id}"
+    assert world.login("school").post(f"{url}/status", {"status": "done"}).status_code == 303
+    mixed = world.login("mixed")
+    view = mixed.get(url, params={"format": "json"}).json()
+    assert view["transitions"] == [] and not any(view["permissions"].values())
+
+    def state():
+        with world.database.session() as s:
+            task = s.get(SupervisionTask, task_id)
+            return (task.status, task.verified_by,
+                    s.scalar(select(func.count()).select_from(TaskComment).where(TaskComment.task_id == task_id)),
+                    s.scalar(select(func.count()).select_from(TaskAttachment)),
+                    s.scalar(select(func.count()).select_from(AuditEntry)))
+
+    before = state()
+    files_before = sorted(p.name for p in world.uploads.rglob("*")) if world.uploads.exists() else []
+    refused = [mixed.post(f"{url}/status", {"status": "verified"}),
+               mixed.post(f"{url}/status", {"status": "in_progress", "note": "退回"}),
+               mixed.post(f"{url}/comments", {"body": "已核查"}),
+               mixed.post(f"{url}/attachments", files={"file": ("核查记录.pdf", b"%PDF-1.4 x", "application/pdf")})]
+    for response in refused:
+        assert response.status_code == 403 and "Traceback" not in response.text
+    assert "只有县级管理员、市/省督导或系统管理员" in refused[0].text
+    assert state() == before
+    assert (sorted(p.name for p in world.uploads.rglob("*")) if world.uploads.exists() else []) == files_before
+
+    # under its supervisor grant the same user verifies 丙县's task
+    with world.database.session() as s:
+        other = create_task(s, C, title="丙县:功能室建设", via="cli")
+        set_status(s, other.id, "done", via="cli")
+        other_id = other.id
+    rights = mixed.get(f"/tasks/{other_id}", params={"format": "json"}).json()["permissions"]
+    assert rights["verify"] and rights["comment"] and not rights["manage"]
+    assert mixed.post(f"/tasks/{other_id}/status", {"status": "verified"}).status_code == 303
 
 
 def test_comments_and_evidence_files(world):

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 import builders
 from junheng.engine.evaluate import evaluate_dataset
 from junheng.store import repo
-from junheng.store.models import AuditEntry, OrgNode, SchoolYear
+from junheng.store.models import AuditEntry, CountyYear, OrgNode, QualityRow, SchoolYear
 from junheng.store.repo import StoreError
 
 
@@ -61,6 +61,40 @@ def test_approved_data_is_locked_and_a_failed_apply_changes_nothing(database):
         assert s.scalar(select(func.count()).select_from(AuditEntry)) == before
         row = s.scalars(select(SchoolYear).where(SchoolYear.year == builders.YEAR)).first()
         assert row.values["sports_area"] != 1.0
+
+
+def _quality_snapshot(s) -> list[tuple]:
+    return sorted((q.subject, q.level, q.inter_school_diff_rate) for q in s.scalars(select(QualityRow)))
+
+
+def test_quality_rows_are_locked_with_their_county_year(database):
+    """Issue 11 #3: one lock rule for every table: a quality row is locked while its county-year
+    is submitted or approved (repo.locks), and repo.apply refuses it for every path."""
+    with database.session() as s:
+        repo.import_dataset(s, builders.dataset(), user=None, via="cli", status="approved")
+    changed = builders.dataset(quality_rows=builders.quality(rows=[("语文", 3, 0.30), ("数学", 4, 0.12),
+                                                                  ("科学", 3, 0.08)]))
+    key = f"{builders.COUNTY}/{builders.YEAR}"
+    with database.session() as s:
+        before = (_quality_snapshot(s), s.scalar(select(func.count()).select_from(AuditEntry)))
+        changes = repo.diff(s, changed)
+        assert [(c.entity, c.key, c.field) for c in changes] == [("quality", f"{key}/语文", "inter_school_diff_rate")]
+        (lock,) = repo.locks(s, [(c.entity, c.key) for c in changes])
+        assert (lock.by_entity, lock.by_key, lock.status) == ("county_year", key, "approved")
+        assert repo.locks(s, [("school", "P1"), ("county", builders.COUNTY)]) == []  # master data: no workflow
+    for via in ("upload", "form", "api", "cli"):
+        with pytest.raises(StoreError, match="已锁定"):
+            with database.session() as s:
+                repo.apply(s, repo.diff(s, changed), user=None, via=via)
+    with database.session() as s:
+        assert (_quality_snapshot(s), s.scalar(select(func.count()).select_from(AuditEntry))) == before
+        county_year = s.scalars(select(CountyYear)).one()
+        repo.transition(s, county_year, "reopen", user=None, via="form")
+    with database.session() as s:
+        assert repo.locks(s, [("quality", f"{key}/语文")]) == []
+        repo.apply(s, repo.diff(s, changed), user=None, via="upload")
+    with database.session() as s:
+        assert ("语文", 3, 0.30) in _quality_snapshot(s)
 
 
 def test_workflow_transitions_and_reasons(database):

@@ -226,3 +226,94 @@ def test_upload_limits_types_and_access(drafts):
     assert county.get(f"{UPLOAD}/..%2F..%2Fjunheng").status_code == 404
     assert county.get(f"{UPLOAD}/{'0' * 32}").status_code == 404
     assert drafts.snapshot() == before
+
+
+# ---------------------------------------------------------------- issue 11: what an upload may change
+
+def _set_county_attributes(book, values: dict) -> None:
+    rows = book["县区名录"]
+    header = [c.value for c in rows[1]]
+    for row in rows.iter_rows(min_row=2):
+        if row[0].value == COUNTY:
+            for label, value in values.items():
+                row[header.index(label)].value = value
+            return
+    raise KeyError(COUNTY)
+
+
+ADMIN_ONLY = {"适用标准": "shandong", "通过基本均衡认定年份": 2015, "计划通过优质均衡认定年份": 2027,
+              "已通过优质均衡认定年份": 2026}
+
+
+def test_a_county_admin_cannot_change_the_county_attributes_by_upload(drafts):
+    """Issue 11 #2: /admin/org/{code} refuses a county admin; an upload of 县区名录 must too."""
+    county = drafts.login("county")
+    assert county.get(f"/admin/org/{COUNTY}").status_code == 403  # the form: system admins only
+    book = workbook_of(county)
+    _set_county_attributes(book, ADMIN_ONLY)
+    set_cell(book, "学校年度数据", "P1", "体育运动场馆面积", 17777.5)  # a draft the county admin may change
+    before = drafts.snapshot()
+    location, page, fingerprint = preview_of(county, send(county, as_bytes(book)))
+    text = builders.plain(page)
+    assert 'id="refused"' in page and "btn-apply" in page and "disabled" in page
+    for label in ADMIN_ONLY:
+        assert f"“{label}”" in text
+    assert "只有系统管理员可以修改" in text
+    response = county.post(f"{location}/apply", {"fingerprint": fingerprint})
+    assert response.status_code == 403
+    text = builders.plain(response.text)
+    assert "没有应用任何数据" in text and all(label in text for label in ADMIN_ONLY)
+    assert "Traceback" not in response.text
+    assert drafts.snapshot() == before  # nothing landed: neither the attributes nor the school-year
+
+    # what the system admin may change by form it may upload
+    admin = drafts.login("admin")
+    location, page, fingerprint = preview_of(admin, send(admin, as_bytes(book)))
+    assert 'id="refused"' not in page
+    assert admin.post(f"{location}/apply", {"fingerprint": fingerprint}).status_code == 303
+    stored = drafts.snapshot()[("county", COUNTY)]
+    assert stored[2:6] == ("shandong", 2015, 2027, 2026)
+
+
+def test_a_county_admin_may_upload_a_file_that_leaves_the_county_attributes_alone(drafts):
+    """The round trip of current-data.xlsx (its 县区名录 as stored) still applies."""
+    county = drafts.login("county")
+    book = workbook_of(county)
+    set_cell(book, "学校年度数据", "P1", "体育运动场馆面积", 17777.5)
+    location, page, fingerprint = preview_of(county, send(county, as_bytes(book)))
+    assert 'id="refused"' not in page
+    assert county.post(f"{location}/apply", {"fingerprint": fingerprint}).status_code == 303
+    assert drafts.school_year("P1").values["sports_area"] == 17777.5
+
+
+def _set_quality(book, subject: str, label: str, value) -> None:
+    rows = book["质量监测"]
+    header = [c.value for c in rows[1]]
+    for row in rows.iter_rows(min_row=2):
+        if row[header.index("学科")].value == subject:
+            row[header.index(label)].value = value
+            return
+    raise KeyError(subject)
+
+
+def test_quality_rows_of_an_approved_county_year_are_locked_for_uploads(drafts):
+    """Issue 11 #3: quality rows are locked with their county-year (approved here, as imported)."""
+    county = drafts.login("county")
+    assert drafts.county_year().status == "approved"
+    book = workbook_of(county)
+    _set_quality(book, "语文", "校际差异率", 0.3)
+    before = drafts.snapshot()
+    location, page, fingerprint = preview_of(county, send(county, as_bytes(book)))
+    text = builders.plain(page)
+    assert 'id="locked"' in page and f"质量监测 {COUNTY}/{YEAR}/语文" in text and "已审核,已锁定" in text
+    response = county.post(f"{location}/apply", {"fingerprint": fingerprint})
+    assert response.status_code == 409 and "没有应用任何数据" in response.text
+    assert drafts.snapshot() == before
+    assert drafts.county_year().status == "approved"
+
+    # reopened, the county-year and its quality rows take the upload
+    assert county.post(f"/counties/{COUNTY}/years/{YEAR}/workflow", {"action": "reopen"}).status_code == 303
+    location, page, fingerprint = preview_of(county, send(county, as_bytes(book)))
+    assert 'id="locked"' not in page
+    assert county.post(f"{location}/apply", {"fingerprint": fingerprint}).status_code == 303
+    assert [e.new for e in drafts.audit(via="upload", entity="quality")] == [0.3]

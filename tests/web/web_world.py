@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from junheng.data.dataset import Dataset
 from junheng.store import repo
 from junheng.store.db import Database
-from junheng.store.models import AuditEntry, CountyYear, School, SchoolYear, User
+from junheng.store.models import AuditEntry, CountyYear, OrgNode, QualityRow, School, SchoolYear, User
 from junheng.store.users import grant, hash_password
 from junheng.web.app import create_app
 from junheng.workspace import Settings
@@ -150,7 +150,8 @@ class WebWorld:
             return s.scalar(select(func.count()).select_from(AuditEntry))
 
     def snapshot(self) -> dict:
-        """Every stored value, status and version, and the audit log's size."""
+        """Every stored value, status and version (schools, counties and their attributes,
+        school-, county-year and quality rows), and the audit log's size."""
         with self.database.session() as s:
             out = {("school_year", f"{r.school.code}/{r.year}"): (r.values, r.status, r.version, r.deleted_at)
                    for r in s.scalars(select(SchoolYear))}
@@ -158,6 +159,11 @@ class WebWorld:
                     for r in s.scalars(select(CountyYear))}
             out |= {("school", x.code): (x.name, x.school_type, x.values, x.deleted_at)
                     for x in s.scalars(select(School))}
+            out |= {("county", c.code): (c.name, c.parent_id, *(getattr(c, a) for a in repo.COUNTY_ATTRIBUTES))
+                    for c in s.scalars(select(OrgNode))}
+            out |= {("quality", f"{q.county_id}/{q.year}/{q.subject}"): (q.level, q.inter_school_diff_rate,
+                                                                          q.deleted_at)
+                    for q in s.scalars(select(QualityRow))}
             out["audit"] = s.scalar(select(func.count()).select_from(AuditEntry))
             return out
 

@@ -14,6 +14,7 @@ from junheng.data.catalog import FieldSpec, TableSpec, catalog
 from junheng.data.dataset import Dataset
 from junheng.data.importer import INSTRUCTIONS_SHEET, NOTES_MARKER, YEAR_RANGE
 from junheng.data.writer import writing_to
+from junheng.spreadsheets import save_workbook
 
 FIRST_DATA_ROW = 3  # row 1: headers, row 2: notes
 LAST_DATA_ROW = 5000  # drop-downs and number checks reach this far
@@ -36,7 +37,7 @@ def write_template(path: Path) -> None:
     path = Path(path)
     with writing_to(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        workbook.save(path)
+        save_workbook(workbook, path)  # text cells as text (junheng.spreadsheets)
 
 
 # ---------------------------------------------------------------------------------------------

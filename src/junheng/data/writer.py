@@ -21,6 +21,7 @@ from junheng.data.catalog import TableSpec, catalog
 from junheng.data.dataset import Dataset
 from junheng.data.importer import METADATA_FILE, METADATA_SHEETS
 from junheng.errors import JunhengError
+from junheng.spreadsheets import literal_row
 
 SYNTHETIC_DESCRIPTION = "合成数据,仅供演示,不代表任何真实县区"
 
@@ -84,14 +85,15 @@ def write_dataset_xlsx(dataset: Dataset, path: Path) -> None:
         if not len(frame):
             continue
         sheet = workbook.create_sheet(spec.label)
-        sheet.append([_header(spec, column) for column in frame.columns])
+        sheet.append(literal_row(sheet, [_header(spec, column) for column in frame.columns]))
         columns = [_sheet_values(spec, column, frame[column]) for column in frame.columns]
         for row in zip(*columns):
-            sheet.append(row)
+            sheet.append(literal_row(sheet, row))  # a name "=HYPERLINK(…)" stays text (junheng.spreadsheets)
     metadata = workbook.create_sheet(METADATA_SHEETS[0])
     metadata.append(["项目", "取值"])
     for key, value in dataset_metadata(dataset).items():
-        metadata.append([key, ("true" if value else "false") if isinstance(value, bool) else value])
+        shown = ("true" if value else "false") if isinstance(value, bool) else value
+        metadata.append(literal_row(metadata, [key, shown]))
     buffer = io.BytesIO()  # a write-only workbook saves once; a failed save must not leave it half-written
     workbook.save(buffer)
     with writing_to(path):

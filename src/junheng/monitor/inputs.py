@@ -23,9 +23,13 @@ from sqlalchemy.orm import Session
 
 from junheng.data.importer import NOTES_MARKER, YEAR_RANGE
 from junheng.errors import JunhengError
+from junheng.spreadsheets import save_workbook
 from junheng.store.models import AuditEntry, HousingProject, OrgNode, School, User
 
 INSTRUCTIONS = "填写说明"
+# the plausible ceiling of every count of people in these tables (pupils of a grade or a housing
+# project, births, kindergarten leavers): far above any county, and within the store's integers
+COUNT_LIMIT = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,7 @@ def write_forecast_template(path: Path) -> None:
         ws.freeze_panes = "A3"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    save_workbook(workbook, path)  # text cells as text (junheng.spreadsheets)
 
 
 # ---------------------------------------------------------------- reading
@@ -230,7 +234,7 @@ def _rows(sheet: Sheet, table: list[list[str]], problems: list[str]) -> list[dic
             if column.integer:
                 try:
                     number = float(value)
-                    if number < 0 or not number.is_integer():
+                    if number < 0 or not number.is_integer():  # inf and NaN are not integers either
                         raise ValueError
                 except ValueError:
                     problems.append(f"{where}:“{value}”应为非负整数")
@@ -241,6 +245,10 @@ def _rows(sheet: Sheet, table: list[list[str]], problems: list[str]) -> list[dic
                     problems.append(f"{where}:“{value}”不是有效的年份")
                 elif column.key == "grade" and not 1 <= number <= 9:
                     problems.append(f"{where}:“{value}”应为 1–9 的年级")
+                elif number > COUNT_LIMIT:
+                    problems.append(f"{where}:“{value}”超出合理范围,应为 0–{COUNT_LIMIT:,} 的整数")
+                    row[column.key] = None
+                    continue
                 row[column.key] = number
             else:
                 row[column.key] = value

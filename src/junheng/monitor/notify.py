@@ -107,6 +107,32 @@ def check_webhook_url(url: str, allowed_hosts: tuple[str, ...] | list[str] | Non
     return url
 
 
+# One bare address (local@domain), ASCII: no display name, no list ("a@x.cn, b@y.cn" or ";"), no
+# quotes, comments or spaces, and never a control character — a CR/LF would let a target write
+# headers of its own (Bcc: …) or make every digest of the run fail.
+_EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_email_address(address: str) -> str:
+    """The address, stripped of surrounding spaces, if it is exactly one plain e-mail address;
+    else NotifyError saying why (Chinese). Checked when a subscription is made or resumed and
+    again before every delivery."""
+    text = address if isinstance(address, str) else ""
+    stripped = text.strip(" \t")
+    shown = _CONTROL.sub("?", stripped)[:100]
+    if _CONTROL.search(stripped):
+        raise NotifyError(f"电子邮件地址“{shown}”无效:不能包含换行符或其他控制字符")
+    if any(c in stripped for c in ",;") or stripped.count("@") > 1:
+        raise NotifyError(f"电子邮件地址“{shown}”无效:只能填写一个地址(不能用逗号、分号分隔多个地址);"
+                          "需要多个收件人时请分别添加订阅")
+    if len(stripped) > 254 or not _EMAIL.fullmatch(stripped) or len(stripped.split("@")[0]) > 64:
+        raise NotifyError(f"电子邮件地址“{shown}”无效:应为一个邮件地址,如 xian@example.gov.cn"
+                          "(只用英文字母、数字和 . _ - 等符号,不带姓名、空格或尖括号)")
+    return stripped
+
+
 def add_subscription(session: Session, user: User, channel: str, target: str, *, min_severity: str = "orange",
                      format: str = "markdown", county_code: str | None = None,
                      kinds: list[str] | None = None,
@@ -115,12 +141,10 @@ def add_subscription(session: Session, user: User, channel: str, target: str, *,
     DingTalk only; pass `MonitorSettings.webhook_hosts`); a county must be one the user may read."""
     if channel not in CHANNELS:
         raise NotifyError(f"通知渠道 {channel} 无效;可选:email(电子邮件)、webhook(群机器人)")
-    target = (target or "").strip()
     if channel == "email":
-        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", parseaddr(target)[1] or ""):
-            raise NotifyError(f"电子邮件地址 {target} 无效")
+        target = check_email_address(target or "")
     else:
-        target = check_webhook_url(target, allowed_hosts)
+        target = check_webhook_url((target or "").strip(), allowed_hosts)
     if len(target) > 500:
         raise NotifyError("通知地址太长(不超过 500 个字符)")
     if format not in FORMATS:
@@ -164,6 +188,8 @@ def set_subscription_active(session: Session, subscription_id: int, active: bool
         raise NotifyError(f"没有编号为 {subscription_id} 的订阅")
     if active and sub.channel == "webhook":
         check_webhook_url(sub.target, allowed_hosts)
+    elif active and sub.channel == "email":
+        check_email_address(sub.target)  # a target stored before addresses were checked strictly
     sub.active = active
     return sub
 
@@ -371,12 +397,16 @@ def send_email(smtp: MonitorSettings | None, to: str, subject: str, body: str) -
     settings = smtp.smtp if isinstance(smtp, MonitorSettings) else smtp
     if settings is None:
         raise NotifyError("没有配置发信服务器([smtp] host)")
+    to = check_email_address(to)  # again at delivery: one address, no header of its own
     message = EmailMessage()
     name, address = parseaddr(settings.sender)
-    message["From"] = formataddr((name, address)) if name else address
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(body, charset="utf-8")
+    try:
+        message["From"] = formataddr((name, address)) if name else address
+        message["To"] = to
+        message["Subject"] = _CONTROL.sub(" ", subject)
+        message.set_content(body, charset="utf-8")
+    except (ValueError, TypeError) as exc:  # e.g. a sender with a line break in junheng.toml
+        raise NotifyError(f"邮件无法生成(发件人或主题有误):{exc}") from None
     try:
         if settings.security == "ssl":
             client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,

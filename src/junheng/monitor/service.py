@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng.data.dataset import Dataset
+from junheng.data.importer import YEAR_RANGE
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
 from junheng.monitor.config import MonitorSettings
@@ -42,6 +43,7 @@ from junheng.monitor.forecast import (
     evaluate_forecasts,
     project_county,
 )
+from junheng.monitor.inputs import COUNT_LIMIT
 from junheng.monitor.rules import RuleSet, check_rules_dir, rules_for
 from junheng.monitor.series import series_rows, year_on_year
 from junheng.monitor.warnings import (  # noqa: F401
@@ -229,12 +231,20 @@ def read_rows(path: Path, columns: dict[str, tuple[str, ...]], required: tuple[s
                     value = None
                 else:
                     try:
-                        value = int(float(value))
-                        if value < 0:
+                        number = float(value)
+                        if number < 0 or not number.is_integer():  # inf, NaN, 1.5
                             raise ValueError
+                        number = int(number)
                     except ValueError:
                         problems.append(f"第{n}行 {columns[key][1]}:“{value}”应为非负整数")
                         continue
+                    if key in ("year", "year_ready") and not YEAR_RANGE[0] <= number <= YEAR_RANGE[1]:
+                        problems.append(f"第{n}行 {columns[key][1]}:“{value}”不是有效的年份")
+                        continue
+                    if number > COUNT_LIMIT:
+                        problems.append(f"第{n}行 {columns[key][1]}:“{value}”超出合理范围,应为 0–{COUNT_LIMIT:,} 的整数")
+                        continue
+                    value = number
             row[key] = value if value != "" else None
         for key in required:
             if row.get(key) is None and not any(p.startswith(f"第{n}行 {columns[key][1]}") for p in problems):
@@ -243,6 +253,17 @@ def read_rows(path: Path, columns: dict[str, tuple[str, ...]], required: tuple[s
     if problems:
         raise MonitorError(f"{path} 有误:\n" + "\n".join(f"  - {p}" for p in problems))
     return rows
+
+
+def _count_ok(value) -> bool:
+    """A count of people: an integer (or integral float) in 0..COUNT_LIMIT."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= COUNT_LIMIT
+            and float(value).is_integer())
+
+
+def _year_ok(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and YEAR_RANGE[0] <= value <= YEAR_RANGE[1] and float(value).is_integer())
 
 
 def _audit(session: Session, entity: str, key: str, county_id: int, field: str, old, new, user: User | None,
@@ -261,6 +282,10 @@ def import_grade_enrolment(session: Session, rows: list[dict], *, user: User | N
             problems.append(f"第{n}条:没有学校标识码为 {r['school_id']} 的学校")
         if not 1 <= int(r["grade"]) <= 9:
             problems.append(f"第{n}条:年级 {r['grade']} 应为 1–9")
+        if not _year_ok(r["year"]):
+            problems.append(f"第{n}条:学年 {r['year']} 无效")
+        if not _count_ok(r["students"]):
+            problems.append(f"第{n}条:在校生数 {r['students']} 应为 0–{COUNT_LIMIT:,} 的整数")
     if problems:
         raise MonitorError("分年级人数有误:\n" + "\n".join(f"  - {p}" for p in problems))
     changed = 0
@@ -287,6 +312,11 @@ def import_intake(session: Session, rows: list[dict], *, user: User | None = Non
     """County births (by birth year) and kindergarten leavers (by the year they enter grade 1)."""
     from junheng.store import repo
 
+    problems = [f"第{n}条:年份 {r['year']} 无效" for n, r in enumerate(rows, start=1) if not _year_ok(r["year"])]
+    problems += [f"第{n}条:{key} {r[key]} 应为 0–{COUNT_LIMIT:,} 的整数" for n, r in enumerate(rows, start=1)
+                 for key in ("births", "kindergarten_leavers") if r.get(key) is not None and not _count_ok(r[key])]
+    if problems:
+        raise MonitorError("入学来源有误:\n" + "\n".join(f"  - {p}" for p in problems))
     changed = 0
     for r in rows:
         county = repo.county_by_code(session, str(r["county_code"]))
@@ -313,8 +343,10 @@ def add_housing_project(session: Session, county_code: str, name: str, year_read
     county = repo.county_by_code(session, county_code)
     if not (name or "").strip():
         raise MonitorError("请填写住房项目名称")
-    if primary_pupils < 0 or junior_pupils < 0:
-        raise MonitorError("新增学生数不能为负数")
+    if not (_count_ok(primary_pupils) and _count_ok(junior_pupils)):
+        raise MonitorError(f"新增学生数应为 0–{COUNT_LIMIT:,} 的整数")
+    if not _year_ok(year_ready):
+        raise MonitorError(f"交付年份 {year_ready} 无效")
     school_id = None
     if school_code:
         school = repo.school_by_code(session, school_code)

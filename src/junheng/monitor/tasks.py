@@ -10,6 +10,7 @@ pages call; they raise TaskError with a Chinese message for anything a user got 
 from __future__ import annotations
 
 import hashlib
+import math
 import mimetypes
 import re
 import uuid
@@ -52,8 +53,26 @@ EDITABLE = ("title", "description", "deadline", "start_date", "owner_id", "owner
             "school_code", "amount_wan", "plan_year")
 
 
+# plausible ranges of a task's numbers (docs/methods.md, "Security decisions"): an investment is
+# at most 10⁸ 万元 (10¹² 元, the ceiling of money in the data format), a plan year a year of the
+# programme's horizon. Infinite and NaN values never reach the store (the pages could not show them).
+AMOUNT_LIMIT_WAN = 100_000_000
+PLAN_YEARS = (1990, 2100)
+
+
 class TaskError(JunhengError):
     pass
+
+
+def amount_ok(value) -> bool:
+    """An investment in 万元: a finite number in 0..AMOUNT_LIMIT_WAN (not a bool)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and 0 <= value <= AMOUNT_LIMIT_WAN and math.isfinite(value))
+
+
+def plan_year_ok(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and PLAN_YEARS[0] <= value <= PLAN_YEARS[1] and float(value).is_integer())
 
 
 # ---------------------------------------------------------------- helpers
@@ -128,19 +147,20 @@ def _check(session: Session, county: OrgNode, values: dict) -> dict:
                     raise TaskError(f"日期 {value} 无效,应为 年-月-日,如 2025-06-30") from None
             out[key] = value or None
         elif key == "owner_id":
-            if value is not None and session.get(User, value) is None:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 0 < value < 2**31 or session.get(User, value) is None):
                 raise TaskError(f"没有编号为 {value} 的用户")
             out["owner_id"] = value
         elif key == "responsible":
             items = [s.strip() for s in (value.split("、") if isinstance(value, str) else (value or [])) if s.strip()]
             out["responsible"] = items
         elif key == "amount_wan":
-            if value is not None and (not isinstance(value, (int, float)) or value < 0):
-                raise TaskError("投资金额(万元)应为不小于 0 的数")
+            if value is not None and not amount_ok(value):
+                raise TaskError(f"投资金额(万元){value} 无效,应为 0 到 {AMOUNT_LIMIT_WAN:,} 之间的数")
             out["amount_wan"] = float(value) if value is not None else None
         elif key == "plan_year":
-            if value is not None and not (1990 <= int(value) <= 2100):
-                raise TaskError(f"计划年度 {value} 无效")
+            if value is not None and not plan_year_ok(value):
+                raise TaskError(f"计划年度 {value} 无效,应为 {PLAN_YEARS[0]}–{PLAN_YEARS[1]} 之间的四位年份")
             out["plan_year"] = int(value) if value is not None else None
         elif key in ("description", "owner_name"):
             out[key] = (value or "").strip() or None
@@ -204,12 +224,10 @@ def can_verify(session: Session, user: User | None, task: SupervisionTask) -> bo
 
 
 def _verifier(access, task: SupervisionTask) -> bool:
-    if access.admin:
-        return True
-    roles = set(access.roles)
-    if "county_admin" in roles and access.can_manage_county(task.county):
-        return True
-    return "supervisor" in roles and access.can_read_county(task.county)
+    """Admins, the task county's admins and the supervisors above it, each right checked on one
+    grant (role and scope together: `Access.can_manage_county`, `Access.can_supervise_county`),
+    never a role from one grant with the scope of another."""
+    return access.can_manage_county(task.county) or access.can_supervise_county(task.county)
 
 
 TRANSITION_LABELS = {("open", "in_progress"): "开始办理", ("open", "done"): "报告完成",

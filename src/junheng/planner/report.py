@@ -16,6 +16,7 @@ from junheng.planner.errors import PlannerError
 from junheng.planner.result import Plan
 from junheng.planner.scenario import CHANGE_LABELS, ScenarioResult
 from junheng.schoolyear import label as school_year_label
+from junheng.spreadsheets import save_workbook
 
 STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "infeasible": "bold red", "unverified": "bold red"}
 MET_TEXT = {True: ("达标", "green"), False: ("未达标", "red"), None: ("数据缺失", "yellow")}
@@ -309,6 +310,6 @@ def write_plan_xlsx(plan: Plan, path: Path) -> None:
     if not path.parent.exists():
         raise PlannerError(f"输出文件夹 {path.parent} 不存在")
     try:
-        wb.save(path)
+        save_workbook(wb, path)  # school names and notes stay text, never formulas (junheng.spreadsheets)
     except PermissionError:
         raise PlannerError(f"无法写入 {path}:文件可能正被 Excel 打开,请关闭后重试") from None

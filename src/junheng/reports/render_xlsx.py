@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from junheng.reports import xlsx
 from junheng.reports.document import ReportDocument, Table, typeset_document
+from junheng.spreadsheets import save_workbook
 
 INVALID_SHEET_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
 MAX_SHEET_NAME = 31
@@ -79,5 +80,5 @@ def render_xlsx(report: ReportDocument) -> bytes:
     workbook.properties.subject = report.scope
     workbook.properties.creator = "junheng"
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    save_workbook(workbook, buffer)  # school names stay text, never formulas (junheng.spreadsheets)
     return buffer.getvalue()

@@ -45,6 +45,7 @@ from junheng.engine.result import (
 )
 from junheng.engine.wording import met_word, num
 from junheng.errors import JunhengError
+from junheng.spreadsheets import save_workbook
 from junheng.standards.model import AREA_LABELS, Indicator, Standard
 
 R_IDS = tuple(f"R{i}" for i in range(1, 8))
@@ -640,4 +641,4 @@ def write_results_xlsx(results: list[EvaluationResult], path: Path) -> None:
         write_sheet(workbook, table, scope, synthetic)
     workbook.properties.title = f"{REPORT_TITLE} — {scope}"
     workbook.properties.creator = "junheng"
-    workbook.save(Path(path))
+    save_workbook(workbook, Path(path))  # school names stay text, never formulas (junheng.spreadsheets)

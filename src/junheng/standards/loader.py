@@ -8,6 +8,8 @@ where the rule union sits, the meaning checks).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -162,6 +164,36 @@ def load_standard(standard_id_or_path: str = DEFAULT_STANDARD) -> Standard:
         raise StandardError([StandardProblem(
             standard_id_or_path, "", f"没有这个标准;可用的标准:{'、'.join(builtin_ids())}")])
     return load_standard_file(path)
+
+
+# A standard's id as the web may name it: a plain file stem, never a path (no dot, no slash).
+STANDARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def find_standard_by_id(standard_id: str, folders: Sequence[Path] = ()) -> Standard | None:
+    """The standard named `standard_id` in the catalogue, else in `folders` (a workspace's
+    standards/ folder), or None. Unlike `load_standard`, which also takes a path (the CLI's
+    `--standard 文件.yaml`), the id is never read as a path: `junheng.toml`, `../junheng.db` or
+    `/etc/passwd` name nothing and no file is opened for them. For ids that come from the web."""
+    if not isinstance(standard_id, str) or not STANDARD_ID.fullmatch(standard_id):
+        return None
+    builtin = _FILES.find(standard_id, [builtin_dir()])
+    if builtin is not None:
+        return _builtin_standard(builtin)
+    folders = [Path(f) for f in folders if Path(f).is_dir()]
+    path = _FILES.find(standard_id, folders)
+    return load_standard_file(path, folders) if path is not None else None
+
+
+@lru_cache(maxsize=32)
+def _builtin_standard(path: Path) -> Standard:
+    return load_standard_file(path)
+
+
+def available_ids(folders: Sequence[Path] = ()) -> list[str]:
+    """The ids `find_standard_by_id` resolves: the catalogue's and those of `folders`."""
+    return sorted(set(builtin_ids()) | {p.stem for f in folders if Path(f).is_dir() for p in Path(f).glob("*.yaml")
+                                        if STANDARD_ID.fullmatch(p.stem)})
 
 
 def all_standards() -> list[Standard]:

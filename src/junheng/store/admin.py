@@ -35,6 +35,7 @@ from junheng.store.users import (
     ROLE_LABELS,
     Access,
     check_password_strength,
+    clear_login_failures,
     create_user,
     grant,
     hash_password,
@@ -230,6 +231,63 @@ def save_org_node(session: Session, access: Access, kind: str, form: dict[str, s
         setattr(node, key, value)
     session.flush()
     return node, changes
+
+
+def refused_changes(session: Session, access: Access, changes: Iterable[repo.Change]) -> list[repo.Change]:
+    """The changes `access` could not make through the forms, in order. An upload (or any other
+    bulk path) may change only what its user may change by form: a county's own attributes
+    (name, 适用标准, the certification years, 常住人口) only the system admin (`save_org_node`);
+    schools, county-years and quality rows the county's admins (and system admins); school-years
+    those and the school's fillers."""
+    if access.admin:
+        return []
+    changes = list(changes)
+    counties: dict[str, bool] = {}
+    schools: dict[str, School | None] = {}
+    codes = {c.key.rsplit("/", 1)[0] for c in changes if c.entity == "school_year"}
+    if codes:
+        schools = {s.code: s for s in session.scalars(select(School).where(School.code.in_(codes)))}
+    out = []
+    for change in changes:
+        if change.entity == "county":
+            allowed = False
+        else:
+            if change.county_code not in counties:
+                node = session.scalar(select(OrgNode).where(OrgNode.code == change.county_code))
+                counties[change.county_code] = node is not None and access.can_manage_county(node)
+            allowed = counties[change.county_code]
+            if not allowed and change.entity == "school_year":
+                school = schools.get(change.key.rsplit("/", 1)[0])
+                allowed = school is not None and access.can_edit_school(school)
+        if not allowed:
+            out.append(change)
+    return out
+
+
+def _value_text(value: Any) -> str:
+    return "空" if value is None or value == "" else str(value)
+
+
+def refused_lines(changes: Iterable[repo.Change]) -> list[str]:
+    """One line per refused change: what, its label, old → new (for an upload's preview)."""
+    kinds = {"county": "县区", "school": "学校", "school_year": "学校年度", "county_year": "县级年度",
+             "quality": "质量监测"}
+    return [f"{kinds.get(c.entity, c.entity)} {c.key} “{c.label}”:{_value_text(c.old)} → {_value_text(c.new)}"
+            for c in changes]
+
+
+def refusal_message(changes: list[repo.Change]) -> str:
+    """Why `refused_changes` cannot be applied, naming the fields (Chinese)."""
+    county_fields = list(dict.fromkeys(c.label for c in changes if c.entity == "county"))
+    other = [c for c in changes if c.entity != "county"]
+    parts = []
+    if county_fields:
+        parts.append("县区名录中的" + "、".join(f"“{f}”" for f in county_fields) + "只有系统管理员可以修改"
+                     "(在“管理”页该县区的“修改”中),不能通过上传修改;请把文件中这些单元格改回原值或清空"
+                     "(空白单元格不会清除已存的值)后重新上传,或请系统管理员修改")
+    if other:
+        parts.append(f"另有 {len(other)} 项取值超出您的填报范围")
+    return ";".join(parts)
 
 
 # ================================================================ schools
@@ -509,6 +567,7 @@ def reset_password(session: Session, access: Access, user: User, password: str =
     generated = None if password else new_password()
     user.password_hash = hash_password(password or generated)
     _end_sessions(session, user)
+    clear_login_failures(session, user.username)  # a locked-out user can log in with the new password
     _audit(session, access, "user", user.username, user_county_id(user), "password", None, None,
            "密码已重置(自动生成)" if generated else "密码已重置(管理员输入)")
     session.flush()

@@ -174,6 +174,21 @@ class WebSession(Base):
     user: Mapped[User] = relationship()
 
 
+class LoginThrottle(Base):
+    """Failed logins per account (the username as typed, case-folded) and per client address, kept
+    in the database so that every worker counts the same failures (junheng.store.users,
+    "login throttling"): `failures` since `window_start`; `locked_until` while refused."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # account, address
+    key: Mapped[str] = mapped_column(String(255))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 # Audit entries that can change an evaluation of *approved* data: everything but value edits of
 # school-years, which only drafts and returned rows accept (approved and submitted rows are
 # locked), and drafts do not feed those evaluations. Status changes and deletions do count.

@@ -375,19 +375,102 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+# ---------------------------------------------------------------- the lock rule
+
+LOCKED_STATES = ("submitted", "approved")
+
+
+def governing_row(entity: str, key: str) -> tuple[str, str] | None:
+    """The workflow row whose state locks the row `entity`/`key`: a school-year and a county-year
+    row lock themselves; a quality row (county/year/subject) is locked with its county-year row
+    (county/year); master data (schools, counties) has no workflow and is never locked."""
+    if entity in ("school_year", "county_year"):
+        return entity, key
+    if entity == "quality":
+        code, year, _ = key.split("/", 2)
+        return "county_year", f"{code}/{year}"
+    return None
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A row that cannot change: its workflow row (`by_entity`/`by_key`) is submitted or approved."""
+
+    entity: str
+    key: str
+    by_entity: str
+    by_key: str
+    status: str
+    name: str = ""  # the school's or county's name, for messages
+
+    @property
+    def message(self) -> str:
+        state = "已审核" if self.status == "approved" else "已提交待审核"
+        named = f"({self.name})" if self.name else " "
+        by = _describe(self.by_entity, self.by_key).rstrip() + named
+        if (self.entity, self.key) == (self.by_entity, self.by_key):
+            what = f"{by}的数据{state}"
+        else:
+            what = f"{_describe(self.entity, self.key).rstrip()}随{by}的数据{state}"
+        return f"{what},已锁定;请先由县级管理员退回或重新开放后再修改"
+
+
+def locks(session: Session, targets: Iterable[tuple[str, str]]) -> list[Lock]:
+    """The one lock rule of the store, for every path (forms, upload, API, command line): every
+    row of `targets` ((entity, key) pairs, e.g. of Changes) whose workflow row (`governing_row`)
+    is submitted or approved. `apply` refuses those; the faces call this to say so beforehand."""
+    wanted = {}
+    for entity, key in dict.fromkeys(targets):
+        governing = governing_row(entity, key)
+        if governing is not None:
+            wanted[(entity, key)] = governing
+    if not wanted:
+        return []
+    school_keys = {k for e, k in wanted.values() if e == "school_year"}
+    county_keys = {k for e, k in wanted.values() if e == "county_year"}
+    states: dict[tuple[str, str], tuple[str, str]] = {}  # governing row → (status, name)
+    if school_keys:
+        codes = {k.rsplit("/", 1)[0] for k in school_keys}
+        for code, name, year, status in session.execute(
+                select(School.code, School.name, SchoolYear.year, SchoolYear.status)
+                .join(SchoolYear, SchoolYear.school_id == School.id).where(School.code.in_(codes))):
+            states[("school_year", f"{code}/{year}")] = (status, name)
+    if county_keys:
+        codes = {k.rsplit("/", 1)[0] for k in county_keys}
+        for code, name, year, status in session.execute(
+                select(OrgNode.code, OrgNode.name, CountyYear.year, CountyYear.status)
+                .join(CountyYear, CountyYear.county_id == OrgNode.id).where(OrgNode.code.in_(codes))):
+            states[("county_year", f"{code}/{year}")] = (status, name)
+    out = []
+    for (entity, key), governing in sorted(wanted.items()):
+        status, name = states.get(governing, (None, ""))
+        if status in LOCKED_STATES:
+            out.append(Lock(entity, key, governing[0], governing[1], status, name))
+    return out
+
+
+def check_unlocked(session: Session, targets: Iterable[tuple[str, str]]) -> None:
+    """StoreError (naming the first locked row, and how many more) when any target is locked."""
+    found = locks(session, targets)
+    if found:
+        more = f"(另有 {len(found) - 1} 个对象已锁定)" if len(found) > 1 else ""
+        raise StoreError(found[0].message + more)
+
+
 def apply(session: Session, changes: list[Change], *, user: User | None, via: str, note: str | None = None,
           locked_ok: bool = False) -> int:
-    """Write the changes with one audit entry each; refuses changes to approved (locked) data."""
+    """Write the changes with one audit entry each; refuses (before writing anything) changes to
+    locked rows (`locks`: submitted or approved school-years and county-years, and the quality
+    rows of a locked county-year)."""
     by_row: dict[tuple[str, str], list[Change]] = {}
     for change in changes:
         by_row.setdefault((change.entity, change.key), []).append(change)
+    if not locked_ok:
+        check_unlocked(session, by_row)
     order = {"county": 0, "school": 1, "school_year": 2, "county_year": 2, "quality": 2}
     for (entity, key), row_changes in sorted(by_row.items(), key=lambda item: order[item[0][0]]):
         county = _ensure_county(session, row_changes[0].county_code, row_changes)
         target = _target(session, entity, key, county, row_changes)
-        if isinstance(target, (SchoolYear, CountyYear)) and target.status in ("approved", "submitted") and not locked_ok:
-            state = "已审核" if target.status == "approved" else "已提交待审核"
-            raise StoreError(f"{_describe(entity, key)}的数据{state},已锁定;请先由县级管理员退回或重新开放后再修改")
         for change in row_changes:
             _set(target, entity, change.field, change.new)
             session.add(AuditEntry(user_id=user.id if user else None, via=via, entity=entity, entity_key=key,

@@ -9,17 +9,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from junheng.errors import JunhengError
 from junheng.store.models import (
     ROLES,
     ApiToken,
+    LoginThrottle,
     OrgNode,
     RoleGrant,
     School,
@@ -113,6 +115,104 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
+# ---------------------------------------------------------------- login throttling
+# After LOGIN_FAILURE_LIMIT wrong passwords within LOGIN_WINDOW, for one account (the username as
+# typed, whether it exists or not: the answer never tells which) or from one client address,
+# every login of that account or from that address is refused for LOGIN_LOCKOUT, the right
+# password too; each lock is an audit entry (entity "login"). The counts live in the database
+# (`login_throttle`), so several workers count the same failures.
+
+LOGIN_FAILURE_LIMIT = 10
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_LOCKOUT = timedelta(minutes=15)
+THROTTLE_LABELS = {"account": "账号", "address": "来源地址"}
+
+
+def login_keys(username: str, address: str | None) -> list[tuple[str, str]]:
+    """The throttle rows one login attempt counts against: its account and its client address."""
+    return [("account", (username or "").strip().casefold()[:255]), ("address", (address or "unknown")[:255])]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+
+
+def login_locked_until(session: Session, keys: list[tuple[str, str]], now: datetime | None = None) -> datetime | None:
+    """When the latest running lock of any of `keys` ends (None: logins are accepted)."""
+    now = now or utcnow()
+    ends = [_aware(row.locked_until) for row in session.scalars(select(LoginThrottle).where(
+        or_(*(and_(LoginThrottle.scope == scope, LoginThrottle.key == key) for scope, key in keys))))
+        if row.locked_until is not None]
+    running = [end for end in ends if end > now]
+    return max(running) if running else None
+
+
+def _count_failure(session: Session, scope: str, key: str, now: datetime) -> LoginThrottle:
+    """One more failure of (scope, key), counted by UPDATE … SET failures = failures + 1 so that
+    two workers at once both count (the row is locked until commit)."""
+    where = (LoginThrottle.scope == scope, LoginThrottle.key == key)
+    # a new window when the old one is over and no lock is running
+    session.execute(update(LoginThrottle).where(*where, LoginThrottle.window_start <= now - LOGIN_WINDOW,
+                                                or_(LoginThrottle.locked_until.is_(None),
+                                                    LoginThrottle.locked_until <= now))
+                    .values(failures=0, window_start=now, locked_until=None)
+                    .execution_options(synchronize_session=False))
+    counted = session.execute(update(LoginThrottle).where(*where).values(failures=LoginThrottle.failures + 1)
+                              .execution_options(synchronize_session=False))
+    if counted.rowcount == 0:
+        try:
+            with session.begin_nested():
+                session.add(LoginThrottle(scope=scope, key=key, failures=1, window_start=now))
+        except IntegrityError:  # another worker inserted it first
+            session.execute(update(LoginThrottle).where(*where).values(failures=LoginThrottle.failures + 1)
+                            .execution_options(synchronize_session=False))
+    return session.scalar(select(LoginThrottle).where(*where).execution_options(populate_existing=True))
+
+
+def record_login_failure(session: Session, username: str, address: str | None,
+                         now: datetime | None = None) -> datetime | None:
+    """Count a failed login against its account and its address; when either reaches the limit,
+    lock it (audited) and return when the lock ends (None: not locked)."""
+    now = now or utcnow()
+    until = None
+    for scope, key in login_keys(username, address):
+        row = _count_failure(session, scope, key, now)
+        locked = _aware(row.locked_until)
+        if row.failures >= LOGIN_FAILURE_LIMIT and (locked is None or locked <= now):
+            row.locked_until = locked = now + LOGIN_LOCKOUT
+            _audit_lockout(session, scope, key, username, address, row.failures, locked)
+        if locked is not None and locked > now:
+            until = max(until, locked) if until else locked
+    session.flush()
+    return until
+
+
+def _audit_lockout(session: Session, scope: str, key: str, username: str, address: str | None, failures: int,
+                   until: datetime) -> None:
+    from junheng.store.admin import user_county_id
+    from junheng.store.models import AuditEntry
+
+    user = session.scalar(select(User).where(User.username == (username or "").strip())) \
+        if scope == "account" else None
+    minutes = int(LOGIN_WINDOW.total_seconds() // 60)
+    session.add(AuditEntry(
+        user_id=user.id if user else None, via="system", entity="login", entity_key=f"{scope}:{key}"[:128],
+        county_id=user_county_id(user) if user else None, field="locked_until", old=None,
+        new=until.isoformat(),
+        note=(f"{THROTTLE_LABELS[scope]}“{key}”{minutes} 分钟内登录失败 {failures} 次,暂停登录 "
+              f"{int(LOGIN_LOCKOUT.total_seconds() // 60)} 分钟(最后一次:用户名“{(username or '').strip()[:64]}”,"
+              f"来源地址 {address or 'unknown'})")))
+
+
+def clear_login_failures(session: Session, username: str) -> None:
+    """A successful login (or a password reset) forgets the account's failures; an address's
+    failures are not forgotten by one account's success."""
+    session.execute(delete(LoginThrottle).where(LoginThrottle.scope == "account",
+                                                LoginThrottle.key == login_keys(username, None)[0][1]))
+
+
 def change_password(session: Session, user: User, old: str, new: str) -> None:
     if authenticate(session, user.username, old) is None:
         raise UserError("原密码不正确")
@@ -198,13 +298,18 @@ def _subtree_ids(session: Session, root_id: int) -> set[int]:
 
 @dataclass
 class Access:
-    """What one user may do. Built once per request from the user's role grants."""
+    """What one user may do. Built once per request from the user's role grants.
+
+    Every right is the union over grants of what *one* grant gives — its role over its scope —
+    never a role taken from one grant applied to the scope of another: a viewer of county A who
+    supervises city B reads A but supervises (verifies A's tasks, …) only the counties of B."""
 
     user: User
     admin: bool = False
     read_nodes: set[int] = field(default_factory=set)  # org nodes (and everything below) readable
     manage_counties: set[int] = field(default_factory=set)  # counties whose data and users it manages
     fill_schools: set[int] = field(default_factory=set)  # schools it may edit
+    supervise_nodes: set[int] = field(default_factory=set)  # nodes under a supervisor grant
 
     @classmethod
     def of(cls, session: Session, user: User) -> "Access":
@@ -215,9 +320,12 @@ class Access:
             elif g.role == "school_filler" and g.school_id is not None:
                 access.fill_schools.add(g.school_id)
             elif g.org_node_id is not None:
-                access.read_nodes |= _subtree_ids(session, g.org_node_id)
+                below = _subtree_ids(session, g.org_node_id)
+                access.read_nodes |= below
                 if g.role == "county_admin":
                     access.manage_counties.add(g.org_node_id)
+                elif g.role == "supervisor":
+                    access.supervise_nodes |= below
         return access
 
     @property
@@ -229,6 +337,10 @@ class Access:
 
     def can_manage_county(self, county: OrgNode) -> bool:
         return self.admin or county.id in self.manage_counties
+
+    def can_supervise_county(self, county: OrgNode) -> bool:
+        """A supervisor grant on the county or a city/province above it (or a system admin)."""
+        return self.admin or county.id in self.supervise_nodes
 
     def can_read_school(self, school: School) -> bool:
         return self.admin or school.id in self.fill_schools or school.county_id in self.read_nodes

@@ -112,8 +112,19 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        errors = [{"field": ".".join(str(p) for p in e["loc"][1:]), "message": e["msg"]} for e in exc.errors()]
-        return JSONResponse({"detail": "请求参数有误", "errors": errors}, status_code=422)
+        """A page's address that cannot name anything (/tasks/9223372036854775808, /tasks/abc) is
+        404; a bad query or form value 422, both in Chinese (the API answers its own 422s)."""
+        from junheng.web.params import PARAM_LABELS
+        from junheng.web.routes.api_common import request_errors
+
+        if any(e["loc"][:1] == ("path",) for e in exc.errors()):
+            return await _http_error(request, StarletteHTTPException(status_code=404))
+        refused = request_errors(exc)
+        if wants_json(request):
+            return refused.response()
+        said = ";".join(f"{PARAM_LABELS.get(e['field'], e['field'] or '')}{e['message']}" for e in refused.errors)
+        return templates.TemplateResponse(request, "error.html", {"status": 422, "message": f"请求参数有误:{said}。"},
+                                          status_code=422)
 
     return app
 

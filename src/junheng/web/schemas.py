@@ -9,8 +9,14 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from junheng.web.params import Text, Version, Year, text_of_at_most
+
+Note = text_of_at_most(2000)  # a reviewer's note
+
 # A stored value of the interchange format: text, number, yes/no, or empty.
 Scalar = Union[bool, int, float, str, None]
+# The same coming in: text without lone surrogates ("\ud800" is valid JSON but no text; it cannot be stored).
+ScalarIn = Union[bool, int, float, Text, None]
 
 # Stored times are UTC; SQLite hands them back without a zone, so every output names it.
 UtcDateTime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=timezone.utc))]
@@ -147,17 +153,17 @@ class CountyYearWriteOut(CountyYearOut):
 
 
 class ValuesIn(_In):
-    values: dict[str, Scalar] = Field(
+    values: dict[Text, ScalarIn] = Field(
         description="要修改的字段:字段键(或中文列名)→ 取值。取值规则与导入相同(是/否、百分数 0–100 等);"
                     "null 表示清空该项;未列出的字段保持不变",
         examples=[{"sports_area": 10241.7, "has_charter": "是"}],
     )
-    version: int | None = Field(None, description="读取时的版本号;若数据已被他人修改则返回 409,不覆盖", ge=0)
+    version: Version | None = Field(None, description="读取时的版本号;若数据已被他人修改则返回 409,不覆盖")
 
 
 class TransitionIn(_In):
-    note: str | None = Field(None, max_length=2000, description="意见;退回时必填")
-    version: int | None = Field(None, ge=0, description="读取时的版本号(可选)")
+    note: Note | None = Field(None, description="意见;退回时必填")
+    version: Version | None = Field(None, description="读取时的版本号(可选)")
 
 
 class TransitionOut(BaseModel):
@@ -173,7 +179,7 @@ class TransitionOut(BaseModel):
 
 
 class EvaluationRunIn(_In):
-    year: int | None = Field(None, description="学年;不填则为数据完整的最近一个学年")
+    year: Year | None = Field(None, description="学年;不填则为数据完整的最近一个学年")
     approved_only: bool = Field(True, description="只用已审核数据(默认);false 时包含未审核数据,结果仅供预览")
 
 

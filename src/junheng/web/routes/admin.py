@@ -24,6 +24,7 @@ from junheng.store.models import ROLES, AuditEntry, OrgNode, School, SchoolYear,
 from junheng.store.users import ROLE_LABELS
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
+from junheng.web.params import Page, RowId
 from junheng.web.routes.editing import (
     ENTITY_LABELS,
     FormField,
@@ -38,7 +39,7 @@ from junheng.web.routes.pages import render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100
-ADMIN_ENTITIES = ("province", "city", "county", "school", "user")
+ADMIN_ENTITIES = ("province", "city", "county", "school", "user", "login")  # login: lockouts
 SCOPE_HINTS = {"admin": "不限范围(留空)", "supervisor": "县区、市或省的代码", "county_admin": "县区代码",
                "school_filler": "学校标识码", "viewer": "县区、市或省的代码"}
 
@@ -410,7 +411,7 @@ def _user_page(request: Request, session: Session, viewer: Viewer, user: User, e
 
 
 @router.get("/admin/users/{user_id}")
-def user_page(user_id: int, request: Request, viewer: Viewer = Depends(current_viewer),
+def user_page(user_id: RowId, request: Request, viewer: Viewer = Depends(current_viewer),
               session: Session = REQUEST_SESSION):
     _require_manager(viewer)
     return _user_page(request, session, viewer, _user(session, viewer, user_id))
@@ -430,7 +431,7 @@ def _user_action(request: Request, session: Session, viewer: Viewer, user_id: in
 
 
 @router.post("/admin/users/{user_id}/active")
-def user_active(user_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
+def user_active(user_id: RowId, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
                 session: Session = REQUEST_SESSION):
     wanted = str(form.get("action", ""))
     if wanted not in ("enable", "disable"):
@@ -441,7 +442,7 @@ def user_active(user_id: int, request: Request, form=Depends(form_data), viewer:
 
 
 @router.post("/admin/users/{user_id}/password")
-def user_password(user_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
+def user_password(user_id: RowId, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
                   session: Session = REQUEST_SESSION):
     values = _text(form, "password_mode", "password", "password_repeat")
     typed = values["password_mode"] == "typed"
@@ -458,7 +459,7 @@ def user_password(user_id: int, request: Request, form=Depends(form_data), viewe
 
 
 @router.post("/admin/users/{user_id}/grants")
-def user_grant(user_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
+def user_grant(user_id: RowId, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
                session: Session = REQUEST_SESSION):
     values = _text(form, "role", "scope")
     done, page = _user_action(request, session, viewer, user_id,
@@ -468,7 +469,7 @@ def user_grant(user_id: int, request: Request, form=Depends(form_data), viewer: 
 
 
 @router.post("/admin/users/{user_id}/grants/{grant_id}/delete")
-def user_revoke(user_id: int, grant_id: int, request: Request, viewer: Viewer = Depends(check_csrf),
+def user_revoke(user_id: RowId, grant_id: RowId, request: Request, viewer: Viewer = Depends(check_csrf),
                 session: Session = REQUEST_SESSION):
     done, page = _user_action(request, session, viewer, user_id,
                               lambda u: store_admin.remove_grant(session, viewer.access, u, grant_id))
@@ -478,7 +479,7 @@ def user_revoke(user_id: int, grant_id: int, request: Request, viewer: Viewer = 
 # ---------------------------------------------------------------- the log of administrative changes
 
 @router.get("/admin/audit")
-def admin_audit(request: Request, entity: str = "", page: int = 1, viewer: Viewer = Depends(current_viewer),
+def admin_audit(request: Request, entity: str = "", page: Page = 1, viewer: Viewer = Depends(current_viewer),
                 session: Session = REQUEST_SESSION):
     """System admin: every change of the tree, schools and users (or, with 全部, every change);
     county admin: those of its counties."""

@@ -22,6 +22,7 @@ from junheng.store.models import EvaluationRun, OrgNode, School, SchoolYear
 from junheng.store.repo import STATE_LABELS
 from junheng.store.users import ROLE_LABELS
 from junheng.web.deps import REQUEST_SESSION, Viewer, api_viewer
+from junheng.web.params import Year
 from junheng.web.routes.api_common import (
     ApiRoute,
     can_run_evaluation,
@@ -175,7 +176,7 @@ def school(code: str, viewer: Viewer = Depends(api_viewer), session: Session = D
 
 @router.get("/counties/{code}/evaluation", summary="县区评估结果(JSON 约定格式)", tags=["评估"],
             responses=READ_RESPONSES)
-def evaluation(code: str, year: int | None = Query(None, description="学年;不填则为数据完整的最近一个学年"
+def evaluation(code: str, year: Year | None = Query(None, description="学年;不填则为数据完整的最近一个学年"
                                                                     "(尚无完整学年时为有已审核数据的最近一年,结论为数据不完整)"),
                viewer: Viewer = Depends(api_viewer), session: Session = Depends(api_db)) -> dict:
     """返回 docs/json-contract.md 约定的评估结果对象(只用已审核数据,`coverage` 说明覆盖了哪些学校),

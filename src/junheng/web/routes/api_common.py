@@ -23,11 +23,13 @@ from junheng.data.catalog import catalog
 from junheng.data.problems import DatasetInvalid, Problem
 from junheng.engine.evaluate import NothingToEvaluate
 from junheng.errors import JunhengError
+from junheng.store import repo
 from junheng.store.models import OrgNode, School
 from junheng.store.repo import Change, StoreError
 from junheng.store.users import Access
+from junheng.web.params import SURROGATE_MESSAGE
 
-LOCKED_STATES = ("submitted", "approved")
+LOCKED_STATES = repo.LOCKED_STATES  # the store's lock rule (repo.locks)
 
 
 class ApiError(Exception):
@@ -86,12 +88,15 @@ def problem_json(problem: Problem, table: str) -> dict:
 PYDANTIC_MESSAGES = {
     "missing": "缺少此项",
     "extra_forbidden": "不是可用的参数",
-    "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
+    "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数", "int_parsing_size": "数值过大",
+    "string_unicode": SURROGATE_MESSAGE,
     "bool_parsing": "应为 true 或 false", "bool_type": "应为 true 或 false",
     "string_type": "应为文本", "float_parsing": "应为数字", "float_type": "应为数字",
     "dict_type": "应为 JSON 对象", "model_type": "应为 JSON 对象", "model_attributes_type": "应为 JSON 对象",
     "json_invalid": "请求体不是有效的 JSON", "json_type": "请求体不是有效的 JSON",
-    "greater_than_equal": "应不小于 {ge}", "string_too_long": "过长(最多 {max_length} 个字)",
+    "greater_than_equal": "应不小于 {ge}", "less_than_equal": "应不大于 {le}",
+    "greater_than": "应大于 {gt}", "less_than": "应小于 {lt}", "value_error": "{error}",
+    "string_too_long": "过长(最多 {max_length} 个字)",
     "literal_error": "应为以下之一:{expected}",
 }
 SCALAR_MESSAGE = "取值类型不对:应为文本、数字、true/false 或 null"
@@ -102,12 +107,15 @@ def request_errors(exc: RequestValidationError) -> ApiError:
     grouped: dict[tuple, list[dict]] = {}
     for error in exc.errors():
         grouped.setdefault(tuple(error["loc"]), []).append(error)
+    # a value refused as such (a lone surrogate) rather than for its type: said so, not SCALAR_MESSAGE
+    refused = {tuple(e["loc"][:3]): str(e["ctx"]["error"]) for e in exc.errors()
+               if e["type"] == "value_error" and tuple(e["loc"][:2]) == ("body", "values") and len(e["loc"]) >= 3}
     errors = []
     for loc, items in grouped.items():
         parts = [str(p) for p in (loc[1:] if loc and loc[0] in ("body", "path", "query", "header") else loc)]
         error = items[0]
         if len(parts) >= 2 and parts[0] == "values":  # a value of the values object: name its field key
-            parts, message = parts[1:2], SCALAR_MESSAGE
+            parts, message = parts[1:2], refused.get(tuple(loc[:3]), SCALAR_MESSAGE)
         elif error["type"] in ("json_invalid", "json_type"):
             parts, message = [], PYDANTIC_MESSAGES[error["type"]]
         elif not parts and error["type"] == "missing":
@@ -118,7 +126,9 @@ def request_errors(exc: RequestValidationError) -> ApiError:
                 message = template.format(**(error.get("ctx") or {})) if template else error["msg"]
             except (KeyError, IndexError):
                 message = template or error["msg"]
-        entry = {"field": ".".join(parts) or None, "message": message, "expected": None, "value": None}
+        # a key typed by the client is echoed; a lone surrogate in it is shown escaped (it has no UTF-8)
+        field = ".".join(parts).encode("utf-8", "backslashreplace").decode("utf-8")
+        entry = {"field": field or None, "message": message, "expected": None, "value": None}
         if entry not in errors:  # a union of scalar types reports once per member
             errors.append(entry)
     return ApiError(422, "请求参数有误", errors)

@@ -7,6 +7,7 @@ Submitted and approved rows are locked (409); a stale `version` is refused (409)
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 from sqlalchemy import select, update
@@ -18,6 +19,7 @@ from junheng.store import repo
 from junheng.store.models import CountyYear, OrgNode, School, SchoolYear
 from junheng.store.repo import ACTION_LABELS, STATE_LABELS, Change
 from junheng.web.deps import Viewer, api_viewer
+from junheng.web.params import Year
 from junheng.web.routes.api import api_db, bearer
 from junheng.web.routes.api_common import (
     LOCKED_STATES,
@@ -51,7 +53,8 @@ from junheng.web.schemas import (
 
 router = APIRouter(prefix="/api/v1", route_class=ApiRoute, dependencies=[Depends(bearer)])
 
-YEAR = Path(..., description="学年(开始年份),2024 表示 2024—2025 学年")
+# a bounded year (junheng.web.params): 2⁶³ is refused (422) before it reaches a query
+YearPath = Annotated[Year, Path(description="学年(开始年份),2024 表示 2024—2025 学年")]
 
 
 # ---------------------------------------------------------------- shared
@@ -85,15 +88,16 @@ def _state(row: SchoolYear | CountyYear) -> dict:
             "updated_at": row.updated_at, "values": visible_values(row.values)}
 
 
-def _check_writable(row: SchoolYear | CountyYear | None, version: int | None, what: str) -> None:
+def _check_writable(session: Session, row: SchoolYear | CountyYear | None, version: int | None, what: str,
+                    target: tuple[str, str]) -> None:
     if row is not None and row.deleted_at is not None:
         raise conflict(f"{what}的数据已删除;请先恢复后再修改")
     current = row.version if row is not None else 0
     if version is not None and version != current:
         raise conflict(f"{what}的数据已被修改(当前版本 {current},您提交的版本 {version});"
                        "请重新读取后再修改,以免覆盖他人的修改")
-    if row is not None and row.status in LOCKED_STATES:
-        state = "已审核" if row.status == "approved" else "已提交待审核"
+    if lock := next(iter(repo.locks(session, [target])), None):  # the store's one lock rule
+        state = "已审核" if lock.status == "approved" else "已提交待审核"
         raise conflict(f"{what}的数据{state},已锁定;请先由县级管理员退回或重新开放后再修改")
 
 
@@ -124,7 +128,7 @@ def _require_values(values: dict) -> None:
 
 @router.get("/schools/{code}/years/{year}", response_model=SchoolYearOut, summary="读取学校某学年的填报数据",
             tags=["数据填报"], responses=READ_RESPONSES)
-def get_school_year(code: str, year: int = YEAR, viewer: Viewer = Depends(api_viewer),
+def get_school_year(code: str, year: YearPath, viewer: Viewer = Depends(api_viewer),
                     session: Session = Depends(api_db)):
     school = get_school(session, code)
     read_school(viewer.access, school)
@@ -137,7 +141,7 @@ def get_school_year(code: str, year: int = YEAR, viewer: Viewer = Depends(api_vi
 @router.put("/schools/{code}/years/{year}", response_model=SchoolYearWriteOut, summary="修改学校某学年的填报数据",
             tags=["数据填报"], responses={**WRITE_RESPONSES, 201: {"model": SchoolYearWriteOut,
                                                                    "description": "新建了该学年的数据(草稿)"}})
-def put_school_year(body: ValuesIn, response: Response, code: str, year: int = YEAR,
+def put_school_year(body: ValuesIn, response: Response, code: str, year: YearPath,
                     viewer: Viewer = Depends(api_viewer), session: Session = Depends(api_db)):
     """只修改 `values` 中列出的字段(null 表示清空),按与导入完全相同的规则校验整行(含学校类型与学段的一致性),
     每项修改记入审计日志。本校填报员、该县区的县级管理员和系统管理员可以修改;已提交或已审核的数据已锁定(409)。
@@ -149,7 +153,8 @@ def put_school_year(body: ValuesIn, response: Response, code: str, year: int = Y
     incoming = field_keys("school_year", body.values, ("school_id", "year"))
     _require_values(incoming)
     row = _school_year(session, school, year, lock=True)
-    _check_writable(row, body.version, f"学校 {school.name} {year} 学年")
+    _check_writable(session, row, body.version, f"学校 {school.name} {year} 学年",
+                    ("school_year", f"{school.code}/{year}"))
     stored = dict(row.values) if row is not None else {}
     values, _ = merged(stored, incoming)
     rows = {"schools": roster_rows(session, school), "school_year": [{"school_id": school.code, "year": year, **values}]}
@@ -169,7 +174,7 @@ def put_school_year(body: ValuesIn, response: Response, code: str, year: int = Y
 
 @router.get("/counties/{code}/years/{year}", response_model=CountyYearOut, summary="读取县级某年度数据",
             tags=["数据填报"], responses=READ_RESPONSES)
-def get_county_year(code: str, year: int = YEAR, viewer: Viewer = Depends(api_viewer),
+def get_county_year(code: str, year: YearPath, viewer: Viewer = Depends(api_viewer),
                     session: Session = Depends(api_db)):
     county = get_county(session, code)
     read_county(viewer.access, county)
@@ -182,7 +187,7 @@ def get_county_year(code: str, year: int = YEAR, viewer: Viewer = Depends(api_vi
 @router.put("/counties/{code}/years/{year}", response_model=CountyYearWriteOut, summary="修改县级某年度数据",
             tags=["数据填报"], responses={**WRITE_RESPONSES, 201: {"model": CountyYearWriteOut,
                                                                    "description": "新建了该年度的县级数据(草稿)"}})
-def put_county_year(body: ValuesIn, response: Response, code: str, year: int = YEAR,
+def put_county_year(body: ValuesIn, response: Response, code: str, year: YearPath,
                     viewer: Viewer = Depends(api_viewer), session: Session = Depends(api_db)):
     """规则同学校数据;该县区的县级管理员和系统管理员可以修改。"""
     county = get_county(session, code)
@@ -192,7 +197,8 @@ def put_county_year(body: ValuesIn, response: Response, code: str, year: int = Y
     incoming = field_keys("county_year", body.values, ("county_code", "year"))
     _require_values(incoming)
     row = _county_year(session, county, year, lock=True)
-    _check_writable(row, body.version, f"{county.name} {year} 年度县级")
+    _check_writable(session, row, body.version, f"{county.name} {year} 年度县级",
+                    ("county_year", f"{county.code}/{year}"))
     stored = dict(row.values) if row is not None else {}
     values, _ = merged(stored, incoming)
     rows = {"counties": [{"county_code": county.code, "county_name": county.name}],
@@ -236,7 +242,7 @@ def _transition(session: Session, viewer: Viewer, row: SchoolYear | CountyYear |
 
 
 def _school_action(action: str) -> Callable:
-    def endpoint(code: str, year: int = YEAR, body: TransitionIn | None = None, viewer: Viewer = Depends(api_viewer),
+    def endpoint(code: str, year: YearPath, body: TransitionIn | None = None, viewer: Viewer = Depends(api_viewer),
                  session: Session = Depends(api_db)) -> TransitionOut:
         school = get_school(session, code)
         allowed = (viewer.access.can_edit_school(school) if action == "submit"
@@ -253,7 +259,7 @@ def _school_action(action: str) -> Callable:
 
 
 def _county_action(action: str) -> Callable:
-    def endpoint(code: str, year: int = YEAR, body: TransitionIn | None = None, viewer: Viewer = Depends(api_viewer),
+    def endpoint(code: str, year: YearPath, body: TransitionIn | None = None, viewer: Viewer = Depends(api_viewer),
                  session: Session = Depends(api_db)) -> TransitionOut:
         county = get_county(session, code)
         if not viewer.access.can_manage_county(county):

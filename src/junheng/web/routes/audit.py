@@ -12,11 +12,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from junheng.spreadsheets import csv_row
 from junheng.store import repo
 from junheng.store.models import AuditEntry, OrgNode, School, SchoolYear, User
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.files import download
+from junheng.web.params import Page, Year, parse_int
 from junheng.web.routes.editing import (
     ENTITY_LABELS,
     ENTITY_TABLES,
@@ -67,8 +69,8 @@ def _filtered(county: OrgNode, params: dict[str, str]) -> tuple[object, list[str
     if params.get("user"):
         if params["user"] == "system":
             query = query.where(AuditEntry.user_id.is_(None))
-        elif params["user"].isdigit():
-            query = query.where(AuditEntry.user_id == int(params["user"]))
+        elif (user_id := parse_int(params["user"], 1)) is not None:  # bounded: 2⁶³ never reaches the query
+            query = query.where(AuditEntry.user_id == user_id)
     if params.get("via"):
         query = query.where(AuditEntry.via == params["via"])
     if params.get("entity"):
@@ -106,7 +108,7 @@ def _rows(session: Session, entries, names: dict[str, str]) -> list[dict]:
 
 
 @router.get("/counties/{code}/audit")
-def audit_page(code: str, request: Request, page: int = 1, viewer: Viewer = Depends(current_viewer),
+def audit_page(code: str, request: Request, page: Page = 1, viewer: Viewer = Depends(current_viewer),
                session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code)
     params = _params(request)
@@ -155,8 +157,9 @@ def audit_csv(code: str, request: Request, viewer: Viewer = Depends(current_view
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)
     for r in _rows(session, entries, _school_names(session, county)):
-        writer.writerow([r["at"], r["user"], r["via"], r["entity"], r["entity_key"], r["name"], r["field"], r["label"],
-                         r["old"], r["new"], r["note"]])
+        # names, values and notes are typed by users: a formula-like text is written as text
+        writer.writerow(csv_row([r["at"], r["user"], r["via"], r["entity"], r["entity_key"], r["name"], r["field"],
+                                 r["label"], r["old"], r["new"], r["note"]]))
     name = f"{county.name}-修改记录.csv"
     return download(buffer.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8", name, f"{county.code}-audit.csv",
                     private=True)
@@ -213,7 +216,7 @@ def _year_row(session: Session, school: School, year: int) -> SchoolYear:
 
 
 @router.post("/schools/{code}/years/{year}/delete")
-def delete_school_year(code: str, year: int, viewer: Viewer = Depends(check_csrf),
+def delete_school_year(code: str, year: Year, viewer: Viewer = Depends(check_csrf),
                        session: Session = REQUEST_SESSION):
     school = _school_for_manage(session, viewer, code)
     row = _year_row(session, school, year)
@@ -226,7 +229,7 @@ def delete_school_year(code: str, year: int, viewer: Viewer = Depends(check_csrf
 
 
 @router.post("/schools/{code}/years/{year}/restore")
-def restore_school_year(code: str, year: int, viewer: Viewer = Depends(check_csrf),
+def restore_school_year(code: str, year: Year, viewer: Viewer = Depends(check_csrf),
                         session: Session = REQUEST_SESSION):
     school = _school_for_manage(session, viewer, code)
     row = _year_row(session, school, year)

@@ -26,11 +26,12 @@ from junheng.web.app import templates
 
 VIA_LABELS = {"form": "表单", "upload": "上传", "api": "接口", "cli": "命令行", "system": "系统"}
 ENTITY_LABELS = {"school": "学校", "school_year": "学校年度", "county_year": "县级年度", "quality": "质量监测",
-                 "county": "县区", "city": "市", "province": "省", "user": "用户", "scenario": "情景"}
+                 "county": "县区", "city": "市", "province": "省", "user": "用户", "scenario": "情景",
+                 "login": "登录"}
 # fields that are not in the data format's catalogue: workflow, administration, saved scenarios
 META_FIELD_LABELS = {"status": "审核状态", "deleted_at": "删除/恢复", "name": "名称", "province": "所属省",
                      "city": "所属市", "username": "用户名", "display_name": "显示名称", "active": "账号启用",
-                     "password": "密码", "role_grant": "角色授权", "saved": "保存情景"}
+                     "password": "密码", "role_grant": "角色授权", "saved": "保存情景", "locked_until": "暂停登录至"}
 
 # Known flash messages (a code in ?msg=..., never free text from the URL)
 FLASH_MESSAGES = {

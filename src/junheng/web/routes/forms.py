@@ -34,6 +34,7 @@ from junheng.store.models import (
 from junheng.store.repo import STATE_LABELS, StoreError
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
+from junheng.web.params import Year
 from junheng.web.routes.editing import (
     FormField,
     base_context,
@@ -58,7 +59,7 @@ from junheng.web.routes.editing import (
 
 router = APIRouter(include_in_schema=False)
 
-LOCKED_STATES = ("submitted", "approved")
+LOCKED_STATES = repo.LOCKED_STATES  # the store's lock rule (repo.locks) decides every save
 STALE_MESSAGE = ("保存失败:在您打开此页面之后,这条记录已被他人修改(或状态已变化),您的修改没有保存。"
                  "请记下您填写的内容,点击“载入最新数据”后重新填写。")
 
@@ -119,7 +120,7 @@ def _school_type_label(school: School) -> str:
 
 
 @router.get("/schools/{code}/years/new")
-def new_school_year(code: str, year: int | None = None, viewer: Viewer = Depends(current_viewer),
+def new_school_year(code: str, year: Year | None = None, viewer: Viewer = Depends(current_viewer),
                     session: Session = REQUEST_SESSION):
     school = school_for_read(session, viewer, code)
     if year is None or not 1900 <= year <= 2100:
@@ -132,7 +133,7 @@ def new_school_year(code: str, year: int | None = None, viewer: Viewer = Depends
 
 
 @router.get("/schools/{code}/years/{year}")
-def school_year_form(code: str, year: int, request: Request, prefill: int | None = None,
+def school_year_form(code: str, year: Year, request: Request, prefill: Year | None = None,
                      viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     check_year(year)
     school = school_for_read(session, viewer, code)
@@ -156,7 +157,7 @@ def _required_for_submit(school: School, specs_keys: set[str], values: dict) -> 
 
 
 @router.post("/schools/{code}/years/{year}")
-def save_school_year(code: str, year: int, request: Request, form=Depends(form_data),
+def save_school_year(code: str, year: Year, request: Request, form=Depends(form_data),
                      viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     check_year(year)
     school = school_for_read(session, viewer, code)
@@ -182,8 +183,8 @@ def save_school_year(code: str, year: int, request: Request, form=Depends(form_d
         return again(409, general=["该学校或该学年的记录已删除,不能修改;如需修改请先由县级管理员恢复。"])
     if (row.version if row else 0) != posted_version:
         return again(409, general=[STALE_MESSAGE])
-    if row is not None and row.status in LOCKED_STATES:
-        return again(409, general=[f"该学年数据{STATE_LABELS[row.status]},已锁定,不能修改。"])
+    if lock := next(iter(repo.locks(session, [("school_year", key)])), None):
+        return again(409, general=[f"该学年数据{STATE_LABELS[lock.status]},已锁定,不能修改。"])
 
     roster = {"school_id": school.code, "school_name": school.name, "county_code": school.county.code,
               "school_type": school.school_type}
@@ -226,7 +227,7 @@ def save_school_year(code: str, year: int, request: Request, form=Depends(form_d
 
 
 @router.post("/schools/{code}/years/{year}/workflow")
-def school_year_workflow(code: str, year: int, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
+def school_year_workflow(code: str, year: Year, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
                          session: Session = REQUEST_SESSION):
     """Approve / return (with a comment) / reopen: the county admin's review. (Submitting goes
     through the form, which checks the values first.)"""
@@ -313,7 +314,7 @@ def render_county_year(request: Request, session: Session, viewer: Viewer, count
 
 
 @router.get("/counties/{code}/years/{year}")
-def county_year_form(code: str, year: int, request: Request, viewer: Viewer = Depends(current_viewer),
+def county_year_form(code: str, year: Year, request: Request, viewer: Viewer = Depends(current_viewer),
                      session: Session = REQUEST_SESSION):
     check_year(year)
     county = _county_for_read(session, viewer, code)
@@ -326,7 +327,7 @@ def _county_for_manage(session: Session, viewer: Viewer, code: str) -> OrgNode:
 
 
 @router.post("/counties/{code}/years/{year}")
-def save_county_year(code: str, year: int, request: Request, form=Depends(form_data),
+def save_county_year(code: str, year: Year, request: Request, form=Depends(form_data),
                      viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     check_year(year)
     county = _county_for_manage(session, viewer, code)
@@ -347,15 +348,15 @@ def save_county_year(code: str, year: int, request: Request, form=Depends(form_d
 
     if (row.version if row else 0) != posted_version:
         return again(409, general=[STALE_MESSAGE])
-    if row is not None and row.status in LOCKED_STATES:
-        return again(409, general=[f"该年度县级数据{STATE_LABELS[row.status]},已锁定,不能修改。"])
+    key = f"{county.code}/{year}"
+    if lock := next(iter(repo.locks(session, [("county_year", key)])), None):
+        return again(409, general=[f"该年度县级数据{STATE_LABELS[lock.status]},已锁定,不能修改。"])
     stored = {k: shown(None, v) for k, v in (row.values if row else {}).items() if k in {f.key for f in specs}}
     checked = validate_single("county_year", {"county_code": county.code, "year": str(year), **stored, **posted},
                               {"counties": [{"county_code": county.code, "county_name": county.name}]},
                               {f.key for f in specs})
     if checked.values is None:
         return again(400, errors=checked.errors, general=checked.general)
-    key = f"{county.code}/{year}"
     if row is None:
         row = CountyYear(county_id=county.id, year=year, values={}, status="draft")
         session.add(row)
@@ -379,7 +380,7 @@ def save_county_year(code: str, year: int, request: Request, form=Depends(form_d
 
 
 @router.post("/counties/{code}/years/{year}/workflow")
-def county_year_workflow(code: str, year: int, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
+def county_year_workflow(code: str, year: Year, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
                          session: Session = REQUEST_SESSION):
     check_year(year)
     county = _county_for_manage(session, viewer, code)
@@ -397,12 +398,12 @@ def county_year_workflow(code: str, year: int, form=Depends(form_data), viewer: 
 
 
 @router.post("/counties/{code}/years/{year}/quality")
-def save_quality(code: str, year: int, request: Request, form=Depends(form_data),
+def save_quality(code: str, year: Year, request: Request, form=Depends(form_data),
                  viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     """The year's quality-monitoring rows: edit level and rate, add subjects, delete subjects."""
     check_year(year)
     county = _county_for_manage(session, viewer, code)
-    county_row = _county_year_row(session, county, year, lock=True)
+    _county_year_row(session, county, year, lock=True)  # the year's saves one at a time
     stored = {q.subject: q for q in session.scalars(select(QualityRow).where(
         QualityRow.county_id == county.id, QualityRow.year == year))}
     live = [q for q in stored.values() if q.deleted_at is None]
@@ -424,7 +425,9 @@ def save_quality(code: str, year: int, request: Request, form=Depends(form_data)
 
     if form.get("quality_version", "") != _quality_version(live):
         return again(409, general=[STALE_MESSAGE])
-    if county_row is not None and county_row.status in LOCKED_STATES:
+    key_prefix = f"{county.code}/{year}"
+    touched = {p["subject"] for p in shown_rows} | set(stored)
+    if repo.locks(session, [("quality", f"{key_prefix}/{subject}") for subject in sorted(touched)]):
         return again(409, general=["该年度县级数据已锁定,质量监测数据也不能修改;请先重新开放。"])
     kept = [(i, p) for i, p in enumerate(shown_rows) if not p["delete"]]
     rows = [{"county_code": county.code, "year": str(year), "subject": p["subject"], "level": p["level"],
@@ -448,7 +451,6 @@ def save_quality(code: str, year: int, request: Request, form=Depends(form_data)
         typed = dataset.quality.to_dict("records")
     else:
         typed = []
-    key_prefix = f"{county.code}/{year}"
     changes = []
     restored = []
     for record in typed:
@@ -473,6 +475,10 @@ def save_quality(code: str, year: int, request: Request, form=Depends(form_data)
                                entity_key=f"{key_prefix}/{q.subject}", county_id=county.id, field="deleted_at",
                                old=q.deleted_at.isoformat(), new=None, note="恢复"))
         q.deleted_at = None
-    repo.apply(session, changes, user=viewer.user, via="form")
-    session.flush()
+    try:
+        repo.apply(session, changes, user=viewer.user, via="form")
+        session.flush()
+    except StoreError as exc:
+        session.rollback()  # nothing of this save lands (the deletions above neither)
+        return again(409, general=[exc.user_message()])
     return saved_redirect(session, with_message(f"/counties/{county.code}/years/{year}", "saved") + "#quality")

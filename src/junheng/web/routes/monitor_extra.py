@@ -44,6 +44,7 @@ from junheng.store import repo
 from junheng.store.models import NotificationLog, NotificationSubscription, OrgNode, User
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer, monitor_config
 from junheng.web.files import XLSX_TYPE, download, megabytes, save_upload, shown_name, written
+from junheng.web.params import Count, RowId, Year
 from junheng.web.routes.editing import FLASH_MESSAGES, form_data, local_time, with_message
 from junheng.web.routes.pages import render
 from junheng.web.routes.upload import upload_size_guard
@@ -73,7 +74,7 @@ def _context(viewer: Viewer, **extra) -> dict:
 
 
 @router.get("/counties/{code}/trends")
-def county_trends(code: str, request: Request, year: int | None = None, fragment: bool = False,
+def county_trends(code: str, request: Request, year: Year | None = None, fragment: bool = False,
                   viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     """Trend charts and the year-on-year table of a county; `?fragment=1` is the part the
     county dashboard loads into its page (templates/_trends.html)."""
@@ -86,7 +87,7 @@ def county_trends(code: str, request: Request, year: int | None = None, fragment
 
 
 @router.get("/schools/{code}/trends")
-def school_trends(code: str, request: Request, year: int | None = None, fragment: bool = False,
+def school_trends(code: str, request: Request, year: Year | None = None, fragment: bool = False,
                   viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     school = repo.school_by_code(session, code)
     if not viewer.access.can_read_school(school):
@@ -122,7 +123,7 @@ def _forecast_page(request: Request, session: Session, viewer: Viewer, county: O
 
 
 @router.get("/counties/{code}/forecast")
-def forecast_page(code: str, request: Request, years: int | None = None,
+def forecast_page(code: str, request: Request, years: Count | None = None,
                   viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     """Projected students per grade and segment with the band, seat demand against capacity,
     projected school sizes and class sizes (G4/G5), items projected to fail."""
@@ -261,7 +262,7 @@ def subscribe(request: Request, form=Depends(form_data), viewer: Viewer = Depend
 
 
 @router.post("/notifications/subscriptions/{subscription_id}/{action}")
-def pause_or_resume(subscription_id: int, action: str, request: Request, viewer: Viewer = Depends(check_csrf),
+def pause_or_resume(subscription_id: RowId, action: str, request: Request, viewer: Viewer = Depends(check_csrf),
                     session: Session = REQUEST_SESSION):
     if action not in ("pause", "resume"):
         raise HTTPException(status_code=404)

@@ -21,12 +21,15 @@ from sqlalchemy.orm import Session
 from junheng.engine.wording import num
 from junheng.monitor.rules import KIND_LABELS, SEVERITY_LABELS, RulesError, rules_for, severity_legend
 from junheng.monitor.tasks import (
+    AMOUNT_LIMIT_WAN,
     NOTE_REQUIRED,
+    PLAN_YEARS,
     STATUS_LABELS,
     TRANSITION_LABELS,
     TaskError,
     add_attachment,
     add_comment,
+    amount_ok,
     attachment_file,
     county_timeline,
     create_task,
@@ -34,6 +37,7 @@ from junheng.monitor.tasks import (
     delete_task,
     get_task,
     list_tasks,
+    plan_year_ok,
     remove_attachment,
     set_status,
     task_json,
@@ -56,6 +60,7 @@ from junheng.store.models import (
     User,
 )
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer, monitor_config
+from junheng.web.params import RowId
 from junheng.web.routes.editing import FLASH_MESSAGES, base_context, form_data, local_time, saved_redirect, today
 from junheng.web.routes.pages import render
 
@@ -216,7 +221,7 @@ def warnings_page(code: str, request: Request, viewer: Viewer = Depends(current_
 
 
 @router.post("/warnings/{warning_id}/task")
-def task_from_warning(warning_id: int, request: Request, form=Depends(form_data),
+def task_from_warning(warning_id: RowId, request: Request, form=Depends(form_data),
                       viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     warning = session.get(MonitorWarning, warning_id)
     if warning is None:
@@ -344,19 +349,21 @@ def _parse_task_form(form, owners: list[User]) -> tuple[dict[str, str], dict, di
     if amount:
         try:
             fields["amount_wan"] = float(amount)
-            if fields["amount_wan"] < 0 or fields["amount_wan"] != fields["amount_wan"]:
+            if not amount_ok(fields["amount_wan"]):  # 1e400 is inf, "nan" is NaN: refused too
                 raise ValueError
         except ValueError:
-            errors["amount_wan"] = f"投资金额“{shown['amount_wan']}”无效,应为不小于 0 的数(单位:万元),如 630"
+            errors["amount_wan"] = (f"投资金额“{shown['amount_wan']}”无效,应为 0 到 {AMOUNT_LIMIT_WAN:,} 之间的数"
+                                    "(单位:万元),如 630")
     else:
         fields["amount_wan"] = None
     if shown["plan_year"]:
         try:
             fields["plan_year"] = int(shown["plan_year"])
-            if not 1990 <= fields["plan_year"] <= 2100:
+            if not plan_year_ok(fields["plan_year"]):
                 raise ValueError
         except ValueError:
-            errors["plan_year"] = f"计划年度“{shown['plan_year']}”无效,应为四位年份,如 2025"
+            errors["plan_year"] = (f"计划年度“{shown['plan_year']}”无效,应为 {PLAN_YEARS[0]}–{PLAN_YEARS[1]} "
+                                   "之间的四位年份,如 2025")
     else:
         fields["plan_year"] = None
     if shown["owner_id"]:
@@ -484,14 +491,14 @@ def _task_page(request: Request, session: Session, viewer: Viewer, task: Supervi
 
 
 @router.get("/tasks/{task_id}")
-def task_page(task_id: int, request: Request, viewer: Viewer = Depends(current_viewer),
+def task_page(task_id: RowId, request: Request, viewer: Viewer = Depends(current_viewer),
               session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     return _task_page(request, session, viewer, task, rights)
 
 
 @router.get("/tasks/{task_id}/edit")
-def edit_task_page(task_id: int, request: Request, viewer: Viewer = Depends(current_viewer),
+def edit_task_page(task_id: RowId, request: Request, viewer: Viewer = Depends(current_viewer),
                    session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.manage:
@@ -500,7 +507,7 @@ def edit_task_page(task_id: int, request: Request, viewer: Viewer = Depends(curr
 
 
 @router.post("/tasks/{task_id}/edit")
-def edit_task_post(task_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
+def edit_task_post(task_id: RowId, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
                    session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.manage:
@@ -519,7 +526,7 @@ def edit_task_post(task_id: int, request: Request, form=Depends(form_data), view
 
 
 @router.post("/tasks/{task_id}/status")
-def task_status_post(task_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
+def task_status_post(task_id: RowId, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
                      session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     target = str(form.get("status") or "")
@@ -548,7 +555,7 @@ def _transition_refusal(current: str, target: str) -> str:
 
 
 @router.post("/tasks/{task_id}/comments")
-def task_comment_post(task_id: int, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
+def task_comment_post(task_id: RowId, request: Request, form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
                       session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.comment:
@@ -570,7 +577,7 @@ async def attachment_size_guard(request: Request) -> None:
 
 
 @router.post("/tasks/{task_id}/attachments")
-def task_attachment_post(task_id: int, request: Request, _guard=Depends(attachment_size_guard),
+def task_attachment_post(task_id: RowId, request: Request, _guard=Depends(attachment_size_guard),
                          form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
                          session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
@@ -601,7 +608,7 @@ def _attachment(session: Session, task: SupervisionTask, attachment_id: int) -> 
 
 
 @router.get("/tasks/{task_id}/attachments/{attachment_id}")
-def task_attachment_download(task_id: int, attachment_id: int, request: Request,
+def task_attachment_download(task_id: RowId, attachment_id: RowId, request: Request,
                              viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     task, _ = _task_for(session, viewer, task_id)
     _attachment(session, task, attachment_id)
@@ -614,7 +621,7 @@ def task_attachment_download(task_id: int, attachment_id: int, request: Request,
 
 
 @router.post("/tasks/{task_id}/attachments/{attachment_id}/delete")
-def task_attachment_delete(task_id: int, attachment_id: int, viewer: Viewer = Depends(check_csrf),
+def task_attachment_delete(task_id: RowId, attachment_id: RowId, viewer: Viewer = Depends(check_csrf),
                            session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.manage:
@@ -625,7 +632,7 @@ def task_attachment_delete(task_id: int, attachment_id: int, viewer: Viewer = De
 
 
 @router.post("/tasks/{task_id}/delete")
-def task_delete(task_id: int, viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
+def task_delete(task_id: RowId, viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     task, rights = _task_for(session, viewer, task_id)
     if not rights.manage:
         raise HTTPException(status_code=403, detail="只有本县区的县级管理员可以删除督办任务。")

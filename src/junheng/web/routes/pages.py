@@ -4,6 +4,7 @@ Each page also answers `?format=json` with the data it shows."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -16,7 +17,7 @@ from junheng.engine.result import EvaluationResult
 from junheng.reports.standards import rule_text
 from junheng.schoolyear import label as school_year_label
 from junheng.services import evaluate_stored
-from junheng.standards.loader import DEFAULT_STANDARD, load_standard
+from junheng.standards.loader import DEFAULT_STANDARD, available_ids, find_standard_by_id
 from junheng.standards.model import AREA_LABELS, AREAS
 from junheng.store import repo
 from junheng.store.models import School, SchoolYear
@@ -24,10 +25,16 @@ from junheng.store.repo import STATE_LABELS
 from junheng.store.users import ROLE_LABELS
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, current_viewer
+from junheng.web.params import Year
 
 router = APIRouter(include_in_schema=False)
 R_IDS = [f"R{i}" for i in range(1, 8)]
 SEGMENTS = {"primary": "小学", "junior": "初中"}
+
+
+def standards_folder(request: Request) -> Path:
+    """The workspace's own standard files (`<workspace>/standards/*.yaml`), shown beside the catalogue's."""
+    return Path(request.app.state.settings.folder) / "standards"
 
 
 def render(request: Request, template: str, context: dict, data: dict | None = None, status_code: int = 200):
@@ -90,7 +97,7 @@ def progress_rows(progress, code: str) -> list[dict]:
 
 
 @router.get("/counties/{code}")
-def county_dashboard(code: str, request: Request, year: int | None = None,
+def county_dashboard(code: str, request: Request, year: Year | None = None,
                      viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     county = repo.county_by_code(session, code)
     if not viewer.access.can_read_county(county):
@@ -171,7 +178,12 @@ def school_page(code: str, request: Request, viewer: Viewer = Depends(current_vi
 
 @router.get("/standards/{standard_id}")
 def standard_page(standard_id: str, request: Request, viewer: Viewer = Depends(current_viewer)):
-    std = load_standard(standard_id)
+    # the id names a standard of the catalogue or of the workspace's standards/ folder, never a
+    # file of the server (junheng.toml, junheng.db, ../…, /etc/…): those are not found, not read
+    folders = [standards_folder(request)]
+    std = find_standard_by_id(standard_id, folders)
+    if std is None:
+        raise HTTPException(status_code=404, detail=f"没有这个标准;可用的标准:{'、'.join(available_ids(folders))}")
     areas = [(AREA_LABELS[a], [(i, rule_text(i)) for i in std.by_area(a)]) for a in AREAS]
     data = {"id": std.id, "name": std.name,
             "indicators": [{"id": i.id, "name": i.name, "rule": rule_text(i), "responsible": list(i.responsible)}

@@ -22,6 +22,7 @@ from junheng.reports.store import city_report_stored, county_report_stored
 from junheng.store import repo
 from junheng.web.deps import REQUEST_SESSION, Viewer, current_viewer
 from junheng.web.files import download
+from junheng.web.params import YEAR_MAX, YEAR_MIN, parse_int
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,10 +34,10 @@ FONT_MISSING = "服务器上没有可用于报告图表的中文字体,暂时无
 def parse_year(year: str | None) -> int | None:
     if year is None or not year.strip():
         return None
-    text = year.strip()
-    if not text.isdigit() or not 1900 <= int(text) <= 2100:
+    number = parse_int(year, YEAR_MIN, YEAR_MAX)  # ASCII digits only: "²".isdigit() is true, int("²") fails
+    if number is None:
         raise HTTPException(status_code=400, detail=f"学年“{year}”有误:应为学年的开始年份,例如 2024")
-    return int(text)
+    return number
 
 
 def report_download(report: RenderedReport, fallback: str) -> Response:

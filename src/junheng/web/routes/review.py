@@ -13,6 +13,7 @@ from junheng.store.models import OrgNode, School, SchoolYear
 from junheng.store.repo import StoreError
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
+from junheng.web.params import YEAR_MAX, YEAR_MIN, Year, parse_int
 from junheng.web.routes.editing import (
     base_context,
     form_data,
@@ -36,7 +37,7 @@ def _rows(session: Session, county: OrgNode) -> list[tuple[School, SchoolYear]]:
 
 
 @router.get("/counties/{code}/review")
-def review_page(code: str, request: Request, year: int | None = None, error: str | None = None,
+def review_page(code: str, request: Request, year: Year | None = None, error: str | None = None,
                 viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     county = _county(session, viewer, code, manage=False)
     rows = _rows(session, county)
@@ -76,9 +77,12 @@ def review_many(code: str, request: Request, form=Depends(form_data), viewer: Vi
     for key in keys:
         school_code, _, year = key.rpartition("/")
         school = session.scalar(select(School).where(School.code == school_code))
-        if school is None or school.county_id != county.id or not year.isdigit():
+        if school is None or school.county_id != county.id:
             raise HTTPException(status_code=403, detail=f"{key} 不属于本县区。")
-        row = session.scalar(select(SchoolYear).where(SchoolYear.school_id == school.id, SchoolYear.year == int(year))
+        number = parse_int(year, YEAR_MIN, YEAR_MAX)  # bounded: 2⁶³ never reaches the query
+        if number is None:
+            raise HTTPException(status_code=404, detail=f"没有 {key} 的记录(学年应为四位年份)。")
+        row = session.scalar(select(SchoolYear).where(SchoolYear.school_id == school.id, SchoolYear.year == number)
                              .with_for_update())
         if row is None or row.deleted or school.deleted:
             raise HTTPException(status_code=404, detail=f"没有 {key} 的记录(或已删除)。")

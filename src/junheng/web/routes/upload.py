@@ -4,6 +4,10 @@ The file is kept in the workspace's uploads folder under a generated name (never
 validated in full with the import rules, checked to belong to this county, and compared with
 what is stored. The preview lists every difference; "应用" applies all of them in one
 transaction (`repo.apply`, via="upload") or none, e.g. when some target is locked.
+
+An upload changes only what its user may change by form (`store.admin.refused_changes`): a
+county admin's file that would change the county's own attributes (适用标准, the certification
+years, name, 常住人口: system admins' fields) is refused whole, naming the fields (HTTP 403).
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from junheng.data.catalog import catalog
 from junheng.data.dataset import Dataset
 from junheng.data.importer import load_dataset
 from junheng.data.problems import DatasetInvalid, DatasetUnreadable
+from junheng.store import admin as store_admin
 from junheng.store import repo
-from junheng.store.models import CountyYear, OrgNode, School, SchoolYear
+from junheng.store.models import OrgNode, School, SchoolYear
 from junheng.store.repo import STATE_LABELS, StoreError
+from junheng.store.users import Access
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.files import CHUNK, XLSX_TYPE, download, megabytes, save_upload, shown_name, written
@@ -204,22 +210,15 @@ def _changes(session: Session, dataset: Dataset, county: OrgNode) -> list[repo.C
 
 
 def _locked(session: Session, changes: list[repo.Change], county: OrgNode) -> list[str]:
-    """Targets that are submitted or approved, hence locked (repo.apply would refuse them)."""
-    targets = {(c.entity, c.key) for c in changes if c.entity in ("school_year", "county_year")}
-    if not targets:
-        return []
+    """Targets that are locked by the store's one rule (`repo.locks`: submitted or approved
+    school-years and county-years, and the quality rows of a locked county-year), which
+    `repo.apply` would refuse."""
     out = []
-    schools = {s.id: s for s in session.scalars(select(School).where(School.county_id == county.id))}
-    rows = {f"{schools[r.school_id].code}/{r.year}": r
-            for r in session.scalars(select(SchoolYear).where(SchoolYear.school_id.in_(list(schools))))}
-    county_rows = {f"{county.code}/{r.year}": r
-                   for r in session.scalars(select(CountyYear).where(CountyYear.county_id == county.id))}
-    names = {s.code: s.name for s in schools.values()}
-    for entity, key in sorted(targets):
-        row = (rows if entity == "school_year" else county_rows).get(key)
-        if row is not None and row.status in ("submitted", "approved"):
-            name = names.get(key.rsplit("/", 1)[0], "") if entity == "school_year" else county.name
-            out.append(f"{ENTITY_LABELS[entity]} {key}({name}):{STATE_LABELS[row.status]},已锁定")
+    for lock in repo.locks(session, {(c.entity, c.key) for c in changes}):
+        name = f"({lock.name})" if lock.name else ""
+        via = (f"随{ENTITY_LABELS[lock.by_entity]} {lock.by_key}" if (lock.entity, lock.key) !=
+               (lock.by_entity, lock.by_key) else "")
+        out.append(f"{ENTITY_LABELS[lock.entity]} {lock.key}{name}:{via}{STATE_LABELS[lock.status]},已锁定")
     return out
 
 
@@ -318,7 +317,7 @@ def receive_upload(code: str, request: Request, _guard=Depends(upload_size_guard
     return RedirectResponse(f"/counties/{county.code}/upload/{upload_id}", status_code=303)
 
 
-def _prepare(session: Session, folder: Path, meta: dict, county: OrgNode) -> dict:
+def _prepare(session: Session, folder: Path, meta: dict, county: OrgNode, access: Access) -> dict:
     """Everything the preview shows and the apply step re-checks."""
     try:
         dataset, notes = _read_upload(folder, meta)
@@ -334,7 +333,10 @@ def _prepare(session: Session, folder: Path, meta: dict, county: OrgNode) -> dic
     if outside:
         return {"outside": outside, "notes": notes}
     changes = _changes(session, dataset, county)
+    refused = store_admin.refused_changes(session, access, changes)
     return {"dataset": dataset, "changes": changes, "notes": notes, "locked": _locked(session, changes, county),
+            "refused": store_admin.refused_lines(refused),
+            "refusal": store_admin.refusal_message(refused) if refused else None,
             "fingerprint": _fingerprint(changes)}
 
 
@@ -358,7 +360,7 @@ def upload_preview(code: str, upload_id: str, request: Request, viewer: Viewer =
     county = _county(session, viewer, code)
     folder = _folder(request)
     meta = _read_meta(folder, upload_id, county)
-    return _preview(request, session, viewer, county, meta, _prepare(session, folder, meta, county))
+    return _preview(request, session, viewer, county, meta, _prepare(session, folder, meta, county, viewer.access))
 
 
 @router.post("/counties/{code}/upload/{upload_id}/apply")
@@ -367,7 +369,7 @@ def apply_upload(code: str, upload_id: str, request: Request, form=Depends(form_
     county = _county(session, viewer, code)
     folder = _folder(request)
     meta = _read_meta(folder, upload_id, county)
-    prepared = _prepare(session, folder, meta, county)
+    prepared = _prepare(session, folder, meta, county, viewer.access)
 
     def refuse(message: str):
         return _preview(request, session, viewer, county, meta, prepared, error=message, status_code=409)
@@ -379,6 +381,9 @@ def apply_upload(code: str, upload_id: str, request: Request, form=Depends(form_
         return refuse("预览之后,数据库中的数据已有变化,差异与您看到的不同:请核对下面更新后的差异,再点击“应用”。")
     if not changes:
         return refuse("没有需要应用的差异。")
+    if prepared["refused"]:
+        return _preview(request, session, viewer, county, meta, prepared, status_code=403,
+                        error="没有应用任何数据:" + prepared["refusal"] + "。")
     if prepared["locked"]:
         return refuse("没有应用任何数据:以下对象已提交或已审核,处于锁定状态:" + ";".join(prepared["locked"])
                       + "。请先由县级管理员退回或重新开放,或从文件中删去这些行。")
@@ -397,7 +402,7 @@ def apply_upload(code: str, upload_id: str, request: Request, form=Depends(form_
         session.commit()  # the whole file lands (or, on any error above, nothing does)
     except StoreError as exc:
         session.rollback()
-        prepared = _prepare(session, folder, meta, county)
+        prepared = _prepare(session, folder, meta, county, viewer.access)
         return _preview(request, session, viewer, county, meta, prepared,
                         error=f"没有应用任何数据:{exc.user_message()}", status_code=409)
     meta |= {"applied_at": datetime.now(timezone.utc).isoformat(), "applied_by": viewer.user.username,

@@ -1,5 +1,12 @@
 // Charts of the county dashboard (ECharts, served locally).
+// A tooltip formatter returns HTML: every value put into it goes through escapeHtml (a school
+// may be named "X<img src=x onerror=…>"). Axis labels and legends are drawn on the canvas.
 (function () {
+  function escapeHtml(value) {
+    return String(value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
   function cvChart(el) {
     var d = JSON.parse(el.dataset.chart);
     var chart = echarts.init(el);
@@ -23,7 +30,12 @@
     var chart = echarts.init(el);
     chart.setOption({
       grid: { left: 220, right: 20, top: 30, bottom: 30 },
-      tooltip: { formatter: function (p) { var r = p.value[3]; return d.y[p.value[1]] + " " + d.x[p.value[0]] + ":" + (p.value[2] === 1 ? "达标" : p.value[2] === 0 ? "未达标" : "数据缺失") + (r === null ? "" : "(达标值的 " + Math.round(r * 100) + "%)"); } },
+      tooltip: { formatter: function (p) {
+        var r = p.value[3];
+        return escapeHtml(d.y[p.value[1]] + " " + d.x[p.value[0]] + ":" +
+          (p.value[2] === 1 ? "达标" : p.value[2] === 0 ? "未达标" : "数据缺失") +
+          (r === null ? "" : "(达标值的 " + Math.round(r * 100) + "%)"));
+      } },
       xAxis: { type: "category", data: d.x, position: "top" },
       yAxis: { type: "category", data: d.y, inverse: true, axisLabel: { width: 200, overflow: "truncate" } },
       visualMap: { type: "piecewise", show: true, orient: "horizontal", left: "center", bottom: 0, dimension: 2,

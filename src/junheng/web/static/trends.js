@@ -2,7 +2,15 @@
 // The county and school pages carry a placeholder [data-trends-src] (templates/_trends.html):
 // its section is fetched after the page has loaded, then its charts are drawn. ECharts is
 // loaded here when the page has not loaded it already.
+// A tooltip formatter returns HTML: every value put into it goes through escapeHtml (names and
+// labels come from the data); p.marker is ECharts' own colour dot.
 (function () {
+  function escapeHtml(value) {
+    return String(value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
   var charts = [];
   var COLORS = ["#0b4f8a", "#1a7f37", "#9a6700", "#8250df", "#cf222e", "#0a7ea4", "#bf3989"];
 
@@ -40,10 +48,11 @@
       grid: { left: 52, right: 24, top: 48, bottom: 28 },
       legend: { top: 0, type: "scroll", data: d.series.map(function (s) { return s.name; }) },
       tooltip: { trigger: "axis", formatter: function (items) {
-        var lines = [items[0].axisValue + " 学年"];
+        var lines = [escapeHtml(items[0].axisValue + " 学年")];
         items.filter(function (p) { return p.seriesIndex < d.series.length; }).forEach(function (p) {
           var s = d.series[p.seriesIndex];
-          lines.push(p.marker + s.name + " " + s.label + ":" + fmt(p.value, digits) + (d.kind === "share" && p.value !== null ? "%" : ""));
+          lines.push(p.marker + escapeHtml(s.name + " " + s.label + ":" + fmt(p.value, digits) +
+            (d.kind === "share" && p.value !== null ? "%" : "")));
         });
         return lines.join("<br>");
       } },
@@ -76,7 +85,7 @@
         var lines = [d.years[i] + " 学年" + (i === 0 ? "(实际)" : "(预测)"), "在校生:" + d.mid[i] + " 人"];
         if (i > 0) { lines.push("区间:" + d.low[i] + " 至 " + d.high[i] + " 人"); }
         if (d.capacity) { lines.push("学位容量:" + d.capacity[i] + " 人"); }
-        return lines.join("<br>");
+        return lines.map(escapeHtml).join("<br>");
       } },
       xAxis: { type: "category", data: d.years.map(String), boundaryGap: false },
       yAxis: { type: "value", name: "人", scale: true },
