@@ -35,3 +35,17 @@ def test_a_standard_file_with_aliases_gets_a_located_chinese_message(tmp_path):
         load_standard(str(path))
     message = caught.value.user_message() if hasattr(caught.value, "user_message") else str(caught.value)
     assert "别名" in message and "my.yaml" in message and "第5行" in message
+
+
+def test_a_dataset_whose_metadata_yaml_is_an_alias_bomb_is_refused_with_a_message(tmp_path):
+    import builders
+
+    from junheng.data.importer import load_dataset
+    from junheng.data.problems import DatasetInvalid
+    from junheng.data.writer import write_dataset_csv
+
+    write_dataset_csv(builders.dataset(), tmp_path / "d")
+    (tmp_path / "d" / "metadata.yaml").write_text(BOMB, "utf-8")
+    with pytest.raises(DatasetInvalid) as caught:
+        load_dataset(tmp_path / "d")
+    assert any("metadata.yaml" in str(p) and "别名" in str(p) for p in caught.value.problems)

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import yaml
 
+from junheng import safe_yaml
 from junheng.data.catalog import FieldSpec, TableSpec, catalog
 from junheng.data.dataset import Dataset, conform
 from junheng.data.problems import DatasetInvalid, DatasetUnreadable, Problem
@@ -487,7 +488,12 @@ def _filled(cells: pa.ChunkedArray) -> np.ndarray:
 
 def _read_metadata_file(file: Path, problems: list[Problem]) -> dict:
     try:
-        data = yaml.safe_load(file.read_text("utf-8-sig"))
+        if file.stat().st_size > safe_yaml.MAX_BYTES:
+            raise safe_yaml.UnsafeYaml(f"文件过大,最多 {safe_yaml.MAX_BYTES // 1024 // 1024} MB")
+        data = safe_yaml.load(file.read_text("utf-8-sig"))  # bounded: no aliases (the alias bomb), nesting
+    except safe_yaml.UnsafeYaml as exc:
+        problems.append(_metadata_problem(None, f"文件“{file.name}”不予接受:{exc.problem}"))
+        return {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         problems.append(_metadata_problem(None, f"文件“{file.name}”无法读取或不是合法的 YAML({type(exc).__name__})"))
         return {}
