@@ -218,14 +218,6 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
     return result, run, years
 
 
-def county_progress(session, county_code: str):
-    """The county's years and their coverage (junheng.store.repo.YearProgress): which year is
-    the latest complete one and which are still being filled in."""
-    from junheng.store import repo
-
-    return repo.year_progress(session, repo.county_by_code(session, county_code))
-
-
 def open_database(workspace_path: Path | None, *, migrate: bool = True):
     """The workspace's database, migrated to the newest schema."""
     from junheng.store.db import Database

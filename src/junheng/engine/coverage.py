@@ -34,7 +34,7 @@ class RosterSchool:
 
     @property
     def first_year(self) -> int | None:
-        years = [y for y in self.rows]
+        years = list(self.rows)
         if self.registered_year is not None:
             years.append(self.registered_year)
         return min(years) if years else None
