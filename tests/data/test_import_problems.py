@@ -180,7 +180,26 @@ def test_unknown_county(tmp_path, tables, table):
     tables[table][0]["county_code"] = "123456"
     problem = only_problem(write_csv_folder(tmp_path / "d", tables))
     assert_names(problem, table=table, row=2, column="county_code", value="123456")
-    assert "都不存在" in str(problem)
+    assert "在县区名录中不存在" in str(problem)
+
+
+def test_a_school_of_a_county_absent_from_the_county_list_is_refused(tmp_path, tables):
+    """With a 县区名录 the county a school names must be in it: else the county would be evaluated
+    without its standard, name and population (the web upload refuses it as another county's)."""
+    for table in ("schools", "school_year", "county_year", "quality"):
+        for row in tables[table]:
+            if "county_code" in row:
+                row["county_code"] = "990009"
+    problems = problems_of(write_csv_folder(tmp_path / "d", tables))
+    assert problems and all(p.value == "990009" and "在县区名录中不存在" in str(p) for p in problems)
+    assert_names(problems[0], table="schools", row=2, column="county_code", value="990009")
+
+
+def test_without_a_county_list_the_schools_name_the_counties(tmp_path, tables):
+    del tables["counties"]
+    tables["county_year"][0]["county_code"] = "123456"
+    problem = only_problem(write_csv_folder(tmp_path / "d", tables))
+    assert "在学校名录中不存在" in str(problem)
 
 
 def test_a_county_known_only_from_the_county_list_is_known(tmp_path, tables):

@@ -159,6 +159,7 @@ def test_a_failure_inside_the_transaction_rolls_everything_back(drafts, monkeypa
 def test_rows_of_another_county_are_refused(drafts):
     county = drafts.login("county")
     book = workbook_of(county)
+    add_row(book, "县区名录", {"县区代码": "990002", "县区名称": "邻县"})
     add_row(book, "学校名录", {"学校标识码": "X1", "学校名称": "外县学校", "县区代码": "990002", "学校类型": "小学"})
     add_row(book, "学校年度数据", {"学校标识码": "X1", "学年": YEAR, "小学在校生数": 100})
     add_row(book, "学校名录", {"学校标识码": "Q1", "学校名称": "改名", "县区代码": COUNTY, "学校类型": "小学"})
@@ -166,6 +167,17 @@ def test_rows_of_another_county_are_refused(drafts):
     location, page, fingerprint = preview_of(county, send(county, as_bytes(book)))
     assert "不是本县区" in page and "已属于其他县区" in page and "btn-apply" not in page
     assert county.post(f"{location}/apply", {"fingerprint": fingerprint}).status_code == 409
+    assert drafts.snapshot() == before
+
+
+def test_a_county_absent_from_the_county_list_is_refused(drafts):
+    """The same rule as `junheng check`: with a 县区名录, every county code named must be in it."""
+    county = drafts.login("county")
+    book = workbook_of(county)
+    add_row(book, "学校名录", {"学校标识码": "X1", "学校名称": "外县学校", "县区代码": "990009", "学校类型": "小学"})
+    before = drafts.snapshot()
+    _, page, _ = preview_of(county, send(county, as_bytes(book)))
+    assert "“990009”在县区名录中不存在" in page and "btn-apply" not in page
     assert drafts.snapshot() == before
 
 

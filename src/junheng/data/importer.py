@@ -913,15 +913,23 @@ def _known_school_ids(tables: dict[str, ParsedTable]) -> pa.Array | None:
     return _known([schools.frame["school_id"]])
 
 
+def _county_roster(tables: dict[str, ParsedTable]) -> bool:
+    return "counties" in tables and "county_code" in tables["counties"].text
+
+
 def _known_county_codes(tables: dict[str, ParsedTable]) -> pa.Array | None:
-    sources = [tables[name].frame["county_code"] for name in ("schools", "counties")
-               if name in tables and "county_code" in tables[name].text]
+    """The counties a dataset may name: those of its 县区名录 when it has one (a county missing
+    from it would be evaluated without its standard, name and population, and an upload of it
+    is refused on the web), else those its schools name."""
+    names = ("counties",) if _county_roster(tables) else ("schools",)
+    sources = [tables[name].frame["county_code"] for name in names if name in tables and "county_code" in tables[name].text]
     return _known(sources) if sources else None
 
 
 def _unknown_references(tables: dict[str, ParsedTable]) -> list[Problem]:
     known = {"school_ref": _known_school_ids(tables), "county_ref": _known_county_codes(tables)}
-    wording = {"school_ref": "在学校名录中不存在", "county_ref": "在学校名录和县区名录中都不存在"}
+    wording = {"school_ref": "在学校名录中不存在",
+               "county_ref": "在县区名录中不存在" if _county_roster(tables) else "在学校名录中不存在"}
     problems = []
     for parsed in tables.values():
         for f in parsed.spec.fields:
