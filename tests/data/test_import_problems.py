@@ -202,6 +202,12 @@ def test_without_a_county_list_the_schools_name_the_counties(tmp_path, tables):
     assert "在学校名录中不存在" in str(problem)
 
 
+def test_an_empty_county_list_is_no_list(tmp_path, tables):
+    folder = write_csv_folder(tmp_path / "d", tables)
+    (folder / "counties.csv").write_text("county_code,county_name\n", encoding="utf-8")  # the header alone
+    assert len(load_dataset(folder).schools) == len(tables["schools"])
+
+
 def test_a_county_known_only_from_the_county_list_is_known(tmp_path, tables):
     tables["counties"].append({"county_code": "990002", "county_name": "邻县"})
     tables["county_year"].append(builders.county_year(2024, county_code="990002"))

@@ -914,7 +914,8 @@ def _known_school_ids(tables: dict[str, ParsedTable]) -> pa.Array | None:
 
 
 def _county_roster(tables: dict[str, ParsedTable]) -> bool:
-    return "counties" in tables and "county_code" in tables["counties"].text
+    """A 县区名录 with rows (a template's sheet left empty is no list)."""
+    return "counties" in tables and "county_code" in tables["counties"].text and len(tables["counties"].frame) > 0
 
 
 def _known_county_codes(tables: dict[str, ParsedTable]) -> pa.Array | None:
