@@ -28,7 +28,7 @@ app = typer.Typer(
 )
 standards_app = typer.Typer(help="查看评估标准。", no_args_is_help=True)
 app.add_typer(standards_app, name="standards")
-users_app = typer.Typer(help="管理用户(添加、列出、停用)。", no_args_is_help=True)
+users_app = typer.Typer(help="管理用户(添加、列出、重置密码、停用)。", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 tokens_app = typer.Typer(help="管理 API 令牌(供其他系统调用 /api/v1;令牌的权限与其用户相同)。", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
@@ -196,15 +196,49 @@ def users_add(
     password: Optional[str] = typer.Option(None, "--password", help="密码;不指定则自动生成并显示一次"),
     workspace: Optional[Path] = WORKSPACE_OPTION,
 ) -> None:
-    """添加用户并授予一个角色。"""
+    """添加用户并授予一个角色(首次登录时须先改为本人的密码)。"""
     from junheng.services import open_database
     from junheng.store.users import create_user, new_password
 
     database, _ = open_database(workspace)
-    secret = password or new_password()
+    secret = password or new_password(username)
     with database.session() as session:
-        create_user(session, username, secret, display_name=name, role=role, scope_code=scope)
-    console.print(f"已添加用户 {escape(username)}。" + ("" if password else f"密码(只显示这一次):{escape(secret)}"),
+        create_user(session, username, secret, display_name=name, role=role, scope_code=scope,
+                    must_change_password=True)  # chosen by the operator, not by the user
+    console.print(f"已添加用户 {escape(username)}。" + ("" if password else f"密码(只显示这一次):{escape(secret)}")
+                  + "该用户首次登录时须先修改密码。", highlight=False)
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    username: str = typer.Argument(..., help="用户名"),
+    password: Optional[str] = typer.Option(None, "--password", help="新密码;不指定则自动生成并显示一次"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """重置用户的密码:其登录全部退出、API 令牌全部撤销,下次登录须先改为本人的密码。"""
+    from sqlalchemy import select
+
+    from junheng.services import open_database
+    from junheng.store.admin import user_county_id
+    from junheng.store.models import AuditEntry, User
+    from junheng.store.users import UserError, check_password_strength, clear_login_failures, new_password, set_password
+
+    database, _ = open_database(workspace)
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise UserError(f"没有用户 {username}(见 junheng users list)")
+        if password is not None:
+            check_password_strength(password, username)
+        secret = password or new_password(username)
+        revoked = set_password(session, user, secret, must_change=True)
+        clear_login_failures(session, username)  # a locked-out user can log in with the new password
+        session.add(AuditEntry(user_id=None, via="cli", entity="user", entity_key=username, county_id=user_county_id(user),
+                               field="password", old=None, new=None,
+                               note=("密码已重置(自动生成)" if password is None else "密码已重置(管理员输入)")
+                               + (f";已撤销其 API 令牌 {revoked} 个" if revoked else "")))
+    console.print(f"已重置用户 {escape(username)} 的密码" + ("。" if password else f",新密码(只显示这一次):{escape(secret)}。")
+                  + f"其原有登录已全部退出{f',API 令牌 {revoked} 个已撤销' if revoked else ''};下次登录时须先修改密码。",
                   highlight=False)
 
 
@@ -227,7 +261,8 @@ def users_list(workspace: Optional[Path] = WORKSPACE_OPTION) -> None:
             grants = "、".join(
                 ROLE_LABELS[g.role] + (f"({(g.org_node or g.school).name})" if (g.org_node or g.school) else "")
                 for g in user.grants)
-            table.add_row(escape(user.username), escape(user.display_name), escape(grants), "正常" if user.active else "已停用")
+            state = ("正常(待本人修改初始密码)" if user.must_change_password else "正常") if user.active else "已停用"
+            table.add_row(escape(user.username), escape(user.display_name), escape(grants), state)
     console.print(table)
 
 
@@ -254,14 +289,23 @@ def users_disable(username: str = typer.Argument(..., help="用户名"), workspa
 def tokens_create(
     username: str = typer.Argument(..., help="令牌所属的用户名;令牌的权限范围与该用户相同"),
     name: str = typer.Option(..., "--name", help="令牌用途,如“市级平台同步”"),
+    scope: str = typer.Option("read", "--scope", help="权限:read(只读,缺省)或 read-write(读写,可修改数据)"),
+    days: int = typer.Option(90, "--days", help="有效天数(1–3650,缺省 90 天)"),
     workspace: Optional[Path] = WORKSPACE_OPTION,
 ) -> None:
-    """为用户生成一个 API 令牌(只显示这一次,请妥善保存)。"""
+    """为用户生成一个 API 令牌(只显示这一次,请妥善保存;该用户的密码被重置或修改时自动撤销)。"""
+    from datetime import timedelta
+
     from sqlalchemy import select
 
     from junheng.services import open_database
-    from junheng.store.models import User
-    from junheng.store.users import UserError, create_token
+    from junheng.store.models import User, utcnow
+    from junheng.store.users import MAX_TOKEN_DAYS, TOKEN_SCOPES, UserError, create_token
+
+    if scope not in TOKEN_SCOPES:  # before the workspace is opened: nothing is touched
+        raise UserError(f"--scope 的取值“{scope}”无效:应为 read(只读)或 read-write(读写)")
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise UserError(f"--days 的取值 {days} 无效:有效天数应为 1–{MAX_TOKEN_DAYS}")
 
     database, _ = open_database(workspace)
     with database.session() as session:
@@ -270,8 +314,10 @@ def tokens_create(
             raise UserError(f"没有用户 {username}")
         if not user.active:
             raise UserError(f"用户 {username} 已停用,不能生成令牌")
-        token = create_token(session, user, name.strip() or "API")
-    console.print(f"已为用户 {escape(username)} 生成 API 令牌“{escape(name)}”。令牌(只显示这一次):", highlight=False)
+        token = create_token(session, user, name.strip() or "API", scope=scope, days=days)
+    until = _beijing((utcnow() + timedelta(days=days)).isoformat())
+    console.print(f"已为用户 {escape(username)} 生成 API 令牌“{escape(name)}”({TOKEN_SCOPES[scope]},"
+                  f"有效期至 {until}(北京时间))。令牌(只显示这一次):", highlight=False)
     console.out(token, highlight=False)
     console.print("调用时使用请求头:Authorization: Bearer <令牌>", highlight=False)
 
@@ -282,17 +328,18 @@ def tokens_list(workspace: Optional[Path] = WORKSPACE_OPTION) -> None:
     from rich.table import Table
 
     from junheng.services import open_database
-    from junheng.store.users import list_tokens
+    from junheng.store.users import TOKEN_SCOPES, list_tokens, token_state
 
     database, _ = open_database(workspace)
-    table = Table(title="API 令牌", title_justify="left")
-    for col in ("编号", "用户", "用途", "创建时间", "状态"):
+    table = Table(title="API 令牌(时间为北京时间)", title_justify="left")
+    for col in ("编号", "用户", "用途", "权限", "创建时间", "有效期至", "状态"):
         table.add_column(col, overflow="fold")
     with database.session() as session:
         for row in list_tokens(session):
-            state = f"已撤销({row.revoked_at:%Y-%m-%d %H:%M})" if row.revoked_at else "有效"
+            expires = _beijing(row.expires_at.isoformat()) if row.expires_at else "不限期(0005 之前生成)"
             table.add_row(str(row.id), escape(row.user.username), escape(row.name),
-                          f"{row.created_at:%Y-%m-%d %H:%M}", state)
+                          f"{row.scope}({TOKEN_SCOPES.get(row.scope, row.scope)})",
+                          _beijing(row.created_at.isoformat()), expires, token_state(row))
     console.print(table)
 
 
@@ -385,6 +432,28 @@ def restore(
     console.print(f"已恢复工作区 {escape(str(summary.workspace))}:数据库({kind} {escape(summary.database_url)},"
                   f"结构版本 {schema})和 {summary.files} 个文件。", highlight=False, soft_wrap=True)
     console.print(f"启动网站:junheng serve --workspace {escape(str(summary.workspace))}", highlight=False)
+
+
+# ---------------------------------------------------------------- uploads folder
+
+uploads_app = typer.Typer(help="上传文件夹:清理过期的上传文件。", no_args_is_help=True)
+app.add_typer(uploads_app, name="uploads")
+
+
+@uploads_app.command("clean")
+def uploads_clean(
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+    days: Optional[float] = typer.Option(None, "--days", min=0.0, help="保留天数;缺省为 junheng.toml 的 [uploads] keep_days(7 天)"),
+) -> None:
+    """清理上传文件夹:删除超过保留期限仍未应用的上传;已应用的上传删除文件和校验结果、保留应用记录;删除中断上传留下的临时文件。网站的定时任务每天也会执行。"""
+    from junheng.monitor.config import monitor_settings
+    from junheng.web.uploads import clean_uploads
+
+    settings = monitor_settings(workspace)
+    keep = settings.upload_keep_days if days is None else days
+    report = clean_uploads(settings.uploads, keep_days=keep)
+    console.print(f"已清理 {escape(str(settings.uploads))}(保留 {keep:g} 天):{report.summary()}。", highlight=False,
+                  soft_wrap=True)
 
 
 # ---------------------------------------------------------------- monitoring (watch, forecast, tasks)

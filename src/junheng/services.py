@@ -245,8 +245,10 @@ def init_workspace(workspace_path: Path | None, *, admin: str, password: str | N
     generated = None
     with database.session() as session:
         if session.scalar(select(User).where(User.username == admin)) is None:
-            generated = None if password else new_password()
-            create_user(session, admin, password or generated, display_name="系统管理员", role="admin")
+            generated = None if password else new_password(admin)
+            # a generated password was shown on a terminal: the administrator chooses their own at the first login
+            create_user(session, admin, password or generated, display_name="系统管理员", role="admin",
+                        must_change_password=generated is not None)
     return workspace.root, generated
 
 
@@ -337,14 +339,15 @@ def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console, *,
             table.add_column(col)
         for username, role, scope, label in DEMO_USERS:
             user = session.scalar(select(User).where(User.username == username))
-            password = new_password()
+            password = new_password(username)
             if user is None:
-                create_user(session, username, password, display_name=label, role=role,
-                            scope_code=scopes[scope] if scope else None)
+                user = create_user(session, username, password, display_name=label, role=role,
+                                   scope_code=scopes[scope] if scope else None)
             else:
                 from junheng.store.users import hash_password
 
                 user.password_hash = hash_password(password)  # a re-run prints fresh passwords
+            user.must_change_password = False  # the demo's accounts log straight in (its admin too, made by init)
             table.add_row(username, label, scopes.get(scope, "全部") if scope else "全部", password)
         console.print(table)
     # one warning run, as the server's schedule would do, so the warning pages have something to show

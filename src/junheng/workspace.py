@@ -30,7 +30,10 @@ class Settings:
     secret_key: str
     uploads: Path
     upload_limit_bytes: int = 20 * 1024 * 1024
-    secure_cookies: bool = False  # set true behind HTTPS
+    # The session cookie's Secure flag: True always, False never, None (the default) whenever the
+    # login arrives over HTTPS (web/routes/auth.secure_cookie): a deployment behind HTTPS is
+    # secure without a setting, and the demo on http://127.0.0.1 still logs in.
+    secure_cookies: bool | None = None
     root: Path | None = None  # the workspace folder (scenarios, cost tables, junheng.toml); default: above uploads
 
     @property
@@ -69,9 +72,26 @@ class Workspace:
             raise WorkspaceError(f"没有设置密钥:请在 {self.config_path} 中设置 secret_key 或设置环境变量 JUNHENG_SECRET_KEY")
         url = os.environ.get("JUNHENG_DATABASE_URL") or config.get("database_url") or \
             f"sqlite:///{(self.root / DATABASE_FILE).resolve()}"
-        secure = os.environ.get("JUNHENG_SECURE_COOKIES", str(config.get("secure_cookies", False))).lower()
         return Settings(database_url=url, secret_key=secret, uploads=self.root / "uploads",
-                        secure_cookies=secure in ("1", "true", "yes"), root=self.root)
+                        secure_cookies=self._secure_cookies(config), root=self.root)
+
+    def _secure_cookies(self, config: dict) -> bool | None:
+        """JUNHENG_SECURE_COOKIES, else `secure_cookies` in junheng.toml (true/false), else None:
+        Secure whenever the login arrives over HTTPS (see Settings.secure_cookies)."""
+        value = os.environ.get("JUNHENG_SECURE_COOKIES")
+        where = "环境变量 JUNHENG_SECURE_COOKIES"
+        if value is None or not value.strip():
+            value, where = config.get("secure_cookies"), f"{self.config_path} 中的 secure_cookies"
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto")):
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise WorkspaceError(f"{where} 的取值“{value}”无效:应为 true、false 或 auto(缺省:通过 HTTPS 登录时设置 Secure)")
 
     def create(self, database_url: str | None = None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,8 @@ from junheng.store.users import create_user
 from monitor_helpers import watch
 
 DEADLINE = date(2025, 6, 30)
-HOSTS = DEFAULT_WEBHOOK_HOSTS + ("127.0.0.1",)  # as a workspace's [webhook] allowed_hosts would add it
+HOSTS = DEFAULT_WEBHOOK_HOSTS + ("http://127.0.0.1:*",)  # as a workspace's [webhook] allowed_hosts would add it
+INTERNAL = ("127.0.0.1",)  # and [webhook] internal_hosts: the local receiver may be on a loopback address
 
 
 def _free_port() -> int:
@@ -98,7 +99,7 @@ def test_digests_are_delivered_once_and_again_when_worse(database, smtp_server, 
                     owner_name="张主任", via="cli")
     settings = MonitorSettings(smtp=SmtpSettings(host="127.0.0.1", port=controller.port, security="none",
                                                  sender="均衡预警 <junheng@test.local>"),
-                               site_url="https://junheng.test", webhook_timeout=3, webhook_hosts=HOSTS)
+                               site_url="https://junheng.test", webhook_timeout=3, webhook_hosts=HOSTS, webhook_internal_hosts=INTERNAL)
 
     # three days before the deadline: a yellow warning; the supervisor's robot hears of it, the
     # county admin (red only) does not
@@ -167,7 +168,7 @@ def test_e_mail_targets_are_one_plain_address_at_subscription_and_at_delivery(da
                                            active=True))
         create_task(s, "990001", title="风雨操场", deadline=DEADLINE, via="cli")
     settings = MonitorSettings(smtp=SmtpSettings(host="127.0.0.1", port=controller.port, security="none",
-                                                 sender="均衡预警 <junheng@test.local>"), webhook_hosts=HOSTS)
+                                                 sender="均衡预警 <junheng@test.local>"), webhook_hosts=HOSTS, webhook_internal_hosts=INTERNAL)
     watch(database, DEADLINE - timedelta(days=3), settings=settings)  # no exception: the run completes
     assert mailbox.recipients == [["xian@test.local"]]  # one digest, to the one good address
     assert mailbox.messages[0]["To"] == "xian@test.local" and "Bcc" not in mailbox.messages[0]

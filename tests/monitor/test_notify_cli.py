@@ -62,7 +62,7 @@ def test_subscribe_list_unsubscribe(tmp_path, monkeypatch):
 
     # the workspace allows a local receiver
     config = workspace / "junheng.toml"
-    config.write_text(config.read_text("utf-8") + '\n[webhook]\nallowed_hosts = ["127.0.0.1"]\n', encoding="utf-8")
+    config.write_text(config.read_text("utf-8") + '\n[webhook]\nallowed_hosts = ["http://127.0.0.1:9000"]\n', encoding="utf-8")
     assert "添加通知订阅 3" in run("subscribe", "xian", "http://127.0.0.1:9000/hook", "--format", "json")
 
     table = run("list")
@@ -76,7 +76,7 @@ def test_subscribe_list_unsubscribe(tmp_path, monkeypatch):
             == [True, True, False]
     assert "已停用" in run("list")
     # resuming checks the host again: without 127.0.0.1 in the list it stays paused
-    config.write_text(config.read_text("utf-8").replace('allowed_hosts = ["127.0.0.1"]', "allowed_hosts = []"),
+    config.write_text(config.read_text("utf-8").replace('allowed_hosts = ["http://127.0.0.1:9000"]', "allowed_hosts = []"),
                       encoding="utf-8")
     assert "不在允许的列表中" in run("unsubscribe", "3", "--resume", ok=False)
     with database.session() as s:

@@ -328,10 +328,10 @@ def test_subscriptions_page_refuses_disallowed_webhook_hosts(world, tmp_path):
     assert subscribe(school, channel="email", target="p1@example.cn", county=COUNTY).status_code == 403
 
     # the workspace may allow more hosts: 127.0.0.1 for a local receiver
-    (tmp_path / "junheng.toml").write_text('[webhook]\nallowed_hosts = ["127.0.0.1"]\n', encoding="utf-8")
+    (tmp_path / "junheng.toml").write_text('[webhook]\nallowed_hosts = ["http://127.0.0.1:8080"]\n', encoding="utf-8")
     fresh = WebWorld(world.database, world.settings)  # a new application reads the workspace again
     admin = fresh.login("admin")
-    assert "127.0.0.1" in _json(admin, "/notifications/subscriptions")["allowed_webhook_hosts"]
+    assert "http://127.0.0.1:8080" in _json(admin, "/notifications/subscriptions")["allowed_webhook_hosts"]
     assert subscribe(admin, target="http://127.0.0.1:8080/hook", format="json").status_code == 303
 
 

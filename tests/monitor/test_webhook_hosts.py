@@ -52,9 +52,19 @@ def test_settings_add_hosts_to_the_robots(monkeypatch, tmp_path):
     ("https://qyapi.weixin.qq.com@evil.example/send", None, False),
     ("https://user:pw@qyapi.weixin.qq.com/send", None, False),
     ("ftp://qyapi.weixin.qq.com/send", None, False),
-    ("http://127.0.0.1:8080/hook", ("127.0.0.1",), True),
-    ("http://127.0.0.1:8080/hook", ("127.0.0.1:8080",), True),
-    ("http://127.0.0.1:9090/hook", ("127.0.0.1:8080",), False),
+    # issue 11: https on port 443 by default; http and other ports only where an entry says so
+    ("http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=1", None, False),
+    ("https://qyapi.weixin.qq.com:8443/cgi-bin/webhook/send?key=1", None, False),
+    ("https://qyapi.weixin.qq.com:443/cgi-bin/webhook/send?key=1", None, True),
+    ("http://127.0.0.1:8080/hook", ("127.0.0.1",), False),
+    ("http://127.0.0.1:8080/hook", ("127.0.0.1:8080",), False),
+    ("https://127.0.0.1:8080/hook", ("127.0.0.1",), False),
+    ("https://127.0.0.1:8080/hook", ("127.0.0.1:8080",), True),
+    ("http://127.0.0.1:8080/hook", ("http://127.0.0.1:8080",), True),
+    ("http://127.0.0.1:9090/hook", ("http://127.0.0.1:8080",), False),
+    ("http://127.0.0.1:9090/hook", ("http://127.0.0.1:*",), True),
+    ("http://127.0.0.1/hook", ("http://127.0.0.1",), True),
+    ("https://127.0.0.1/hook", ("http://127.0.0.1",), False),
     ("https://robot.example.org/x", ("*.example.org",), True),
     ("https://example.org/x", ("*.example.org",), False),
 ])
@@ -96,7 +106,7 @@ def test_refused_when_subscribing_and_again_when_delivering(database):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    local = DEFAULT_WEBHOOK_HOSTS + ("127.0.0.1",)
+    local = DEFAULT_WEBHOOK_HOSTS + ("http://127.0.0.1:*",)  # an explicit plain-http local receiver
     try:
         with database.session() as s:
             s.add(OrgNode(kind="county", code="990001", name="测试县"))
@@ -119,7 +129,8 @@ def test_refused_when_subscribing_and_again_when_delivering(database):
         assert all("不在允许的列表中" in e["error"] for e in log)
 
         # allowed again: delivered; the redirecting receiver's digest is not carried elsewhere
-        watch(database, date(2025, 6, 28), settings=MonitorSettings(webhook_timeout=3, webhook_hosts=local))
+        watch(database, date(2025, 6, 28), settings=MonitorSettings(webhook_timeout=3, webhook_hosts=local,
+                                                                    webhook_internal_hosts=("127.0.0.1",)))
         assert len(posts) == 2  # /hook and /redirect, never /elsewhere
         assert all("followed" not in p for p in posts)
         with database.session() as s:

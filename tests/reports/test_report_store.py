@@ -47,7 +47,7 @@ def two_counties() -> Dataset:
 def workspace(database, tmp_path):
     """A workspace on the test database holding two_counties() approved; the same data as CSV."""
     root = tmp_path / "ws"
-    init_workspace(root, admin="admin", password="admin-password-1", database_url=database.url)
+    init_workspace(root, admin="admin", password="report-store-pass-1", database_url=database.url)
     dataset = two_counties()
     with database.session() as s:
         repo.import_dataset(s, dataset, user=None, via="cli", note="测试数据", status="approved")

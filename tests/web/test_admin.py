@@ -275,8 +275,9 @@ def test_a_county_admin_adds_a_school_filler_whose_password_is_shown_once_and_ne
                                             "county": A})
     assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
     password = shown_password(made.text)
-    assert len(password) >= 8
-    assert world.login("填报员甲", password).get("/schools/A-P1/years/2024").status_code == 200
+    assert len(password) >= 10
+    first = world.login("填报员甲", password).get("/schools/A-P1/years/2024", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/account/password"  # their own password first
     entries = world.audit(entity="user", entity_key="填报员甲")
     assert {(e.field, e.new) for e in entries} == {
         ("username", "填报员甲"), ("display_name", "甲县一小填报员"),
@@ -318,7 +319,7 @@ def test_bad_user_input_is_explained_beside_the_field(world):
         ({"username": "新用户", "role": "school_filler", "scope": "NOPE"}, "scope", "没有学校标识码为“NOPE”"),
         ({"username": "新用户", "role": "admin", "scope": A}, "scope", "不限定范围"),
         ({"username": "新用户", "role": "viewer", "scope": A, "password_mode": "typed", "password": "short",
-          "password_repeat": "short"}, "password", "至少 8 位"),
+          "password_repeat": "short"}, "password", "至少 10 位"),
         ({"username": "新用户", "role": "viewer", "scope": A, "password_mode": "typed", "password": "longenough1",
           "password_repeat": "different1"}, "password_repeat", "不一致"),
     ]
@@ -333,10 +334,11 @@ def test_bad_user_input_is_explained_beside_the_field(world):
 def test_the_system_admin_creates_any_role_with_a_typed_password(world):
     admin = world.login("admin")
     made = admin.post("/admin/users/new", {"username": "city_sup", "display_name": "市督导", "role": "supervisor",
-                                           "scope": CITY, "password_mode": "typed", "password": "督导密码12345",
-                                           "password_repeat": "督导密码12345"})
-    assert made.status_code == 200 and 'id="typed-password"' in made.text and "督导密码12345" not in made.text
-    assert world.login("city_sup", "督导密码12345").get(f"/counties/{B}?format=json").status_code == 200
+                                           "scope": CITY, "password_mode": "typed", "password": "督导密码-城市-2024",
+                                           "password_repeat": "督导密码-城市-2024"})
+    assert made.status_code == 200 and 'id="typed-password"' in made.text and "督导密码-城市-2024" not in made.text
+    # the typed password logs in; a password the admin chose must be changed before any page
+    assert world.login("city_sup", "督导密码-城市-2024").get(f"/counties/{B}?format=json").status_code == 403
     grant_entry = world.audit(entity="user", entity_key="city_sup", field="role_grant")[0]
     assert grant_entry.new == "市/省督导 · 测试市(990100)" and grant_entry.county_id is None
     assert admin.post("/admin/users/new", {"username": "second_admin", "role": "admin",

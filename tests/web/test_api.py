@@ -99,7 +99,7 @@ def test_percent_fractions_and_types_are_refused_in_chinese(draft, client):
     assert {(e["field"], e["message"]) for e in response.json()["errors"]} == {
         ("sports_area", "取值类型不对:应为文本、数字、true/false 或 null"), ("versio", "不是可用的参数")}
     response = client.put(P1, headers=headers | {"Content-Type": "application/json"}, content=b"{not json")
-    assert response.status_code == 422 and response.json()["errors"][0]["message"] == "请求体不是有效的 JSON"
+    assert response.status_code == 422 and response.json()["errors"][0]["message"] == "请求体不是有效的 JSON:第 1 行第 2 列有误"
     response = client.put(P1, headers=headers)
     assert response.status_code == 422 and response.json()["errors"][0]["message"].startswith("缺少请求体")
 

@@ -16,7 +16,7 @@ from junheng.web.app import create_app
 
 def test_tokens_are_created_listed_and_revoked_from_the_command_line(tmp_path):
     workspace = tmp_path / "ws"
-    init_workspace(workspace, admin="admin", password="password123")
+    init_workspace(workspace, admin="admin", password="Api-tokens-test-2024")
     # the real command once (a fresh process, as an administrator runs it) ...
     created = builders.run_junheng("tokens", "create", "admin", "--name", "市级平台同步", "-w", str(workspace))
     assert created.returncode == 0, created.stderr

@@ -122,7 +122,7 @@ def test_a_valid_file_applies_at_once_and_every_changed_value_is_audited(drafts)
     upload_id = location.rsplit("/", 1)[1]
     assert all(upload_id in e.note for e in entries) and all(e.user.username == "county" for e in entries)
     kept = sorted(p.name for p in drafts.settings.uploads.iterdir())
-    assert kept == [f"{upload_id}.json", f"{upload_id}.xlsx"]
+    assert kept == [f"{upload_id}.json", f"{upload_id}.parsed", f"{upload_id}.xlsx"]  # the file read once, kept
     again = county.get(location)
     assert "已应用" in again.text and "没有差异" in again.text
     assert county.post(f"{location}/apply", {"fingerprint": fingerprint}).status_code == 409

@@ -21,16 +21,26 @@
     [webhook]
     timeout = 10
     allowed_hosts = ["robot.example.gov.cn"]   # besides WeCom and DingTalk (JUNHENG_WEBHOOK_ALLOWED_HOSTS)
+    internal_hosts = []            # hosts allowed to resolve to private addresses, e.g. ["robot.intranet.example"]
+
+    [uploads]
+    keep_days = 7                  # uploads never applied are removed after this; applied ones keep their record
 
 Webhook targets are restricted to `webhook_hosts`: the WeCom and DingTalk robot hosts plus what
 `[webhook] allowed_hosts` (or the comma-separated JUNHENG_WEBHOOK_ALLOWED_HOSTS) adds. An entry
-is a host name or IP address, optionally with a port ("127.0.0.1:8080": that port only) or a
-leading "*." (every sub-domain of the name, not the name itself).
+is a host name or IP address, optionally with a leading "*." (every sub-domain of the name, not
+the name itself). By default a target must be https on port 443: an entry may allow another
+port explicitly ("robot.example.gov.cn:8443", or ":*" for any) and plain http with its scheme
+("http://10.1.2.3:8080", an intranet robot; port 80 unless given). At delivery the host is resolved and refused
+when any address is private, loopback, link-local, multicast, reserved or unspecified, unless
+the host is listed in `internal_hosts` (an intranet robot, named explicitly); the digest is then
+sent to the address that was checked (see junheng.monitor.notify).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +54,8 @@ class MonitorConfigError(JunhengError):
 
 
 DEFAULT_WEBHOOK_HOSTS = ("qyapi.weixin.qq.com", "oapi.dingtalk.com")  # WeCom and DingTalk group robots
+# an allowed-host entry: [http:// or https://]name[:port or :*]; a name may start with "*."
+WEBHOOK_ENTRY = re.compile(r"^(?:(?P<scheme>https?)://)?(?P<name>\[[^\]]+\]|[^:\[\]/@\s]+)(?::(?P<port>\d{1,5}|\*))?$")
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,8 @@ class MonitorSettings:
     smtp: SmtpSettings | None = None
     webhook_timeout: float = 10.0
     webhook_hosts: tuple[str, ...] = DEFAULT_WEBHOOK_HOSTS
+    webhook_internal_hosts: tuple[str, ...] = ()  # may resolve to private / loopback addresses
+    upload_keep_days: float = 7.0  # [uploads] keep_days
 
 
 def _env(name: str, default=None):
@@ -93,8 +107,9 @@ def monitor_settings(workspace_path: Path | None = None, *, config: dict | None 
     monitor = config.get("monitor", {}) or {}
     smtp_conf = config.get("smtp", {}) or {}
     webhook = config.get("webhook", {}) or {}
-    if not all(isinstance(x, dict) for x in (monitor, smtp_conf, webhook)):
-        raise MonitorConfigError("工作区配置中 [monitor]、[smtp]、[webhook] 应为表(table)")
+    uploads = config.get("uploads", {}) or {}
+    if not all(isinstance(x, dict) for x in (monitor, smtp_conf, webhook, uploads)):
+        raise MonitorConfigError("工作区配置中 [monitor]、[smtp]、[webhook]、[uploads] 应为表(table)")
     rules_dir = monitor.get("rules_dir", "monitor-rules")
     rules_path = Path(rules_dir) if Path(rules_dir).is_absolute() or root is None else root / rules_dir
     smtp = None
@@ -120,27 +135,44 @@ def monitor_settings(workspace_path: Path | None = None, *, config: dict | None 
     except (TypeError, ValueError):
         raise MonitorConfigError("[monitor] attachment_limit_mb 和 [webhook] timeout 应为数字") from None
     hosts = _webhook_hosts(webhook.get("allowed_hosts", []), _env("JUNHENG_WEBHOOK_ALLOWED_HOSTS"))
+    internal_hosts = _host_list(webhook.get("internal_hosts", []), "internal_hosts")
+    try:
+        keep_days = float(uploads.get("keep_days", 7))
+    except (TypeError, ValueError):
+        keep_days = -1.0
+    if not 0 < keep_days < 100000 or isinstance(uploads.get("keep_days"), bool):
+        raise MonitorConfigError(f"[uploads] keep_days 应为正数(天),实际为 {uploads.get('keep_days')!r}")
     return MonitorSettings(
         root=root, rules_dir=rules_path, uploads=(root / "uploads") if root else None, enabled=enabled,
         schedule=str(_env("JUNHENG_MONITOR_SCHEDULE", monitor.get("schedule", "30 6 * * *"))),
         timezone=str(monitor.get("timezone", "Asia/Shanghai")), site_url=monitor.get("site_url"),
-        attachment_limit_bytes=limit, smtp=smtp, webhook_timeout=webhook_timeout, webhook_hosts=hosts)
+        attachment_limit_bytes=limit, smtp=smtp, webhook_timeout=webhook_timeout, webhook_hosts=hosts,
+        webhook_internal_hosts=internal_hosts, upload_keep_days=keep_days)
 
 
 def _webhook_hosts(configured, environment: str | None) -> tuple[str, ...]:
     """The default robot hosts plus the configured ones, lower-case, without duplicates."""
+    out = list(DEFAULT_WEBHOOK_HOSTS)
+    for host in _host_list(configured, "allowed_hosts") + _host_list((environment or "").split(","), "allowed_hosts"):
+        if host not in out:
+            out.append(host)
+    return tuple(out)
+
+
+def _host_list(configured, key: str) -> tuple[str, ...]:
+    """A [webhook] list of host entries, lower-case, without duplicates."""
     if isinstance(configured, str):
         configured = [configured]
     if not isinstance(configured, list) or not all(isinstance(h, str) for h in configured):
-        raise MonitorConfigError('[webhook] allowed_hosts 应为主机名列表,如 ["robot.example.gov.cn", "127.0.0.1"]')
-    extra = list(configured) + [h for h in (environment or "").split(",")]
-    out = list(DEFAULT_WEBHOOK_HOSTS)
-    for host in extra:
+        raise MonitorConfigError(f'[webhook] {key} 应为主机名列表,如 ["robot.example.gov.cn", "10.1.2.3"]')
+    out: list[str] = []
+    for host in configured:
         host = host.strip().lower()
         if not host:
             continue
-        if "/" in host or "@" in host or " " in host:
-            raise MonitorConfigError(f"[webhook] allowed_hosts 中的“{host}”不是主机名(只写主机名或 主机名:端口,不写 http:// 和路径)")
+        if not WEBHOOK_ENTRY.match(host):
+            raise MonitorConfigError(f"[webhook] {key} 中的“{host}”不是主机名(写主机名、主机名:端口,内网 http 机器人写"
+                                     " http://主机名:端口;不写路径)")
         if host not in out:
             out.append(host)
     return tuple(out)

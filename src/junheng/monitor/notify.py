@@ -17,19 +17,27 @@ Webhook bodies: "markdown" (企业微信/WeCom group robot: {"msgtype": "markdow
 and "json" (the warnings as data, for other systems).
 
 Webhook targets must be on an allowed host (`MonitorSettings.webhook_hosts`: WeCom, DingTalk and
-what the workspace adds): checked when a subscription is made or re-activated and again before
-every delivery; redirects are not followed (a robot host cannot send the digest elsewhere).
+what the workspace adds), https on port 443 unless the host's entry says otherwise explicitly
+("http://10.1.2.3:8080", "robot.example.cn:8443", a port "*" for any): checked when a
+subscription is made or re-activated and again before every delivery. At delivery the host is
+resolved once and refused when any address is private, loopback, link-local, multicast,
+reserved, unspecified or otherwise not global (unless the host is named in
+`MonitorSettings.webhook_internal_hosts`), and the connection goes to the address that was
+checked (TLS still verifies the host name): a DNS answer that changes between the check and the
+connection cannot redirect the digest. Redirects are not followed (a robot host cannot send the
+digest elsewhere). Every refusal is logged as a failed delivery with its reason.
 """
 
 from __future__ import annotations
 
+import http.client
+import ipaddress
 import json
 import re
 import smtplib
+import socket
 import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -39,7 +47,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng.errors import JunhengError
-from junheng.monitor.config import DEFAULT_WEBHOOK_HOSTS, MonitorSettings
+from junheng.monitor.config import DEFAULT_WEBHOOK_HOSTS, WEBHOOK_ENTRY, MonitorSettings
 from junheng.monitor.rules import KIND_LABELS, SEVERITY_LABELS, SEVERITY_RANK
 from junheng.monitor.warnings import warning_json
 from junheng.store.models import (
@@ -70,40 +78,69 @@ class NotifyError(JunhengError):
 # ---------------------------------------------------------------- subscriptions
 
 
-def host_allowed(host: str, port: int | None, allowed: tuple[str, ...] | list[str]) -> bool:
-    """Whether `host` (lower-case) and `port` match an entry: "host", "host:port" or "*.domain"."""
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _entry(entry: str) -> tuple[str, str, str | None] | None:
+    """An allowed-host entry as (scheme, name, port): "host", "host:port", "*.domain",
+    "http://host[:port]"; port None (the scheme's default), digits or "*" (any)."""
+    match = WEBHOOK_ENTRY.match(entry.strip().lower())
+    if not match:
+        return None
+    return match["scheme"] or "https", match["name"].strip("[]"), match["port"]
+
+
+def _name_matches(host: str, name: str) -> bool:
+    return host.endswith(name[1:]) if name.startswith("*.") else host == name
+
+
+def host_allowed(host: str, port: int | None, allowed: tuple[str, ...] | list[str], scheme: str = "https") -> bool:
+    """Whether `host` (lower-case), `port` (None: the scheme's default) and `scheme` match an
+    entry: by default https on port 443 only; "host:8443" allows that port, "host:*" any port,
+    "http://host[:port]" plain http (port 80 unless given)."""
+    port = port if port is not None else DEFAULT_PORTS.get(scheme)
     for entry in allowed:
-        entry = entry.strip().lower()
-        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-        if entry_port and (not entry_port.isdigit() or port != int(entry_port)):
+        parsed = _entry(entry)
+        if parsed is None:
             continue
-        if name.startswith("*."):
-            if host.endswith(name[1:]):
-                return True
-        elif host == name.strip("[]"):
+        entry_scheme, name, entry_port = parsed
+        if entry_scheme != scheme or not _name_matches(host, name):
+            continue
+        if entry_port == "*" or port == (int(entry_port) if entry_port else DEFAULT_PORTS[entry_scheme]):
             return True
     return False
 
 
+def _host_listed(host: str, entries: tuple[str, ...] | list[str]) -> bool:
+    """Whether `host` is named by an entry, whatever its scheme and port."""
+    return any(parsed is not None and _name_matches(host, parsed[1]) for parsed in map(_entry, entries))
+
+
 def check_webhook_url(url: str, allowed_hosts: tuple[str, ...] | list[str] | None = None) -> str:
-    """The URL, stripped, if it is an http(s) URL on an allowed host; else NotifyError (Chinese)."""
+    """The URL, stripped, if it is an https URL on port 443 of an allowed host, or http / another
+    port that the host's entry allows explicitly; else NotifyError (Chinese)."""
     url = (url or "").strip()
     allowed = tuple(allowed_hosts) if allowed_hosts is not None else DEFAULT_WEBHOOK_HOSTS
     if not re.match(r"(?i)https?://[^\s/]+", url) or any(c.isspace() for c in url):
-        raise NotifyError(f"Webhook 地址“{url[:100]}”无效:应以 http:// 或 https:// 开头,不含空格")
+        raise NotifyError(f"Webhook 地址“{url[:100]}”无效:应以 https:// 开头,不含空格")
     try:
         parts = urllib.parse.urlsplit(url)
-        host, port = (parts.hostname or "").lower(), parts.port
+        host, port, scheme = (parts.hostname or "").lower(), parts.port, parts.scheme.lower()
     except ValueError:
         raise NotifyError(f"Webhook 地址“{url[:100]}”无效:主机名或端口有误") from None
     if parts.username or parts.password:
         raise NotifyError("Webhook 地址不能包含用户名或密码(“用户@主机”形式)")
     if not host:
         raise NotifyError(f"Webhook 地址“{url[:100]}”缺少主机名")
-    if not host_allowed(host, port, allowed):
-        shown = host + (f":{port}" if port else "")
+    shown = host + (f":{port}" if port else "")
+    if not _host_listed(host, allowed):
         raise NotifyError(f"Webhook 主机“{shown}”不在允许的列表中。允许的主机:{'、'.join(allowed)};"
                           "如需使用其他主机,请系统管理员在工作区配置 junheng.toml 的 [webhook] allowed_hosts 中添加")
+    if not host_allowed(host, port, allowed, scheme):
+        suggestion = f"\"http://{host}:{port or 80}\"" if scheme == "http" else f"\"{host}:{port}\""
+        raise NotifyError(f"Webhook 地址“{scheme}://{shown}”不被允许:默认只能使用 https 和 443 端口。"
+                          "内网机器人如需 http 或其他端口,请系统管理员在 junheng.toml 的 [webhook] allowed_hosts 中"
+                          f"明确写出,如 {suggestion}")
     return url
 
 
@@ -423,27 +460,93 @@ def send_email(smtp: MonitorSettings | None, to: str, subject: str, body: str) -
         raise NotifyError(f"邮件发送失败:{exc}") from None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A robot answers itself; a redirect could carry the digest to a host nobody allowed."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        raise urllib.error.HTTPError(req.full_url, code, f"重定向到 {newurl} 未被跟随", headers, fp)
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def post_webhook(url: str, payload: dict, timeout: float) -> None:
-    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json; charset=utf-8"})
+def _resolve(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to (an IP literal: itself)."""
     try:
-        with _OPENER.open(request, timeout=timeout) as response:  # http/https on an allowed host only
-            text = response.read(65536).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        raise NotifyError(f"Webhook 返回 HTTP {exc.code}") from None
-    except (OSError, urllib.error.URLError) as exc:
-        raise NotifyError(f"Webhook 无法送达:{getattr(exc, 'reason', exc)}") from None
+        return [ipaddress.ip_address(host).compressed]
+    except ValueError:
+        pass
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _internal(address: str) -> bool:
+    """Whether an address is not one of the public internet's: private, loopback, link-local,
+    multicast, reserved, unspecified, shared (100.64/10) and the like, IPv4-mapped too."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
+            or ip.is_unspecified or not ip.is_global)
+
+
+def checked_address(host: str, port: int, internal_hosts: tuple[str, ...] | list[str] = ()) -> str:
+    """The one address a webhook is delivered to: `host` resolved once, every address it has
+    checked (none internal unless the host is named in `internal_hosts`); NotifyError (Chinese)
+    otherwise."""
+    try:
+        addresses = _resolve(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise NotifyError(f"Webhook 主机“{host}”无法解析:{getattr(exc, 'strerror', None) or exc}") from None
+    if not addresses:
+        raise NotifyError(f"Webhook 主机“{host}”无法解析:没有地址")
+    if not _host_listed(host, internal_hosts):
+        internal = [a for a in addresses if _internal(a)]
+        if internal:
+            raise NotifyError(f"Webhook 主机“{host}”解析到内网、本机或保留地址({'、'.join(internal[:3])}),已拒绝发送。"
+                              "如确为内网机器人,请系统管理员在 junheng.toml 的 [webhook] internal_hosts 中写明该主机")
+    return addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the checked address; the Host header names the host."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to the checked address; SNI, the certificate check and the Host header use the
+    host name (a certificate for the name is still required)."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post_webhook(url: str, payload: dict, timeout: float, *,
+                 internal_hosts: tuple[str, ...] | list[str] = ()) -> None:
+    """POST the digest to `url` (already checked against the allowed hosts), at the address
+    `checked_address` approved; redirects are not followed. NotifyError (Chinese) on any failure."""
+    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    parts = urllib.parse.urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = parts.port or DEFAULT_PORTS.get(scheme, 443)
+    address = checked_address(host, port, internal_hosts)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    kind = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+    connection = kind(host, port, address, timeout)
+    try:
+        connection.request("POST", path, body=data, headers={"Content-Type": "application/json; charset=utf-8"})
+        response = connection.getresponse()
+        text = response.read(65536).decode("utf-8", "replace")
+        status = response.status
+    except (OSError, http.client.HTTPException) as exc:
+        raise NotifyError(f"Webhook 无法送达:{exc}") from None
+    finally:
+        connection.close()
+    if 300 <= status < 400:
+        raise NotifyError(f"Webhook 返回 HTTP {status}(重定向未被跟随)")
+    if status >= 400:
+        raise NotifyError(f"Webhook 返回 HTTP {status}")
     try:
         answer = json.loads(text)
     except ValueError:
@@ -471,7 +574,8 @@ def deliver(session: Session, settings: MonitorSettings, run_id: str, *, now: da
                 payload = webhook_body(sub.format, user, p.items, settings, now, run_id)
                 body = json.dumps(payload, ensure_ascii=False)
                 check_webhook_url(sub.target, settings.webhook_hosts)  # the list may have changed since
-                post_webhook(sub.target, payload, settings.webhook_timeout)
+                post_webhook(sub.target, payload, settings.webhook_timeout,
+                             internal_hosts=settings.webhook_internal_hosts)
         except NotifyError as exc:
             status, error = "failed", exc.user_message()
         logs.append(_log(session, run_id, now, sub.id, user.id, sub.channel, sub.target, subject, body, status,

@@ -7,7 +7,8 @@ timezone [monitor] timezone, default Asia/Shanghai). `junheng serve` starts it:
     ...
     if scheduler: scheduler.shutdown(wait=False)
 
-The job never overlaps itself (max_instances=1, coalesced) and takes the workspace lock, so a
+Each run also removes abandoned uploads (`junheng.web.uploads.clean_uploads`, after `[uploads]
+keep_days`). The job never overlaps itself (max_instances=1, coalesced) and takes the workspace lock, so a
 cron `junheng watch` at the same time simply waits for the next turn. Errors are logged, never
 raised into the server.
 """
@@ -45,6 +46,23 @@ def watch_job(database, settings: MonitorSettings) -> None:
         log.error("预警巡检未执行:%s", exc.user_message())
     except Exception:  # the server must keep running
         log.exception("预警巡检出错")
+    clean_job(settings)
+
+
+def clean_job(settings: MonitorSettings, now=None):
+    """Remove abandoned uploads of the workspace (never raises into the server); the report."""
+    if settings.uploads is None:
+        return None
+    from junheng.web.uploads import clean_uploads
+
+    try:
+        report = clean_uploads(settings.uploads, now=now, keep_days=settings.upload_keep_days)
+    except Exception:  # the server must keep running
+        log.exception("清理过期上传文件出错")
+        return None
+    if report.removed or report.files_removed or report.leftovers:
+        log.info("清理过期上传文件:%s", report.summary())
+    return report
 
 
 def start_scheduler(database, workspace_path: Path | None = None, *, settings: MonitorSettings | None = None):

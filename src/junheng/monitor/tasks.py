@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import math
 import mimetypes
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng.errors import JunhengError
+from junheng.filenames import clean_name
 from junheng.standards.model import INDICATOR_IDS
 from junheng.store.models import (
     TASK_STATUSES,
@@ -400,10 +400,10 @@ def add_comment(session: Session, task_id: int, body: str, *, user: User | None 
 
 
 def safe_filename(name: str) -> str:
-    """The uploaded name for display only: no folders, no control characters, at most 255."""
-    name = re.split(r"[\\/]", name or "")[-1]
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().strip(".") or "附件"
-    return name[-255:]
+    """The uploaded name for display only (`junheng.filenames.clean_name`): no folders, no
+    control, format or bidi characters (the extension stays what it looks like), NFC, at most
+    255 characters with the extension kept."""
+    return clean_name(name, fallback="附件", length=255)
 
 
 def add_attachment(session: Session, uploads: Path, task_id: int, filename: str, data: bytes | BinaryIO, *,
@@ -518,7 +518,7 @@ def task_json(session: Session, task: SupervisionTask, *, today: date | None = N
                                 .order_by(TaskAttachment.id)).all()
         out["comments"] = [{"id": c.id, "user": c.user.display_name if c.user else "系统", "body": c.body,
                             "created_at": c.created_at.isoformat()} for c in comments]
-        out["attachments"] = [{"id": a.id, "filename": a.filename, "size": a.size, "content_type": a.content_type,
+        out["attachments"] = [{"id": a.id, "filename": safe_filename(a.filename), "size": a.size, "content_type": a.content_type,
                                "sha256": a.sha256, "user": a.user.display_name if a.user else None,
                                "created_at": a.created_at.isoformat()} for a in files]
     return out

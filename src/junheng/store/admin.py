@@ -38,8 +38,8 @@ from junheng.store.users import (
     clear_login_failures,
     create_user,
     grant,
-    hash_password,
     new_password,
+    set_password,
 )
 
 VIA = "form"
@@ -472,9 +472,9 @@ def _refuse_grant(access: Access, role: str) -> NotAllowed:
                                 "把只读用户限定在本县区"})
 
 
-def _check_password(password: str, repeat: str | None, errors: dict[str, str]) -> None:
+def _check_password(password: str, repeat: str | None, errors: dict[str, str], username: str) -> None:
     try:
-        check_password_strength(password)
+        check_password_strength(password, username)
     except JunhengError as exc:
         errors["password"] = exc.user_message()
         return
@@ -507,14 +507,15 @@ def create_account(session: Session, access: Access, *, username: str, display_n
         except FormInvalid as exc:
             errors |= exc.errors
     if password:
-        _check_password(password, password_repeat, errors)
+        _check_password(password, password_repeat, errors, username)
     if errors:
         raise FormInvalid(errors)
     if not may_grant(access, role, node, school) or role not in grantable_roles(access):
         raise _refuse_grant(access, role)
-    generated = None if password else new_password()
+    generated = None if password else new_password(username)
+    # chosen by the manager (generated or typed): the user chooses their own at the first login
     user = create_user(session, username, password or generated, display_name=display_name or None, role=role,
-                       scope_code=scope_code or None)
+                       scope_code=scope_code or None, must_change_password=True)
     session.expire(user, ["grants"])
     county_id = user_county_id(user)
     note = "新建用户"
@@ -561,15 +562,16 @@ def reset_password(session: Session, access: Access, user: User, password: str =
         raise FormInvalid(general=["请在“修改密码”页面修改自己的密码"])
     errors: dict[str, str] = {}
     if password:
-        _check_password(password, password_repeat, errors)
+        _check_password(password, password_repeat, errors, user.username)
     if errors:
         raise FormInvalid(errors)
-    generated = None if password else new_password()
-    user.password_hash = hash_password(password or generated)
-    _end_sessions(session, user)
+    generated = None if password else new_password(user.username)
+    # every login ends and every API token is revoked; the user chooses their own at the next login
+    revoked = set_password(session, user, password or generated, must_change=True)
     clear_login_failures(session, user.username)  # a locked-out user can log in with the new password
     _audit(session, access, "user", user.username, user_county_id(user), "password", None, None,
-           "密码已重置(自动生成)" if generated else "密码已重置(管理员输入)")
+           ("密码已重置(自动生成)" if generated else "密码已重置(管理员输入)")
+           + (f";已撤销其 API 令牌 {revoked} 个" if revoked else ""))
     session.flush()
     return generated
 

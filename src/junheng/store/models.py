@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -130,6 +131,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # set when someone else chose the password (generated, or typed by an administrator): every
+    # page but the password change sends the user there until they choose their own
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     grants: Mapped[list["RoleGrant"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -157,6 +161,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256: the token is shown once
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scope: Mapped[str] = mapped_column(String(16), default="read", server_default="read-write")  # read, read-write
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: tokens from before 0005
 
     user: Mapped[User] = relationship()
 

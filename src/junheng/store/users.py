@@ -10,6 +10,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from importlib import resources
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -38,7 +41,6 @@ ROLE_LABELS = {
     "viewer": "只读用户",
 }
 SESSION_LIFETIME = timedelta(hours=12)
-MIN_PASSWORD_LENGTH = 8
 _hasher = PasswordHasher()
 
 
@@ -50,25 +52,71 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password_strength(password: str) -> None:
+# ---------------------------------------------------------------- password policy
+# One rule for every password a person chooses (the password change page, the administrators'
+# forms, `junheng init --password`, `junheng users add|reset-password --password`): at least
+# MIN_PASSWORD_LENGTH characters, not only digits, not one character repeated, not the username
+# nor containing it (case-insensitive; usernames of 3 characters or more), and not in the list of
+# common passwords shipped with the package (store/common_passwords.txt). Generated passwords
+# (new_password) pass the same rule.
+
+MIN_PASSWORD_LENGTH = 10
+PASSWORD_RULES = f"密码要求:至少 {MIN_PASSWORD_LENGTH} 位,不能全是数字,不能包含用户名,不能是常见密码"
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The common-password list, read once (case-folded; # starts a comment line)."""
+    text = resources.files("junheng.store").joinpath("common_passwords.txt").read_text("utf-8")
+    return frozenset(line.strip().casefold() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str, username: str | None = None) -> str | None:
+    """Why `password` is refused (in Chinese, with what is expected), or None if it is accepted."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
+        return f"密码太短:至少 {MIN_PASSWORD_LENGTH} 位(现为 {len(password)} 位)。{PASSWORD_RULES}"
+    if password.isdigit():
+        return f"密码不能全是数字:请加入字母或符号。{PASSWORD_RULES}"
+    if len(set(password)) == 1:
+        return f"密码不能由同一个字符重复组成。{PASSWORD_RULES}"
+    name = (username or "").strip().casefold()
+    folded = password.casefold()
+    if name and (folded == name or (len(name) >= 3 and name in folded)):
+        return f"密码不能是用户名,也不能包含用户名“{username.strip()}”。{PASSWORD_RULES}"
+    if folded in common_passwords():
+        return f"这是一个常见密码,很容易被猜中:请换一个只有您知道的密码。{PASSWORD_RULES}"
+    return None
+
+
+def check_password_strength(password: str, username: str | None = None) -> None:
+    """Raise UserError saying why `password` is refused for `username` (see password_problem)."""
+    problem = password_problem(password, username)
+    if problem:
+        raise UserError(problem)
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_password() -> str:
-    return secrets.token_urlsafe(9)
+def new_password(username: str | None = None) -> str:
+    """A random password (16 characters) that passes the policy for `username`."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        if password_problem(password, username) is None:
+            return password
 
 
 def create_user(session: Session, username: str, password: str, *, display_name: str | None = None,
-                role: str, scope_code: str | None = None) -> User:
+                role: str, scope_code: str | None = None, must_change_password: bool = False) -> User:
+    """A new user with one role grant. `must_change_password`: the password was chosen by someone
+    else (generated, or typed by an administrator) and must be changed at the first login."""
     if session.scalar(select(User).where(User.username == username)):
         raise UserError(f"用户名 {username} 已存在")
-    check_password_strength(password)
-    user = User(username=username, display_name=display_name or username, password_hash=hash_password(password))
+    check_password_strength(password, username)
+    user = User(username=username, display_name=display_name or username, password_hash=hash_password(password),
+                must_change_password=must_change_password)
     session.add(user)
     session.flush()
     grant(session, user, role, scope_code)
@@ -213,13 +261,28 @@ def clear_login_failures(session: Session, username: str) -> None:
                                                 LoginThrottle.key == login_keys(username, None)[0][1]))
 
 
-def change_password(session: Session, user: User, old: str, new: str) -> None:
+def set_password(session: Session, user: User, password: str, *, must_change: bool) -> int:
+    """Give `user` a new password (already checked by the caller); every login of theirs ends and
+    every API token of theirs is revoked (a token lives as long as the password it was issued
+    under). `must_change`: someone else chose it. Returns how many tokens were revoked."""
+    user.password_hash = hash_password(password)
+    user.must_change_password = must_change
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    revoked = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                              .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    session.flush()
+    return revoked.rowcount or 0
+
+
+def change_password(session: Session, user: User, old: str, new: str) -> int:
+    """The user's own change: the old password proves it is them; the new one must pass the
+    policy and differ from the old. Ends every login and revokes every token (set_password)."""
     if authenticate(session, user.username, old) is None:
         raise UserError("原密码不正确")
-    check_password_strength(new)
-    user.password_hash = hash_password(new)
-    for s in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
-        session.delete(s)  # other logins end with the old password
+    check_password_strength(new, user.username)
+    if new == old:
+        raise UserError("新密码不能与原密码相同")
+    return set_password(session, user, new, must_change=False)
 
 
 def start_session(session: Session, user: User) -> tuple[str, WebSession]:
@@ -251,18 +314,82 @@ def end_session(session: Session, token: str | None) -> None:
         session.delete(row)
 
 
-def create_token(session: Session, user: User, name: str) -> str:
+# ---------------------------------------------------------------- API tokens
+# A token has a scope (read: GET/HEAD/OPTIONS only; read-write: everything its user may do) and an
+# expiry (DEFAULT_TOKEN_DAYS unless chosen; tokens from before migration 0005 have none and are
+# read-write). Revoked, expired or unknown tokens and tokens of disabled users are refused (401);
+# a read token asking to write is refused (403). `token_user` is the one rule: the API's
+# dependency (web/deps.api_viewer) calls it for every request that carries a token.
+
+TOKEN_SCOPES = {"read": "只读", "read-write": "读写"}
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 3650
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+class TokenRefused(UserError):
+    """A token that may not be used for this request; `status` is 401 (not a usable token) or
+    403 (a read-only token asked to write)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def _beijing(value: datetime) -> str:
+    return _aware(value).astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def create_token(session: Session, user: User, name: str, *, scope: str = "read-write",
+                 days: int = DEFAULT_TOKEN_DAYS) -> str:
+    """A new token for `user` (returned once; only its digest is stored)."""
+    if scope not in TOKEN_SCOPES:
+        raise UserError(f"令牌权限“{scope}”无效;可选:read(只读)或 read-write(读写)")
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise UserError(f"令牌有效天数应为 1–{MAX_TOKEN_DAYS} 天(现为 {days})")
     token = "jh_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(token)))
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(token), scope=scope,
+                         expires_at=utcnow() + timedelta(days=days)))
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+def token_state(row: ApiToken, now: datetime | None = None) -> str:
+    """有效, 已过期 or 已撤销, with the date."""
+    if row.revoked_at is not None:
+        return f"已撤销({_beijing(row.revoked_at)})"
+    if row.expires_at is not None and _aware(row.expires_at) <= (now or utcnow()):
+        return f"已过期({_beijing(row.expires_at)})"
+    return "有效"
+
+
+def token_user(session: Session, token: str, *, write: bool, now: datetime | None = None) -> User:
+    """The user a request carrying `token` acts as; TokenRefused (401/403, in Chinese) otherwise.
+    `write`: the request may change something (any method but GET, HEAD, OPTIONS)."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token))
                          .options(joinedload(ApiToken.user).selectinload(User.grants)))
-    if row is None or not row.user.active:
-        return None
+    if row is None:
+        raise TokenRefused("API 令牌无效:请检查请求头 Authorization: Bearer <令牌>", 401)
+    if row.revoked_at is not None:
+        raise TokenRefused(f"API 令牌“{row.name}”已于 {_beijing(row.revoked_at)}(北京时间)撤销,"
+                           "请向管理员申请新的令牌", 401)
+    if row.expires_at is not None and _aware(row.expires_at) <= (now or utcnow()):
+        raise TokenRefused(f"API 令牌“{row.name}”已于 {_beijing(row.expires_at)}(北京时间)过期,"
+                           "请向管理员申请新的令牌(junheng tokens create)", 401)
+    if not row.user.active:
+        raise TokenRefused(f"API 令牌“{row.name}”所属的用户已停用", 401)
+    if write and row.scope != "read-write":
+        raise TokenRefused(f"API 令牌“{row.name}”只有读取权限(read),不能修改数据;需要写入时请向管理员申请"
+                           "读写令牌(junheng tokens create … --scope read-write)", 403)
     return row.user
+
+
+def user_for_token(session: Session, token: str, *, write: bool = False) -> User | None:
+    """The token's user, or None when it may not be used (see token_user)."""
+    try:
+        return token_user(session, token, write=write)
+    except TokenRefused:
+        return None
 
 
 def list_tokens(session: Session) -> list[ApiToken]:

@@ -8,7 +8,7 @@ from importlib import resources
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -18,7 +18,9 @@ from junheng.errors import JunhengError
 from junheng.schoolyear import label as school_year_label
 from junheng.store.db import Database
 from junheng.typography import typeset_html
-from junheng.web.deps import LoginRequired
+from junheng.web.deps import PASSWORD_CHANGE_MESSAGE, PASSWORD_CHANGE_PATH, LoginRequired, PasswordChangeRequired
+from junheng.web.files import BodyLimitMiddleware
+from junheng.web.security import AllowOptions, SecurityHeaders
 from junheng.workspace import Settings
 
 PACKAGE = resources.files("junheng.web")
@@ -42,11 +44,23 @@ templates.env.filters["schoolyear"] = school_year_label  # 2025 → 2025—2026 
 templates.env.filters["num"] = num  # numbers as the reports write them: 1 人, 37100 元, 4.50 m²
 
 
+class JunhengApp(FastAPI):
+    """FastAPI with the security headers and the OPTIONS answer (junheng.web.security) around
+    everything, Starlette's ServerErrorMiddleware included: an unexpected 500 carries them too."""
+
+    def build_middleware_stack(self):
+        return SecurityHeaders(AllowOptions(super().build_middleware_stack(), lambda: self.router.routes))
+
+
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
-    app = FastAPI(title="均衡 junheng API", version="1", docs_url="/api/v1/docs",
-                  openapi_url="/api/v1/openapi.json", redoc_url=None)
+    # The API documentation is our own page (api_docs.html): Swagger UI served from /static/vendor
+    # with its settings in static/api-docs.js, not FastAPI's page, which loads Swagger UI from a CDN
+    # (absent on a closed county intranet) and starts it with an inline script (refused by the CSP).
+    app = JunhengApp(title="均衡 junheng API", version="1", docs_url=None,
+                     openapi_url="/api/v1/openapi.json", redoc_url=None)
     app.state.settings = settings
     app.state.db = database or Database(settings.database_url)
+    app.add_middleware(BodyLimitMiddleware)  # one ceiling on every body, also those FastAPI reads itself
     app.mount("/static", StaticFiles(directory=str(PACKAGE.joinpath("static"))), name="static")
 
     from junheng.web.routes import (  # data entry, review, upload, audit log
@@ -81,6 +95,10 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
 
     app.include_router(monitor_extra.router)  # trends, enrolment forecast, notifications and subscriptions
 
+    @app.get("/api/v1/docs", include_in_schema=False, response_class=HTMLResponse)
+    def api_docs(request: Request):
+        return templates.TemplateResponse(request, "api_docs.html", {"openapi_url": app.openapi_url})
+
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/") or request.query_params.get("format") == "json"
 
@@ -89,6 +107,12 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         if wants_json(request):
             return JSONResponse({"detail": "请先登录"}, status_code=401)
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)  # a password someone else chose: change it first
+    async def _password_change(request: Request, exc: PasswordChangeRequired):
+        if wants_json(request):
+            return JSONResponse({"detail": PASSWORD_CHANGE_MESSAGE}, status_code=403)
+        return RedirectResponse(PASSWORD_CHANGE_PATH, status_code=303)
 
     @app.exception_handler(JunhengError)
     async def _user_error(request: Request, exc: JunhengError):

@@ -12,13 +12,23 @@ from sqlalchemy.orm import Session
 from junheng.monitor.config import MonitorSettings, monitor_settings
 from junheng.store import repo
 from junheng.store.models import OrgNode, User, WebSession
-from junheng.store.users import Access, session_for, user_for_token
+from junheng.store.users import READ_METHODS, Access, TokenRefused, session_for, token_user
+from junheng.web.files import read_form
 
 SESSION_COOKIE = "junheng_session"
+PASSWORD_CHANGE_PATH = "/account/password"
+PASSWORD_CHANGE_MESSAGE = ("您的密码由管理员设置或自动生成,请先修改为只有您自己知道的密码,"
+                           "然后才能继续使用本系统。")
 
 
 class LoginRequired(Exception):
     """Raised for pages: the handler sends the browser to the login page."""
+
+
+class PasswordChangeRequired(Exception):
+    """Raised for pages while the user's password was chosen by someone else
+    (User.must_change_password): the handler sends the browser to PASSWORD_CHANGE_PATH (303), or
+    answers 403 with PASSWORD_CHANGE_MESSAGE where JSON is wanted."""
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -44,24 +54,41 @@ class Viewer:
         return self.web_session.csrf_token if self.web_session else ""
 
 
-def current_viewer(request: Request, session: Session = REQUEST_SESSION) -> Viewer:
+def logged_in_viewer(request: Request, session: Session = REQUEST_SESSION) -> Viewer:
+    """The logged-in user, even one who must still change their password: only for the password
+    change page and logout. Every other page depends on `current_viewer`."""
     web_session = session_for(session, request.cookies.get(SESSION_COOKIE))
     if web_session is None:
         raise LoginRequired()
     return Viewer(user=web_session.user, access=Access.of(session, web_session.user), web_session=web_session)
 
 
+def current_viewer(request: Request, session: Session = REQUEST_SESSION) -> Viewer:
+    viewer = logged_in_viewer(request, session)
+    if viewer.user.must_change_password:
+        raise PasswordChangeRequired()
+    return viewer
+
+
 def api_viewer(request: Request, session: Session = REQUEST_SESSION) -> Viewer:
-    """API clients send `Authorization: Bearer <token>`; a logged-in browser may use its session."""
+    """API clients send `Authorization: Bearer <token>`; a logged-in browser may use its session.
+
+    The one rule of every /api/v1 route: a token is checked by users.token_user (unknown,
+    revoked, expired or of a disabled user: 401; read-only asking to write: 403); a browser
+    session must be of a user who has chosen their own password (403 otherwise) and, to write,
+    carry the page's CSRF token."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = user_for_token(session, header[7:].strip())
-        if user is None:
-            raise HTTPException(status_code=401, detail="令牌无效或已撤销")
+        try:
+            user = token_user(session, header[7:].strip(), write=request.method not in READ_METHODS)
+        except TokenRefused as refused:
+            raise HTTPException(status_code=refused.status, detail=refused.user_message()) from None
         return Viewer(user=user, access=Access.of(session, user), web_session=None)
     web_session = session_for(session, request.cookies.get(SESSION_COOKIE))
     if web_session is None:
         raise HTTPException(status_code=401, detail="请先登录或提供 API 令牌(Authorization: Bearer ...)")
+    if web_session.user.must_change_password:
+        raise HTTPException(status_code=403, detail=PASSWORD_CHANGE_MESSAGE + f"(网页:{PASSWORD_CHANGE_PATH})")
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         # a browser session writing through the API must prove it is the page, not another site
         token = request.headers.get("x-csrf-token", "")
@@ -70,12 +97,22 @@ def api_viewer(request: Request, session: Session = REQUEST_SESSION) -> Viewer:
     return Viewer(user=web_session.user, access=Access.of(session, web_session.user), web_session=web_session)
 
 
-async def check_csrf(request: Request, viewer: Viewer = Depends(current_viewer)) -> Viewer:
-    """Every form post carries the session's CSRF token."""
-    form = await request.form()
+async def _csrf(request: Request, viewer: Viewer) -> Viewer:
+    form = await read_form(request)  # at most 1 MB (the form a route has read already, if any)
     if not hmac.compare_digest(str(form.get("csrf_token", "")), viewer.csrf_token):
         raise HTTPException(status_code=403, detail="表单已过期或来源不明(CSRF 校验失败),请刷新页面后重试")
     return viewer
+
+
+async def check_csrf(request: Request, viewer: Viewer = Depends(current_viewer)) -> Viewer:
+    """Every form post carries the session's CSRF token."""
+    return await _csrf(request, viewer)
+
+
+async def check_csrf_logged_in(request: Request, viewer: Viewer = Depends(logged_in_viewer)) -> Viewer:
+    """`check_csrf` for the two posts a user who must change their password may make: the
+    password change and logout."""
+    return await _csrf(request, viewer)
 
 
 def monitor_config(request: Request) -> MonitorSettings:

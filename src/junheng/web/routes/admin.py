@@ -21,7 +21,7 @@ from junheng.store import admin as store_admin
 from junheng.store import repo
 from junheng.store.admin import KIND_LABELS, FormInvalid
 from junheng.store.models import ROLES, AuditEntry, OrgNode, School, SchoolYear, User
-from junheng.store.users import ROLE_LABELS
+from junheng.store.users import MIN_PASSWORD_LENGTH, PASSWORD_RULES, ROLE_LABELS
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, current_viewer
 from junheng.web.params import Page, RowId
@@ -45,6 +45,8 @@ SCOPE_HINTS = {"admin": "不限范围(留空)", "supervisor": "县区、市或�
 
 
 templates.env.globals["current_school_year"] = current_school_year  # county page: 填报 20XX 学年
+templates.env.globals["password_rules"] = PASSWORD_RULES  # beside every field where a password is chosen
+templates.env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
 
 
 # ---------------------------------------------------------------- access
@@ -309,7 +311,7 @@ def save_school(code: str, request: Request, form=Depends(form_data), viewer: Vi
 
 def _user_data(user: User, manageable: bool) -> dict:
     return {"id": user.id, "username": user.username, "display_name": user.display_name, "active": user.active,
-            "manageable": manageable,
+            "must_change_password": user.must_change_password, "manageable": manageable,
             "grants": [{"id": g.id, "role": g.role, "role_label": ROLE_LABELS.get(g.role, g.role),
                         "scope": (g.school.code if g.school else (g.org_node.code if g.org_node else None)),
                         "scope_name": store_admin.describe_scope(g.org_node, g.school)} for g in user.grants]}

@@ -8,6 +8,7 @@ Error bodies: `{"detail": "中文说明"}`, and for validation (422) also
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -134,17 +135,60 @@ def request_errors(exc: RequestValidationError) -> ApiError:
     return ApiError(422, "请求参数有误", errors)
 
 
+JSON_EXAMPLE = "一个 JSON 对象,UTF-8 编码,请求头 Content-Type: application/json(各接口的字段见 /api/v1/docs)"
+
+
+def body_error(message: str) -> ApiError:
+    return ApiError(422, "请求参数有误", [{"field": None, "message": message, "expected": JSON_EXAMPLE, "value": None}])
+
+
+def _not_json_constant(name: str):
+    raise ValueError(name)
+
+
+async def json_body_refusal(request: Request) -> ApiError | None:
+    """A request body that is not a JSON object as the API documents it, refused before FastAPI
+    reads it (its own messages are English, and a deeply nested body gives it a bare 400): the
+    documented 422 in Chinese, saying where the JSON breaks. An empty body is left to the route
+    (optional for some, "缺少请求体" for the others)."""
+    body = await request.body()  # kept by Starlette: the route reads the same bytes
+    if not body:
+        return None
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
+        said = f"收到的是“{content_type[:80]}”" if content_type else "请求没有 Content-Type"
+        return body_error(f"请求体应为 JSON,请求头应为 Content-Type: application/json({said})")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return body_error(f"请求体不是 UTF-8 编码的文本(第 {exc.start + 1} 个字节无法解码),JSON 须用 UTF-8 编码")
+    try:
+        json.loads(text, parse_constant=_not_json_constant)
+    except json.JSONDecodeError as exc:
+        return body_error(f"请求体不是有效的 JSON:第 {exc.lineno} 行第 {exc.colno} 列有误")
+    except ValueError as exc:  # NaN, Infinity: Python reads them, JSON has no such numbers
+        return body_error(f"请求体不是有效的 JSON:{exc} 不是 JSON 数值(应为有限的数字,或 null)")
+    except RecursionError:
+        return body_error("请求体不是可接受的 JSON:嵌套层次过深")
+    return None
+
+
 class ApiRoute(APIRoute):
     """Every API error becomes JSON; a refused request leaves the database as it was.
 
     The session dependency commits when the request ends without an exception, and turning an
-    exception into a response here ends it without one, so the session is rolled back first."""
+    exception into a response here ends it without one, so the session is rolled back first.
+    A route that reads a JSON body refuses a body that is not one first (`json_body_refusal`)."""
 
     def get_route_handler(self) -> Callable:
         original = super().get_route_handler()
+        reads_body = self.body_field is not None
 
         async def handler(request: Request) -> Response:
             try:
+                if reads_body and (refused := await json_body_refusal(request)) is not None:
+                    return refused.response()
                 return await original(request)
             except Exception as exc:
                 error = _as_api_error(exc)

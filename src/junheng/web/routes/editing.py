@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,12 +17,15 @@ from sqlalchemy.orm import Session
 from junheng.data.catalog import FieldSpec, catalog
 from junheng.data.importer import validate_rows
 from junheng.data.problems import DatasetInvalid, Problem
+from junheng import schoolyear
 from junheng.schoolyear import LOCAL_TIME  # users read times in Beijing time; the store keeps UTC
 from junheng.store import repo
 from junheng.store.models import AuditEntry, School, SchoolYear, User
 from junheng.store.repo import STATE_LABELS
 from junheng.store.users import ROLE_LABELS
 from junheng.web.app import templates
+from junheng.web.deps import Viewer, current_viewer
+from junheng.web.files import read_form
 
 VIA_LABELS = {"form": "表单", "upload": "上传", "api": "接口", "cli": "命令行", "system": "系统"}
 ENTITY_LABELS = {"school": "学校", "school_year": "学校年度", "county_year": "县级年度", "quality": "质量监测",
@@ -293,9 +296,11 @@ ENTITY_TABLES = {"school": "schools", "school_year": "school_year", "county_year
 
 # ---------------------------------------------------------------- requests
 
-async def form_data(request: Request):
-    """The posted form (parsed once per request; check_csrf reads the same cached form)."""
-    return await request.form()
+async def form_data(request: Request, _viewer: Viewer = Depends(current_viewer)):
+    """The posted form of a logged-in viewer (the body is never read for anyone else), at most
+    1 MB (`read_form`; upload routes read theirs first with their own limit); parsed once per
+    request, check_csrf reads the same cached form."""
+    return await read_form(request)
 
 
 def saved_redirect(session: Session, url: str) -> RedirectResponse:
@@ -305,7 +310,13 @@ def saved_redirect(session: Session, url: str) -> RedirectResponse:
 
 
 def safe_next(target: str | None, fallback: str) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else fallback
+    """`target` if it is a path on this site, else `fallback`: never //host, and nothing a browser
+    reads as a host either (a backslash, as in /\\evil.com, or a control character)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return fallback
+    return target
 
 
 def with_message(path: str, code: str) -> str:
@@ -336,4 +347,4 @@ def base_context(viewer) -> dict:
 
 
 def today() -> date:
-    return datetime.now(LOCAL_TIME).date()
+    return schoolyear.local_today()  # the one clock (tests freeze it)

@@ -39,6 +39,7 @@ from junheng.monitor.tasks import (
     list_tasks,
     plan_year_ok,
     remove_attachment,
+    safe_filename,
     set_status,
     task_json,
     task_rights,
@@ -60,6 +61,7 @@ from junheng.store.models import (
     User,
 )
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer, monitor_config
+from junheng.web.files import MULTIPART_SLACK, disposition, read_form
 from junheng.web.params import RowId
 from junheng.web.routes.editing import FLASH_MESSAGES, base_context, form_data, local_time, saved_redirect, today
 from junheng.web.routes.pages import render
@@ -568,29 +570,36 @@ def task_comment_post(task_id: RowId, request: Request, form=Depends(form_data),
     return saved_redirect(session, f"/tasks/{task.id}?msg=comment_added#comments")
 
 
-async def attachment_size_guard(request: Request) -> None:
-    """Refuse an oversized body before it is parsed (add_attachment counts the bytes as well)."""
-    length = request.headers.get("content-length")
-    limit = _attachment_limit(request)
-    if length and length.isdigit() and int(length) > limit + 64 * 1024:
-        raise HTTPException(status_code=413, detail=f"附件太大:每个附件不能超过 {_megabytes(limit)}。")
-
-
-@router.post("/tasks/{task_id}/attachments")
-def task_attachment_post(task_id: RowId, request: Request, _guard=Depends(attachment_size_guard),
-                         form=Depends(form_data), viewer: Viewer = Depends(check_csrf),
-                         session: Session = REQUEST_SESSION):
+def attachment_task(task_id: RowId, viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
+    """The task evidence is attached to: the viewer is logged in (else to /login) and may attach
+    to it (else 403), checked before a byte of the body is read."""
     task, rights = _task_for(session, viewer, task_id)
     if not rights.attach:
         raise HTTPException(status_code=403, detail="您只能查看该任务,不能上传佐证材料。")
+    return task, rights
+
+
+async def attachment_form(request: Request, _checked=Depends(attachment_task)):
+    """The posted attachment form, read only after `attachment_task` and only up to the
+    attachment limit: 413 as soon as more arrives, Content-Length or not."""
+    limit = _attachment_limit(request)
+    return await read_form(request, limit=limit + MULTIPART_SLACK, max_files=1,
+                           too_large=f"附件太大:每个附件不能超过 {_megabytes(limit)}。")
+
+
+@router.post("/tasks/{task_id}/attachments")
+def task_attachment_post(task_id: RowId, request: Request, checked=Depends(attachment_task),
+                         form=Depends(attachment_form), viewer: Viewer = Depends(check_csrf),
+                         session: Session = REQUEST_SESSION):
+    task, rights = checked
     upload = form.get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
         return _task_page(request, session, viewer, task, rights, "请选择要上传的佐证材料文件。", 400)
     limit = _attachment_limit(request)
     if upload.size is not None and upload.size > limit:
         return _task_page(request, session, viewer, task, rights,
-                          f"附件“{upload.filename}”太大({_megabytes(upload.size)}):每个附件不能超过 {_megabytes(limit)}。",
-                          413)
+                          f"附件“{safe_filename(upload.filename)}”太大({_megabytes(upload.size)}):"
+                          f"每个附件不能超过 {_megabytes(limit)}。", 413)
     try:
         add_attachment(session, Path(request.app.state.settings.uploads), task.id, upload.filename, upload.file,
                        user=viewer.user, via="form", limit_bytes=limit)
@@ -616,8 +625,10 @@ def task_attachment_download(task_id: RowId, attachment_id: RowId, request: Requ
         path, attachment = attachment_file(session, Path(request.app.state.settings.uploads), attachment_id)
     except TaskError as exc:
         raise HTTPException(status_code=404, detail=exc.user_message()) from None
-    return FileResponse(path, media_type=attachment.content_type, filename=attachment.filename,
-                        content_disposition_type="attachment", headers={"X-Content-Type-Options": "nosniff"})
+    name = safe_filename(attachment.filename)  # names stored before they were normalised, too
+    headers = disposition(name, f"attachment-{attachment.id}{Path(name).suffix.lower()}") | {
+        "X-Content-Type-Options": "nosniff"}
+    return FileResponse(path, media_type=attachment.content_type, headers=headers)
 
 
 @router.post("/tasks/{task_id}/attachments/{attachment_id}/delete")

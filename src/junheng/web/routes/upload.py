@@ -1,8 +1,12 @@
 """Upload a county's data: a filled template (XLSX) or a ZIP of CSV files.
 
 The file is kept in the workspace's uploads folder under a generated name (never the user's),
-validated in full with the import rules, checked to belong to this county, and compared with
-what is stored. The preview lists every difference; "应用" applies all of them in one
+validated in full with the import rules once (the parsed result is kept beside it,
+`junheng.web.uploads`, and serves every later preview and the apply), checked to belong to this
+county, and compared with what is stored (again at every preview and at apply: the store may
+have changed). Nobody's body is read before the viewer is known to manage the county, and then
+only up to the upload limit (`junheng.web.files.read_form`). Uploads never applied are removed
+after `[uploads] keep_days` (see `junheng.web.uploads.clean_uploads`). The preview lists every difference; "应用" applies all of them in one
 transaction (`repo.apply`, via="upload") or none, e.g. when some target is locked.
 
 An upload changes only what its user may change by form (`store.admin.refused_changes`): a
@@ -14,8 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import re
 import secrets
 import tempfile
 import zipfile
@@ -37,8 +41,29 @@ from junheng.store.models import OrgNode, School, SchoolYear
 from junheng.store.repo import STATE_LABELS, StoreError
 from junheng.store.users import Access
 from junheng.web.app import templates
-from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
-from junheng.web.files import CHUNK, XLSX_TYPE, download, megabytes, save_upload, shown_name, written
+from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer, monitor_config
+from junheng.web.files import (
+    CHUNK,
+    MULTIPART_SLACK,
+    XLSX_TYPE,
+    download,
+    megabytes,
+    read_form,
+    save_upload,
+    shown_name,
+    written,
+)
+from junheng.web.uploads import (
+    DEFAULT_KEEP_DAYS,
+    SUFFIX,
+    UPLOAD_ID,
+    clean_uploads,
+    file_path,
+    keep_parsed,
+    load_parsed,
+    meta_path,
+    write_meta,
+)
 from junheng.web.routes.editing import (
     ENTITY_LABELS,
     ENTITY_TABLES,
@@ -51,10 +76,9 @@ from junheng.web.routes.editing import (
 )
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("junheng.web")
 
-UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 KINDS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".zip": "zip"}
-SUFFIX = {"xlsx": ".xlsx", "zip": ".zip"}
 ZIP_EXPANSION = 20  # a ZIP may unpack to at most this many times the upload limit (zip bombs)
 PREVIEW_ROWS = 1000  # differences listed in the preview table (all are applied)
 
@@ -81,15 +105,11 @@ def _limit(request: Request) -> int:
     return int(request.app.state.settings.upload_limit_bytes)
 
 
-def _meta_path(folder: Path, upload_id: str) -> Path:
-    return folder / f"{upload_id}.json"
-
-
 def _read_meta(folder: Path, upload_id: str, county: OrgNode) -> dict:
     if not UPLOAD_ID.match(upload_id):
         raise HTTPException(status_code=404)
     try:
-        meta = json.loads(_meta_path(folder, upload_id).read_text("utf-8"))
+        meta = json.loads(meta_path(folder, upload_id).read_text("utf-8"))
     except (OSError, ValueError):
         raise HTTPException(status_code=404, detail="找不到该上传文件,请重新上传。") from None
     if meta.get("county") != county.code:
@@ -97,18 +117,29 @@ def _read_meta(folder: Path, upload_id: str, county: OrgNode) -> dict:
     return meta
 
 
-def _write_meta(folder: Path, meta: dict) -> None:
-    path = _meta_path(folder, meta["id"])
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(meta, ensure_ascii=False, indent=1), "utf-8")
-    os.replace(temporary, path)
+def _keep_days(request: Request) -> float:
+    try:
+        return monitor_config(request).upload_keep_days
+    except Exception:  # a broken junheng.toml must not stop uploads: the default then
+        return DEFAULT_KEEP_DAYS
 
 
-async def upload_size_guard(request: Request) -> None:
-    """Refuse an oversized body before it is parsed (the copy below counts bytes as well)."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > _limit(request) + 64 * 1024:
-        raise HTTPException(status_code=413, detail=f"文件太大:上传文件不能超过 {megabytes(_limit(request))}。")
+def upload_county(code: str, viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION) -> OrgNode:
+    """The county a file is uploaded to: the viewer is logged in (else to /login) and manages it
+    (else 403), checked before a byte of the body is read."""
+    return _county(session, viewer, code)
+
+
+async def upload_form(request: Request, _county_checked: OrgNode = Depends(upload_county)):
+    """The posted upload form, read only after `upload_county` and only up to the upload limit
+    (plus the form's own few bytes): 413 as soon as more arrives, Content-Length or not. The
+    CSRF token is checked on it (check_csrf) before anything is kept."""
+    limit = _limit(request)
+    return await read_form(request, limit=limit + MULTIPART_SLACK, max_files=1,
+                           too_large=f"文件太大:上传文件不能超过 {megabytes(limit)}。")
+
+
+upload_size_guard = upload_form  # the forecast-input upload (monitor_extra) guards its body with it
 
 
 # ---------------------------------------------------------------- reading an upload
@@ -157,7 +188,7 @@ def _unpack_zip(path: Path, target: Path, limit: int) -> list[str]:
 
 
 def _read_upload(folder: Path, meta: dict) -> tuple[Dataset, list[str]]:
-    path = folder / f"{meta['id']}{SUFFIX[meta['kind']]}"
+    path = file_path(folder, meta)
     if meta["kind"] == "xlsx":
         dataset = load_dataset(path)
         return dataset, list(dataset.warnings)
@@ -273,7 +304,7 @@ def _recent(folder: Path, county: OrgNode, limit: int = 10) -> list[dict]:
 def _upload_page(request: Request, viewer: Viewer, county: OrgNode, error: str | None = None, status_code: int = 200):
     folder = _folder(request)
     context = base_context(viewer) | {"county": county, "limit": megabytes(_limit(request)), "error": error,
-                                      "recent": _recent(folder, county)}
+                                      "recent": _recent(folder, county), "keep_days": _keep_days(request)}
     return templates.TemplateResponse(request, "upload.html", context, status_code=status_code)
 
 
@@ -284,9 +315,8 @@ def upload_page(code: str, request: Request, viewer: Viewer = Depends(current_vi
 
 
 @router.post("/counties/{code}/upload")
-def receive_upload(code: str, request: Request, _guard=Depends(upload_size_guard), form=Depends(form_data),
-                         viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
-    county = _county(session, viewer, code)
+def receive_upload(code: str, request: Request, county: OrgNode = Depends(upload_county), form=Depends(upload_form),
+                   viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
     upload = form.get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
         return _upload_page(request, viewer, county, "请选择要上传的文件(填好的 .xlsx 模板,或 CSV 文件的 .zip 压缩包)。", 400)
@@ -311,24 +341,51 @@ def receive_upload(code: str, request: Request, _guard=Depends(upload_size_guard
         return _upload_page(request, viewer, county,
                             f"“{shown}”不是有效的 {'Excel 工作簿' if kind == 'xlsx' else 'ZIP 压缩包'}(文件可能已损坏)。", 400)
     os.replace(partial, target)
-    _write_meta(folder, {"id": upload_id, "county": county.code, "kind": kind, "name": shown, "size": size,
-                         "limit": limit, "user_id": viewer.user.id, "username": viewer.user.username,
-                         "uploaded_at": datetime.now(timezone.utc).isoformat()})
+    write_meta(folder, {"id": upload_id, "county": county.code, "kind": kind, "name": shown, "size": size,
+                        "limit": limit, "user_id": viewer.user.id, "username": viewer.user.username,
+                        "uploaded_at": datetime.now(timezone.utc).isoformat()})
+    try:
+        clean_uploads(folder, keep_days=_keep_days(request))  # abandoned uploads of every county
+    except OSError:
+        log.exception("清理过期的上传文件时出错")
     return RedirectResponse(f"/counties/{county.code}/upload/{upload_id}", status_code=303)
 
 
-def _prepare(session: Session, folder: Path, meta: dict, county: OrgNode, access: Access) -> dict:
-    """Everything the preview shows and the apply step re-checks."""
+def _parse(folder: Path, meta: dict) -> dict:
+    """Read and validate the uploaded file: {"dataset", "notes"}, {"invalid": what the preview
+    lists, "notes"} or {"unreadable": message, "notes"}."""
     try:
         dataset, notes = _read_upload(folder, meta)
     except DatasetInvalid as exc:
         lines = exc.user_message().splitlines()  # as `junheng check` prints them
-        return {"problems": [str(p) for p in exc.problems], "header": lines[0],
-                "summary": [line for line in lines[1:] if line.startswith(("问题最多的列", "全部问题如下"))],
-                "notes": exc.warnings}
+        return {"invalid": {"problems": [str(p) for p in exc.problems], "header": lines[0],
+                            "summary": [line for line in lines[1:] if line.startswith(("问题最多的列", "全部问题如下"))]},
+                "notes": list(exc.warnings)}
     except DatasetUnreadable as exc:  # name the user's file, not the server's path
-        return {"unreadable": exc.user_message().replace(str(folder / f"{meta['id']}{SUFFIX[meta['kind']]}"),
-                                                         meta["name"]), "notes": []}
+        return {"unreadable": exc.user_message().replace(str(file_path(folder, meta)), meta["name"]), "notes": []}
+    return {"dataset": dataset, "notes": notes}
+
+
+def _parsed(folder: Path, meta: dict) -> dict:
+    """The upload read once: the kept result when there is one, else read now and kept."""
+    outcome = load_parsed(folder, meta)
+    if outcome is None:
+        outcome = _parse(folder, meta)
+        keep_parsed(folder, meta, outcome)
+    return outcome
+
+
+def _prepare(session: Session, folder: Path, meta: dict, county: OrgNode, access: Access) -> dict:
+    """Everything the preview shows and the apply step re-checks: the file's content (read
+    once), and against the store as it is now the differences, locks and refusals."""
+    if meta.get("removed_at"):
+        return {"removed": True, "notes": []}
+    outcome = _parsed(folder, meta)
+    if "invalid" in outcome:
+        return dict(outcome["invalid"], notes=outcome["notes"])
+    if "unreadable" in outcome:
+        return {"unreadable": outcome["unreadable"], "notes": outcome["notes"]}
+    dataset, notes = outcome["dataset"], outcome["notes"]
     outside = _outside_county(session, dataset, county)
     if outside:
         return {"outside": outside, "notes": notes}
@@ -407,7 +464,7 @@ def apply_upload(code: str, upload_id: str, request: Request, form=Depends(form_
                         error=f"没有应用任何数据:{exc.user_message()}", status_code=409)
     meta |= {"applied_at": datetime.now(timezone.utc).isoformat(), "applied_by": viewer.user.username,
              "changes": len(changes), "submitted": submit_after}
-    _write_meta(folder, meta)
+    write_meta(folder, meta)
     return RedirectResponse(with_message(f"/counties/{county.code}/upload/{upload_id}", "applied"), status_code=303)
 
 
