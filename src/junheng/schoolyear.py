@@ -22,9 +22,16 @@ def school_year_of(day: date | datetime) -> int:
     return day.year if day.month >= START_MONTH else day.year - 1
 
 
+def local_today() -> date:
+    """Today's date in Beijing time: the clock of everything that depends on today (the school
+    year under way, the web pages' deadlines, overdue tasks, schedules). Tests freeze it by
+    monkeypatching this function (tests/web/conftest.py)."""
+    return datetime.now(LOCAL_TIME).date()
+
+
 def current_school_year(today: date | None = None) -> int:
     """The school year under way today (Beijing time)."""
-    return school_year_of(today or datetime.now(LOCAL_TIME))
+    return school_year_of(today or local_today())
 
 
 def label(year: int | None, *, suffix: bool = True) -> str:

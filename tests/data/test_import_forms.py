@@ -3,8 +3,6 @@ booleans, levels and percents, Excel's typed cells, the template's notes row, me
 
 from __future__ import annotations
 
-import time
-
 import builders
 import openpyxl
 import pytest
@@ -159,7 +157,10 @@ def test_an_unreadable_synthetic_label_is_a_problem(tmp_path, tables):
     assert problem.table == "metadata" and problem.value == "maybe" and "synthetic" in str(problem)
 
 
-def test_a_demo_sized_county_loads_in_well_under_half_a_second(tmp_path):
+def test_a_demo_sized_county_loads_whole_and_the_same_every_time(tmp_path):
+    """A demo-sized county (80 schools, 3 years) loads completely, and a second load (from the
+    cache) gives exactly the same tables. Its speed goal (well under half a second) is measured by
+    bench/import_speed.py, not asserted here: wall-clock limits fail on a busy machine."""
     kinds = ["primary"] * 50 + ["junior"] * 15 + ["nine_year"] * 8 + ["teaching_point"] * 6 + ["special"]
     schools = [builders.school(f"S{i:03d}", t) for i, t in enumerate(kinds)]
     years = [builders.school_year(s["school_id"], s["school_type"], year=y) for y in (2022, 2023, 2024) for s in schools]
@@ -167,15 +168,14 @@ def test_a_demo_sized_county_loads_in_well_under_half_a_second(tmp_path):
         "schools": schools, "school_year": years,
         "county_year": [builders.county_year(y) for y in (2022, 2023, 2024)], "quality": builders.quality(),
     })
-    load_dataset(folder)  # first call pays for imports and caches
-    best = min(_seconds(load_dataset, folder) for _ in range(3))
-    assert best < 0.5
-
-
-def _seconds(function, *args) -> float:
-    start = time.perf_counter()
-    function(*args)
-    return time.perf_counter() - start
+    first = load_dataset(folder)
+    assert len(first.schools) == 80 and sorted(first.schools["school_type"].unique()) == sorted(set(kinds))
+    assert len(first.school_year) == 240 and sorted(first.school_year["year"].unique()) == [2022, 2023, 2024]
+    assert first.school_year.groupby("year").size().tolist() == [80, 80, 80]
+    assert list(first.county_year["year"]) == [2022, 2023, 2024]
+    again = load_dataset(folder)
+    for table in ("schools", "school_year", "county_year", "quality"):
+        assert again.table(table).equals(first.table(table)), table
 
 
 def test_in_memory_rows_get_the_same_rules_as_files():

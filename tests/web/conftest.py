@@ -175,6 +175,14 @@ from web_world import WebWorld, web_build_world, web_template_database  # noqa: 
 from browser import browser, chromium  # noqa: E402,F401
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _web_clock(frozen_clock):
+    """Every web test sees the same today (tests/conftest.py `frozen_clock`): the dashboard's
+    year to fill in, deadlines, overdue tasks and schedules never depend on the day the suite
+    runs."""
+    return frozen_clock
+
+
 @pytest.fixture(scope="session")
 def web_template(tmp_path_factory):
     """The web world's database, built once per test session."""

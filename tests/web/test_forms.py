@@ -254,9 +254,9 @@ def test_quality_rows_are_edited_added_and_deleted_with_audit(web_world):
     # stored: 数学 4 0.12, 科学 3 0.08, 语文 3 0.10 (ordered by subject); two blank rows for new subjects
     rows = {"subject": ["数学", "科学", "语文", "英语", ""], "level": ["4", "3", "2", "3", ""],
             "rate": ["0.12", "0.08", "0.10", "1.5", ""], "existing": ["1", "1", "1", "0", "0"]}
+    before = web_world.snapshot()  # taken before the bad post: the refusal must leave it as it was
     bad = county.post(f"{url}/quality", {**rows, "quality_version": version})
     assert bad.status_code == 400 and "0 到 1 之间的小数" in bad.text
-    before = web_world.snapshot()
     assert web_world.snapshot() == before
     rows["rate"][3] = "0.11"
     good = county.post(f"{url}/quality", {**rows, "quality_version": version, "delete": ["1"]})

@@ -1,6 +1,7 @@
 """A small world for the web page tests (forms, review, upload, audit): builders' county 990001
 (P1, P2, P3, J1, J2, N1; year 2024) imported approved, a second county 990002 with one school
-Q1, and one user per role who can log in with PASSWORD (the `web_world` fixture, SQLite).
+Q1, and one user per role who can log in with PASSWORD (the `web_world` fixture, SQLite; the
+same world on any store, PostgreSQL too, with `web_world_on(database, folder)`).
 
 The pieces serve the other web worlds too: `seed_store` (data imported approved, users who log
 in with PASSWORD), `web_settings`, and `login(app, username)` (a `WebClient` with its CSRF token)."""
@@ -173,6 +174,14 @@ class WebWorld:
             school = s.scalar(select(School).where(School.code == code))
             row = s.scalar(select(SchoolYear).where(SchoolYear.school_id == school.id, SchoolYear.year == year))
             row.status = status
+
+
+def web_world_on(database: Database, folder: Path, users: dict | None = None) -> WebWorld:
+    """The same world on any migrated, empty store (SQLite or PostgreSQL: `scratch_database`):
+    the web dataset imported approved and `users` (WEB_USERS by default) who log in with PASSWORD;
+    uploads kept in folder/uploads."""
+    seed_store(database, web_dataset(), WEB_USERS if users is None else users)
+    return WebWorld(database, web_settings(database, folder / "uploads", upload_limit_bytes=2 * 1024 * 1024))
 
 
 def web_template_database(folder: Path) -> Path:

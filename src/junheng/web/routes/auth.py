@@ -32,14 +32,14 @@ from junheng.web.deps import (
     check_csrf_logged_in,
     logged_in_viewer,
 )
-from junheng.web.routes.editing import local_time
+from junheng.web.routes.editing import local_time, safe_next
 
 router = APIRouter(include_in_schema=False)
 
 
 def _safe_next(target: str | None) -> str:
     # only local paths: an open redirect would let a phishing link borrow our login page
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    return safe_next(target, "/")
 
 
 @router.get("/login")
