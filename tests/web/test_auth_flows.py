@@ -168,6 +168,9 @@ def test_an_expired_session_goes_to_the_login_page(web_world):
     refused = client.post(f"/counties/{COUNTY}/years/{builders.YEAR}", {"social_recognition_rate": "91.5"})
     assert is_logged_out(refused)
     assert web_world.snapshot() == before
+    # the expired login is removed by the next login (of anyone), not kept for ever
+    web_world.login("admin")
+    assert sessions_of(web_world, "viewer") == 0
 
 
 def test_a_session_not_yet_expired_still_works(web_world):

@@ -288,8 +288,12 @@ def change_password(session: Session, user: User, old: str, new: str) -> int:
 def start_session(session: Session, user: User) -> tuple[str, WebSession]:
     """A new login: returns the cookie value (only its digest is stored) and the session."""
     token = secrets.token_urlsafe(32)
+    now = utcnow()
+    # expired logins go here, in the login's own transaction: the request that meets an expired
+    # cookie is sent to /login and rolled back, so its delete in session_for is not kept
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))
     row = WebSession(id=_digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
-                     expires_at=utcnow() + SESSION_LIFETIME)
+                     expires_at=now + SESSION_LIFETIME)
     session.add(row)
     return token, row
 
