@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from junheng import schoolyear
 from junheng.errors import JunhengError
 
 app = typer.Typer(
@@ -596,14 +597,12 @@ def tasks_list(
     workspace: Optional[Path] = WORKSPACE_OPTION,
 ) -> None:
     """列出一个县区的督办任务。"""
-    from datetime import date
-
     from junheng.monitor.tasks import list_tasks, task_json
     from junheng.monitor.terminal import print_tasks
 
     with _tasks_session(workspace).session() as session:
         rows = [task_json(session, t) for t in list_tasks(session, county, status=status,
-                                                          overdue_on=date.today() if overdue else None)]
+                                                          overdue_on=schoolyear.local_today() if overdue else None)]
     print_tasks(console, rows)
 
 

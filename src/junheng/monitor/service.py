@@ -28,6 +28,7 @@ from typing import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from junheng import schoolyear
 from junheng.data.dataset import Dataset
 from junheng.data.importer import YEAR_RANGE
 from junheng.engine.result import EvaluationResult
@@ -375,7 +376,7 @@ def city_schedule(session: Session, node_code: str, *, today: date | None = None
     if counties:
         dataset, coverage = complete_dataset(session, [c.code for c in counties])
         results = _evaluate_all(dataset)
-    rows = schedule_rows(session, counties, results, today or date.today(), coverage=coverage)
+    rows = schedule_rows(session, counties, results, today or schoolyear.local_today(), coverage=coverage)
     return {"node_code": node.code, "node_name": node.name, "kind": node.kind, "counties": rows,
             "summary": schedule_summary(rows)}
 
@@ -437,7 +438,7 @@ def run_watch(database, settings: MonitorSettings, *, today: date | None = None,
     """Run every rule once for every county (or `county_codes`), reconcile the stored warnings
     and send the notification digests. Idempotent: a second run with nothing changed changes
     nothing and sends nothing. Malformed rule files stop the run before anything is touched."""
-    today = today or date.today()
+    today = today or schoolyear.local_today()
     now = now or utcnow()
     report = WatchReport(run_id=uuid.uuid4().hex[:16], started_at=now, today=today)
     with _lock(settings):

@@ -21,6 +21,7 @@ from typing import BinaryIO, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from junheng import schoolyear
 from junheng.errors import JunhengError
 from junheng.filenames import clean_name
 from junheng.standards.model import INDICATOR_IDS
@@ -493,7 +494,7 @@ def list_tasks(session: Session, county_code: str, *, status: str | list[str] | 
 
 
 def task_json(session: Session, task: SupervisionTask, *, today: date | None = None, details: bool = False) -> dict:
-    today = today or date.today()
+    today = today or schoolyear.local_today()
     overdue = task.deadline is not None and task.deadline < today and task.status in ("open", "in_progress")
     out = {
         "id": task.id, "county_code": task.county.code, "county_name": task.county.name, "title": task.title,
@@ -542,7 +543,7 @@ def county_timeline(session: Session, county_code: str, *, today: date | None = 
     """The county's milestones (基本均衡, target and certification years) and its work items in
     date order, each with its period (2021.9–12), status and who is responsible."""
     county = _county(session, county_code)
-    today = today or date.today()
+    today = today or schoolyear.local_today()
     tasks = list_tasks(session, county_code)
     items = sorted((task_json(session, t, today=today) for t in tasks),
                    key=lambda t: (t["start_date"] or t["deadline"] or "9999", t["deadline"] or "9999", t["id"]))

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+from junheng import schoolyear
 from junheng.data.dataset import Dataset
 from junheng.engine.result import EvaluationResult
 from junheng.reports import charts
@@ -241,7 +242,7 @@ def build_city_report(results: list[EvaluationResult], dataset: Dataset | None =
     results = [r for r in results if r.year == year]
     rows = county_progress(results, dataset, history)
     scope = _scope_name(results, dataset, city)
-    generated = generated or date.today()
+    generated = generated or schoolyear.local_today()
     synthetic = any(r.synthetic for r in results)
     standards = list(dict.fromkeys(r.standard_name for r in results))
     doc = ReportDocument(

@@ -18,6 +18,7 @@ from datetime import date
 
 import pandas as pd
 
+from junheng import schoolyear
 from junheng import __version__
 from junheng.data.dataset import Dataset
 from junheng.engine.result import SCHOOL_STATE_LABELS, EvaluationResult, ItemResult, UnitResult
@@ -907,7 +908,7 @@ def build_county_report(result: EvaluationResult, dataset: Dataset | None = None
     """The self-evaluation report of one county-year as a ReportDocument."""
     failing = result.failing_items()
     name = county_label(result)
-    generated = generated or date.today()
+    generated = generated or schoolyear.local_today()
     doc = ReportDocument(
         title=f"{name}义务教育优质均衡发展自评报告",
         subtitle=f"\uff08{words.school_year_text(result.year)}\uff09",
