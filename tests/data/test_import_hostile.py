@@ -173,7 +173,7 @@ def test_a_hidden_stale_sheet_is_skipped_and_the_visible_copy_is_read(tmp_path, 
     dataset = load_dataset(path)
     assert dataset.school_year["students_primary"].iloc[0] == tables["school_year"][0]["students_primary"]
     assert any("已跳过隐藏的工作表“学校年度数据”" in w for w in dataset.warnings), dataset.warnings
-    assert any("工作表“学校年度数据 (2)”作为学校年度数据(school_year)导入" in w for w in dataset.warnings)
+    assert any("工作表“学校年度数据 (2)”作为学校年度数据导入" in w for w in dataset.warnings)
 
 
 def test_a_very_hidden_sheet_is_skipped_with_a_note(tmp_path, tables):

@@ -155,7 +155,7 @@ def test_duplicate_composite_key(tmp_path, tables):
     tables["school_year"].append(dict(tables["school_year"][1]))
     problem = only_problem(write_csv_folder(tmp_path / "d", tables))
     assert_names(problem, table="school_year", row=8, value="J1 / 2024")
-    assert "与第3行" in str(problem) and "学校标识码(school_id)+学年(year)" in str(problem)
+    assert "与第3行" in str(problem) and "学校标识码+学年" in str(problem)
 
 
 def test_school_year_of_an_unknown_school(tmp_path, tables):
@@ -228,7 +228,7 @@ def test_a_part_larger_than_its_whole(tmp_path, tables):
     tables["school_year"][0]["teachers_above_qual_primary"] = 25  # teachers_primary is 20
     problem = only_problem(write_csv_folder(tmp_path / "d", tables))
     assert_names(problem, table="school_year", row=2, column="teachers_above_qual_primary", value="25")
-    assert "“小学专任教师数”(teachers_primary)的取值“20”" in str(problem)
+    assert "“小学专任教师数”的取值“20”" in str(problem)
 
 
 def test_junior_students_in_a_primary_school(tmp_path, tables):

@@ -26,6 +26,7 @@ import pyarrow.csv as pa_csv
 import yaml
 
 from junheng import safe_yaml
+from junheng.amounts import NOT_PLAIN, parse_amount
 from junheng.data.catalog import FieldSpec, TableSpec, catalog
 from junheng.data.dataset import Dataset, conform
 from junheng.data.problems import DatasetInvalid, DatasetUnreadable, Problem
@@ -386,7 +387,7 @@ def _read_table_sheets(workbook: Workbook, spec: TableSpec, sheets: list[tuple[o
         return
     sheet, copy = sheets[0]
     if copy:
-        found.warnings.append(f"工作表“{sheet.title}”作为{spec.label}({spec.name})导入:"
+        found.warnings.append(f"工作表“{sheet.title}”作为{spec.label}导入:"
                               f"工作簿中没有名为“{spec.label}”的可见工作表")
     found.tables[spec.name] = _read_table_sheet(workbook, sheet, spec, found.problems)
 
@@ -672,11 +673,11 @@ def _match_columns(raw: RawTable, warnings: list[str]) -> tuple[dict[str, int], 
         elif header:
             name = header if header not in extras else f"{header}(第{position + 1}列)"
             extras[name] = position
-            notes.append(f"{spec.label}({spec.name}):未识别的列“{header}”(第{position + 1}列),已原样保留,不参与评估")
+            notes.append(f"{spec.label}:未识别的列“{header}”(第{position + 1}列),已原样保留,不参与评估")
         elif _filled(raw.columns[position]).any():
             name = f"未命名列{position + 1}"
             extras[name] = position
-            notes.append(f"{spec.label}({spec.name}):第{position + 1}列有数据但没有列名,已保留为“{name}”,不参与评估")
+            notes.append(f"{spec.label}:第{position + 1}列有数据但没有列名,已保留为“{name}”,不参与评估")
     if not any(raw.header):
         if len(raw.rows):
             problems.append(_table_problem(spec, f"{raw.source}第1行是空的,应为表头{_HEADER_HINT}"))
@@ -761,8 +762,25 @@ def _parse_count(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> P
 
 
 def _parse_number(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
+    if f.unit == "元":
+        cells = _amount_cells(cells)
     numbers = _numbers(cells)
     return _bounded(f, numbers, numbers >= 0, present, integer=False)
+
+
+def _amount_cells(cells: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A 元 field's cells with amounts as people write them (7,181,900, 8.86万, 1.2亿元) turned
+    into plain numbers by the one reader of amounts (`junheng.amounts.parse_amount`, also the
+    planner's budget); plain numbers untouched, anything else left to be refused as it was."""
+    hint = pc.fill_null(pc.match_substring_regex(cells, NOT_PLAIN), False).to_numpy(zero_copy_only=False)
+    if not hint.any():
+        return cells
+    values = cells.to_pylist()
+    for i in np.flatnonzero(hint):
+        amount = parse_amount(values[i])
+        if amount is not None:
+            values[i] = repr(amount)
+    return pa.chunked_array([pa.array(values, pa.string())])
 
 
 def _parse_year(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
@@ -884,7 +902,7 @@ def _duplicate_keys(tables: dict[str, ParsedTable]) -> list[Problem]:
 def _duplicate_problem(parsed: ParsedTable, key: list[str], i: int, first_row: int) -> Problem:
     if len(key) == 1:
         return parsed.problem(i, key[0], f"重复:与第{first_row}行相同", "在本表中不重复")
-    names = "+".join(f"{parsed.spec.field(k).label}({k})" for k in key)
+    names = "+".join(parsed.spec.field(k).label for k in key)
     value = " / ".join(parsed.written(k, i) for k in key)
     return parsed.problem(i, None, f"重复:与第{first_row}行的 {names} 相同", f"每个 {names} 组合只有一行",
                           value=value)
@@ -965,7 +983,7 @@ def _at_most(tables: dict[str, ParsedTable]) -> list[Problem]:
             whole = parsed.spec.field(f.at_most)
             for i in np.flatnonzero(parsed.numbers(f.key) > parsed.numbers(whole.key)):
                 problems.append(parsed.problem(
-                    i, f.key, f"大于同一行“{whole.label}”({whole.key})的取值“{parsed.written(whole.key, i)}”",
+                    i, f.key, f"大于同一行“{whole.label}”的取值“{parsed.written(whole.key, i)}”",
                     f"不超过{whole.label}",
                 ))
     return problems
