@@ -130,7 +130,7 @@ def test_a_veto_fails_the_county_and_is_shown(tmp_path):
 
 
 def two(value: float) -> str:
-    return f"{value:.2f}"
+    return f"{value:,.2f}"  # thousands separated, as the engine's explanations (3,135.13 元)
 
 
 def test_unit_table_numbers_are_the_engines(demo):
@@ -141,7 +141,7 @@ def test_unit_table_numbers_are_the_engines(demo):
     by_key = {(r["学校名称"], r["学段"]): r for r in rows}
     for unit in engine["units"]:
         row = by_key[(unit["school_name"], SEGMENT_LABELS[unit["segment"]])]
-        assert row["学生数(人)"] == str(unit["students"])
+        assert row["学生数(人)"] == f"{unit['students']:,}"
         for rid in R_IDS:
             header = next(h for h in row if h.startswith(rid + "("))
             assert row[header] == two(unit["indicators"][rid]["value"]), (unit["school_name"], rid)
@@ -163,7 +163,7 @@ def test_cv_table_numbers_are_the_engines(demo):
         assert row["标准差S"] == two(cv["value"] * cv["county_value"])
         assert row["上限"] == f"{cv['limit']:.2f}"
         assert row["结论"] == ("达标" if cv["met"] else "未达标")
-        assert row["学生数(人)"] == str(cv["students"]) and row["评估单位数"] == str(cv["units"])
+        assert row["学生数(人)"] == f"{cv['students']:,}" and row["评估单位数"] == str(cv["units"])
 
 
 def test_resource_summary_numbers_are_the_engines(demo):
@@ -180,11 +180,11 @@ def test_resource_summary_numbers_are_the_engines(demo):
         assert row["差异系数"] == f"{cv['value']:.3f}"
         reached = sum(u["indicators"][rid]["met"] is True for u in units)
         assert row["达到标准值的单位"] == f"{reached}/{len(units)}"
-        assert float(row["标准值"]) == units[0]["indicators"][rid]["threshold"]
+        assert float(row["标准值"].replace(",", "")) == units[0]["indicators"][rid]["threshold"]
 
 
 def expected_amount(value: float, unit: str | None) -> str:
-    text = f"{int(value)}" if float(value).is_integer() else f"{value:.2f}"
+    text = f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
     return text + {"m²": "平方米"}.get(unit or "", unit or "")
 
 
@@ -266,7 +266,10 @@ def test_missing_inputs_are_written_as_missing_with_the_item_named():
     r6 = p1[5 + R_IDS.index("R6")]
     assert r6.text == "数据缺失" and r6.shade == "missing"
     missing = document.table_of("missing")
-    listed = {(row[0].text, row[1].text, row[4].text) for row in missing.rows}
+    listed = {(row[0].text, row[1].text, row[3].text) for row in missing.rows}
+    # named, never by the field's internal key (equipment_value, social_recognition_rate)
+    assert [c.header for c in missing.columns] == ["指标", "学校", "数据表", "缺少的数据"]
+    assert not [cell.text for row in missing.rows for cell in row if re.search(r"[a-z]+_[a-z]+", cell.text)]
     assert ("R6", "测试学校P1", "教学仪器设备值") in listed
     assert any(row[0].text == "S1" for row in missing.rows)
     text = plain(document.text())
@@ -288,7 +291,7 @@ def test_report_without_the_dataset_takes_the_basic_facts_from_the_result():
     assert basic.note and "未提供数据集" in basic.note
     total = basic.rows[-1]
     assert total[0].text == "合计"
-    assert int(total[2].text) == sum(u.students for u in result.resource.units if u.segment == "primary")
+    assert int(total[2].text.replace(",", "")) == sum(u.students for u in result.resource.units if u.segment == "primary")
     render_docx(document)
 
 

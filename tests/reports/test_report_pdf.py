@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import builders
+import pdfplumber
 import pytest
 from report_files import docx_tables, open_docx, plain, table_titled
 from reports_helpers import run_junheng
@@ -38,7 +40,7 @@ def county_pdf(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pdf")
     dataset = generate_county(2024, today=date(2026, 12, 1))  # 2025: the designed shortfalls; 2026 in progress
     result = evaluate_dataset(dataset, county="140599", year=2025)[0]
-    docx = render_docx(build_county_report(result, dataset))
+    docx = render_docx(build_county_report(result, dataset, generated=date(2026, 12, 1)))
     pdf = docx_to_pdf(docx)
     (folder / "report.docx").write_bytes(docx)
     (folder / "report.pdf").write_bytes(pdf)
@@ -136,3 +138,95 @@ def test_the_city_summary_renders_as_pdf(tmp_path):
     assert "各县区评估结果总览" in text
     for r in results:
         assert re.sub(r"\s+", "", r.county_name) in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout as printed (issue 12): words and table cells with their positions (pdfplumber)
+
+NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:%|/\d+)?")
+SHORT_WORDS = {"达标", "未达标", "数据缺失", "小学", "初中", "不适用", "无定义"}
+NUMERIC_COLUMNS = ("县域值", "标准值", "达到标准值的单位", "差异系数", "上限")
+
+
+@pytest.fixture(scope="module")
+def pdf_tables(county_pdf):
+    """Every table pdfplumber finds in the PDF: (page, its cell texts — a line break inside a
+    cell is "\n" —, the words inside the table's box)."""
+    _, folder, _, _ = county_pdf
+    found = []
+    with pdfplumber.open(folder / "report.pdf") as pdf:
+        for n, page in enumerate(pdf.pages, start=1):
+            for table in page.find_tables():
+                words = [w["text"] for w in page.crop(table.bbox).extract_words(keep_blank_chars=False)]
+                found.append((n, table.extract(), words))
+    return found
+
+
+def cell_text(cell: str | None) -> str:
+    return plain((cell or "").replace("\n", ""))
+
+
+def test_no_table_cell_breaks_a_number_or_a_short_word_across_lines(pdf_tables):
+    checked, broken = 0, []
+    for page, rows, _ in pdf_tables:
+        for row in rows:
+            for cell in row:
+                whole = cell_text(cell)
+                if NUMBER.fullmatch(whole) or whole in SHORT_WORDS:
+                    checked += 1
+                    if "\n" in cell:
+                        broken.append((page, cell))
+    assert checked > 1000, checked  # the tables were found and read
+    assert not broken, broken[:20]
+
+
+def test_every_number_of_the_resource_table_is_whole_on_one_line(county_pdf, pdf_tables):
+    _, _, docx, _ = county_pdf
+    header, *body = table_titled(docx_tables(docx), "资源配置指标县域总体情况")
+    numeric = [k for k, h in enumerate(header) if h in NUMERIC_COLUMNS]
+    assert len(numeric) == len(NUMERIC_COLUMNS)
+    expected = Counter(row[k] for row in body for k in numeric)
+    # the table in the PDF, over one page or more (its header row repeated): its cells and words
+    parts = [(rows, words) for _, rows, words in pdf_tables if rows and [cell_text(c) for c in rows[0]] == header]
+    assert parts, "table 2 not found in the PDF"
+    cells = Counter(cell for rows, _ in parts for row in rows[1:] for k, cell in enumerate(row) if k in numeric)
+    words = Counter(w for _, found in parts for w in found)
+    assert sum(len(rows) - 1 for rows, _ in parts) == len(body)
+    for value, count in expected.items():
+        assert cells[value] == count, (value, [c for c in cells if c and c.replace("\n", "") == value])
+        assert words[value] >= count, value  # one word on one line, never "0.5" + "0"
+
+
+def page_lines(page, min_size: float = 0.0) -> list[tuple[float, float, str]]:
+    """(top, right edge, text without spaces) of each line of a page's characters."""
+    lines: dict[int, list] = {}
+    for char in page.chars:
+        if char["size"] >= min_size and char["text"].strip():
+            lines.setdefault(round(char["top"]), []).append(char)
+    return [(top, max(c["x1"] for c in chars), "".join(c["text"] for c in sorted(chars, key=lambda c: c["x0"])))
+            for top, chars in sorted(lines.items())]
+
+
+def test_the_title_is_broken_on_purpose_and_never_leaves_a_word_alone(county_pdf):
+    result, folder, _, _ = county_pdf
+    with pdfplumber.open(folder / "report.pdf") as pdf:
+        title = [text for _, _, text in page_lines(pdf.pages[0], min_size=18)]
+    assert title == [plain(result.county_name), "义务教育优质均衡发展自评报告"], title
+    assert title[-1] != "报告"
+
+
+def test_the_report_is_signed_right_aligned_with_the_issuer_and_the_date(county_pdf):
+    result, folder, _, _ = county_pdf
+    issuer = plain(f"{result.county_name}人民政府")
+    with pdfplumber.open(folder / "report.pdf") as pdf:
+        for page in pdf.pages:
+            lines = {text: right for _, right, text in page_lines(page)}
+            if issuer in lines:
+                break
+        else:
+            raise AssertionError("no 落款 in the PDF")
+        assert "2026年12月1日" in lines
+        text_right = page.width - 2.6 / 2.54 * 72  # the right margin of a portrait page
+        for line in (issuer, "2026年12月1日"):
+            assert lines[line] > page.width * 0.75 and lines[line] <= text_right + 1, (line, lines[line])
+        assert abs(lines[issuer] - lines["2026年12月1日"]) < 2  # both lines end at the same place

@@ -96,13 +96,15 @@ def safe_filename(name: str) -> str:
 
 
 def county_report(result: EvaluationResult, fmt: str, *, dataset: Dataset | None = None,
-                  remediation: Remediation | None = None) -> RenderedReport:
+                  remediation: Remediation | None = None, issuer: str | None = None) -> RenderedReport:
     """The self-evaluation report of one county-year. `dataset` (optional) gives 基本情况;
-    `remediation` (optional) adds the plan, supervision tasks and warnings to 问题与整改."""
+    `remediation` (optional) adds the plan, supervision tasks and warnings to 问题与整改;
+    `issuer` (optional) is the body named in the 落款 (default: the county's 人民政府)."""
     from junheng.reports.county import build_county_report
 
     fmt = check_format(fmt)
-    document = build_county_report(result, dataset, remediation=remediation, with_charts=fmt != "xlsx")
+    document = build_county_report(result, dataset, remediation=remediation, with_charts=fmt != "xlsx",
+                                   issuer=issuer)
     name = f"{result.county_name or result.county_code}{result.year}学年义务教育优质均衡发展自评报告"
     return RenderedReport(f"{safe_filename(name)}.{fmt}", MEDIA_TYPES[fmt], render(document, fmt))
 

@@ -130,26 +130,54 @@ def _font(family: str, size: float = 8.0) -> dict:
     return {"family": family, "size": size}
 
 
+def unit_label_on_top(ax, text: str, family: str) -> None:
+    """The value axis's unit written horizontally above the axis (never rotated), left-aligned
+    with it, so it reads like the rest of the chart."""
+    if not text:
+        return
+    ax.set_ylabel(text, fontdict=_font(family, 8), rotation=0, ha="left", va="bottom")
+    ax.yaxis.set_label_coords(-0.02, 1.01)
+
+
+def legend_above(ax, family: str, handles=None, ncol: int = 4) -> None:
+    """The legend above the plot area, outside it: it can never hide a bar."""
+    kwargs = {"handles": handles} if handles is not None else {}
+    ax.legend(**kwargs, prop={"family": family, "size": 7}, loc="lower right", bbox_to_anchor=(1.0, 1.01),
+              frameon=False, ncol=ncol, borderaxespad=0.0)
+
+
+ZERO_HATCH = "////"
+
+
 # ---------------------------------------------------------------------------------------------
 # County report
 
 
 def indicator_distribution_chart(result: EvaluationResult, rid: str) -> bytes | None:
+    fig = indicator_distribution_figure(result, rid)
+    return None if fig is None else _png(fig)
+
+
+def indicator_distribution_figure(result: EvaluationResult, rid: str):
     """Each unit's value of one R indicator, sorted, against the threshold and 85% of it, one
-    panel per segment. None when no unit has a value."""
+    panel per segment. A unit whose value is 0 (no such teacher at all) gets a visible hatched
+    stub with "0" over it, since a bar of height 0 would not show. None when no unit has a value."""
+    from matplotlib.patches import Patch
+
     segments = [s for s in segments_of(result)
                 if any(u.segment == s and u.indicators[rid].value is not None for u in result.resource.units)]
     if not segments:
         return None
     floor_ratio = _floor_ratio(result)
     unit = indicator_unit(result, rid)
-    fig, family = _figure(16.0, 6.2)
+    fig, family = _figure(16.0, 7.6)
     axes = fig.subplots(1, len(segments), squeeze=False)[0]
     for ax, segment in zip(axes, segments):
         units = [u for u in result.resource.units if u.segment == segment]
         values = sorted(u.indicators[rid].value for u in units if u.indicators[rid].value is not None)
         missing = len(units) - len(values)
         threshold = r_threshold(result, segment, rid)
+        county_value = result.resource.cv[segment][rid].county_value
         colours = []
         for v in values:
             if threshold is None or v >= threshold - 1e-9:
@@ -159,23 +187,42 @@ def indicator_distribution_chart(result: EvaluationResult, rid: str) -> bytes | 
             else:
                 colours.append(RED)
         ax.bar(range(len(values)), values, color=colours, width=0.8)
+        top = max([*values, threshold or 0, county_value or 0]) or 1.0
+        zeros = [i for i, v in enumerate(values) if v <= 0]
+        if zeros:
+            stub = top * 0.025
+            ax.bar(zeros, [stub] * len(zeros), width=0.8, color="white", edgecolor=RED, hatch=ZERO_HATCH,
+                   linewidth=0.8, gid="zero")
+            # values are sorted: the zeros are side by side, one "0" over them reads better than many
+            ax.text((zeros[0] + zeros[-1]) / 2, stub, "0", ha="center", va="bottom", color=RED,
+                    fontdict=_font(family, 7), gid="zero-label")
         if threshold is not None:
-            ax.axhline(threshold, color=RED, linestyle="--", linewidth=1.0, label=f"标准值 {threshold:g}")
+            ax.axhline(threshold, color=RED, linestyle="--", linewidth=1.0, label=f"标准值 {threshold:,g}")
             ax.axhline(threshold * floor_ratio, color=GREY, linestyle=":", linewidth=1.0,
                        label=f"标准值的{floor_ratio:.0%}")
-        county_value = result.resource.cv[segment][rid].county_value
         if county_value is not None:
-            ax.axhline(county_value, color=GREEN, linestyle="-.", linewidth=1.0, label=f"县域值 {county_value:.2f}")
+            ax.axhline(county_value, color=GREEN, linestyle="-.", linewidth=1.0, label=f"县域值 {county_value:,.2f}")
+        handles, _ = ax.get_legend_handles_labels()
+        if zeros:
+            handles.append(Patch(facecolor="white", edgecolor=RED, hatch=ZERO_HATCH, label=f"数值为0({len(zeros)}个)"))
+        ax.set_ylim(0, top * 1.12)
         title = f"{segment_label(segment)}({len(values)}个单位" + (f",{missing}个数据缺失" if missing else "") + ")"
-        ax.set_title(title, fontdict=_font(family, 9))
+        ax.set_title(title, fontdict=_font(family, 9), pad=14)
         ax.set_xticks([])
         ax.set_xlabel("评估单位(按数值由低到高排列)", fontdict=_font(family, 8))
-        ax.set_ylabel(unit or "", fontdict=_font(family, 8))
-        ax.legend(prop={"family": family, "size": 7}, loc="upper left", frameon=False)
+        unit_label_on_top(ax, unit or "", family)
+        # under the axis, clear of the bars
+        ax.legend(handles=handles, prop={"family": family, "size": 7}, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+                  frameon=False, ncol=2, borderaxespad=0.0)
         _style_axes(ax, family)
     fig.suptitle(f"{rid} {indicator_name(result, rid)}", fontproperties={"family": family, "size": 10})
     fig.tight_layout()
-    return _png(fig)
+    return fig
+
+
+def zero_value_units(result: EvaluationResult, rid: str) -> int:
+    """How many units have the value 0 on an R indicator (drawn as hatched stubs)."""
+    return sum(1 for u in result.resource.units if u.indicators[rid].value is not None and u.indicators[rid].value <= 0)
 
 
 def _floor_ratio(result: EvaluationResult) -> float:
@@ -186,6 +233,11 @@ def _floor_ratio(result: EvaluationResult) -> float:
 
 
 def cv_chart(result: EvaluationResult) -> bytes | None:
+    fig = cv_figure(result)
+    return None if fig is None else _png(fig)
+
+
+def cv_figure(result: EvaluationResult):
     """The 14 coefficients of variation against their limits; None when no segment applies."""
     from junheng.reports.xlsx import R_IDS
 
@@ -218,12 +270,12 @@ def cv_chart(result: EvaluationResult) -> bytes | None:
         top = max(top, limit)
     ax.set_xticks(range(len(R_IDS)), R_IDS)
     ax.set_ylim(0, top * 1.18 if top else 1)
-    ax.set_ylabel("差异系数", fontdict=_font(family, 8))
-    ax.legend(prop={"family": family, "size": 7}, loc="upper left", frameon=False, ncol=len(segments))
-    ax.set_title("校际差异系数(红色为超过上限)", fontdict=_font(family, 9))
+    unit_label_on_top(ax, "差异系数", family)
+    legend_above(ax, family, ncol=len(segments))
+    ax.set_title("校际差异系数(红色为超过上限)", fontdict=_font(family, 9), pad=18)
     _style_axes(ax, family)
     fig.tight_layout()
-    return _png(fig)
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,8 +286,13 @@ VERDICT_WORDS = {"pass": "达标", "fail": "未达标", "incomplete": "数据不
 
 
 def city_indicator_chart(rows: list[tuple[str, int, int, str]]) -> bytes:
-    """Indicators met per county: rows of (county, met, total, verdict), one horizontal bar each."""
-    fig, family = _figure(16.0, max(5.0, 1.6 + 0.55 * len(rows)))
+    return _png(city_indicator_figure(rows))
+
+
+def city_indicator_figure(rows: list[tuple[str, int, int, str]]):
+    """Indicators met per county: rows of (county, met, total, verdict), one horizontal bar each;
+    the legend above the plot, clear of the bars."""
+    fig, family = _figure(16.0, max(5.0, 2.2 + 0.55 * len(rows)))
     ax = fig.subplots()
     names = [r[0] for r in rows][::-1]
     met = [r[1] for r in rows][::-1]
@@ -251,13 +308,18 @@ def city_indicator_chart(rows: list[tuple[str, int, int, str]]) -> bytes:
     from matplotlib.patches import Patch
 
     handles = [Patch(color=VERDICT_COLOURS[k], label=VERDICT_WORDS[k]) for k in ("pass", "fail", "incomplete")]
-    ax.legend(handles=handles, prop={"family": family, "size": 7}, loc="lower right", frameon=False)
+    legend_above(ax, family, handles=handles, ncol=3)
     _style_axes(ax, family)
     fig.tight_layout()
-    return _png(fig)
+    return fig
 
 
 def city_schedule_chart(rows: list[tuple[str, int | None, int | None, str]]) -> bytes | None:
+    fig = city_schedule_figure(rows)
+    return None if fig is None else _png(fig)
+
+
+def city_schedule_figure(rows: list[tuple[str, int | None, int | None, str]]):
     """Counties by planned certification year: rows of (county, target_year, certified_year,
     verdict); certified counties are counted in their certification year. None without years."""
     from collections import Counter
@@ -271,7 +333,7 @@ def city_schedule_chart(rows: list[tuple[str, int | None, int | None, str]]) -> 
     if not counts:
         return None
     years = sorted({y for y, _ in counts})
-    fig, family = _figure(16.0, 6.0)
+    fig, family = _figure(16.0, 6.5)
     ax = fig.subplots()
     bottom = [0] * len(years)
     series = [("certified", "已通过认定", BLUE), ("pass", "本次评估达标", GREEN), ("fail", "本次评估未达标", RED),
@@ -283,10 +345,11 @@ def city_schedule_chart(rows: list[tuple[str, int | None, int | None, str]]) -> 
             bottom = [b + h for b, h in zip(bottom, heights)]
     for i, value in enumerate(bottom):
         ax.text(i, value, str(value), ha="center", va="bottom", fontdict=_font(family, 7))
+    ax.set_ylim(0, max(bottom) * 1.15 + 0.5)
     ax.set_xlabel("计划(或已)通过优质均衡认定年份", fontdict=_font(family, 8))
-    ax.set_ylabel("县区数", fontdict=_font(family, 8))
+    unit_label_on_top(ax, "县区数", family)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.legend(prop={"family": family, "size": 7}, frameon=False)
+    legend_above(ax, family)
     _style_axes(ax, family)
     fig.tight_layout()
-    return _png(fig)
+    return fig

@@ -247,6 +247,7 @@ def build_city_report(results: list[EvaluationResult], dataset: Dataset | None =
     standards = list(dict.fromkeys(r.standard_name for r in results))
     doc = ReportDocument(
         title=f"{scope}县域义务教育优质均衡发展评估汇总报告",
+        title_lines=(scope, "县域义务教育优质均衡发展评估汇总报告"),  # broken deliberately, as the county report
         subtitle=f"\uff08{words.school_year_text(year)}\uff09",
         meta=[f"评估标准:{'、'.join(standards)}", f"报告日期:{generated.year}年{generated.month}月{generated.day}日"],
         warning=f"【{SYNTHETIC_NOTE},不代表任何真实县区】" if synthetic else None,

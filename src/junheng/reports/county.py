@@ -19,7 +19,6 @@ from datetime import date
 import pandas as pd
 
 from junheng import schoolyear
-from junheng import __version__
 from junheng.data.dataset import Dataset
 from junheng.engine.result import SCHOOL_STATE_LABELS, EvaluationResult, ItemResult, UnitResult
 from junheng.reports import charts
@@ -75,7 +74,7 @@ def number_cell(value: float | None, digits: int = 2, met: bool | None = True) -
 def count_cell(value: int | float | None) -> Cell:
     if value is None:
         return Cell(MISSING_TEXT, shade="missing", align="center")
-    return Cell(f"{int(value)}", value=int(value), number_format=INTEGER, align="right")
+    return Cell(f"{int(value):,}", value=int(value), number_format=INTEGER, align="right")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,7 +169,7 @@ def _facts_cell(row: TypeRow, key: str, seg: str, from_dataset: bool) -> Cell:
         return Cell(MISSING_TEXT, shade="missing", align="center")
     cell = count_cell(value)
     if f"{key}_{seg}" in row.incomplete:
-        return Cell(f"{value}(部分学校未填报)", value=value, shade="missing", number_format=INTEGER, align="right")
+        return Cell(f"{value:,}(部分学校未填报)", value=value, shade="missing", number_format=INTEGER, align="right")
     return cell
 
 
@@ -218,11 +217,11 @@ def basic_paragraph(result: EvaluationResult, facts: CountyFacts) -> str:
         text += f"{words.school_year_text(result.year)},全县义务教育学校{schools}所({by_type})"
         whose = "义务教育阶段"
     if primary is not None or junior is not None:
-        text += (f",{whose}在校生{(primary or 0) + (junior or 0)}人({_people('小学', primary)}、"
+        text += (f",{whose}在校生{words.amount((primary or 0) + (junior or 0))}人({_people('小学', primary)}、"
                  f"{_people('初中', junior)})")
     teachers = [_total([r.teachers.get(s) for r in facts.rows]) for s in ("primary", "junior")]
     if any(t is not None for t in teachers):
-        text += (f",专任教师{sum(t or 0 for t in teachers)}人({_people('小学', teachers[0])}、"
+        text += (f",专任教师{words.amount(sum(t or 0 for t in teachers))}人({_people('小学', teachers[0])}、"
                  f"{_people('初中', teachers[1])})")
     text += "。"
     if facts.basic_balance_year:
@@ -267,7 +266,7 @@ def write_coverage(doc: ReportDocument, result: EvaluationResult) -> None:
 def standard_paragraph(result: EvaluationResult) -> str:
     standard = standard_named(result.standard)
     source = standard.source if standard else ""
-    text = f"本次自评依据{result.standard_name}(标准标识 {result.standard})"
+    text = f"本次自评依据{result.standard_name}"
     if source and source not in result.standard_name:
         text += f",其依据为{source}"
     text += (",从资源配置(7项指标及14项校际差异系数)、政府保障程度(15项)、教育质量(9项)、社会认可度(1项)四个方面"
@@ -335,8 +334,8 @@ def cv_contributors_table(result: EvaluationResult) -> Table | None:
             cv = result.resource.cv[segment][rid]
             if cv.met is not False:
                 continue
-            who = ";".join(f"{c['school_name']} {c['value']:.2f}({c['direction']},占加权方差{c['share_of_variance']:.0%})"
-                           for c in cv.largest_contributors)
+            who = ";".join(f"{c['school_name']} {words.fixed(c['value'])}"
+                           f"({c['direction']},占加权方差{c['share_of_variance']:.0%})" for c in cv.largest_contributors)
             rows.append([text_cell(segment_label(segment), "center"), text_cell(rid, "center"),
                          number_cell(cv.value, 3, False) if cv.value is not None else Cell("无定义", shade="unmet"),
                          Cell(f"{cv.limit:.2f}", value=cv.limit, align="right"),
@@ -353,9 +352,19 @@ def resource_overview(result: EvaluationResult, failing: list[str]) -> str:
     total, met, not_met, missing = words.area_counts(result, "resource_allocation", failing)
     res = result.resource
     cvs = [c for seg in res.cv.values() for c in seg.values() if c.applicable]
-    text = f"资源配置方面共有{total}项指标,我县{met}项达标"
+    text = f"资源配置方面共有{total}项指标"
     if not_met:
-        text += f"、{not_met}项暂不达标({'、'.join(r for r in R_IDS if r in failing)})"
+        # the county values are not the criterion: say what is (the per-unit rule and the CVs)
+        over = [c for c in cvs if c.met is False]
+        causes = ([f"{res.noncompliant_units}个学校(学段)未达标"] if res.noncompliant_units else []) + (
+            [f"{len(over)}项校际差异系数超过上限"] if over else [])
+        rules = ([f"每个学校(学段)均须达标(7项指标中至少{_min_met(result)}项达到标准值、其余不低于标准值的{_floor(result)})"]
+                 if res.noncompliant_units else []) + (["校际差异系数不超过上限"] if over else [])
+        lead = "各项指标的县域值(全县平均)均达到标准值,但" if all_county_values_reach(result) else ""
+        text += (f",{lead}{'、'.join(causes)}。按“{'、'.join(rules)}”的要求,我县{met}项达标、{not_met}项暂不达标"
+                 f"({'、'.join(r for r in R_IDS if r in failing)})")
+    else:
+        text += f",我县{met}项达标"
     if missing:
         text += f"、{missing}项数据缺失"
     text += (f"。全县参加评估的学校(学段)单位{len(res.units)}个(一贯制学校按小学、初中学段分别计),其中达标{res.compliant_units}个、"
@@ -369,6 +378,18 @@ def resource_overview(result: EvaluationResult, failing: list[str]) -> str:
     return text + ("资源配置达标。" if res.met is True else "资源配置暂不达标。" if res.met is False else "资源配置因数据缺失暂无法判定。")
 
 
+def all_county_values_reach(result: EvaluationResult) -> bool:
+    """Every applicable R indicator's county value (X̄) reaches its threshold in every segment."""
+    for rid in R_IDS:
+        for segment in segments_of(result):
+            f = words.segment_figures(result, rid, segment)
+            if not f.cv.applicable:
+                continue
+            if f.county_value is None or f.threshold is None or f.county_value < f.threshold - 1e-9:
+                return False
+    return True
+
+
 def write_resource_section(doc: ReportDocument, result: EvaluationResult, failing: list[str], with_charts: bool) -> None:
     doc.heading(1, AREA_LABELS["resource_allocation"])
     doc.paragraph(resource_overview(result, failing))
@@ -380,8 +401,10 @@ def write_resource_section(doc: ReportDocument, result: EvaluationResult, failin
         if with_charts:
             png = charts.indicator_distribution_chart(result, rid)
             if png is not None:
+                zeros = charts.zero_value_units(result, rid)
                 doc.figure(png, f"{rid} {indicator_name(result, rid)}各评估单位分布",
-                           note="蓝色为达到标准值,橙色为未达到但不低于标准值的85%,红色为低于标准值的85%。")
+                           note=f"蓝色为达到标准值,橙色为未达到但不低于标准值的{_floor(result)},红色为低于标准值的{_floor(result)}"
+                                + (f";斜线框并标“0”的为数值为0的单位({zeros}个)" if zeros else "") + "。")
     doc.heading(2, "未达标学校(学段)")
     table = noncompliant_table(result)
     if table is None:
@@ -805,7 +828,8 @@ def cv_table(result: EvaluationResult) -> Table:
                              *[Cell(words.NOT_APPLICABLE, align="center")] * 5, text_cell(cv.note or "")])
                 continue
             spread = cv.value * cv.county_value if cv.value is not None and cv.county_value is not None else None
-            who = ";".join(f"{c['school_name']} {c['value']:.2f}({c['direction']})" for c in cv.largest_contributors)
+            who = ";".join(f"{c['school_name']} {words.fixed(c['value'])}({c['direction']})"
+                           for c in cv.largest_contributors)
             value = (number_cell(cv.value, 3, cv.met) if cv.value is not None
                      else Cell("无定义" if cv.met is False else MISSING_TEXT, shade=SHADES.get(cv.met), align="center"))
             rows.append([text_cell(segment_label(segment), "center"), text_cell(name), count_cell(cv.units),
@@ -821,10 +845,11 @@ def cv_table(result: EvaluationResult) -> Table:
 def missing_table(result: EvaluationResult) -> Table | None:
     if not result.missing_inputs:
         return None
-    columns = [Column("指标", 1.0), Column("学校", 3.2), Column("数据表", 2.0), Column("字段", 3.0), Column("字段名称", 3.0)]
+    # the field's name only: its internal key (school_year.equipment_value) means nothing to a clerk
+    columns = [Column("指标", 1.0), Column("学校", 3.2), Column("数据表", 2.0), Column("缺少的数据", 4.0)]
     rows = [[text_cell("一票否决" if m.indicator == "veto" else "学生数" if m.indicator == "resource_allocation" else m.indicator,
                        "center"),
-             text_cell(m.school_name or m.school_id or "全县"), text_cell(table_label(m.table)), text_cell(m.field),
+             text_cell(m.school_name or m.school_id or "全县"), text_cell(table_label(m.table)),
              Cell(m.label, shade="missing")] for m in result.missing_inputs]
     return Table(kind="missing", title="缺失数据清单", columns=columns, rows=rows, sheet="缺失数据", font_size=9.0)
 
@@ -842,18 +867,33 @@ def allowances_table(result: EvaluationResult) -> Table | None:
 # 数据来源与计算方法
 
 
+def source_text(result: EvaluationResult, dataset: Dataset | None) -> str:
+    """Where the data came from, in words: "数据集“…”" (a file or folder), the workspace's
+    database, or 合成示范数据 — never the generator's internal description."""
+    source = result.source or (dataset.source if dataset is not None else "") or ""
+    if result.synthetic and (not source or source.startswith("synthetic:")):
+        return "合成示范数据"
+    if not source:
+        return "所填报的数据"
+    if source.startswith("数据库"):
+        return f"工作区{source}"
+    from pathlib import PurePath
+
+    return f"数据集“{PurePath(source).name or source}”"
+
+
 def method_paragraphs(result: EvaluationResult, dataset: Dataset | None) -> list[tuple[str, str]]:
     """(lead, text) pairs: the data used and the computation, stated plainly."""
     standard = standard_named(result.standard)
     weights = standard.split_weights if standard else {"primary": 1.0, "junior": 1.1, "senior": 1.32}
     limits = {s: result.resource.cv[s][R_IDS[0]].limit for s in segments_of(result)}
     min_met, floor = _min_met(result), _floor(result)
-    source = result.source or (dataset.source if dataset is not None else "") or "未记录"
-    data = (f"本报告的全部数值由评估结果计算得出,评估结果由 junheng {__version__} 根据数据集“{source}”中"
+    data = (f"本报告的全部数值由评估结果计算得出,评估结果根据{source_text(result, dataset)}中"
             f"{words.school_year_text(result.year)}的学校名录、学校年度数据、县级年度数据和质量监测数据计算。")
     if result.synthetic:
         data += f"【{SYNTHETIC_NOTE},不代表任何真实县区】"
-    data += f"评估标准:{result.standard_name}({result.standard})" + (f",依据{standard.source}" if standard else "") + "。"
+    data += f"评估标准:{result.standard_name}" + (
+        f",依据{standard.source}" if standard and standard.source not in result.standard_name else "") + "。"
     weight_text = "、".join(f"{segment_label(s) if s != 'senior' else '高中'}{w:g}" for s, w in weights.items())
     limit_text = "、".join(f"{segment_label(s)}不大于{v:.2f}" for s, v in limits.items())
     return [
@@ -902,17 +942,43 @@ def data_names(result: EvaluationResult, dataset: Dataset | None = None) -> set[
     return {n for n in names if n}
 
 
+REPORT_TITLE = "义务教育优质均衡发展自评报告"
+
+
+def default_issuer(result: EvaluationResult) -> str:
+    """The county government: under the 督导评估办法 the county's people's government evaluates
+    itself and applies to the city for assessment, so its self-evaluation report is its document."""
+    return f"{county_label(result)}人民政府"
+
+
+def chinese_date(day: date) -> str:
+    """2026年12月1日 (Arabic numerals, as GB/T 9704 writes the date of a document)."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def write_signature(doc: ReportDocument, issuer: str, day: date) -> None:
+    """落款 at the end of the body, before the appendices: the issuing body over the date,
+    right-aligned, with room above for the seal."""
+    doc.paragraph("", style="plain")
+    doc.paragraph(issuer, style="signature")
+    doc.paragraph(chinese_date(day), style="signature")
+    doc.protected.add(issuer)
+
+
 def build_county_report(result: EvaluationResult, dataset: Dataset | None = None, *,
                         remediation: Remediation | None = None, with_charts: bool = True,
-                        generated: date | None = None) -> ReportDocument:
-    """The self-evaluation report of one county-year as a ReportDocument."""
+                        generated: date | None = None, issuer: str | None = None) -> ReportDocument:
+    """The self-evaluation report of one county-year as a ReportDocument. `issuer` is the body
+    that signs it (落款; default: the county's 人民政府), `generated` its date (default: today in
+    Beijing)."""
     failing = result.failing_items()
     name = county_label(result)
     generated = generated or schoolyear.local_today()
     doc = ReportDocument(
-        title=f"{name}义务教育优质均衡发展自评报告",
+        title=f"{name}{REPORT_TITLE}",
+        title_lines=(name, REPORT_TITLE),  # the county on line one, the kind of report on line two
         subtitle=f"\uff08{words.school_year_text(result.year)}\uff09",
-        meta=[f"评估标准:{result.standard_name}", f"报告日期:{generated.year}年{generated.month}月{generated.day}日"],
+        meta=[f"评估标准:{result.standard_name}"],
         warning="".join(filter(None, [
             f"【{SYNTHETIC_NOTE},不代表任何真实县区】" if result.synthetic else None,
             f"【数据不完整,临时结果:基于 {result.coverage.fraction()} 所学校,不作为全县评估结论】"
@@ -938,6 +1004,7 @@ def build_county_report(result: EvaluationResult, dataset: Dataset | None = None
         write_item_section(doc, result, area)
     write_conclusion(doc, result, failing)
     write_remediation(doc, result, failing, remediation)
+    write_signature(doc, issuer or default_issuer(result), generated)
 
     doc.section("landscape")
     doc.heading(1, "附表", numbered=False)

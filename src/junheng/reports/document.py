@@ -64,7 +64,7 @@ class Run:
 @dataclass(frozen=True)
 class Paragraph:
     runs: tuple[Run, ...]
-    style: Literal["body", "quote", "note", "center", "plain"] = "body"
+    style: Literal["body", "quote", "note", "center", "plain", "signature"] = "body"
 
     @property
     def text(self) -> str:
@@ -165,6 +165,9 @@ class ReportDocument:
 
     title: str
     subtitle: str = ""
+    # the title as it is broken on the page (a deliberate break, never a lone word on line two);
+    # empty: `title` on one line
+    title_lines: tuple[str, ...] = ()
     meta: list[str] = field(default_factory=list)  # lines under the title (standard, date, …)
     warning: str | None = None  # shown in red under the title (synthetic data)
     blocks: list[Block] = field(default_factory=list)
@@ -175,6 +178,10 @@ class ReportDocument:
     _tables: int = 0
     _appendix_tables: int = 0
     _figures: int = 0
+
+    @property
+    def title_parts(self) -> tuple[str, ...]:
+        return self.title_lines or (self.title,)
 
     # -- headings and text
 
@@ -269,4 +276,5 @@ def typeset_document(doc: ReportDocument) -> ReportDocument:
         else:
             blocks.append(block)
     return replace(doc, title=t(doc.title), subtitle=t(doc.subtitle), meta=[t(m) for m in doc.meta],
+                   title_lines=tuple(t(line) for line in doc.title_lines),
                    warning=t(doc.warning) if doc.warning else None, scope=t(doc.scope), blocks=blocks)

@@ -7,7 +7,10 @@ Sentences in the style counties write by hand today (seed 003, part 1):
 
 Every number comes from the EvaluationResult; numbers are formatted here and nowhere else, so
 the Word, PDF, HTML and Excel reports show the same figures. R values are written with two
-decimals, coefficients of variation with three (so that 0.504 is not shown as a passing 0.50).
+decimals, coefficients of variation with three (so that 0.504 is not shown as a passing 0.50);
+amounts and counts are thousands separated like the engine's explanations and the pages
+(engine.wording.num: 7,181,900 元, 2,241 人, 3,135.13 元). Years and codes are not amounts and
+are written as they are.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def fixed(value: float | None, digits: int = 2) -> str:
     """A value as the tables show it: fixed decimals, "数据缺失" when absent."""
     if value is None or not is_number(value):
         return MISSING_TEXT
-    return f"{value:.{digits}f}"
+    return f"{value:,.{digits}f}"
 
 
 def cv_text(value: float | None) -> str:
@@ -73,7 +76,7 @@ def amount(value: float | int | None, unit: str | None = None) -> str:
     """A count or amount in a sentence: integers without decimals, others with two."""
     if value is None or not is_number(value):
         return MISSING_TEXT
-    text = f"{int(value)}" if float(value).is_integer() else f"{value:.2f}"
+    text = f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
     if unit:
         text += UNIT_WORDS.get(unit, unit)
     return text
@@ -83,7 +86,7 @@ def threshold_text(value: float | None) -> str:
     """A threshold as the standard writes it: 4.2, 2000, 0.9 (no trailing zeros)."""
     if value is None:
         return MISSING_TEXT
-    return f"{value:g}"
+    return f"{value:,g}"
 
 
 def unit_word(unit: str | None) -> str:
@@ -171,19 +174,73 @@ def unit_label(unit: UnitResult) -> str:
     return f"{unit.school_name}({segment_label(unit.segment)})"
 
 
+def _reaches(f: SegmentFigures) -> bool | None:
+    if f.county_value is None or f.threshold is None:
+        return None
+    return f.county_value >= f.threshold - 1e-9
+
+
+def county_value_phrase(figures: list[SegmentFigures]) -> str:
+    """Whether the county values (全县平均) reach the threshold, segment by segment."""
+    reached = [_reaches(f) for f in figures]
+    if None in reached:
+        return ""
+    if all(reached):
+        return ",均达到标准值" if len(figures) > 1 else ",达到标准值"
+    if not any(reached):
+        return ",均未达到标准值" if len(figures) > 1 else ",未达到标准值"
+    yes = "、".join(segment_label(f.segment) for f, r in zip(figures, reached) if r)
+    no = "、".join(segment_label(f.segment) for f, r in zip(figures, reached) if not r)
+    return f",其中{yes}达到标准值、{no}未达到标准值"
+
+
+def per_unit_rule(result: EvaluationResult) -> str:
+    return (f"“每个学校(学段)均须达标”(7项指标中至少{_min_met(result)}项达到标准值、其余不低于标准值的"
+            f"{_floor(result)})")
+
+
+def r_failure_reason(result: EvaluationResult, rid: str, figures: list[SegmentFigures]) -> str:
+    """Why an R indicator fails although the sentence before gave its county values: the units
+    that fall short on it and do not comply, and the CVs over their limit; ends with "," before
+    the verdict sentence."""
+    below = [u for f in figures for u in f.below]
+    failing = [u for u in below if u.compliant is False]
+    over = [f for f in figures if f.cv.met is False]
+    causes, rules = [], []
+    if failing:
+        cause = f"有{len(below)}个学校(学段)本项未达到标准值"
+        if len(failing) < len(below):
+            cause += f",其中{len(failing)}个为未达标单位"
+        else:
+            cause += "且均为未达标单位" if len(failing) > 1 else "且为未达标单位"
+        causes.append(cause)
+        rules.append(per_unit_rule(result))
+    for f in over:
+        value = cv_text(f.cv.value) if f.cv.value is not None else "无定义"
+        causes.append(f"{segment_label(f.segment)}校际差异系数{value}超过上限{f.cv.limit:.2f}")
+    if over:
+        rules.append("“校际差异系数不超过上限”")
+    if not causes:
+        return ""
+    reached = [_reaches(f) for f in figures]
+    lead = "全县平均达到标准值,但" if reached and all(r is True for r in reached) else ""
+    return f"{lead}{';'.join(causes)};按{'和'.join(rules)}的要求,"
+
+
 def r_finding(result: EvaluationResult, rid: str, failing: list[str] | None = None) -> str:
-    """What the county has on one R indicator, ending with the verdict sentence."""
+    """What the county has on one R indicator, ending with the verdict sentence. Every clause
+    follows from the indicator's status and its rule: the county value (全县平均) is reported but
+    is not the criterion; a unit falling short fails the indicator only when the unit itself does
+    not comply, a CV over its limit always does, and the sentence says which of these it was."""
     unit = unit_word(indicator_unit(result, rid))
     segments = [s for s in segments_of(result) if result.resource.cv[s][rid].applicable]
     if not segments:
         return "本县无参加评估的学校(学段)。" + VERDICT_SENTENCES[r_status(result, rid, failing)]
     figures = [segment_figures(result, rid, s) for s in segments]
     values = ",".join(f"{segment_label(f.segment)}为{fixed(f.county_value)}{unit}" for f in figures)
-    compared = [f.county_value is not None and f.threshold is not None and f.county_value >= f.threshold - 1e-9
-                for f in figures]
-    reached_all = (",均达到标准值" if len(figures) > 1 else ",达到标准值") if all(compared) else ""
-    parts = [f"我县{values}(全县按学生数计算的县域值){reached_all}"]
-    counts = [f"{segment_label(f.segment)}{len(f.units)}个评估单位中{f.reached}个达到标准值" for f in figures]
+    parts = [f"我县{values}(全县按学生数计算的县域值){county_value_phrase(figures)}"]
+    counts = [f"{segment_label(f.segment)}{len(f.units)}个评估单位" +
+              ("全部达到标准值" if f.reached == len(f.units) else f"中{f.reached}个达到标准值") for f in figures]
     parts.append(";".join(counts))
     below = [u for f in figures for u in f.below]
     if below:
@@ -195,10 +252,14 @@ def r_finding(result: EvaluationResult, rid: str, failing: list[str] | None = No
     parts.append("校际差异系数" + "、".join(cv_phrase(f.cv, f.segment) for f in figures))
     status = r_status(result, rid, failing)
     text = ";".join(parts) + "。"
+    if status is False:
+        return text + r_failure_reason(result, rid, figures) + VERDICT_SENTENCES[False]
     tolerated = [u for u in below if u.compliant is True]
-    if tolerated and status is not False:
+    if tolerated:
         text += (f"其中{len(tolerated)}个单位本项未达到标准值,但7项中至少{_min_met(result)}项达标且其余不低于标准值的"
                  f"{_floor(result)},按规定仍为达标单位。")
+    if status is True and not all(_reaches(f) for f in figures):
+        text += "县域值仅作参考,本项按各学校(学段)是否达标和校际差异系数判定。"
     return text + VERDICT_SENTENCES[status]
 
 
@@ -318,6 +379,26 @@ def _schools_suffix(item: ItemResult) -> str:
     return f";检查{item.schools_checked}所" + (f",{failing}所未达标" if failing else "")
 
 
+def item_failure_reason(item: ItemResult) -> str:
+    """Why a G/Q/S item fails, when the sentence before could read as a pass: the schools short
+    of it (school-level items require every school to meet it) or the county check that fails;
+    ends with "," before the verdict sentence."""
+    failing_schools = [s for s in item.schools if s.met is False]
+    failing_checks = [c for c in item.checks if c.met is False]
+    if failing_schools:
+        lead = ""
+        if item.checks and not failing_checks and all(c.met is True for c in item.checks):
+            lead = "、".join(c.label for c in item.checks) + "达到标准,但"
+        elif failing_checks:
+            lead = "、".join(c.label for c in failing_checks) + "未达到标准,且"
+        if not lead:  # the sentence has just named them
+            return "按“每所学校均须达到”的要求,"
+        return f"{lead}有{len(failing_schools)}所学校未达到要求;按“每所学校均须达到”的要求,"
+    if failing_checks and item.schools_checked:
+        return f"各学校均达到要求,但{'、'.join(c.label for c in failing_checks)}未达到标准,"
+    return ""
+
+
 def item_finding(result: EvaluationResult, item: ItemResult) -> str:
     """What the county has on one G/Q/S item, ending with the verdict sentence."""
     parts: list[str] = []
@@ -343,6 +424,8 @@ def item_finding(result: EvaluationResult, item: ItemResult) -> str:
         text += f"{gap_text(item.gap)}。"
     if item.met is None and item.missing:
         text += "缺少:" + "、".join(dict.fromkeys(m.label for m in item.missing)) + "。"
+    if item.met is False:
+        text += item_failure_reason(item)
     return text + VERDICT_SENTENCES[item.met]
 
 

@@ -13,7 +13,9 @@ Word uses the fonts a Chinese Windows installation has; the PDF route maps them 
 from __future__ import annotations
 
 import io
+import math
 import re
+import unicodedata
 
 from docx import Document as new_document
 from docx.enum.section import WD_ORIENT, WD_SECTION
@@ -23,6 +25,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from junheng import __version__
 from junheng.reports.document import (
     Cell,
     Figure,
@@ -49,6 +52,7 @@ NOTE_SIZE = Pt(10.5)  # 五号
 
 PORTRAIT = {"width": Cm(21.0), "height": Cm(29.7), "top": Cm(3.7), "bottom": Cm(3.5), "left": Cm(2.8),
             "right": Cm(2.6)}
+EMU_PER_PT = 12700
 LANDSCAPE = {"width": Cm(29.7), "height": Cm(21.0), "top": Cm(2.0), "bottom": Cm(2.0), "left": Cm(2.0),
              "right": Cm(2.0)}
 
@@ -279,6 +283,14 @@ def add_runs(paragraph, block: Paragraph, size: Pt | None = None) -> None:
 def add_paragraph(document, block: Paragraph) -> None:
     if block.style == "note":
         paragraph = document.add_paragraph(style="Report Note")
+    elif block.style == "signature":
+        # 落款: the issuing body and the date, right-aligned two characters from the margin
+        paragraph = document.add_paragraph(style="Report Body")
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        paragraph.paragraph_format.first_line_indent = Pt(0)
+        paragraph.paragraph_format.right_indent = Pt(BODY_SIZE.pt * 2)
+        paragraph.paragraph_format.keep_with_next = True
+        paragraph.paragraph_format.keep_together = True
     elif block.style == "center":
         paragraph = document.add_paragraph(style="Report Body")
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -305,18 +317,125 @@ def fill_cell(cell, content: Cell, size: Pt, style_id: str, header: bool = False
         shade(cell, SHADE_FILLS[content.shade])
 
 
-def add_table(document, table: Table, width: int) -> None:
+# Column widths from content. Widths are estimated in em of the table's font, on the wide side
+# (the Latin letters of Noto Serif CJK, which the PDF route uses, are wider than Times New
+# Roman's): CJK characters and the ambiguous-width dashes and symbols, which the CJK fonts draw
+# full-width, count 1; digits 0.58; "." "," 0.35; capitals and "%" 0.8; "m" "w" 1; other Latin
+# 0.55. A run of Latin letters, digits and ASCII punctuation ("3164.97", "52/55", "R4(m²)") is
+# never broken, nor is a short word standing alone in a cell ("未达标", "小学", "数据缺失");
+# longer Chinese text may wrap, but not narrower than a few characters. Headers may wrap onto
+# two lines.
+
+CELL_PADDING_PT = 10.8 + 3.0  # Word's default left and right cell margins (2 × 0.19 cm) and a margin of safety
+SHORT_WORD = 4  # a cell of at most this many CJK characters is one word
+TEXT_MIN_EM = 4.0  # wrapped Chinese text keeps at least this many characters a line
+MIN_FONT_PT = 6.5  # a table that does not fit even on a landscape page is set smaller, down to this
+
+
+def char_em(ch: str) -> float:
+    if unicodedata.east_asian_width(ch) in ("W", "F", "A"):
+        return 1.0
+    if ch.isdigit():
+        return 0.58
+    if ch in ".,:;'|!ijl ":
+        return 0.35
+    if ch in "mwMW":
+        return 1.0
+    if ch.isupper() or ch == "%":
+        return 0.8
+    return 0.55
+
+
+def text_em(text: str) -> float:
+    return sum(char_em(ch) for ch in text)
+
+
+def unbreakable_runs(text: str) -> list[str]:
+    """The runs of a text that a line never breaks: maximal runs of Latin letters, digits and
+    ASCII punctuation."""
+    return [run for run in re.split(r"[\s\u200b]+|(?<=[^\x00-\xff])|(?=[^\x00-\xff])", text) if run]
+
+
+def is_short_word(text: str) -> bool:
+    stripped = text.strip()
+    return 0 < len(stripped) <= SHORT_WORD and all(unicodedata.east_asian_width(c) == "W" for c in stripped) and not any(
+        c in "，。、；：（）“”" for c in stripped)
+
+
+def cell_extent(text: str, header: bool = False) -> tuple[float, float]:
+    """(narrowest, natural) width of a cell's text in em: the narrowest keeps every number and
+    short word whole; the natural is the text on one line (a header: on two)."""
+    runs = unbreakable_runs(text)
+    longest_run = max((text_em(r) for r in runs if all(ord(c) < 0x100 for c in r)), default=0.0)
+    whole = text_em(text)
+    has_cjk = any(unicodedata.east_asian_width(c) in ("W", "F") for c in text)
+    if header:
+        narrow = max(longest_run, 2.0 if has_cjk else 0.0)
+        natural = max(narrow, math.ceil(whole / 2))
+        return min(narrow, whole), natural
+    if is_short_word(text) or not has_cjk:
+        return whole, whole
+    return max(longest_run, min(whole, TEXT_MIN_EM)), whole
+
+
+def column_widths(table: Table, available_pt: float, font_pt: float) -> list[float] | None:
+    """Column widths in points that fill `available_pt` and keep every number and short word of
+    the table on one line at `font_pt`; None when the table cannot fit."""
+    narrow, natural = [], []
+    for k, column in enumerate(table.columns):
+        lo, hi = cell_extent(column.label, header=True)
+        for row in table.rows:
+            if k < len(row):
+                a, b = cell_extent(row[k].text)
+                lo, hi = max(lo, a), max(hi, b)
+        narrow.append(lo * font_pt + CELL_PADDING_PT)
+        natural.append(max(lo, hi) * font_pt + CELL_PADDING_PT)
+    if sum(narrow) > available_pt:
+        return None
+    if sum(natural) <= available_pt:
+        extra = available_pt - sum(natural)
+        total = sum(natural)
+        return [w + extra * w / total for w in natural]
+    extra = available_pt - sum(narrow)
+    stretch = [hi - lo for lo, hi in zip(narrow, natural)]
+    return [lo + extra * d / sum(stretch) for lo, d in zip(narrow, stretch)]
+
+
+def table_layout(table: Table, available_pt: float, landscape_pt: float | None) -> tuple[list[float], float, bool]:
+    """(widths in points, font size, on a landscape page of its own) for a table: at its own
+    size where it fits; else on a landscape page (`landscape_pt`, when the section is portrait);
+    else smaller, down to MIN_FONT_PT."""
+    widths = column_widths(table, available_pt, table.font_size)
+    if widths is not None:
+        return widths, table.font_size, False
+    turn = landscape_pt is not None
+    width = landscape_pt if turn else available_pt
+    size = table.font_size
+    while size >= MIN_FONT_PT:
+        widths = column_widths(table, width, size)
+        if widths is not None:
+            return widths, size, turn
+        size -= 0.5
+    # nothing fits: share the width as the columns' natural proportions ask
+    natural = [cell_extent(c.label, header=True)[1] + max((cell_extent(r[k].text)[1] for r in table.rows if k < len(r)),
+                                                          default=0) for k, c in enumerate(table.columns)]
+    return [width * n / sum(natural) for n in natural], MIN_FONT_PT, turn
+
+
+def add_table(document, table: Table, width: int, widths_pt: list[float] | None = None,
+              font_pt: float | None = None) -> None:
     caption = document.add_paragraph(table.caption, style="Report Caption")
     caption.paragraph_format.keep_with_next = True
-    size = Pt(table.font_size)
+    if widths_pt is None:
+        widths_pt, font_pt, _ = table_layout(table, width / EMU_PER_PT, None)
+    size = Pt(font_pt or table.font_size)
     style_id = document.styles["Report Table Text"].style_id
     n = len(table.columns)
     out = document.add_table(rows=1, cols=n)
     out.style = "Table Grid"
     out.alignment = WD_TABLE_ALIGNMENT.CENTER
     out.autofit = False
-    total = sum(c.width for c in table.columns)
-    widths = [int(width * c.width / total) for c in table.columns]
+    widths = [int(w * EMU_PER_PT) for w in widths_pt]
     grid = out._tbl.tblGrid
     for col, w in zip(grid.findall(qn("w:gridCol")), widths):
         col.set(qn("w:w"), str(int(w / 635)))  # EMU → twentieths of a point
@@ -357,8 +476,24 @@ def add_heading(document, heading: Heading) -> None:
     document.add_heading(heading.text, level=min(heading.level, 4))
 
 
-def add_title(document, report: ReportDocument) -> None:
-    document.add_paragraph(report.title, style="Title")
+def title_size(lines: tuple[str, ...], width_pt: float) -> Pt:
+    """二号 (22 pt), smaller when a line would not fit on one line (a long county name)."""
+    widest = max((text_em(line) for line in lines), default=0.0)
+    if widest * TITLE_SIZE.pt <= width_pt:
+        return TITLE_SIZE
+    return Pt(max(14.0, math.floor(2 * width_pt / widest) / 2))
+
+
+def add_title(document, report: ReportDocument, width: int) -> None:
+    """The title on its lines (a deliberate break: never one word left alone on the last line)."""
+    paragraph = document.add_paragraph(style="Title")
+    size = title_size(report.title_parts, width / EMU_PER_PT)
+    for n, line in enumerate(report.title_parts):
+        run = paragraph.add_run(line)
+        if size != TITLE_SIZE:
+            run.font.size = size
+        if n < len(report.title_parts) - 1:
+            run.add_break()
     if report.subtitle:
         document.add_paragraph(report.subtitle, style="Report Meta")
     for line in report.meta:
@@ -390,15 +525,23 @@ def render_docx(report: ReportDocument) -> bytes:
     section = document.sections[0]
     set_up_page(section, PORTRAIT, landscape=False)
     add_footer(section)
-    add_title(document, report)
     width = text_width(section)
+    add_title(document, report, width)
+    landscape_width = LANDSCAPE["width"] - LANDSCAPE["left"] - LANDSCAPE["right"]
+    landscape = False
     for block in report.blocks:
         if isinstance(block, Heading):
             add_heading(document, block)
         elif isinstance(block, Paragraph):
             add_paragraph(document, block)
         elif isinstance(block, Table):
-            add_table(document, block, width)
+            widths, font, turn = table_layout(block, width / EMU_PER_PT,
+                                              None if landscape else landscape_width / EMU_PER_PT)
+            if turn:  # too wide for a portrait page: a landscape page of its own
+                set_up_page(document.add_section(WD_SECTION.NEW_PAGE), LANDSCAPE, landscape=True)
+            add_table(document, block, width, widths, font)
+            if turn:
+                set_up_page(document.add_section(WD_SECTION.NEW_PAGE), PORTRAIT, landscape=False)
         elif isinstance(block, Figure):
             add_figure(document, block, width)
         elif isinstance(block, PageBreak):
@@ -412,6 +555,7 @@ def render_docx(report: ReportDocument) -> bytes:
     properties.title = report.title
     properties.subject = report.scope
     properties.author = "junheng"
+    properties.comments = f"由 junheng {__version__} 生成"  # the generator: metadata only, never in the body
     properties.keywords = "县域义务教育优质均衡发展督导评估"
     properties.language = "zh-CN"
     buffer = io.BytesIO()

@@ -44,8 +44,8 @@ def rule_text(ind: Indicator) -> str:
                 label = check.label or field_label(check.field)
                 if check.op == "is_true":
                     parts.append(f"{label}:是")
-                elif check.op == "in":
-                    parts.append(f"{label}:{'/'.join(check.values)}")
+                elif check.op == "in":  # enum keys read as their labels: 优秀或良好, never excellent/good
+                    parts.append(f"{label}:{'或'.join(catalog().enum_label(check.field, v) for v in check.values)}")
                 elif check.ref_field:
                     parts.append(f"{label} {check.op} {field_label(check.ref_field)}")
                 else:
@@ -54,8 +54,10 @@ def rule_text(ind: Indicator) -> str:
         case "school_rooms":
             rooms = ",".join(f"{r.label}≥{r.min_area:g}m²" for r in rule.rooms.values())
             return f"每{rule.classes_per_room}个班至少1间;{rooms}"
-        case "school_size" | "class_size":
-            return ";".join(f"{k} ≤ {v}" for k, v in rule.limits.items())
+        case "school_size":  # keyed by school type
+            return ";".join(f"{catalog().school_type_label(k)} ≤ {v} 人" for k, v in rule.limits.items())
+        case "class_size":  # keyed by segment
+            return ";".join(f"{catalog().segment_label(k)} ≤ {v} 人" for k, v in rule.limits.items())
         case "teacher_certification":
             return f"持证上岗率 ≥ {rule.threshold:g}%"
         case "quality_monitoring":
