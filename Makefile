@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 WORKSPACE ?= demo-workspace
+HOST      ?= 127.0.0.1
+PORT      ?= 8000
+DEMO_ARGS ?=
 
 .PHONY: install demo test bench clean
 
@@ -14,9 +17,10 @@ $(BIN)/junheng: pyproject.toml
 
 install: $(BIN)/junheng
 
+# make demo PORT=8001 HOST=0.0.0.0 DEMO_ARGS="--reset-passwords --verbose"
 demo: install
-	$(BIN)/junheng demo --workspace $(WORKSPACE)
-	$(BIN)/junheng serve --workspace $(WORKSPACE)
+	$(BIN)/junheng demo --workspace $(WORKSPACE) --host $(HOST) --port $(PORT) $(DEMO_ARGS)
+	$(BIN)/junheng serve --workspace $(WORKSPACE) --host $(HOST) --port $(PORT)
 
 test: install
 	bash scripts/install-system-deps.sh

@@ -27,7 +27,7 @@ def assert_user_error(result, *fragments):
 
 
 @pytest.mark.parametrize("arguments,fragments", [
-    (["evaluate"], ["缺少参数 DATASET"]),
+    (["evaluate"], ["缺少参数:数据集(DATASET),应为 CSV 文件夹或 XLSX 工作簿", "用法:junheng evaluate [选项] DATASET"]),
     (["evaluate", "x", "--format", "pdf"], ["--format", "“pdf”不是可选值", "table、json、xlsx"]),
     (["evaluat"], ["没有命令 evaluat", "evaluate"]),
     (["evaluate", "x", "--bogus"], ["没有选项 --bogus"]),
@@ -98,7 +98,11 @@ def test_demo_generates_evaluates_and_labels_synthetic_data(tmp_path):
 def test_demo_region_shows_a_summary(tmp_path):
     result = run_junheng("demo", "--workspace", str(tmp_path), "--counties", "3")
     assert result.returncode == 0, result.stderr
-    assert "评估结果汇总(3 个县区年度)" in result.stdout
+    assert re.search(r"评估结论\(3 个县区,\d{4}—\d{4} 学年\):(达标|未达标|数据不全,无法判定) \d 个", result.stdout), result.stdout
+    assert "评估结果汇总" not in result.stdout  # the table of every county is asked for with --verbose
+    verbose = run_junheng("demo", "--workspace", str(tmp_path), "--counties", "3", "--verbose")
+    assert verbose.returncode == 0, verbose.stderr
+    assert "评估结果汇总(3 个县区年度)" in verbose.stdout
 
 
 def test_standards_list_and_show():
@@ -121,3 +125,77 @@ def test_markup_like_text_in_data_is_shown_not_interpreted(tmp_path):
     frame.to_csv(bad, index=False, encoding="utf-8")
     failed = run_junheng("check", str(tmp_path / "data"))
     assert_user_error(failed, "[/oops]")
+
+
+# ---------------------------------------------------------------- `junheng tasks list -w 工作区`, as the README writes it
+
+
+def _tasks_workspace(tmp_path, counties: dict[str, str]):
+    """A workspace with the test county's data under each code given, and one task in each (code → title)."""
+    from junheng.monitor.tasks import create_task
+    from junheng.services import init_workspace, open_database
+    from junheng.store import repo
+
+    root = tmp_path / "ws"
+    init_workspace(root, admin="admin", password="管理员自己的密码-2026")
+    database, _ = open_database(root)
+    for code, title in counties.items():
+        schools, years = builders.passing_rows()
+        for row in schools:
+            row["county_code"] = code
+            row["school_id"] = f"{code}{row['school_id']}"
+        for row in years:
+            row["school_id"] = f"{code}{row['school_id']}"
+        dataset = builders.dataset(schools, years)
+        dataset.county_year["county_code"] = code
+        dataset.quality["county_code"] = code
+        with database.session() as session:
+            repo.import_dataset(session, dataset, user=None, via="cli", status="approved")
+            create_task(session, code, title=title, via="cli")
+    database.engine.dispose()
+    return root
+
+
+class _Ran:
+    def __init__(self, completed):
+        self.exit_code, self.output = completed.returncode, completed.stdout + completed.stderr
+
+
+def _tasks(*arguments: str):
+    """The real command in a fresh process: a console made by an earlier in-process test keeps its
+    width, and a narrow table would cut the titles this test looks for."""
+    return _Ran(builders.run_junheng("tasks", "list", *arguments))
+
+
+def test_tasks_list_without_a_county_lists_the_workspaces_counties(tmp_path):
+    root = _tasks_workspace(tmp_path, {"990001": "城关小学扩建运动场", "990002": "新建风雨操场"})
+    everything = _tasks("-w", str(root))
+    assert everything.exit_code == 0, everything.output
+    assert "城关小学扩建运动场" in everything.output and "新建风雨操场" in everything.output
+    assert "(990001)" in everything.output and "(990002)" in everything.output  # each county under its name
+    one = _tasks("990002", "-w", str(root))
+    assert one.exit_code == 0 and "新建风雨操场" in one.output and "城关小学扩建运动场" not in one.output
+
+
+def test_tasks_list_in_a_one_county_workspace_is_that_county(tmp_path):
+    root = _tasks_workspace(tmp_path, {"990001": "城关小学扩建运动场"})
+    result = _tasks("-w", str(root))
+    assert result.exit_code == 0 and "城关小学扩建运动场" in result.output
+    assert "(990001)" not in result.output  # no heading for the only county
+
+
+def test_tasks_list_in_an_empty_workspace_and_with_a_bad_status(tmp_path):
+    from junheng.services import init_workspace
+
+    init_workspace(tmp_path / "empty", admin="admin", password="管理员自己的密码-2026")
+    empty = _tasks("-w", str(tmp_path / "empty"))
+    assert empty.exit_code == 0 and "工作区中还没有县区" in empty.output
+    bad = run_junheng("tasks", "list", "-w", str(tmp_path / "empty"), "--status", "closed")
+    assert_user_error(bad, "--status 的取值“closed”无效", "open(未开始)", "verified(已核验)")
+
+
+def test_error_messages_keep_their_square_brackets(tmp_path):
+    """Messages naming a junheng.toml table ("[uploads] keep_days") are printed as written, not read as markup."""
+    (tmp_path / "junheng.toml").write_text('secret_key = "x"\n[uploads]\nkeep_days = -1\n', encoding="utf-8")
+    result = run_junheng("uploads", "clean", "-w", str(tmp_path))
+    assert_user_error(result, "[uploads] keep_days 应为正数")

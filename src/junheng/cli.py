@@ -19,19 +19,22 @@ from rich.console import Console
 from rich.markup import escape
 
 from junheng import schoolyear
+from junheng.cli_chinese import ChineseTyper, install, print_usage_error
 from junheng.errors import JunhengError
 
-app = typer.Typer(
+install()  # typer's help and usage errors in Chinese (junheng.cli_chinese)
+
+app = ChineseTyper(
     help="均衡 junheng:县域义务教育优质均衡发展督导评估系统。",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-standards_app = typer.Typer(help="查看评估标准。", no_args_is_help=True)
+standards_app = ChineseTyper(help="查看评估标准。", no_args_is_help=True)
 app.add_typer(standards_app, name="standards")
-users_app = typer.Typer(help="管理用户(添加、列出、重置密码、停用)。", no_args_is_help=True)
+users_app = ChineseTyper(help="管理用户(添加、列出、重置密码、停用)。", no_args_is_help=True)
 app.add_typer(users_app, name="users")
-tokens_app = typer.Typer(help="管理 API 令牌(供其他系统调用 /api/v1;令牌的权限与其用户相同)。", no_args_is_help=True)
+tokens_app = ChineseTyper(help="管理 API 令牌(供其他系统调用 /api/v1;令牌的权限与其用户相同)。", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 
 WORKSPACE_OPTION = typer.Option(None, "--workspace", "-w", help="工作区文件夹;缺省为环境变量 JUNHENG_WORKSPACE 或当前文件夹")
@@ -56,7 +59,7 @@ def standards_list() -> None:
 
 
 @standards_app.command("show")
-def standards_show(standard_id: str = typer.Argument(..., help="标准标识,如 national-2017,或标准文件路径")) -> None:
+def standards_show(standard_id: str = typer.Argument(..., help="标准:标准标识(如 national-2017)或标准文件路径")) -> None:
     """显示一个标准的全部指标、达标值和责任单位。"""
     from junheng.reports.standards import print_standard
     from junheng.standards.loader import load_standard
@@ -81,7 +84,7 @@ def check(dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 X
 
 
 @app.command()
-def template(out: Path = typer.Argument(..., help="要生成的空白填报模板(.xlsx)")) -> None:
+def template(out: Path = typer.Argument(..., help="空白填报模板文件:要生成的 .xlsx 文件")) -> None:
     """生成空白填报模板:中文表头、每列填写说明、枚举下拉选项。"""
     if out.suffix.lower() != ".xlsx":
         raise typer.BadParameter("模板文件名应以 .xlsx 结尾", param_hint="OUT")
@@ -117,59 +120,22 @@ def demo(
     workspace: Path = typer.Option(Path("."), "--workspace", "-w", help="生成示范数据的文件夹"),
     counties: int = typer.Option(1, "--counties", "-n", min=1, help="县区个数(大于 1 时生成合成的市/省)"),
     seed: int = typer.Option(2024, "--seed", help="随机种子(相同种子生成相同数据)"),
+    reset_passwords: bool = typer.Option(
+        False, "--reset-passwords", help="重新生成全部示范账号的密码(缺省:已有的账号保留原密码)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="在终端显示完整的评估结果(缺省只显示摘要)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="网站的监听地址(用于提示;make demo 把同一地址交给 junheng serve)"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="网站的端口(用于提示;make demo 把同一端口交给 junheng serve)"),
 ) -> None:
-    """生成合成示范县(或市/省)数据集并评估。数据为合成数据,仅供演示。"""
+    """生成合成示范县(或市/省)数据集并评估,载入工作区并为每种角色建一个账号。数据为合成数据,仅供演示。"""
     from junheng.services import run_demo
 
-    run_demo(workspace, counties=counties, seed=seed, console=console)
-
-
-def _kinds(exc) -> set[str]:
-    # Typer vendors its own click; match its exceptions by class name rather than import a private module.
-    return {cls.__name__ for cls in type(exc).__mro__}
+    run_demo(workspace, counties=counties, seed=seed, console=console, verbose=verbose,
+             reset_passwords=reset_passwords, host=host, port=port)
 
 
 def _is_usage_error(exc) -> bool:
-    return "ClickException" in _kinds(exc)
-
-
-def usage_message(exc) -> str:
-    """Usage errors in Chinese (the common ones; others keep the library's text)."""
-    kinds = _kinds(exc)
-    command = exc.ctx.command_path if getattr(exc, "ctx", None) else "junheng"
-    hint = f"运行 {command} --help 查看用法。"
-    param = getattr(exc, "param", None)
-    name = (param.opts[0] if param is not None and param.opts and param.opts[0].startswith("-")
-            else (param.name.upper() if param is not None else getattr(exc, "param_hint", "") or ""))
-    if "MissingParameter" in kinds:
-        return f"缺少参数 {name}。{hint}"
-    if "NoSuchOption" in kinds:
-        return f"没有选项 {exc.option_name}。{hint}"
-    if "BadParameter" in kinds:
-        return f"参数 {name} 的取值无效:{_translate(exc.message)}。{hint}"
-    if "UsageError" in kinds:
-        message = exc.message
-        if message.startswith("No such command"):
-            found = re.findall(r"'([^']+)'", message)
-            guess = f"(是否要输入 {found[1]}?)" if len(found) > 1 else ""
-            return f"没有命令 {found[0] if found else ''}{guess}。运行 junheng --help 查看全部命令。"
-        if message.startswith("Got unexpected extra argument"):
-            return f"多余的参数:{message.split('(')[-1].rstrip(')')}。{hint}"
-        return f"命令用法有误:{message}。{hint}"
-    return exc.format_message()
-
-
-def _translate(message: str) -> str:
-    choice = re.search(r"'([^']*)' is not one of (.*)\.", message)
-    if choice:
-        options = "、".join(re.findall(r"'([^']*)'", choice.group(2)))
-        return f"“{choice.group(1)}”不是可选值;可选:{options}"
-    bound = re.search(r"greater than or equal to (\S+)", message)
-    if bound:
-        return f"应不小于 {bound.group(1)}"
-    if "valid integer" in message:
-        return "应为整数"
-    return message
+    # Typer vendors its own click; match its exceptions by class name rather than import a private module.
+    return "ClickException" in {cls.__name__ for cls in type(exc).__mro__}
 
 
 @app.command()
@@ -362,7 +328,7 @@ def tokens_revoke(token_id: int = typer.Argument(..., help="令牌编号(见 jun
 def serve(
     workspace: Optional[Path] = WORKSPACE_OPTION,
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
-    port: int = typer.Option(8000, "--port", help="端口"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="端口"),
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="工作进程数(多核服务器上可设为 CPU 核数;缺省 1)"),
 ) -> None:
@@ -377,6 +343,7 @@ def serve(
     from junheng.workspace import resolve
 
     database, settings = open_database(workspace)
+    _check_port_free(host, port)  # before the scheduler starts: a taken port is a message, not uvicorn's traceback
     scheduler = start_scheduler(database, workspace)  # timed warnings (junheng.toml [monitor]), in this process only
     console.print(f"网站已启动:http://{host}:{port}/ (按 Ctrl+C 停止)", highlight=False)
     try:
@@ -391,6 +358,34 @@ def serve(
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+
+
+class ServeError(JunhengError):
+    pass
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse, in Chinese, an address this machine cannot listen on (a port taken by another program,
+    an address not of this machine)."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise ServeError(f"监听地址“{host}”无效:应为本机的地址,如 127.0.0.1(只允许本机访问)或 0.0.0.0(允许其他电脑访问)") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ServeError(f"端口 {port} 已被其他程序占用(可能是另一个正在运行的 junheng serve):"
+                                 f"换一个端口,如 junheng serve --port {port + 1}(make demo PORT={port + 1}),"
+                                 "或先停止占用该端口的程序") from None
+            raise ServeError(f"无法在 {host}:{port} 上启动网站:{exc.strerror or exc}。"
+                             "监听地址应为本机的地址(如 127.0.0.1 或 0.0.0.0),端口 1024 以下需要管理员权限") from None
 
 
 # ---------------------------------------------------------------- backup and restore (junheng.store.backup)
@@ -416,7 +411,7 @@ def backup(
 
 @app.command()
 def restore(
-    archive: Path = typer.Argument(..., metavar="FILE", help="junheng backup 生成的备份文件"),
+    archive: Path = typer.Argument(..., metavar="FILE", help="备份文件:junheng backup 生成的 .tar.gz 文件"),
     workspace: Path = typer.Option(..., "--workspace", "-w", help="新工作区文件夹(须不存在或为空)"),
     database_url: Optional[str] = typer.Option(
         None, "--database-url", help="恢复到的空数据库;PostgreSQL 备份必须指定,SQLite 备份缺省为新工作区内的文件"),
@@ -437,7 +432,7 @@ def restore(
 
 # ---------------------------------------------------------------- uploads folder
 
-uploads_app = typer.Typer(help="上传文件夹:清理过期的上传文件。", no_args_is_help=True)
+uploads_app = ChineseTyper(help="上传文件夹:清理过期的上传文件。", no_args_is_help=True)
 app.add_typer(uploads_app, name="uploads")
 
 
@@ -459,7 +454,7 @@ def uploads_clean(
 
 # ---------------------------------------------------------------- monitoring (watch, forecast, tasks)
 
-tasks_app = typer.Typer(help="督办任务:列出、新建、改状态、意见、附件、推进计划。", no_args_is_help=True)
+tasks_app = ChineseTyper(help="督办任务:列出、新建、改状态、意见、附件、推进计划。", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
 
 
@@ -591,19 +586,37 @@ USER_OPTION = typer.Option(None, "--user", "-u", help="以该用户名义操作(
 
 @tasks_app.command("list")
 def tasks_list(
-    county: str = typer.Argument(..., help="县区代码"),
-    status: Optional[str] = typer.Option(None, "--status", help="open、in_progress、done 或 verified"),
+    county: Optional[str] = typer.Argument(None, help="县区代码;缺省为工作区中的全部县区"),
+    status: Optional[str] = typer.Option(
+        None, "--status", help="只列出这一状态:open(未开始)、in_progress(进行中)、done(已完成)或 verified(已核验)"),
     overdue: bool = typer.Option(False, "--overdue", help="只列出逾期任务"),
     workspace: Optional[Path] = WORKSPACE_OPTION,
 ) -> None:
-    """列出一个县区的督办任务。"""
-    from junheng.monitor.tasks import list_tasks, task_json
-    from junheng.monitor.terminal import print_tasks
+    """列出督办任务:一个县区的,或(不指定县区时)工作区中每个县区的。"""
+    from sqlalchemy import select
 
+    from junheng.monitor.tasks import STATUS_LABELS, TaskError, list_tasks, task_json
+    from junheng.monitor.terminal import print_tasks
+    from junheng.store.models import OrgNode
+
+    if status is not None and status not in STATUS_LABELS:
+        raise TaskError(f"--status 的取值“{status}”无效:应为 "
+                        + "、".join(f"{key}({label})" for key, label in STATUS_LABELS.items()))
+    overdue_on = schoolyear.local_today() if overdue else None
     with _tasks_session(workspace).session() as session:
-        rows = [task_json(session, t) for t in list_tasks(session, county, status=status,
-                                                          overdue_on=schoolyear.local_today() if overdue else None)]
-    print_tasks(console, rows)
+        if county is not None:
+            rows = [task_json(session, t) for t in list_tasks(session, county, status=status, overdue_on=overdue_on)]
+            print_tasks(console, rows)
+            return
+        counties = session.scalars(select(OrgNode).where(OrgNode.kind == "county").order_by(OrgNode.code)).all()
+        if not counties:
+            console.print("工作区中还没有县区(先载入数据,或在网站的「管理」中新建县区)。")
+            return
+        for node in counties:
+            rows = [task_json(session, t) for t in list_tasks(session, node.code, status=status, overdue_on=overdue_on)]
+            if len(counties) > 1:
+                console.print(f"[bold]{escape(node.name)}({node.code})[/]", highlight=False)
+            print_tasks(console, rows)
 
 
 @tasks_app.command("add")
@@ -647,7 +660,7 @@ def tasks_add(
 @tasks_app.command("status")
 def tasks_status(
     task_id: int = typer.Argument(..., help="任务编号"),
-    status: str = typer.Argument(..., help="open、in_progress、done 或 verified"),
+    status: str = typer.Argument(..., help="新状态:open(未开始)、in_progress(进行中)、done(已完成)或 verified(已核验)"),
     note: Optional[str] = typer.Option(None, "--note", help="意见(退回或重新开启时必填)"),
     user: Optional[str] = USER_OPTION,
     workspace: Optional[Path] = WORKSPACE_OPTION,
@@ -720,7 +733,7 @@ def tasks_plan(county: str = typer.Argument(..., help="县区代码"),
 
 # ---------------------------------------------------------------- notification subscriptions (junheng.monitor.notify)
 
-notify_app = typer.Typer(help="预警通知订阅:添加、列出、停用(电子邮件或群机器人 Webhook),查看发送记录。",
+notify_app = ChineseTyper(help="预警通知订阅:添加、列出、停用(电子邮件或群机器人 Webhook),查看发送记录。",
                          no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
 
@@ -728,7 +741,7 @@ app.add_typer(notify_app, name="notify")
 @notify_app.command("subscribe")
 def notify_subscribe(
     username: str = typer.Argument(..., help="用户名(通知按该用户的查看范围发送)"),
-    target: str = typer.Argument(..., help="电子邮件地址,或群机器人 Webhook 地址(http:// 或 https://)"),
+    target: str = typer.Argument(..., help="通知地址:电子邮件地址,或群机器人 Webhook 地址(http:// 或 https://)"),
     channel: Optional[str] = typer.Option(None, "--channel", help="email 或 webhook;缺省按地址判断"),
     fmt: str = typer.Option("markdown", "--format", "-f",
                             help="群机器人消息格式:markdown(企业微信)、dingtalk(钉钉)、text(两者均可)、json"),
@@ -855,7 +868,7 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # usage errors and anything unexpected
         if _is_usage_error(exc):
-            err_console.print(f"[red]错误:[/]{escape(usage_message(exc))}", highlight=False)
+            print_usage_error(exc, err_console)
             sys.exit(exc.exit_code)
         if os.environ.get("JUNHENG_DEBUG"):
             raise
@@ -1008,7 +1021,7 @@ def plan(
                       highlight=False)
         return
     if dataset is None:
-        raise PlannerError("缺少参数 DATASET(数据集:CSV 文件夹或 XLSX 工作簿)。运行 junheng plan --help 查看用法。")
+        raise PlannerError("缺少参数:数据集(DATASET),应为 CSV 文件夹或 XLSX 工作簿。运行 junheng plan --help 查看用法。")
     check_output(fmt.value, out)
     result = plan_dataset_file(dataset, county=county, year=year, standard=standard, costs=costs, mode=mode.value,
                                minimum=minimum, budget=budget, years=years, console=err_console,

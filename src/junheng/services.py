@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -102,13 +103,18 @@ def _write_text(out: Path, text: str) -> None:
 
 
 def run_demo(workspace: Path, *, counties: int, seed: int, console: Console,
-             today: date | None = None) -> list[EvaluationResult]:
-    """Generate a synthetic county (or region), write it as a dataset, evaluate it, show it.
+             today: date | None = None, verbose: bool = False, reset_passwords: bool = False,
+             host: str = "127.0.0.1", port: int = 8000) -> list[EvaluationResult]:
+    """Generate a synthetic county (or region), write it as a dataset, evaluate it, load it into
+    the workspace with one account per role, and print a short summary: the verdict, where the
+    site is, the accounts, the next commands (the full result with `verbose`, and always in
+    demo-result.json).
 
     The county is alive relative to `today` (Beijing time by default): three complete school
     years and the current one in progress (junheng.demo.synthetic.generate_county); the latest
     complete year is shown, and the year in progress as what it is. A region is one year, the
-    latest complete one."""
+    latest complete one. A re-run keeps the accounts and their passwords (`reset_passwords`
+    gives every demo account a new one); `host` and `port` are where `junheng serve` will listen."""
     from junheng.data.writer import write_dataset_csv
     from junheng.demo.synthetic import generate_county, generate_region
     from junheng.reports.terminal import print_results
@@ -126,17 +132,87 @@ def run_demo(workspace: Path, *, counties: int, seed: int, console: Console,
     results = evaluate_dataset_file(folder, console=console)
     latest = max(r.year for r in ([r for r in results if r.complete] or results))
     shown = [r for r in results if r.year == latest] if counties == 1 else results
-    print_results(console, shown)
+    if verbose:
+        print_results(console, shown)
     out = workspace / "demo-result.json"
     out.write_text(json.dumps(results_json(shown, single=counties == 1), ensure_ascii=False, indent=2), encoding="utf-8")
-    console.print(f"评估结果(JSON):{escape(str(out))}", highlight=False)
-    progress = load_demo_into_store(workspace, dataset, console, today=today)
-    for year, coverage in progress.in_progress:
-        console.print(year_in_progress_line(year, coverage), highlight=False)
-    console.print(f"启动网站:junheng serve --workspace {escape(str(workspace))},然后用上面的账号登录")
-    console.print(f"再次评估:junheng evaluate {escape(str(folder))}"
-                  + (f" --county {shown[0].county_code} --year {latest}" if counties == 1 else ""), highlight=False)
+    loaded = load_demo_into_store(workspace, dataset, console, today=today, reset_passwords=reset_passwords)
+
+    def say(text: str) -> None:  # one line each, whatever the terminal's width (rich would cut Chinese lines)
+        console.print(text, highlight=False, soft_wrap=True)
+
+    for line in demo_verdict_lines(shown):
+        say(line)
+    for year, coverage in loaded.progress.in_progress:
+        say(year_in_progress_line(year, coverage))
+    say(f"预警巡检:当前未解除的预警 {loaded.open_warnings} 条(网站“预警”页面;定时巡检见 junheng.toml 的 {escape('[monitor]')})")
+    again = f"junheng evaluate {folder}" + (f" --county {shown[0].county_code} --year {latest}" if counties == 1 else "")
+    say(f"完整评估结果:{escape(str(out))}(JSON);在终端查看:{escape(again)},或 junheng demo --verbose")
+    pdf = pdf_hint()
+    if pdf:
+        say(f"[yellow]提示:[/]{escape(pdf)}")
+    print_demo_accounts(console, loaded.accounts)
+    ws = escape(str(workspace))
+    say(f"[bold]网站:http://{escape(host)}:{port}/[/](make demo 随后自动启动;换端口:make demo PORT=8001)")
+    say("下一步:")
+    steps = [
+        (f"junheng serve --workspace {ws} --host {escape(host)} --port {port}", "启动网站,用上面的账号登录"),
+        (f"junheng report -w {ws} -f docx", "生成县域自评报告(Word;-f pdf 需 LibreOffice)"),
+        (f"junheng watch -w {ws}", "运行一次预警巡检"),
+        (f"junheng demo --workspace {ws} --reset-passwords", "忘记密码时:重新生成全部示范账号的密码"),
+    ]
+    width = max(len(command) for command, _ in steps)
+    for command, what in steps:
+        say(f"  {command.ljust(width)}  {what}")
     return results
+
+
+def demo_verdict_lines(shown: list[EvaluationResult]) -> list[str]:
+    """The verdict in one or two lines: the county's (its latest complete year), or a region's count."""
+    from junheng.schoolyear import label
+
+    if len(shown) == 1:
+        r = shown[0]
+        lines = [f"评估结论:{r.verdict_label}({escape(r.county_name)},{label(r.year)},{escape(r.standard_name)})"]
+        failing = r.failing_items()
+        if failing:
+            lines.append("未达标指标:" + "、".join(failing))
+        return lines
+    counts: dict[str, int] = {}
+    for r in shown:
+        counts[r.verdict_label] = counts.get(r.verdict_label, 0) + 1
+    return [f"评估结论({len(shown)} 个县区,{label(shown[0].year)}):"
+            + "、".join(f"{verdict} {n} 个" for verdict, n in counts.items())]
+
+
+def pdf_hint() -> str | None:
+    """How to enable PDF reports, when this machine cannot make them (no LibreOffice)."""
+    from junheng.reports.pdf import find_soffice
+
+    if find_soffice() is not None:
+        return None
+    return ("本机未找到 LibreOffice,暂不能生成 PDF 报告(Word、Excel 和在线查看不受影响)。"
+            "启用 PDF:运行 bash scripts/install-system-deps.sh(安装 LibreOffice 和中文字体,需要管理员权限)。")
+
+
+def print_demo_accounts(console: Console, accounts: list[DemoAccount]) -> None:
+    """The demo's accounts: new or reset passwords shown once; kept ones said to be unchanged."""
+    from rich.table import Table
+
+    shown = [a for a in accounts if a.password]
+    if not shown:
+        title = "示范账号(已存在,密码未改变)"
+    elif len(shown) == len(accounts) and all(a.state == "reset" for a in accounts):
+        title = "示范账号:已重新生成全部密码(只显示这一次;原有登录已退出)"
+    else:
+        title = "示范账号(新密码只显示这一次,请妥善保存)"
+    table = Table(title=title, title_justify="left")
+    for col in ("用户名", "角色", "范围", "密码"):
+        table.add_column(col)
+    for account in accounts:
+        table.add_row(escape(account.username), escape(account.label), escape(account.scope),
+                      escape(account.password) if account.password else "(未改变,沿用原密码)")
+    console.print(table)
 
 
 # ---------------------------------------------------------------- the store (web app, API)
@@ -261,6 +337,22 @@ DEMO_USERS = (  # username, role, scope (None: the demo county / its first schoo
 )
 
 
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    label: str
+    scope: str
+    state: str  # "new", "reset" or "kept"
+    password: str | None  # shown once: None when kept
+
+
+@dataclass(frozen=True)
+class DemoLoad:
+    progress: object  # repo.YearProgress of the (first) county
+    accounts: list[DemoAccount]
+    open_warnings: int
+
+
 DEMO_NOTE = "示范数据(合成)"
 
 
@@ -283,25 +375,30 @@ def year_in_progress_line(year: int, coverage) -> str:
             + ",数据完整前不作为全县结论")
 
 
-def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console, *, today: date | None = None):
-    """Store the demo data with one user per role; the passwords are printed once.
+def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console, *, today: date | None = None,
+                         reset_passwords: bool = False) -> DemoLoad:
+    """Store the demo data with one user per role. A user who exists keeps their password (a
+    re-run replaces nothing silently) unless `reset_passwords`: then every demo account gets a
+    new one, its logins end and its tokens are revoked (store.users.set_password), in the audit
+    log. The new passwords are returned once (DemoLoad.accounts), for the caller to print.
 
     The years before the current school year (of `today`, Beijing time by default) are stored
     approved, as a county's finished years are, so the dashboard shows a verdict. The rows of
     the current year stand as a county's do in its autumn (junheng.demo.synthetic.
     in_progress_states): some approved, some submitted, the others drafts; schools without a
     row have not started. Every state goes through the workflow (repo.transition), so the
-    audit log reads as the year's history. Returns the first county's YearProgress."""
+    audit log reads as the year's history. Returns the first county's YearProgress, the
+    accounts and the number of open warnings."""
     from dataclasses import replace
 
-    from rich.table import Table
     from sqlalchemy import select
 
     from junheng.demo.synthetic import in_progress_states
     from junheng.schoolyear import current_school_year
     from junheng.store import repo
-    from junheng.store.models import OrgNode, School, SchoolYear, User
-    from junheng.store.users import create_user, new_password
+    from junheng.store.admin import user_county_id
+    from junheng.store.models import AuditEntry, OrgNode, School, SchoolYear, User
+    from junheng.store.users import create_user, new_password, set_password
 
     current = current_school_year(today)
 
@@ -310,7 +407,7 @@ def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console, *,
 
     finished = replace(dataset, **{t: years(dataset.table(t), True) for t in ("school_year", "county_year", "quality")})
     filling = replace(dataset, **{t: years(dataset.table(t), False) for t in ("school_year", "county_year", "quality")})
-    init_workspace(workspace, admin="admin", password=None)
+    _, admin_password = init_workspace(workspace, admin="admin", password=None)  # a password when it made the admin
     database, _ = open_database(workspace, migrate=False)
     with database.session() as session:
         repo.import_dataset(session, finished, user=None, via="cli", note=DEMO_NOTE, status="approved")
@@ -334,28 +431,32 @@ def load_demo_into_store(workspace: Path, dataset: Dataset, console: Console, *,
         school = session.scalars(select(School).where(School.county_id == county.id).order_by(School.code)).first()
         city = session.get(OrgNode, county.parent_id) if county.parent_id else county
         scopes = {"county": county.code, "school": school.code, "city": city.code}
-        table = Table(title="示范账号(密码只显示这一次,请妥善保存)", title_justify="left")
-        for col in ("用户名", "角色", "范围", "密码"):
-            table.add_column(col)
+        accounts = []
         for username, role, scope, label in DEMO_USERS:
             user = session.scalar(select(User).where(User.username == username))
-            password = new_password(username)
+            where = scopes[scope] if scope else None
             if user is None:
-                user = create_user(session, username, password, display_name=label, role=role,
-                                   scope_code=scopes[scope] if scope else None)
+                password, state = new_password(username), "new"
+                user = create_user(session, username, password, display_name=label, role=role, scope_code=where)
+            elif username == "admin" and admin_password:
+                password, state = admin_password, "new"  # made just now by init_workspace
+            elif reset_passwords:
+                password, state = new_password(username), "reset"
+                revoked = set_password(session, user, password, must_change=False)
+                session.add(AuditEntry(user_id=None, via="cli", entity="user", entity_key=username,
+                                       county_id=user_county_id(user), field="password", old=None, new=None,
+                                       note="密码已重置(junheng demo --reset-passwords)"
+                                       + (f";已撤销其 API 令牌 {revoked} 个" if revoked else "")))
             else:
-                from junheng.store.users import hash_password
-
-                user.password_hash = hash_password(password)  # a re-run prints fresh passwords
-            user.must_change_password = False  # the demo's accounts log straight in (its admin too, made by init)
-            table.add_row(username, label, scopes.get(scope, "全部") if scope else "全部", password)
-        console.print(table)
+                password, state = None, "kept"
+            if password is not None:
+                user.must_change_password = False  # the demo's accounts log straight in (its admin too, made by init)
+            accounts.append(DemoAccount(username, label, where or "全部", state, password))
     # one warning run, as the server's schedule would do, so the warning pages have something to show
     from junheng.monitor.config import monitor_settings
     from junheng.monitor.service import run_watch
 
     report = run_watch(database, monitor_settings(workspace), notify=False)
-    console.print(f"预警巡检:当前未解除的预警 {report.totals()['open']} 条(网站“预警”页面;定时巡检见 junheng.toml 的 \\[monitor])",
-                  highlight=False)
     with database.session() as session:
-        return repo.year_progress(session, repo.county_by_code(session, str(dataset.schools["county_code"].iloc[0])))
+        progress = repo.year_progress(session, repo.county_by_code(session, str(dataset.schools["county_code"].iloc[0])))
+    return DemoLoad(progress=progress, accounts=accounts, open_warnings=report.totals()["open"])

@@ -24,6 +24,45 @@ class WorkspaceError(JunhengError):
     pass
 
 
+# The settings a new junheng.toml documents, every table and key commented out at its default
+# (the defaults live in the code: monitor/config.py, Settings above), so that a workspace shows
+# what can be set without pinning today's defaults, and a table appended later is no duplicate.
+# tests/demo/test_workspace_config.py uncomments them and checks they read back as the defaults.
+CONFIG_SECTIONS = """
+# 数据库地址(缺省为本文件夹中的 SQLite 文件 junheng.db;也可用环境变量 JUNHENG_DATABASE_URL):
+# database_url = "postgresql://用户@主机/库名"
+# 登录 Cookie 的 Secure 标志:auto(通过 HTTPS 登录时设置)、true 或 false
+# secure_cookies = "auto"
+
+# [monitor]
+# 预警巡检:网站运行时按 schedule 定时运行全部预警规则(也可用 cron 定时运行 junheng watch)
+# enabled = true
+# schedule = "30 6 * * *"          # cron 格式:分 时 日 月 星期(缺省每天 6:30)
+# timezone = "Asia/Shanghai"
+# rules_dir = "monitor-rules"      # 县区或标准的预警规则文件夹(相对于本工作区)
+# site_url = "https://junheng.example.gov.cn"   # 通知中链接的网站地址(缺省不附链接)
+# attachment_limit_mb = 20         # 督办任务佐证材料的大小上限(MB)
+
+# [smtp]
+# 邮件通知的发信服务器(不设置 host 则不发邮件;密码最好用环境变量 JUNHENG_SMTP_PASSWORD)
+# host = "smtp.example.com"
+# port = 465
+# security = "ssl"                 # ssl、starttls 或 none
+# username = "junheng@example.com"
+# sender = "均衡预警 <junheng@example.com>"
+# timeout = 20
+
+# [webhook]
+# 群机器人通知:缺省只允许企业微信、钉钉的机器人(https,443 端口)
+# timeout = 10
+# allowed_hosts = []               # 另外允许的主机,如 ["robot.example.gov.cn"]
+# internal_hosts = []              # 允许解析到内网地址的主机(内网机器人须列在这里)
+
+# [uploads]
+# keep_days = 7                    # 未应用的上传文件保留天数;已应用的保留记录
+"""
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -98,10 +137,12 @@ class Workspace:
         (self.root / "uploads").mkdir(exist_ok=True)
         if self.initialised:
             return
-        lines = ["# junheng workspace settings", f'secret_key = "{secrets.token_urlsafe(32)}"']
+        lines = ["# junheng 工作区设置(TOML)。以 # 开头的行是说明或缺省值:去掉表名(如 [monitor])和键前的 # 并修改取值即可生效。",
+                 "# 密钥签署登录会话:不要外传,不要改动(改动后全部用户须重新登录)。",
+                 f'secret_key = "{secrets.token_urlsafe(32)}"']
         if database_url:
             lines.append(f'database_url = "{database_url}"')
-        self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.config_path.write_text("\n".join(lines) + "\n" + CONFIG_SECTIONS, encoding="utf-8")
         self.config_path.chmod(0o600)  # the secret key signs sessions
 
 

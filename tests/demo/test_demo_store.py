@@ -19,7 +19,7 @@ from junheng.data.importer import load_dataset
 from junheng.engine.evaluate import evaluate_dataset
 from junheng.services import evaluate_stored, open_database, run_demo
 from junheng.store import repo
-from junheng.store.models import AuditEntry, CountyYear, SchoolYear
+from junheng.store.models import AuditEntry, CountyYear, SchoolYear, User
 
 TODAY = date(2026, 12, 1)
 COUNTY = "140599"
@@ -29,7 +29,10 @@ COUNTY = "140599"
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo-workspace")
     out = io.StringIO()
-    results = run_demo(root, counties=1, seed=2024, console=Console(file=out, width=200), today=TODAY)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUNHENG_SOFFICE", str(root / "no-libreoffice"))  # a machine without LibreOffice
+        results = run_demo(root, counties=1, seed=2024, console=Console(file=out, width=200), today=TODAY,
+                           port=8123)
     database, _ = open_database(root, migrate=False)
     yield {"root": root, "output": out.getvalue(), "results": results, "database": database}
     database.engine.dispose()
@@ -52,7 +55,7 @@ def test_the_written_dataset_holds_every_year_and_part_of_the_current_one(demo):
 
 def test_the_terminal_shows_the_latest_complete_year_and_the_year_in_progress(demo):
     output, results = demo["output"], demo["results"]
-    assert "学年:2025—2026" in output and "结论:未达标" in output
+    assert re.search(r"评估结论:未达标\(示范县\(合成数据\),2025—2026 学年,", output), output
     doc = json.loads((demo["root"] / "demo-result.json").read_text("utf-8"))
     assert doc["year"] == 2025 and doc["coverage"]["complete"] is True and doc["verdict"] == "fail"
     # the designed shortfalls are those of the last complete year
@@ -104,10 +107,41 @@ def test_the_store_evaluates_the_complete_year_by_default_and_the_current_one_as
         assert coverage.schools_without_data > 0 and coverage.county_year is False
 
 
-def test_running_the_demo_again_keeps_the_workflow_where_it_stands(demo):
+def test_the_terminal_shows_a_short_summary_the_site_the_accounts_and_the_next_commands(demo):
+    output = demo["output"]
+    lines = output.splitlines()
+    assert len(lines) < 40, output  # was 533 lines, the passwords last
+    assert "未达标指标:" in output and "R2" in output
+    assert f"完整评估结果:{demo['root'] / 'demo-result.json'}" in output and "junheng demo --verbose" in output
+    assert "社会认可度" not in output  # the full result's tables only with --verbose
+    assert "网站:http://127.0.0.1:8123/" in output  # where `junheng serve` will listen (make demo PORT=)
+    accounts = output.index("示范账号")
+    assert re.search(r"admin\s+│\s+系统管理员\s+│\s+全部\s+│\s+[A-Za-z2-9]{4}-[A-Za-z2-9]{4}-[A-Za-z2-9]{4}", output)
+    steps = output.index("下一步:")
+    assert accounts < steps
+    assert f"junheng serve --workspace {demo['root']} --host 127.0.0.1 --port 8123" in output[steps:]
+    assert f"junheng demo --workspace {demo['root']} --reset-passwords" in output[steps:]
+
+
+def test_rich_markup_in_messages_is_shown_as_written(demo):
+    assert "定时巡检见 junheng.toml 的 [monitor])" in demo["output"]
+
+
+def test_without_libreoffice_the_demo_says_how_to_enable_pdf(demo):
+    assert "本机未找到 LibreOffice" in demo["output"] and "bash scripts/install-system-deps.sh" in demo["output"]
+
+
+def test_running_the_demo_again_keeps_the_workflow_and_the_passwords(demo):
     with demo["database"].session() as session:
         before = sorted(session.execute(select(SchoolYear.school_id, SchoolYear.year, SchoolYear.status)).all())
-    run_demo(demo["root"], counties=1, seed=2024, console=Console(file=io.StringIO(), width=200), today=TODAY)
+        hashes = dict(session.execute(select(User.username, User.password_hash)).all())
+    out = io.StringIO()
+    run_demo(demo["root"], counties=1, seed=2024, console=Console(file=out, width=200), today=TODAY, verbose=True)
     with demo["database"].session() as session:
         after = sorted(session.execute(select(SchoolYear.school_id, SchoolYear.year, SchoolYear.status)).all())
+        assert dict(session.execute(select(User.username, User.password_hash)).all()) == hashes
     assert after == before
+    again = out.getvalue()
+    assert "示范账号(已存在,密码未改变)" in again and again.count("(未改变,沿用原密码)") == 5
+    assert not re.search(r"[A-Za-z2-9]{4}-[A-Za-z2-9]{4}-[A-Za-z2-9]{4}", again)  # no password is shown
+    assert "学年:2025—2026" in again and "社会认可度" in again  # --verbose: the full result

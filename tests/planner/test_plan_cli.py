@@ -62,7 +62,7 @@ def test_infeasible_plan_is_explained_not_raised(folder):
 
 
 @pytest.mark.parametrize("arguments,fragments", [
-    (["plan"], ["缺少参数 DATASET"]),
+    (["plan"], ["缺少参数:数据集(DATASET)"]),
     (["plan", "{folder}", "--budget", "-5"], ["预算不能为负数"]),
     (["plan", "{folder}", "--budget", "很多"], ["预算", "无法识别"]),
     (["plan", "{folder}", "--county", "000000"], ["没有县区 000000"]),

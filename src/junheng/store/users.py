@@ -100,11 +100,20 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Generated passwords are read off a screen and typed: no look-alike characters (0 O o, 1 l I i)
+# and no punctuation but the hyphens between groups, never at either end.
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"
+
+
 def new_password(username: str | None = None) -> str:
-    """A random password (16 characters) that passes the policy for `username`."""
+    """A random password that passes the policy for `username`: three groups of four characters
+    from PASSWORD_ALPHABET joined by hyphens (like "Kp7x-Rm4q-Z9hT", about 69 bits), with a
+    letter and a digit."""
     while True:
-        password = secrets.token_urlsafe(12)
-        if password_problem(password, username) is None:
+        chars = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(12))
+        password = "-".join(chars[i:i + 4] for i in range(0, 12, 4))
+        if (any(c.isdigit() for c in chars) and any(c.isalpha() for c in chars)
+                and password_problem(password, username) is None):
             return password
 
 
