@@ -203,7 +203,7 @@ def test_a_county_admin_creates_and_edits_a_school_validated_like_an_import(worl
     bad = county.post(f"/admin/counties/{A}/schools/new", {
         "school_id": "A P9", "school_name": "", "school_type": "高中", "boarding": "也许", "build_year": "1850"})
     assert bad.status_code == 400
-    for key, words in (("school_id", "不能作为学校标识码"), ("school_name", "必填"), ("school_type", "小学(primary)"),
+    for key, words in (("school_id", "不能作为学校标识码"), ("school_name", "必填"), ("school_type", "以下之一:小学、初级中学"),
                        ("boarding", "是/否"), ("build_year", "四位年份")):
         assert re.search(rf'id="err-{key}"[^>]*>[^<]*{re.escape(words)}', builders.plain(bad.text)), key
     taken = county.post(f"/admin/counties/{A}/schools/new", {"school_id": "B-P1", "school_name": "重复",

@@ -193,6 +193,13 @@ def test_every_tooltip_formatter_escapes_what_it_returns(script):
         assert entity in source
     formatters = _bodies(source, "formatter: function")
     assert formatters, f"{script.name}: no tooltip formatter found"
+    # a tooltip's formatter is written in place (so that it is checked here); canvas label
+    # formatters (axis and bar labels, not HTML) are named functions
+    code = _code(source)
+    for match in re.finditer(r"tooltip:\s*\{", code):
+        block = code[match.end():_close(code, match.end(), "{", "}") - 1]
+        named = re.findall(r"formatter:\s*(?!function\b)([A-Za-z_$][\w$]*)", _top_level(block, block))
+        assert not named, f"{script.name}: a tooltip formatter is not written in place: {named}"
     for body, code in formatters:
         returns = re.findall(r"return ([^;]+);", _top_level(body, code))
         assert returns, body

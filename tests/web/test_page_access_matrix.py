@@ -101,9 +101,9 @@ class Matrix:
         return out
 
     def files(self) -> dict[str, bytes]:
-        """The files a write could add or change: uploads, attachments, scenarios."""
+        """The files a write could add or change: uploads, attachments, scenarios, cost tables."""
         out = {}
-        for sub in ("uploads", "scenarios"):
+        for sub in ("uploads", "scenarios", "costs"):
             base = self.folder / sub
             if base.is_dir():
                 out |= {str(p.relative_to(self.folder)): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
@@ -116,7 +116,7 @@ class Matrix:
         shutil.rmtree(self.pristine, ignore_errors=True)
         self.pristine.mkdir()
         shutil.copyfile(self.folder / "db" / "junheng.db", self.pristine / "junheng.db")
-        for sub in ("uploads", "scenarios"):
+        for sub in ("uploads", "scenarios", "costs"):
             if (self.folder / sub).is_dir():
                 shutil.copytree(self.folder / sub, self.pristine / sub)
 
@@ -129,7 +129,7 @@ class Matrix:
         for extra in ("-wal", "-shm"):
             Path(f"{db}{extra}").unlink(missing_ok=True)
         shutil.copyfile(self.pristine / "junheng.db", db)
-        for sub in ("uploads", "scenarios"):
+        for sub in ("uploads", "scenarios", "costs"):
             shutil.rmtree(self.folder / sub, ignore_errors=True)
             if (self.pristine / sub).is_dir():
                 shutil.copytree(self.pristine / sub, self.folder / sub)
@@ -386,6 +386,15 @@ def _plan_save(m: Matrix, scope: str, role: str):
     return None, {**PLAN, "name": "矩阵方案"}, None
 
 
+def _costs_save(m: Matrix, scope: str, role: str):
+    """The county's unit prices: the defaults, one changed (the county has no table yet)."""
+    from junheng.planner.costs import COST_ITEMS, example_costs
+
+    prices = example_costs().unit_costs
+    form = {f"unit_costs.{key}": str(getattr(prices, key)) for key in COST_ITEMS}
+    return None, form | {"unit_costs.multimedia_classroom": "80000", "version": "none"}, None
+
+
 def _second_grant(m: Matrix, scope: str, role: str):
     """A second role of the user (a user keeps at least one): the one the post removes."""
     with m.database.session() as s:
@@ -443,7 +452,7 @@ PAGES = [
     get("/schools/{code}", OWN_SCHOOL, url="/schools/{school}"),
     get("/standards/{standard_id}", EVERYONE, None, url="/standards/national-2017"),
     # school-year forms
-    get("/schools/{code}/years/new", OWN_SCHOOL, url="/schools/{school}/years/new?year=2030"),
+    get("/schools/{code}/years/new", OWN_SCHOOL, url="/schools/{school}/years/new?year=2027"),  # 2030 has not begun: 400
     get("/schools/{code}/years/{year}", OWN_SCHOOL, url="/schools/{school}/years/{year}"),
     post("/schools/{code}/years/{year}", allow("admin", "county", "school"), form=_school_year_save,
          url="/schools/{school}/years/{year}", postgres=True),
@@ -511,6 +520,8 @@ PAGES = [
     post("/counties/{code}/plan/save", MANAGE_OWN, url="/counties/{county}/plan/save", form=_plan_save),
     get("/counties/{code}/scenarios", allow(*READ), url="/counties/{county}/scenarios"),
     get("/counties/{code}/scenarios/{key}", allow(*READ), url="/counties/{county}/scenarios/{scenario}"),
+    get("/counties/{code}/costs", allow(*READ), url="/counties/{county}/costs"),
+    post("/counties/{code}/costs", MANAGE_OWN, url="/counties/{county}/costs", form=_costs_save),
     # reports
     get("/counties/{code}/report.{fmt}", allow(*READ), url="/counties/{county}/report.html"),
     get("/overview/report.{fmt}", allow(*READ), None, url="/overview/report.html"),

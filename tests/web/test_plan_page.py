@@ -362,3 +362,76 @@ def test_in_a_browser_the_county_admin_plans_saves_and_applies(tmp_path, chromiu
             browser.close()
     finally:
         database.engine.dispose()
+
+
+# ---------------------------------------------------------------- counts, words and names (issue 12)
+
+
+def visible(html: str) -> str:
+    """The page's text as read (no tags or attributes), typeset as `builders.plain`."""
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", "", html, flags=re.S))
+    return builders.plain(re.sub(r"\s*\n\s*", "\n", re.sub(r"[ \t]+", " ", text)))
+
+
+def test_each_count_says_what_it_counts_and_agrees_with_the_plan_json(world):
+    """The plan's actions (JSON `actions`) include the teacher moves; the action list shows the
+    others, at their schools; some cost nothing. Each count on the page names which it is."""
+    county = world.login("county")
+    plan = county.get(PLAN, params=plan_options(format="json")).json()
+    actions = plan["actions"]
+    rotations = [a for a in actions if a["kind"] == "rotate_teachers"]
+    others = [a for a in actions if a["kind"] != "rotate_teachers"]
+    paid = [a for a in actions if a["cost"]]
+    schools = {a["school_id"] for a in others}
+    assert rotations and others and len(paid) < len(actions)  # three different numbers in this county
+    page = county.get(PLAN, params=plan_options(run="1")).text
+    counts = re.search(r'id="action-counts" data-actions="(\d+)" data-rotations="(\d+)" data-others="(\d+)" '
+                       r'data-paid="(\d+)" data-schools="(\d+)"', page)
+    assert [int(x) for x in counts.groups()] == [len(actions), len(rotations), len(others), len(paid), len(schools)]
+    people = sum(m["count"] for m in plan["moves"])
+    summary = visible(re.search(r'<p id="action-counts"[^>]*>(.*?)</p>', page, flags=re.S).group(1)).replace(" ", "")
+    assert builders.plain(f"本方案共{len(actions)}项行动:交流轮岗{len(rotations)}项(共{people}人次),"
+                          f"建设、购置、招聘等{len(others)}项(在{len(schools)}所学校") in summary
+    assert builders.plain(f"其中{len(paid)}项有费用(交流轮岗") in summary
+    text = visible(page)
+    assert builders.plain(f"交流轮岗({len(rotations)} 项,共 {people} 人次)") in text
+    assert builders.plain(f"行动清单(按学校:{len(others)} 项行动,{len(schools)} 所学校") in text
+    assert builders.plain(f"({len(paid)} 项有费用的行动") in visible(page[page.index('id="plan-message"'):])
+    assert len(re.findall(r'<tr class="action"', page)) == len(others)
+    # the saved scenario counts the same actions the same way
+    assert county.post(f"{PLAN}/save", plan_options(name="计数方案")).status_code == 303
+    applied = visible(county.get(f"/counties/{COUNTY}/scenarios/计数方案").text)
+    assert builders.plain(f"{len(actions)} 项行动(交流轮岗 {len(rotations)} 项、其他 {len(others)} 项)") in applied
+    assert builders.plain(f"{len(actions)} 项行动(交流轮岗 {len(rotations)} 项") in world.scenario_audit()[0].new
+
+
+SOLVER_WORDS = ("HiGHS", "Clarabel", "外逼近", "连续松弛", "下界", "求解", "整数规划", "锥")
+
+
+def test_solver_words_stay_behind_the_method_disclosure(world):
+    county = world.login("county")
+    for params in (plan_options(run="1"), plan_options(mode="build", budget="1万", run="1")):
+        page = county.get(PLAN, params=params).text
+        method = re.search(r'<details class="history-table" id="method">.*?</details>', page, flags=re.S)
+        outside = visible(page.replace(method.group(0), "") if method else page)
+        assert not [w for w in SOLVER_WORDS if w in outside], [w for w in SOLVER_WORDS if w in outside]
+        if "infeasible" not in page:
+            assert "费用下限" in outside and "HiGHS" in method.group(0) and "Clarabel" in method.group(0)
+            assert "<summary><h2>计算方法</h2></summary>" in method.group(0)
+        else:
+            assert builders.plain("费用下限:任何达标方案都不低于此数") in outside  # the budget's reason, plainly
+
+
+def test_scenario_items_keep_their_whole_names(world):
+    county = world.login("county")
+    assert county.post(f"{PLAN}/save", plan_options(name="名称方案")).status_code == 303
+    data = county.get(f"/counties/{COUNTY}/scenarios/名称方案", params={"format": "json"}).json()
+    names = {item_id: item["name"] for area in data["before"]["areas"].values() if isinstance(area, dict)
+             for item_id, item in (area.get("indicators") or {}).items()}
+    long = {k: n for k, n in names.items() if len(n) > 24}
+    assert long  # the standard has names longer than the old cut
+    page = visible(county.get(f"/counties/{COUNTY}/scenarios/名称方案").text)
+    for row in data["comparison"]:
+        if row["key"] in long:
+            assert row["label"] == f"{row['key']} {long[row['key']]}"
+            assert builders.plain(row["label"]) in page

@@ -82,7 +82,8 @@ def test_a_file_with_errors_changes_nothing(drafts):
     location, page, fingerprint = preview_of(county, send(county, as_bytes(book)))
     text = builders.plain(page)
     assert "数据校验未通过,共 3 个问题" in text and 'id="problems"' in page
-    assert "学校年度数据(school_year) 第2行 列“小学在校生数”(students_primary):取值“一千”无效" in text
+    assert "学校年度数据 第2行 列“小学在校生数”:取值“一千”无效" in text
+    assert "(school_year)" not in text and "(students_primary)" not in text  # the keys are the CLI's (CSV folders)
     assert "体育运动场馆面积" in page and "大于同一行" in page and "btn-apply" not in page
     response = county.post(f"{location}/apply", {"fingerprint": fingerprint})
     assert response.status_code == 409 and "未通过校验" in response.text
@@ -166,6 +167,19 @@ def test_rows_of_another_county_are_refused(drafts):
     before = drafts.snapshot()
     location, page, fingerprint = preview_of(county, send(county, as_bytes(book)))
     assert "不是本县区" in page and "已属于其他县区" in page and "btn-apply" not in page
+    assert county.post(f"{location}/apply", {"fingerprint": fingerprint}).status_code == 409
+    assert drafts.snapshot() == before
+
+
+def test_a_year_not_begun_is_refused_at_the_preview(drafts):
+    """`repo.check_year_open` (the clock is frozen at 2026-12-01: data up to 2027—2028 学年): the
+    preview says so before 应用, which `repo.apply` would refuse anyway."""
+    county = drafts.login("county")
+    book = workbook_of(county)
+    add_row(book, "学校年度数据", {"学校标识码": "P1", "学年": 2030, "小学在校生数": 100})
+    before = drafts.snapshot()
+    location, page, fingerprint = preview_of(county, send(county, as_bytes(book)))
+    assert "2030—2031 学年尚未开始:只能填报到 2027—2028 学年" in builders.plain(page) and "btn-apply" not in page
     assert county.post(f"{location}/apply", {"fingerprint": fingerprint}).status_code == 409
     assert drafts.snapshot() == before
 

@@ -45,6 +45,8 @@ class FieldSpec(_Frozen):
             case "count":
                 return "非负整数" + (f"(单位:{self.unit})" if self.unit else "")
             case "number":
+                if self.unit == "元":  # amounts are read by junheng.amounts: 万 and 亿 too
+                    return "非负数(单位:元,也可写 8.86万、1.2亿)"
                 return "非负数" + (f"(单位:{self.unit})" if self.unit else "")
             case "percent":
                 return "0 到 100 之间的百分数,如 95 或 95%(不要填 0.95)"
@@ -56,7 +58,8 @@ class FieldSpec(_Frozen):
                 return "四位年份,如 2024"
             case "enum":
                 assert self.values is not None
-                return "以下之一:" + "、".join(f"{label}({key})" for key, label in self.values.items())
+                # labels only: every face shows this, and a label is accepted wherever a key is
+                return "以下之一:" + "、".join(self.values.values())
             case "level":
                 return "学业水平 1–4 或 Ⅰ–Ⅳ"
             case "school_ref":
@@ -92,6 +95,7 @@ class SchoolTypeSpec(_Frozen):
 
 
 TEXT_TYPES = ("text", "school_ref", "county_ref")
+LABEL_ORDER = ("school_year", "county_year", "schools", "quality", "counties")  # where an unqualified key is looked up
 
 
 class Catalog(_Frozen):
@@ -105,6 +109,46 @@ class Catalog(_Frozen):
 
     def segment_label(self, segment: str) -> str:
         return self.segments.get(segment, segment)
+
+    # ------------------------------------------------------------ labels (what users read)
+    # Pages, messages and reports name fields, tables and enum values by these Chinese labels;
+    # the keys stay in JSON, data attributes and form values. An unknown key comes back as it
+    # is (a column the catalogue does not describe is the user's own header).
+
+    def find_field(self, key: str, table: str | None = None) -> FieldSpec | None:
+        """The field `key` of `table`, or of the first table that has it; `key` may be qualified
+        (`county_year.layout_reasonable`)."""
+        if table is None and "." in key:
+            table, key = key.split(".", 1)
+        for name in (table,) if table else LABEL_ORDER:
+            spec = self.tables.get(name)
+            if spec is not None and key in spec.keys:
+                return spec.field(key)
+        return None
+
+    def field_label(self, key: str, table: str | None = None) -> str:
+        """A field's Chinese label (学校规划布局合理 for `county_year.layout_reasonable`)."""
+        spec = self.find_field(key, table)
+        return spec.label if spec is not None else key
+
+    def table_label(self, name: str) -> str:
+        spec = self.tables.get(name)
+        return spec.label if spec is not None else name
+
+    def school_type_label(self, key: str) -> str:
+        """九年一贯制学校 for `nine_year`."""
+        spec = self.school_types.get(key)
+        return spec.label if spec is not None else key
+
+    def enum_label(self, field: str, value, table: str | None = None) -> str:
+        """The Chinese label of an enum value (优秀 for moral_rating `excellent`, 城区 for locale
+        `urban`); the value itself when the field has no such value."""
+        spec = self.find_field(field, table)
+        if spec is not None and spec.values and value in spec.values:
+            return spec.values[value]
+        if field == "school_type":
+            return self.school_type_label(value)
+        return value
 
 
 @lru_cache(maxsize=1)

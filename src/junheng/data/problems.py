@@ -31,15 +31,23 @@ class Problem:
 
     @property
     def location(self) -> str:
-        where = f"{self.table_label}({self.table})"
+        return self.where()
+
+    def where(self, keys: bool = True) -> str:
+        """Table, row and column; with `keys` also the table and field keys (the CLI reads CSV
+        folders whose files and headers may be those keys); without them as pages show it."""
+        where = f"{self.table_label}({self.table})" if keys else self.table_label
         if self.row is not None:
             where += f" 第{self.row}行"
         if self.column is not None:
-            where += f" 列“{self.column_label or self.column}”({self.column})"
+            where += f" 列“{self.column_label or self.column}”" + (f"({self.column})" if keys else "")
         return where
 
     def __str__(self) -> str:
-        text = f"{self.location}:"
+        return self.text()
+
+    def text(self, keys: bool = True) -> str:
+        text = f"{self.where(keys)}:"
         if self.value is not None:
             text += f"取值“{self.value}”"
         text += self.message
@@ -56,11 +64,11 @@ class DatasetInvalid(JunhengError):
         self.warnings = list(warnings or [])
         super().__init__(self.user_message())
 
-    def user_message(self) -> str:
+    def user_message(self, keys: bool = True) -> str:
         lines = [self._header()]
-        lines += self._summary()
+        lines += self._summary(keys)
         width = len(str(len(self.problems)))
-        lines += [f"{number:>{width + 2}}. {problem}" for number, problem in enumerate(self.problems, 1)]
+        lines += [f"{number:>{width + 2}}. {problem.text(keys)}" for number, problem in enumerate(self.problems, 1)]
         if self.warnings:
             lines.append(f"另有 {len(self.warnings)} 条提示:")
             lines += [f"  - {warning}" for warning in self.warnings]
@@ -73,7 +81,7 @@ class DatasetInvalid(JunhengError):
             header += "(" + ",".join(f"{label} {n} 个" for label, n in per_table.items()) + ")"
         return header + ":"
 
-    def _summary(self) -> list[str]:
+    def _summary(self, keys: bool = True) -> list[str]:
         """For long lists, the columns with the most problems first: often one mistake repeated."""
         if len(self.problems) < SUMMARY_FROM:
             return []
@@ -82,7 +90,8 @@ class DatasetInvalid(JunhengError):
         )
         if not per_column:
             return []
-        top = [f"{table}·{label}({key}) {n} 个" for (table, label, key), n in per_column.most_common(SUMMARY_COLUMNS)]
+        top = [f"{table}·{label}" + (f"({key})" if keys else "") + f" {n} 个"
+               for (table, label, key), n in per_column.most_common(SUMMARY_COLUMNS)]
         return ["问题最多的列:" + ";".join(top), "全部问题如下:"]
 
 

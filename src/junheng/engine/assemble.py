@@ -42,10 +42,7 @@ SEGMENT_LABELS = {"primary": "小学", "junior": "初中"}
 
 
 def _label(table: str, key: str) -> str:
-    try:
-        return catalog().table(table).field(key).label
-    except KeyError:
-        return key
+    return catalog().field_label(key, table)
 
 
 def _missing(indicator: str, table: str, key: str, school_id=None, school_name=None) -> MissingInput:

@@ -33,8 +33,13 @@ class MissingInput(BaseModel):
     school_name: str | None = None
 
     def describe(self) -> str:
+        """What a person reads: "G1: 学校规划布局合理", "资源配置: 测试学校P1 小学在校生数". The
+        table and field keys stay in the JSON (`table`, `field`), never in this text."""
         where = f"{self.school_name or self.school_id} " if self.school_id else ""
-        return f"{self.indicator}: {where}{self.label}({self.table}.{self.field})"
+        return f"{MISSING_SCOPE_LABELS.get(self.indicator, self.indicator)}: {where}{self.label}"
+
+
+MISSING_SCOPE_LABELS = {"resource_allocation": "资源配置", "veto": "一票否决"}  # MissingInput.indicator, not an ID
 
 
 class AllowanceApplied(BaseModel):

@@ -8,12 +8,15 @@ OPS = {">=": "不低于", ">": "高于", "<=": "不超过", "<": "低于", "is_t
 
 
 def num(value: float | int | None, unit: str | None = None, digits: int = 2) -> str:
+    """A number as pages and reports write it: thousands separated (7,181,900 元, 1,250 人), an
+    integral value without decimals, any other with `digits` decimals. Never for a year or a
+    code (2025 is no amount) nor for a form's value (`routes.editing.shown`)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if float(value).is_integer() and abs(value) < 1e15:
-        text = f"{int(value):d}"
+        text = f"{int(value):,d}"
     else:
-        text = f"{value:.{digits}f}"
+        text = f"{value:,.{digits}f}"
     if unit:
         text += "%" if unit == "%" else f" {unit}"
     return text

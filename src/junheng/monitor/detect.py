@@ -144,6 +144,16 @@ def _numbers(obs: Observation, year: int | None, **extra) -> dict:
     return out | extra
 
 
+def _shortfall(obs: Observation) -> dict:
+    """The share a failing value lacks of its threshold, when there is one to measure against
+    (4 of 5 rooms: 20%); a school finding without a threshold (a room too few, named in the
+    message) has no share: its 1.0 of `Observation.shortfall` only ranks it, "差距 100.0%" would
+    be false."""
+    if obs.numeric and obs.op in (">=", "<=") and obs.threshold not in (None, 0):
+        return {"shortfall": round(obs.shortfall(), 6)}
+    return {}
+
+
 def _describe(obs: Observation) -> str:
     if obs.level == "school" and obs.op is None:
         return f"{obs.where}:{obs.detail or obs.label}"
@@ -170,7 +180,7 @@ def detect_breach(ctx: CountyContext, rule_id: str, rule: BreachRule) -> list[Co
             key=ctx.key("breach", rule_id, obs.ident), kind="breach", rule_id=rule_id, severity=severity,
             title=f"{obs.indicator} {obs.where}{obs.label}未达标", message=message, indicator=obs.indicator,
             segment=obs.segment, school_code=obs.school_id, year=ctx.latest,
-            numbers=_numbers(obs, ctx.latest, shortfall=round(obs.shortfall(), 6), tolerated=obs.tolerated),
+            numbers=_numbers(obs, ctx.latest, tolerated=obs.tolerated, **_shortfall(obs)),
             responsible=ctx.responsible(rule, obs), badness=obs.shortfall()))
     return out
 

@@ -321,7 +321,7 @@ class _Projection:
         if self.cohort and len(self.cohort) < len(self.segments):
             self.notes.append(f"{len(self.segments) - len(self.cohort)} 所学校没有分年级人数,按学段增长率预测")
         if not self.cohort:
-            self.notes.append("没有分年级人数(grade_enrolment),全部学校按学段增长率预测")
+            self.notes.append("没有分年级在校生数,全部学校按学段增长率预测")
         elif not county_ratios:
             self.notes.append("分年级人数只有一年,升级率按 1(无流失)计,区间按最小幅度估计")
         entry_sources: dict[int, str] = {}

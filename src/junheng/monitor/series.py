@@ -57,6 +57,11 @@ def series_rows(results: Iterable[EvaluationResult], dataset: Dataset, *,
     return out
 
 
+# The finest precision a change is shown at (3 decimals: _trends.html, the coefficients of
+# variation): a smaller change shows as 0.000 and is no change, neither better nor worse.
+SAME_BELOW = 0.0005
+
+
 def year_on_year(rows: list[dict]) -> list[dict]:
     """Each row of a year that has the same observation the year before, with the previous
     value, the change (absolute and relative) and its direction: better / worse / same."""
@@ -76,7 +81,7 @@ def year_on_year(rows: list[dict]) -> list[dict]:
             if _is_number(value) and _is_number(before):
                 change = value - before
                 relative = change / abs(before) if before else None
-                if abs(change) <= 1e-9:
+                if abs(change) < SAME_BELOW:  # rounds to 0 where shown (+0.000): not a decline
                     direction = "same"
                 elif row["op"] == "<=":
                     direction = "better" if change < 0 else "worse"

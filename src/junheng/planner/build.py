@@ -334,7 +334,7 @@ class BuildModel:
                 budgets = self.options.budget if len(self.options.budget) == self.options.years \
                     else self.options.budget * self.options.years
                 reasons.append(
-                    f"预算不足:不限预算时,达标至少需要 {need:,.0f} 元(连续松弛下界,实际整数方案不低于此数),"
+                    f"预算不足:不限预算时,达标至少需要 {need:,.0f} 元(费用下限:任何达标方案都不低于此数),"
                     f"而方案期 {self.options.years} 年预算合计 {sum(budgets):,.0f} 元"
                     + (f"(各年:{'、'.join(f'{b:,.0f}' for b in budgets)} 元)" if self.options.years > 1 else "")
                     + "。请提高预算、延长方案年限或调整单价与限制条件")
@@ -347,7 +347,7 @@ class BuildModel:
         elastic.integer = [False] * elastic.n  # a vertex of the LP (HiGHS) names the binding limits exactly
         sol = solve_integral(elastic, start_points=[np.zeros(elastic.n)], time_limit=self.options.time_limit)
         if not sol.ok:
-            return reasons + [f"无法求出不可行原因(求解器状态:{sol.message or sol.status})"]
+            return reasons + [f"无法找出不能达标的原因(计算状态:{sol.message or sol.status})"]
         seen = set()
         for var, tag in slacks.items():
             s = sol.x[var]
@@ -402,7 +402,7 @@ def plan_build(cy: CountyYear, result: EvaluationResult, costs: CostTable, optio
     if relaxed.status == "infeasible":
         return BuildResult("infeasible", reasons=bm.explain(), stats=stats)
     if not relaxed.ok:
-        return BuildResult("error", reasons=[f"连续松弛求解失败({relaxed.message})"], stats=stats)
+        return BuildResult("error", reasons=[f"费用下限未能算出({relaxed.message}),可放宽时间或预算后重试"], stats=stats)
     lower = relaxed.objective + bm.constant_cost()
     reserve = [0.0] * options.years  # budget kept back for rounding m² and 元 up
     for _ in range(BUDGET_ROUNDS):
@@ -418,7 +418,7 @@ def plan_build(cy: CountyYear, result: EvaluationResult, costs: CostTable, optio
             return BuildResult("infeasible", lower_bound=lower, reasons=bm.explain(), stats=stats)
         if not integral.ok:
             return BuildResult("error", lower_bound=lower, stats=stats,
-                               reasons=[f"整数方案求解未完成({integral.message or integral.status}),可放宽时间或预算后重试"])
+                               reasons=[f"最低费用方案未能算出({integral.message or integral.status}),可放宽时间或预算后重试"])
         actions = bm.actions(integral.x, layout)
         over = bm.over_budget(actions)
         if not any(over):

@@ -5,10 +5,14 @@ with its own prices (`junheng plan --write-costs 单价表.yaml` writes a copy t
 
 from __future__ import annotations
 
+import os
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from junheng.layered import nth_line, parse_mapping
 from junheng.planner.errors import CostFileError, pydantic_problems
@@ -59,29 +63,95 @@ schools: {}
 """
 
 
+@dataclass(frozen=True)
+class CostItem:
+    """One unit price of the table as people read it: what it buys, per what, and the largest
+    figure that is still plausible (a larger one is a typing mistake, e.g. a price in 分)."""
+
+    key: str
+    label: str
+    unit: str
+    maximum: float
+    hint: str = ""
+
+    @property
+    def money(self) -> bool:
+        """Priced in 元 per thing (a figure may be typed in 万); 元/元 items are factors."""
+        return self.unit != "元/元"
+
+
+# The unit prices (unit_costs), in the order of the example file. The maxima are generous:
+# several times the dearest prices seen in county budgets, far below the data format's bounds.
+COST_ITEMS: dict[str, CostItem] = {i.key: i for i in (
+    CostItem("teaching_aux_area", "新建、扩建教学及辅助用房", "元/m²", 50_000),
+    CostItem("sports_area", "新建、扩建体育运动场地(场馆)", "元/m²", 20_000),
+    CostItem("equipment", "购置教学仪器设备(按设备原值的倍数)", "元/元", 10,
+             "1 表示按设备原值计价;含安装、运输等费用时可填如 1.1"),
+    CostItem("multimedia_classroom", "建设一间网络多媒体教室(设备及改造)", "元/间", 5_000_000),
+    CostItem("music_room", "新建一间音乐专用教室(含基本装备)", "元/间", 50_000_000),
+    CostItem("art_room", "新建一间美术专用教室(含基本装备)", "元/间", 50_000_000),
+    CostItem("room_enlargement", "音乐、美术专用教室改扩建", "元/m²", 50_000),
+    CostItem("teacher_per_year", "新增一名专任教师的年人员经费(工资及单位缴纳的各项保障)", "元/人·年", 2_000_000),
+    CostItem("class_split", "增设一个班级以拆分大班额(教室改造、课桌椅等)", "元/班", 5_000_000),
+    CostItem("teacher_certification", "未持证专任教师取得教师资格证(培训、考试)", "元/人", 100_000),
+    CostItem("training_funds", "学校教师培训经费(按金额的倍数)", "元/元", 10, "1 表示按所需经费金额计"),
+)}
+# Yearly cost of a new teacher by kind (teacher_per_year_by_kind); not given: teacher_per_year.
+TEACHER_ITEMS: dict[str, CostItem] = {k: CostItem(k, f"新增{label}的年人员经费", "元/人·年", 2_000_000,
+                                                  "不填则按新增专任教师的年人员经费")
+                                      for k, label in TEACHER_KIND_LABELS.items()}
+MAX_ROOM_AREA = 1_000.0  # m²: a new music or art room
+MAX_AREA = 1e7  # m²: the data format's bound on areas
+MAX_TEACHERS = 1_000_000  # persons: the data format's bound on counts
+MAX_DESCRIPTION = 200  # characters
+
+# Chinese names of the table's entries, for messages about a file ("unit_costs.music_room(...)")
+COST_LABELS = {f"unit_costs.{k}": f"{i.label},{i.unit}" for k, i in COST_ITEMS.items()} | {
+    f"teacher_per_year_by_kind.{k}": f"{i.label},{i.unit}" for k, i in TEACHER_ITEMS.items()} | {
+    "new_room_area.music": "新建音乐专用教室面积,m²", "new_room_area.art": "新建美术专用教室面积,m²",
+    "description": "单价表说明", "example": "是否示例单价",
+    "new_teachers_above_qualification": "新招聘教师学历是否高于规定学历"}
+
+
+def _price(maximum: float):
+    return Annotated[float, Field(ge=0, le=maximum, allow_inf_nan=False)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value, info):
+        """YAML's true/false are not prices or areas (pydantic would read true as 1)."""
+        if cls.model_fields[info.field_name].annotation is bool:
+            return value
+        mapping = isinstance(value, dict) and info.field_name in ("teacher_per_year_by_kind", "new_room_area")
+        values = value.values() if mapping else [value]
+        if any(isinstance(v, bool) for v in values):
+            raise ValueError(f"应为数字,实际为 {value!r}")
+        return value
+
 
 class UnitCosts(_Strict):
-    teaching_aux_area: float = Field(ge=0)
-    sports_area: float = Field(ge=0)
-    equipment: float = Field(ge=0)
-    multimedia_classroom: float = Field(ge=0)
-    music_room: float = Field(ge=0)
-    art_room: float = Field(ge=0)
-    room_enlargement: float = Field(ge=0)
-    teacher_per_year: float = Field(ge=0)
-    class_split: float = Field(ge=0)
-    teacher_certification: float = Field(ge=0)
-    training_funds: float = Field(ge=0, default=1.0)
+    teaching_aux_area: _price(COST_ITEMS["teaching_aux_area"].maximum)
+    sports_area: _price(COST_ITEMS["sports_area"].maximum)
+    equipment: _price(COST_ITEMS["equipment"].maximum)
+    multimedia_classroom: _price(COST_ITEMS["multimedia_classroom"].maximum)
+    music_room: _price(COST_ITEMS["music_room"].maximum)
+    art_room: _price(COST_ITEMS["art_room"].maximum)
+    room_enlargement: _price(COST_ITEMS["room_enlargement"].maximum)
+    teacher_per_year: _price(COST_ITEMS["teacher_per_year"].maximum)
+    class_split: _price(COST_ITEMS["class_split"].maximum)
+    teacher_certification: _price(COST_ITEMS["teacher_certification"].maximum)
+    training_funds: _price(COST_ITEMS["training_funds"].maximum) = 1.0
 
 
 class SchoolLimits(_Strict):
-    max_building_area: float | None = Field(default=None, ge=0)
+    max_building_area: float | None = Field(default=None, ge=0, le=MAX_AREA, allow_inf_nan=False)
     sports_land: bool = True
-    max_sports_area: float | None = Field(default=None, ge=0)
-    max_new_teachers: int | None = Field(default=None, ge=0)
+    max_sports_area: float | None = Field(default=None, ge=0, le=MAX_AREA, allow_inf_nan=False)
+    max_new_teachers: int | None = Field(default=None, ge=0, le=MAX_TEACHERS)
 
     def merged(self, override: "SchoolLimits | None") -> "SchoolLimits":
         if override is None:
@@ -103,11 +173,12 @@ class SchoolLimits(_Strict):
 
 class CostTable(_Strict):
     example: bool = False
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     unit_costs: UnitCosts
-    teacher_per_year_by_kind: dict[TeacherKind, float] = {}
+    teacher_per_year_by_kind: dict[TeacherKind, _price(2_000_000)] = {}
     new_teachers_above_qualification: bool = True
-    new_room_area: dict[Literal["music", "art"], float] = {}
+    new_room_area: dict[Literal["music", "art"], Annotated[float, Field(gt=0, le=MAX_ROOM_AREA,
+                                                                        allow_inf_nan=False)]] = {}
     school_defaults: SchoolLimits = SchoolLimits()
     schools: dict[str, SchoolLimits] = {}
     source: str = Field(default="", exclude=True)
@@ -132,7 +203,7 @@ def _parse(text: str, where: str) -> CostTable:
     try:
         return CostTable.model_validate(raw)
     except ValidationError as exc:
-        raise CostFileError(f"单价表 {where} 有误:\n{pydantic_problems(exc, '单价表项目')}") from None
+        raise CostFileError(f"单价表 {where} 有误:\n{pydantic_problems(exc, '单价表项目', COST_LABELS)}") from None
 
 
 def example_costs() -> CostTable:
@@ -161,3 +232,83 @@ def write_example_costs(path: Path | str) -> Path:
         raise CostFileError(f"文件夹 {path.parent} 不存在")
     path.write_text(EXAMPLE_COSTS_YAML, encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------- writing a county's table
+
+
+def _scalar(value) -> str:
+    """A number as YAML reads it back exactly (repr of a float round-trips)."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+
+
+def _block(key: str, value) -> str:
+    """`key: value` as YAML, a mapping in block style (empty: `{}`)."""
+    if not value:
+        return f"{key}: {{}}\n"
+    return yaml.safe_dump({key: value}, allow_unicode=True, sort_keys=False, default_flow_style=False)
+
+
+def costs_yaml(table: CostTable) -> str:
+    """The cost table as the commented YAML file the planner reads (the example's layout), every
+    entry of `table` kept: unit prices, per-kind salaries, room areas, school limits."""
+    lines = ["# 单价表与学校限制条件。由网站“单价表”页面保存;也可直接编辑本文件(格式同示例单价表,",
+             "# 可用 junheng plan --write-costs 示例.yaml 生成示例对照)。",
+             f"example: {_scalar(table.example)}"]
+    if table.description:
+        lines.append(yaml.safe_dump({"description": table.description}, allow_unicode=True, width=10**6).rstrip("\n"))
+    lines += ["", "unit_costs:"]
+    for key, item in COST_ITEMS.items():
+        lines.append(f"  {key}: {_scalar(getattr(table.unit_costs, key))}  # {item.unit}:{item.label}")
+    lines += ["", "# 各类新增教师的年人员经费(元/人·年),不填则按 teacher_per_year。"]
+    kinds = {k: float(v) for k, v in table.teacher_per_year_by_kind.items()}
+    lines.append("teacher_per_year_by_kind: {}" if not kinds else "teacher_per_year_by_kind:")
+    lines += [f"  {k}: {_scalar(v)}  # {TEACHER_KIND_LABELS[k]}" for k, v in kinds.items()]
+    lines += ["", "# 新招聘教师的学历是否高于规定学历(是:新增骨干、体育艺术教师同时计入 R1)。",
+              f"new_teachers_above_qualification: {_scalar(table.new_teachers_above_qualification)}",
+              "", "# 新建音乐、美术专用教室的面积(m²);不填则按所用标准的最小面积。"]
+    areas = {k: float(v) for k, v in table.new_room_area.items()}
+    lines.append("new_room_area: {}" if not areas else "new_room_area:")
+    lines += [f"  {k}: {_scalar(v)}" for k, v in areas.items()]
+    lines += ["", "# 各校限制条件的默认值(空值表示不限)。",
+              _block("school_defaults", table.school_defaults.model_dump()).rstrip("\n"),
+              "", "# 逐校限制条件,按学校标识码填写,只写与默认值不同的项。",
+              _block("schools", {sid: limits.model_dump(exclude_unset=True)
+                                 for sid, limits in table.schools.items()}).rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def _canonical(table: CostTable) -> dict:
+    """Everything the planner reads of a table (a school's limits: only those it overrides)."""
+    return table.model_dump(exclude={"schools"}) | {
+        "schools": {sid: limits.model_dump(exclude_unset=True) for sid, limits in table.schools.items()}}
+
+
+def write_costs(table: CostTable, path: Path | str) -> CostTable:
+    """Write a county's cost table atomically (a temporary file in the same folder, then renamed
+    over the old one): readers see the old table or the new one, never half a file. The text is
+    read back through the same loader as every cost file before it replaces anything, so the
+    file is exactly what the planner will read."""
+    path = Path(path)
+    text = costs_yaml(table)
+    checked = _parse(text, str(path))
+    if _canonical(checked) != _canonical(table):  # the writer and the loader disagree: a bug, not bad input
+        raise CostFileError(f"单价表 {path} 写出后读回的内容与填写的不一致,没有保存")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    except OSError as exc:
+        raise CostFileError(f"无法写入单价表 {path}:{exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise CostFileError(f"无法写入单价表 {path}:{exc.strerror}") from None
+    return checked.model_copy(update={"source": str(path)})

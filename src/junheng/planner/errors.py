@@ -18,8 +18,16 @@ class ScenarioError(PlannerError):
     """A scenario file cannot be read, is malformed, or does not fit the dataset."""
 
 
-def pydantic_problems(exc, where: str) -> str:
-    """A pydantic ValidationError as Chinese lines: where, which key, what is wrong."""
+def _limit(value) -> str:
+    """A bound as people write it: 50,000 rather than 50000.0."""
+    if isinstance(value, (int, float)) and float(value).is_integer():
+        return f"{int(value):,}"
+    return str(value)
+
+
+def pydantic_problems(exc, where: str, labels: dict[str, str] | None = None) -> str:
+    """A pydantic ValidationError as Chinese lines: where, which key (with its Chinese name when
+    `labels` has one), what is wrong."""
     lines = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
@@ -29,8 +37,16 @@ def pydantic_problems(exc, where: str) -> str:
         elif kind == "extra_forbidden":
             what = "未知的项目(请检查拼写)"
         elif kind in ("greater_than_equal", "greater_than"):
-            limit = err.get("ctx", {}).get("ge", err.get("ctx", {}).get("gt"))
+            limit = _limit(err.get("ctx", {}).get("ge", err.get("ctx", {}).get("gt")))
             what = f"应不小于 {limit}" if kind == "greater_than_equal" else f"应大于 {limit}"
+        elif kind in ("less_than_equal", "less_than"):
+            limit = _limit(err.get("ctx", {}).get("le", err.get("ctx", {}).get("lt")))
+            what = (f"应不大于 {limit}" if kind == "less_than_equal" else f"应小于 {limit}") + \
+                f",实际为 {_limit(err.get('input'))}(单位是否有误?)"
+        elif kind == "finite_number":
+            what = f"应为有限的数字,实际为 {err.get('input')!r}"
+        elif kind == "string_too_long":
+            what = f"不能超过 {err.get('ctx', {}).get('max_length')} 个字"
         elif kind.startswith("float") or kind.startswith("int"):
             what = f"应为数字,实际为 {err.get('input')!r}"
         elif kind.startswith("bool"):
@@ -51,5 +67,6 @@ def pydantic_problems(exc, where: str) -> str:
             what = str(err.get("ctx", {}).get("error", err.get("msg")))
         else:
             what = err.get("msg", kind)
-        lines.append(f"{where} {path or '(顶层)'}:{what}")
+        label = (labels or {}).get(path)
+        lines.append(f"{where} {path or '(顶层)'}{f'({label})' if label else ''}:{what}")
     return ";\n".join(lines)

@@ -392,7 +392,7 @@ def solve_integral(model: Model, *, start_points: list[np.ndarray] = (), time_li
             if best is not None:
                 return Solution("feasible", best, best_value, bound, rounds, elapsed, "达到时间或迭代上限")
             return Solution("time_limit" if elapsed >= time_limit else "error", rounds=rounds, seconds=elapsed,
-                            message="求解超时" if elapsed >= time_limit else "外逼近迭代次数超限")
+                            message="计算超时" if elapsed >= time_limit else "计算轮数超过上限")
         h.setOptionValue("time_limit", time_limit - elapsed)
         h.run()
         rounds += 1

@@ -191,7 +191,7 @@ class Planner:
                 self.reasons += build.reasons
                 return None, current_eval, []
             if build.status == "feasible":
-                self.notes.append("整数方案求解达到时间上限,给出的是可行方案,与最优方案的差距见下界")
+                self.notes.append("计算达到时间上限:给出的方案不一定是费用最低的,与费用下限的差距见上")
             extra = build.actions
             levers = [a for a in extra if a.kind in LEVER_KINDS]
             final = fixed_eval if not levers else apply_actions(current, _ordered(extra)).evaluate()
@@ -306,13 +306,13 @@ class Planner:
         if plan.moves:
             parts.append(f"交流轮岗 {sum(m.count for m in plan.moves)} 人次。")
         if plan.total_cost:
-            parts.append(f"新增投入合计 {_wan(plan.total_cost)}(共 {paid} 项"
+            parts.append(f"新增投入合计 {_wan(plan.total_cost)}({paid} 项有费用的行动"
                          + (f",其中新增专任教师 {teachers:g} 人,每年人员经费 {_wan(plan.recurring_cost)}" if teachers else "")
                          + ")。")
         elif plan.status == "pass" and not plan.moves:
             parts.append("无需新增投入。")
         if plan.lower_bound is not None and plan.gap is not None:
-            parts.append(f"最低费用下界 {_wan(plan.lower_bound)},本方案与下界相差 {plan.gap:.2%}。")
+            parts.append(f"费用下限 {_wan(plan.lower_bound)}(任何达标方案都不低于此数),本方案比它多 {plan.gap:.2%}。")
         unsolved = [k for k, v in (plan.verification_summary.items.items() if plan.verification_summary else [])
                     if v is not True and k in self.unfixable]
         if unsolved and plan.status == "pass":

@@ -13,7 +13,7 @@ from rich.text import Text
 from junheng.engine.wording import num
 from junheng.planner.county import SEGMENT_LABELS
 from junheng.planner.errors import PlannerError
-from junheng.planner.result import Plan
+from junheng.planner.result import MODE_LABELS, RULE_LABELS, Plan
 from junheng.planner.scenario import CHANGE_LABELS, ScenarioResult
 from junheng.schoolyear import label as school_year_label
 from junheng.spreadsheets import save_workbook
@@ -91,11 +91,11 @@ def _summary(plan: Plan) -> Table:
     table.add_column("项目")
     table.add_column("金额", justify="right")
     _row(table, "方案总费用(方案期内)", _yuan(plan.total_cost))
-    _row(table, "最低费用下界(连续松弛最优值)", _yuan(plan.lower_bound))
+    _row(table, "费用下限(任何达标方案都不低于此数)", _yuan(plan.lower_bound))
     if plan.gap is not None:
-        _row(table, "方案与下界的差距", f"{_yuan(plan.gap_amount)}({plan.gap:.2%})")
+        _row(table, "方案比费用下限多", f"{_yuan(plan.gap_amount)}({plan.gap:.2%})")
     if plan.integral_bound is not None:
-        _row(table, "整数规划的最优值下界(求解器)", _yuan(plan.integral_bound))
+        _row(table, "整数方案的最优值下界(计算方法:混合整数规划)", _yuan(plan.integral_bound))
     if plan.recurring_cost:
         _row(table, "新增教师每年人员经费(方案期后持续支出)", _yuan(plan.recurring_cost))
     for y in plan.cost_by_year if plan.years > 1 or plan.budget else []:
@@ -115,7 +115,7 @@ def _moves(plan: Plan) -> Table:
 
 def _actions(plan: Plan) -> Table:
     actions = [a for a in plan.actions if a.kind != "rotate_teachers"]
-    table = Table(title=f"行动清单(按学校,共 {len(actions)} 项)", title_justify="left", show_lines=False)
+    table = Table(title=f"行动清单(按学校,交流轮岗以外的 {len(actions)} 项行动)", title_justify="left", show_lines=False)
     for col in ("学校", "学段", "行动", "数量", "费用", "年份", "说明"):
         table.add_column(col, justify="right" if col in ("数量", "费用") else "left", overflow="fold")
     for a in sorted(actions, key=lambda a: (a.school_id, a.plan_year, a.kind)):
@@ -258,10 +258,10 @@ def write_plan_xlsx(plan: Plan, path: Path) -> None:
         ws.freeze_panes = "A3"
         return ws
 
-    summary = [["方案结论", plan.status_label], ["概要", plan.message], ["方案模式", plan.mode],
-               ["达标要求", plan.rule], ["方案年限", plan.years], ["方案总费用(元)", plan.total_cost],
-               ["最低费用下界(元)", plan.lower_bound], ["与下界的差距(元)", plan.gap_amount],
-               ["与下界的差距(%)", None if plan.gap is None else round(plan.gap * 100, 4)],
+    summary = [["方案结论", plan.status_label], ["概要", plan.message], ["方案模式", MODE_LABELS.get(plan.mode, plan.mode)],
+               ["达标要求", RULE_LABELS.get(plan.rule, plan.rule)], ["方案年限", plan.years], ["方案总费用(元)", plan.total_cost],
+               ["费用下限(元)", plan.lower_bound], ["比费用下限多(元)", plan.gap_amount],
+               ["比费用下限多(%)", None if plan.gap is None else round(plan.gap * 100, 4)],
                ["新增教师每年人员经费(元)", plan.recurring_cost], ["单价", plan.costs.get("label")]]
     summary += [[f"第 {y.plan_year} 年({y.year})支出(元)", y.amount] for y in plan.cost_by_year]
     summary += [[f"第 {y.plan_year} 年预算(元)", y.budget] for y in plan.cost_by_year if y.budget is not None]

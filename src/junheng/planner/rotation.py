@@ -119,7 +119,7 @@ def plan_rotation(cy: CountyYear, result: EvaluationResult, *, time_limit: float
     if sol.status == "infeasible":
         return RotationResult("infeasible", reasons=_explain_g11(cy, units, g11), stats=stats)
     if not sol.ok:
-        return RotationResult("error", reasons=[f"交流轮岗方案求解未完成({sol.message or sol.status})"], stats=stats)
+        return RotationResult("error", reasons=[f"交流轮岗方案未能算出({sol.message or sol.status})"], stats=stats)
     moves = _pair(cy, units, sol.x, out_v, in_v)
     actions = [make_action("rotate_teachers", cy, mv.from_school_id, mv.count, segment=mv.segment,
                            to_school_id=mv.to_school_id, to_school_name=mv.to_school_name, teacher_kind=mv.kind,

@@ -594,7 +594,7 @@ def compare(before: EvaluationResult, after: EvaluationResult) -> list[Compariso
             def text(item):
                 failing = [s for s in item.schools if s.met is False]
                 return _met_text(item.met) + (f"({len(failing)} 所学校未达标)" if failing else "")
-            add(item_id, f"{item_id} {ib.name[:24]}", text(ib), text(ia), ib.met, ia.met)
+            add(item_id, f"{item_id} {ib.name}", text(ib), text(ia), ib.met, ia.met)  # whole: pages wrap it
     vb, va = "、".join(before.veto.triggered) or "无", "、".join(after.veto.triggered) or "无"
     add("veto", "一票否决", vb, va, not before.veto.triggered, not after.veto.triggered)
     return rows

@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from junheng.amounts import parse_amount
 from junheng.data.dataset import Dataset
 from junheng.planner.costs import load_costs, write_example_costs
 from junheng.planner.errors import PlannerError
@@ -32,7 +33,6 @@ from junheng.planner.scenario import (
     save_scenario,
 )
 
-UNITS = {"": 1.0, "元": 1.0, "万": 1e4, "万元": 1e4, "亿": 1e8, "亿元": 1e8}
 
 
 def parse_budget(text: str | float | list | None) -> list[float] | None:
@@ -44,15 +44,20 @@ def parse_budget(text: str | float | list | None) -> list[float] | None:
     if isinstance(text, list):
         return [v for item in text for v in parse_budget(item)]
     raw = str(text).strip()
-    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", raw):  # 5,000,000: thousands separators
-        raw = raw.replace(",", "")
+    whole = parse_amount(raw)  # one amount, thousands separated or not: 5,000,000 or 5,000,000 元
+    if whole is not None:
+        return _non_negative([whole], text)
     out = []
-    for part in re.split(r"[,\uff0c;\uff1b、/]", raw):  # ASCII or full-width commas and semicolons
-        match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(元|万元|万|亿元|亿)?\s*", part)
-        if not match:
+    for part in re.split(r"[,\uff0c;\uff1b、/]", raw):  # one figure per year: ASCII or full-width separators
+        value = parse_amount(part)  # the one reader of amounts (junheng.amounts), as every 元 field
+        if value is None:
             raise PlannerError(f"预算“{text}”无法识别:请写金额(元),如 5000000、500万、1.2亿;"
                                "分年预算用逗号分隔,如 300万,400万,500万")
-        out.append(float(match.group(1)) * UNITS[match.group(2) or ""])
+        out.append(value)
+    return _non_negative(out, text)
+
+
+def _non_negative(out: list[float], text) -> list[float]:
     if any(v < 0 for v in out):
         raise PlannerError(f"预算不能为负数:{text}")
     return out

@@ -196,5 +196,17 @@ def available_ids(folders: Sequence[Path] = ()) -> list[str]:
                                         if STANDARD_ID.fullmatch(p.stem)})
 
 
+def standard_name(standard_id: str | None, folders: Sequence[Path] = ()) -> str:
+    """What users read where a standard is named: its `name` (县域义务教育优质均衡发展督导评估
+    办法(国家标准) for `national-2017`), the default standard's for None; an id that names no
+    readable standard comes back as it is (it is the user's own entry, shown so it can be fixed)."""
+    standard_id = standard_id or DEFAULT_STANDARD
+    try:
+        std = find_standard_by_id(standard_id, folders)
+    except (StandardError, OSError):
+        std = None
+    return std.name if std is not None else standard_id
+
+
 def all_standards() -> list[Standard]:
     return [load_standard(i) for i in builtin_ids()]

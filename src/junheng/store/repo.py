@@ -23,6 +23,7 @@ from junheng.data.dataset import Dataset
 from junheng.engine.coverage import RosterSchool, county_coverage
 from junheng.engine.result import Coverage
 from junheng.errors import JunhengError
+from junheng import schoolyear
 from junheng.schoolyear import school_year_of
 from junheng.store.models import (
     AuditEntry,
@@ -41,6 +42,47 @@ SCHOOL_COLUMNS = {"school_id", "school_name", "county_code", "school_type"}
 
 class StoreError(JunhengError):
     pass
+
+
+class YearNotOpen(StoreError):
+    """Data for a school year that has not begun yet (beyond the one under way + 1)."""
+
+
+YEARLY_ENTITIES = ("school_year", "county_year", "quality")  # keys school/year, county/year, county/year/subject
+
+
+def last_open_year() -> int:
+    """The last school year data may be entered for: the one under way (by the one clock,
+    `schoolyear.local_today`) and the next, whose plans are made before it starts."""
+    return schoolyear.current_school_year() + 1
+
+
+def check_year_open(year: int) -> None:
+    """The one rule of every path that writes a year's data (forms, API, upload, import: they
+    all reach `apply`, and the forms ask before creating a row): years beyond the school year
+    under way + 1 are refused, saying why."""
+    last = last_open_year()
+    if year > last:
+        raise YearNotOpen(f"{schoolyear.label(year)}尚未开始:只能填报到 {schoolyear.label(last)}")
+
+
+def years_not_open(changes: list[Change]) -> list[str]:
+    """`check_year_open`'s refusals for a batch of changes, one per year (the upload preview says
+    so before 应用, as `apply` would refuse them)."""
+    years = sorted({y for c in changes if c.entity in ("school_year", "county_year", "quality")
+                    and (y := _key_year(c.entity, c.key)) is not None and y > last_open_year()})
+    messages = []
+    for year in years:
+        try:
+            check_year_open(year)
+        except YearNotOpen as exc:
+            messages.append(str(exc))
+    return messages
+
+
+def _key_year(entity: str, key: str) -> int | None:
+    part = key.rsplit("/", 1)[1] if entity != "quality" else key.split("/", 2)[1]
+    return int(part) if part.isdigit() else None
 
 
 def plain(value: Any) -> Any:
@@ -461,10 +503,13 @@ def apply(session: Session, changes: list[Change], *, user: User | None, via: st
           locked_ok: bool = False) -> int:
     """Write the changes with one audit entry each; refuses (before writing anything) changes to
     locked rows (`locks`: submitted or approved school-years and county-years, and the quality
-    rows of a locked county-year)."""
+    rows of a locked county-year) and changes to a year that has not begun (`check_year_open`)."""
     by_row: dict[tuple[str, str], list[Change]] = {}
     for change in changes:
         by_row.setdefault((change.entity, change.key), []).append(change)
+    for entity, key in by_row:
+        if entity in YEARLY_ENTITIES and (year := _key_year(entity, key)) is not None:
+            check_year_open(year)
     if not locked_ok:
         check_unlocked(session, by_row)
     order = {"county": 0, "school": 1, "school_year": 2, "county_year": 2, "quality": 2}

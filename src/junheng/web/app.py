@@ -99,6 +99,15 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     def api_docs(request: Request):
         return templates.TemplateResponse(request, "api_docs.html", {"openapi_url": app.openapi_url})
 
+    def error_page(request: Request, status: int, message: str, given: bool = True) -> HTMLResponse:
+        """error.html with the site's navigation, who is logged in, what a refused page needs and
+        the ways on (home, back, logout): junheng.web.refusals."""
+        from junheng.web.refusals import error_context, page_viewer
+
+        with page_viewer(request) as (session, viewer):
+            context = error_context(request, session, viewer, status, message, given)
+            return templates.TemplateResponse(request, "error.html", context, status_code=status)
+
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/") or request.query_params.get("format") == "json"
 
@@ -118,8 +127,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     async def _user_error(request: Request, exc: JunhengError):
         if wants_json(request):
             return JSONResponse({"detail": exc.user_message()}, status_code=400)
-        return templates.TemplateResponse(request, "error.html", {"status": 400, "message": exc.user_message()},
-                                          status_code=400)
+        return error_page(request, 400, exc.user_message())
 
     @app.exception_handler(StarletteHTTPException)  # also FastAPI's HTTPException, a subclass
     async def _http_error(request: Request, exc: StarletteHTTPException):
@@ -128,11 +136,10 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             detail = DEFAULT_MESSAGES.get(exc.status_code, f"请求未能完成(HTTP {exc.status_code})")
         if wants_json(request):
             return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+        given = exc.detail != HTTPStatus(exc.status_code).phrase and isinstance(detail, str)
         messages = {403: "您没有权限访问此页面。", 404: "页面不存在。"}
-        message = detail if isinstance(detail, str) and exc.status_code not in (404,) else messages.get(
-            exc.status_code, str(detail))
-        return templates.TemplateResponse(request, "error.html", {"status": exc.status_code, "message": message},
-                                          status_code=exc.status_code)
+        message = detail if given and exc.status_code != 404 else messages.get(exc.status_code, str(detail))
+        return error_page(request, exc.status_code, message, given)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -147,8 +154,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         if wants_json(request):
             return refused.response()
         said = ";".join(f"{PARAM_LABELS.get(e['field'], e['field'] or '')}{e['message']}" for e in refused.errors)
-        return templates.TemplateResponse(request, "error.html", {"status": 422, "message": f"请求参数有误:{said}。"},
-                                          status_code=422)
+        return error_page(request, 422, f"请求参数有误:{said}。")
 
     return app
 

@@ -17,7 +17,7 @@ from junheng.data.importer import validate_rows
 from junheng.data.problems import DatasetInvalid
 from junheng.store import repo
 from junheng.store.models import CountyYear, OrgNode, School, SchoolYear
-from junheng.store.repo import ACTION_LABELS, STATE_LABELS, Change
+from junheng.store.repo import ACTION_LABELS, STATE_LABELS, Change, YearNotOpen
 from junheng.web.deps import Viewer, api_viewer
 from junheng.web.params import Year
 from junheng.web.routes.api import api_db, bearer
@@ -117,6 +117,16 @@ def _write(session: Session, viewer: Viewer, *, table: str, entity: str, key: st
     return changes
 
 
+def _year_open(year: int) -> None:
+    """The store's one rule (`repo.check_year_open`), asked before anything is read or made."""
+    try:
+        repo.check_year_open(year)
+    except YearNotOpen as exc:
+        raise ApiError(422, exc.user_message(), [{"field": "year", "message": exc.user_message(),
+                                                  "expected": f"不晚于 {repo.last_open_year()} 的学年", "value": year}]) \
+            from None
+
+
 def _require_values(values: dict) -> None:
     if not values:
         raise ApiError(422, "没有要修改的字段", [{"field": "values", "message": "至少填写一个字段",
@@ -152,6 +162,7 @@ def put_school_year(body: ValuesIn, response: Response, code: str, year: YearPat
         raise forbidden(f"无权修改学校 {code} 的数据(只有本校填报员和县级管理员可以修改)")
     incoming = field_keys("school_year", body.values, ("school_id", "year"))
     _require_values(incoming)
+    _year_open(year)
     row = _school_year(session, school, year, lock=True)
     _check_writable(session, row, body.version, f"学校 {school.name} {year} 学年",
                     ("school_year", f"{school.code}/{year}"))
@@ -196,6 +207,7 @@ def put_county_year(body: ValuesIn, response: Response, code: str, year: YearPat
         raise forbidden(f"无权修改县区 {code} 的县级数据(只有该县区的县级管理员可以修改)")
     incoming = field_keys("county_year", body.values, ("county_code", "year"))
     _require_values(incoming)
+    _year_open(year)
     row = _county_year(session, county, year, lock=True)
     _check_writable(session, row, body.version, f"{county.name} {year} 年度县级",
                     ("county_year", f"{county.code}/{year}"))

@@ -25,9 +25,9 @@ from junheng.web.routes.editing import (
     LOCAL_TIME,
     META_FIELD_LABELS,
     VIA_LABELS,
+    audit_field_label,
     base_context,
     entry_row,
-    field_spec,
     local_time,
     saved_redirect,
     with_message,
@@ -134,13 +134,7 @@ def audit_page(code: str, request: Request, page: Page = 1, viewer: Viewer = Dep
 
 
 def _field_label(key: str) -> str:
-    if key in META_FIELD_LABELS:
-        return META_FIELD_LABELS[key]
-    for table in ("school_year", "county_year", "schools", "quality", "counties"):
-        spec = field_spec(table, key)
-        if spec is not None:
-            return spec.label
-    return key
+    return META_FIELD_LABELS[key] if key in META_FIELD_LABELS else audit_field_label(None, key)
 
 
 CSV_HEADER = ["时间(北京时间)", "用户", "方式", "对象类型", "对象", "学校名称", "字段", "字段名称", "原值", "新值", "备注"]

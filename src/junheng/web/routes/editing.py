@@ -17,6 +17,10 @@ from sqlalchemy.orm import Session
 from junheng.data.catalog import FieldSpec, catalog
 from junheng.data.importer import validate_rows
 from junheng.data.problems import DatasetInvalid, Problem
+from junheng.monitor.inputs import SHEETS
+from junheng.monitor.tasks import STATUS_LABELS as TASK_STATUS_LABELS
+from junheng.planner.costs import COST_LABELS
+from junheng.standards.loader import standard_name
 from junheng import schoolyear
 from junheng.schoolyear import LOCAL_TIME  # users read times in Beijing time; the store keeps UTC
 from junheng.store import repo
@@ -30,11 +34,47 @@ from junheng.web.files import read_form
 VIA_LABELS = {"form": "表单", "upload": "上传", "api": "接口", "cli": "命令行", "system": "系统"}
 ENTITY_LABELS = {"school": "学校", "school_year": "学校年度", "county_year": "县级年度", "quality": "质量监测",
                  "county": "县区", "city": "市", "province": "省", "user": "用户", "scenario": "情景",
-                 "login": "登录"}
+                 "login": "登录", "task": "督办任务", "grade_enrolment": "分年级在校生数", "county_intake": "入学来源",
+                 "housing_project": "住房项目"}
 # fields that are not in the data format's catalogue: workflow, administration, saved scenarios
 META_FIELD_LABELS = {"status": "审核状态", "deleted_at": "删除/恢复", "name": "名称", "province": "所属省",
                      "city": "所属市", "username": "用户名", "display_name": "显示名称", "active": "账号启用",
                      "password": "密码", "role_grant": "角色授权", "saved": "保存情景", "locked_until": "暂停登录至"}
+# the audited fields of supervision tasks (junheng.monitor.tasks) and of the forecast's inputs
+# (junheng.monitor.inputs: their sheets' column labels), by entity
+ENTITY_FIELD_LABELS: dict[str, dict[str, str]] = {
+    "task": {"created": "新建任务", "attachment": "佐证材料", "title": "任务名称", "description": "说明",
+             "deadline": "完成期限", "start_date": "开始日期", "owner_id": "负责人(系统用户)",
+             "owner_name": "负责人(姓名、职务)", "responsible": "责任单位", "indicator": "指标", "school_code": "学校",
+             "amount_wan": "投资金额(万元)", "plan_year": "计划年度", "status": "任务状态", "deleted_at": "删除/恢复"},
+    "grade_enrolment": {c.key: c.label for s in SHEETS if s.key == "grade_enrolment" for c in s.columns},
+    "county_intake": {c.key: c.label for s in SHEETS if s.key == "intake" for c in s.columns},
+    "housing_project": {"created": "新建住房项目",
+                        **{c.key: c.label for s in SHEETS if s.key == "housing" for c in s.columns}},
+}
+
+# the county's cost table (单价表, routes/plan.py): each unit price by its Chinese name and unit
+ENTITY_LABELS["costs"] = "单价表"
+ENTITY_FIELD_LABELS["costs"] = {key: f"单价表:{label}" for key, label in COST_LABELS.items()}
+
+
+def audit_field_label(entity: str | None, key: str) -> str:
+    """The Chinese name of an audited field: the catalogue's label (the entity's own table
+    first), the workflow and administration labels, then those of tasks and forecast inputs;
+    the key itself only for a field nobody named (never expected)."""
+    own = ENTITY_FIELD_LABELS.get(entity or "", {})
+    if key in own:
+        return own[key]
+    spec = field_spec(ENTITY_TABLES[entity], key) if entity in ENTITY_TABLES else None
+    spec = spec or catalog().find_field(key)
+    if spec is not None:
+        return spec.label
+    if key in META_FIELD_LABELS:
+        return META_FIELD_LABELS[key]
+    for labels in ENTITY_FIELD_LABELS.values():
+        if key in labels:
+            return labels[key]
+    return key
 
 # Known flash messages (a code in ?msg=..., never free text from the URL)
 FLASH_MESSAGES = {
@@ -186,6 +226,10 @@ def display(spec: FieldSpec | None, value: Any) -> str:
         return "(空)"
     if spec is not None and spec.type == "enum" and spec.values and value in spec.values:
         return spec.values[value]
+    if spec is not None and spec.key == "school_type" and isinstance(value, str):
+        return catalog().school_type_label(value)
+    if spec is not None and spec.key == "standard" and isinstance(value, str):
+        return standard_name(value)  # a county's standard by its name, as the admin chose it
     if isinstance(value, str) and value in STATE_LABELS:
         return STATE_LABELS[value]
     return shown(spec, value)
@@ -238,7 +282,7 @@ def validate_single(table: str, row: dict, context: dict[str, list[dict]], shown
             if p.table == table and p.column in shown_keys:
                 errors.setdefault(p.column, problem_text(p))
             else:
-                general.append(str(p))
+                general.append(p.text(keys=False))
         return Validation(None, errors, general)
     frame = dataset.table(table)
     values = {key: repo.plain(frame[key].iloc[0]) for key in row if key in frame.columns}
@@ -280,9 +324,12 @@ def entry_row(e: AuditEntry, table: str | None) -> dict:
     spec = field_spec(table, e.field) if table else None
     if spec is None and e.entity in ENTITY_TABLES:
         spec = field_spec(ENTITY_TABLES[e.entity], e.field)
-    label = spec.label if spec else META_FIELD_LABELS.get(e.field, e.field)
+    label = spec.label if spec else audit_field_label(e.entity, e.field)
     if e.field == "deleted_at":
         old, new = ("已删除" if e.old else "正常"), ("已删除" if e.new else "正常")
+    elif e.entity == "task" and e.field == "status":
+        old, new = (TASK_STATUS_LABELS.get(v, display(None, v)) if isinstance(v, str) else display(None, v)
+                    for v in (e.old, e.new))
     else:
         old, new = display(spec, e.old), display(spec, e.new)
     return {"id": e.id, "at": local_time(e.at), "user": user_label(e.user), "via": VIA_LABELS.get(e.via, e.via),

@@ -31,7 +31,7 @@ from junheng.store.models import (
     SchoolYear,
     utcnow,
 )
-from junheng.store.repo import STATE_LABELS, StoreError
+from junheng.store.repo import STATE_LABELS, StoreError, YearNotOpen
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.params import Year
@@ -114,6 +114,14 @@ def render_school_year(request: Request, session: Session, viewer: Viewer, schoo
     return templates.TemplateResponse(request, "school_year_form.html", context, status_code=status_code)
 
 
+def _year_open(year: int) -> None:
+    """`repo.check_year_open` for a page that would offer an empty form: 400 with the reason."""
+    try:
+        repo.check_year_open(year)
+    except YearNotOpen as exc:
+        raise HTTPException(status_code=400, detail=exc.user_message() + "。") from None
+
+
 def _school_type_label(school: School) -> str:
     spec = catalog().school_types.get(school.school_type)
     return spec.label if spec else school.school_type
@@ -125,6 +133,7 @@ def new_school_year(code: str, year: Year | None = None, viewer: Viewer = Depend
     school = school_for_read(session, viewer, code)
     if year is None or not 1900 <= year <= 2100:
         raise HTTPException(status_code=400, detail="请填写学年开始的四位年份,如 2025(表示 2025—2026 学年)。")
+    _year_open(year)
     target = f"/schools/{school.code}/years/{year}"
     previous = session.scalar(select(SchoolYear.year).where(SchoolYear.school_id == school.id, SchoolYear.year < year,
                                                             SchoolYear.deleted_at.is_(None))
@@ -140,6 +149,8 @@ def school_year_form(code: str, year: Year, request: Request, prefill: Year | No
     row = school_year_row(session, school, year)
     if row is None and not viewer.access.can_edit_school(school):
         raise HTTPException(status_code=404, detail=f"{school.name}还没有 {year} 学年的数据。")
+    if row is None:
+        _year_open(year)  # no empty form for a year that cannot be saved
     return render_school_year(request, session, viewer, school, year, row, prefill_from=prefill)
 
 
@@ -181,6 +192,10 @@ def save_school_year(code: str, year: Year, request: Request, form=Depends(form_
 
     if school.deleted or (row is not None and row.deleted):
         return again(409, general=["该学校或该学年的记录已删除,不能修改;如需修改请先由县级管理员恢复。"])
+    try:
+        repo.check_year_open(year)  # the store's one rule, asked before a new row is made
+    except YearNotOpen as exc:
+        return again(400, general=[exc.user_message() + "。"])
     if (row.version if row else 0) != posted_version:
         return again(409, general=[STALE_MESSAGE])
     if lock := next(iter(repo.locks(session, [("school_year", key)])), None):
@@ -318,6 +333,8 @@ def county_year_form(code: str, year: Year, request: Request, viewer: Viewer = D
                      session: Session = REQUEST_SESSION):
     check_year(year)
     county = _county_for_read(session, viewer, code)
+    if _county_year_row(session, county, year) is None:
+        _year_open(year)  # no empty form for a year that cannot be saved
     return render_county_year(request, session, viewer, county, year)
 
 
@@ -346,6 +363,10 @@ def save_county_year(code: str, year: Year, request: Request, form=Depends(form_
         return render_county_year(request, session, viewer, county, year, values=posted, version=posted_version,
                                   status_code=status_code, **kwargs)
 
+    try:
+        repo.check_year_open(year)  # the store's one rule, asked before a new row is made
+    except YearNotOpen as exc:
+        return again(400, general=[exc.user_message() + "。"])
     if (row.version if row else 0) != posted_version:
         return again(409, general=[STALE_MESSAGE])
     key = f"{county.code}/{year}"
@@ -423,6 +444,10 @@ def save_quality(code: str, year: Year, request: Request, form=Depends(form_data
                                   quality_errors=errors, quality_general=general,
                                   quality_version=str(form.get("quality_version", "")), status_code=status_code)
 
+    try:
+        repo.check_year_open(year)
+    except YearNotOpen as exc:
+        return again(400, general=[exc.user_message() + "。"])
     if form.get("quality_version", "") != _quality_version(live):
         return again(409, general=[STALE_MESSAGE])
     key_prefix = f"{county.code}/{year}"
@@ -446,7 +471,7 @@ def save_quality(code: str, year: Year, request: Request, form=Depends(form_data
                     errors.setdefault((index, columns.get(p.column or "subject", "subject")),
                                       problem_text(p) if p.column else f"学科重复:{p.message}")
                 else:
-                    general.append(str(p))
+                    general.append(p.text(keys=False))
             return again(400, errors, general)
         typed = dataset.quality.to_dict("records")
     else:

@@ -121,6 +121,9 @@ def numbers_text(numbers: dict | None) -> list[str]:
         out.append(f"{n.get('year') or ''}{' 年' if n.get('year') else ''}值 {value(n['value'])}".strip())
         if n.get("threshold") is not None:
             out.append(f"标准 {'≥' if n['op'] == '>=' else '≤'} {value(n['threshold'])}")
+    elif n.get("level") == "school" and isinstance(n.get("value"), (int, float)) \
+            and not isinstance(n.get("value"), bool) and n.get("unit"):
+        out.append(f"差距 {value(n['value'])}")  # a school finding: what is missing (1 间), not a share
     elif "value" in n and "previous" in n:  # a data jump: raw field values
         out.append(f"{n.get('previous_year')} 年 {value(n['previous'])} → {n.get('year')} 年 {value(n['value'])}")
     if "previous" in n and n.get("op"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import jinja2
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from junheng.engine.result import EvaluationResult
 from junheng.reports.standards import rule_text
 from junheng.schoolyear import label as school_year_label
 from junheng.services import evaluate_stored
-from junheng.standards.loader import DEFAULT_STANDARD, available_ids, find_standard_by_id
+from junheng.standards.loader import DEFAULT_STANDARD, available_ids, find_standard_by_id, standard_name
 from junheng.standards.model import AREA_LABELS, AREAS
 from junheng.store import repo
 from junheng.store.models import School, SchoolYear
@@ -30,6 +31,22 @@ from junheng.web.params import Year
 router = APIRouter(include_in_schema=False)
 R_IDS = [f"R{i}" for i in range(1, 8)]
 SEGMENTS = {"primary": "小学", "junior": "初中"}
+
+
+@jinja2.pass_context
+def _standard_name(context, standard_id: str | None) -> str:
+    """A standard's name as pages show it (the id stays in links and form values), the
+    workspace's own standards included."""
+    request = context.get("request")
+    return standard_name(standard_id, [standards_folder(request)] if request is not None else [])
+
+
+# the one source of what pages call things: the data format catalogue's labels and the
+# standards' names, never their keys (`{{ school.school_type|school_type }}` → 九年一贯制学校)
+templates.env.filters["school_type"] = lambda key: catalog().school_type_label(key)
+templates.env.filters["field_label"] = lambda key, table=None: catalog().field_label(key, table)
+templates.env.filters["enum_label"] = lambda value, field, table=None: catalog().enum_label(field, value, table)
+templates.env.filters["standard_name"] = _standard_name
 
 
 def standards_folder(request: Request) -> Path:
@@ -89,6 +106,12 @@ def _cv_chart(result: EvaluationResult) -> dict:
     return out
 
 
+def _r_names(result: EvaluationResult, folders: list[Path]) -> list[str]:
+    """The names of R1–R7 as the result's standard gives them (the charts' tooltips and legend)."""
+    std = find_standard_by_id(result.standard, folders)
+    return [std.indicators[i].name if std is not None and i in std.indicators else i for i in R_IDS]
+
+
 def progress_rows(progress, code: str) -> list[dict]:
     """The years being filled in after the latest complete one, as the pages show them."""
     return [{"year": y, "label": school_year_label(y), "fraction": c.fraction(), "statement": c.statement(),
@@ -130,7 +153,10 @@ def county_dashboard(code: str, request: Request, year: Year | None = None,
                "complete_years": set(progress.complete_years),
                "in_progress": [p for p in progress_rows(progress, code) if p["year"] != shown_year or result is None]}
     if result is not None:
-        context |= {"heatmap": _heatmap(result), "cv_chart": _cv_chart(result), "failing": result.failing_items()}
+        names = _r_names(result, [standards_folder(request)])
+        context |= {"heatmap": _heatmap(result) | {"names": names}, "r_names": dict(zip(R_IDS, names)),
+                    "cv_chart": {seg: c | {"names": names} for seg, c in _cv_chart(result).items()},
+                    "failing": result.failing_items()}
     data = result.to_json() if result else {"detail": message}
     data = data | {"in_progress": context["in_progress"], "latest_complete_year": progress.latest_complete}
     return render(request, "county.html", context, data)

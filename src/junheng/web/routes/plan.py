@@ -7,32 +7,54 @@ Planning takes seconds, so the handlers are plain `def` (FastAPI runs them in it
 Saved scenarios are YAML files of the workspace: `<workspace>/scenarios/<county code>/<name>.yaml`
 (docs/methods.md, "Plan page and saved scenarios (web)").
 
+The county's cost table (单价表, `<workspace>/costs/<county code>.yaml`) has its own page:
+everyone who may read the plan sees the unit prices beside the built-in defaults; those who
+manage the county edit them. A save is checked field by field (finite, within each price's
+plausible range, named in Chinese), then written atomically through the loader that checks
+every cost file, with one audit entry per changed price (entity "costs"); all or nothing.
+
 Access: whoever may read the county (county admins, viewers, supervisors above it, the system
-admin) sees plans and scenarios; only those who manage the county (its county admins and the
-system admin) save scenarios; school fillers get 403.
+admin) sees plans, scenarios and unit prices; only those who manage the county (its county
+admins and the system admin) save scenarios and edit the prices; school fillers get 403.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from junheng.amounts import AMOUNT, parse_amount
 from junheng.data.dataset import Dataset
 from junheng.engine.coverage import default_year
 from junheng.errors import JunhengError
+from junheng.planner.costs import (
+    COST_ITEMS,
+    COST_LABELS,
+    MAX_DESCRIPTION,
+    TEACHER_ITEMS,
+    CostItem,
+    CostTable,
+    example_costs,
+    load_costs,
+    write_costs,
+)
 from junheng.planner.county import SEGMENT_LABELS
-from junheng.planner.errors import PlannerError, ScenarioError
+from junheng.planner.errors import CostFileError, PlannerError, ScenarioError, pydantic_problems
 from junheng.planner.plan import MAX_YEARS, MODES, PlanOptions
 from junheng.planner.result import MODE_LABELS, RULE_LABELS, Plan
 from junheng.planner.scenario import CHANGE_LABELS, check_name
@@ -43,6 +65,7 @@ from junheng.planner.service import (
     save_plan_as_scenario,
     scenario_for,
 )
+from junheng.schoolyear import LOCAL_TIME
 from junheng.store import repo
 from junheng.store.models import AuditEntry, OrgNode
 from junheng.web.app import templates
@@ -58,6 +81,7 @@ BUDGET_KINDS = {"per_year": "每年上限", "total": "方案期合计"}
 PLAN_FIELDS = ("year", "mode", "budget", "budget_kind", "years", "minimum")
 VERDICT_LABELS = {"pass": "达标", "fail": "未达标", "incomplete": "数据不全"}
 ITEM_LABELS = {"resource_allocation": "资源配置(R1–R7 及差异系数)"}
+FREE_LABELS = {"rotate_teachers": "交流轮岗", "divert_students": "分流学生", "rebalance_classes": "均衡编班"}
 CACHE_SIZE = 8  # plans kept per process: the page, its downloads and "save" reuse one solve
 
 
@@ -95,9 +119,14 @@ def scenario_folder(request: Request, county: OrgNode) -> Path:
     return _workspace(request) / "scenarios" / _safe(county.code)
 
 
+def costs_path(request: Request, county: OrgNode) -> Path:
+    """Where the county's own cost table is (or would be): `<workspace>/costs/<county>.yaml`."""
+    return _workspace(request) / "costs" / f"{_safe(county.code)}.yaml"
+
+
 def _costs_file(request: Request, county: OrgNode) -> Path | None:
     """The county's own cost table when the workspace has one (`costs/<county>.yaml`)."""
-    path = _workspace(request) / "costs" / f"{_safe(county.code)}.yaml"
+    path = costs_path(request, county)
     return path if path.is_file() else None
 
 
@@ -222,6 +251,25 @@ def _item_names(plan: Plan) -> dict[str, str]:
     return names
 
 
+def action_counts(plan: Plan) -> dict[str, int]:
+    """The plan's counts, each of one thing, as every part of the page names them:
+    `actions` every entry of the plan's `actions` (its JSON), of which `rotations` are teacher
+    moves (交流轮岗, `people` persons in all) and `others` the rest (the rows of the action list,
+    at `schools` schools), `paid` the actions that cost money (rotation, moving pupils and
+    rebalancing classes cost nothing)."""
+    others = [a for a in plan.actions if a.kind != "rotate_teachers"]
+    return {"actions": len(plan.actions), "rotations": len(plan.actions) - len(others),
+            "people": sum(m.count for m in plan.moves), "others": len(others),
+            "schools": len({a.school_id for a in others}), "paid": sum(1 for a in plan.actions if a.cost)}
+
+
+def actions_text(counts: dict[str, int]) -> str:
+    """"45 项行动(交流轮岗 11 项、其他 34 项)": the count of a saved plan, as the page says it."""
+    if not counts["rotations"]:
+        return f"{counts['actions']} 项行动"
+    return f"{counts['actions']} 项行动(交流轮岗 {counts['rotations']} 项、其他 {counts['others']} 项)"
+
+
 def plan_view(plan: Plan) -> dict:
     """What the page shows beyond the plan itself: actions grouped per school, with subtotals."""
     schools: dict[str, dict] = {}
@@ -233,7 +281,8 @@ def plan_view(plan: Plan) -> dict:
                                  else "全校", "quantity": quantity})
         group["cost"] += a.cost
     return {"schools": list(schools.values()), "item_names": _item_names(plan),
-            "action_cost": sum(a.cost for a in plan.actions)}
+            "action_cost": sum(a.cost for a in plan.actions), "counts": action_counts(plan),
+            "free_labels": list(dict.fromkeys(FREE_LABELS.get(a.kind, a.label) for a in plan.actions if not a.cost))}
 
 
 def _number(q: float) -> str:
@@ -248,7 +297,7 @@ def _page_context(viewer: Viewer, county: OrgNode, years: list[int], values: dic
             "modes": MODE_LABELS, "rules": RULE_LABELS, "budget_kinds": BUDGET_KINDS, "max_years": MAX_YEARS,
             "can_save": viewer.access.can_manage_county(county), "query": _query(values),
             "saved_count": len(list(scenario_folder(request, county).glob("*.yaml"))),
-            "verdict_labels": VERDICT_LABELS}
+            "verdict_labels": VERDICT_LABELS, "has_county_costs": _costs_file(request, county) is not None}
 
 
 def _with_plan(context: dict, planned: Planned, preq: PlanRequest) -> dict:
@@ -356,7 +405,7 @@ def save_scenario_post(code: str, request: Request, viewer: Viewer = Depends(che
         session.add(AuditEntry(
             user_id=viewer.user.id, via="form", entity="scenario", entity_key=f"{county.code}/{name}"[:128],
             county_id=county.id, field="saved", old=None if previous is None else "(已覆盖原情景)",
-            new=f"情景“{name}”:{plan.year}学年方案({plan.status_label}),{len(plan.actions)} 项行动,"
+            new=f"情景“{name}”:{plan.year}学年方案({plan.status_label}),{actions_text(action_counts(plan))},"
                 f"合计 {_yuan(plan.total_cost)}", note=f"{MODE_LABELS[plan.mode]};{RULE_LABELS[plan.rule]}"))
         session.flush()
         written = save_plan_as_scenario(plan, name, folder)
@@ -439,5 +488,218 @@ def _change_text(change) -> str:
     label = CHANGE_LABELS.get(change.type, change.type)
     if change.type == "apply_plan" and change.actions is not None:
         cost = sum(a.cost for a in change.actions)
-        return f"{label}({len(change.actions)} 项行动,合计 {_yuan(cost)})"
+        rotations = sum(1 for a in change.actions if a.kind == "rotate_teachers")
+        counts = {"actions": len(change.actions), "rotations": rotations, "others": len(change.actions) - rotations}
+        return f"{label}({actions_text(counts)},合计 {_yuan(cost)})"
     return label + text(change)
+
+
+
+# ---------------------------------------------------------------- the cost table (单价表)
+
+COSTS_READ = "您没有权限查看该县区的单价表。"
+COSTS_MANAGE = "只有本县区的县级管理员(或系统管理员)可以修改单价表;督导和只读用户可以查看。"
+COSTS_STALE = ("没有保存:在您打开此页面之后,单价表已被他人修改。请记下您填写的单价,"
+               "点击“载入最新单价表”后重新填写。")
+_COSTS_LOCK = threading.Lock()  # one save at a time per process: read, compare, write
+
+
+@dataclass
+class CurrentCosts:
+    table: CostTable  # the county's table, or the built-in example when it has none (or it is broken)
+    own: bool  # the county has a valid file of its own
+    problem: str | None  # the county's file cannot be read: why (the example is shown instead)
+    version: str  # fingerprint of the file as read ("none": no file), for stale forms
+    modified: float | None = None  # the file's modification time
+
+
+def current_costs(path: Path) -> CurrentCosts:
+    if not path.is_file():
+        return CurrentCosts(example_costs(), False, None, "none")
+    content = path.read_bytes()
+    version = hashlib.sha256(content).hexdigest()[:16]
+    try:
+        table = load_costs(path)
+    except CostFileError as exc:
+        return CurrentCosts(example_costs(), False, exc.user_message(), version, path.stat().st_mtime)
+    return CurrentCosts(table, True, None, version, path.stat().st_mtime)
+
+
+def _figure(value: float) -> str:
+    """A price as a person types it back: 3500, 0.35, 1.1."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _shown_price(value: float | None, item: CostItem, unit: bool = True) -> str:
+    """3,500 元/m² (the unit left out in the table, which has a unit column)."""
+    if value is None:
+        return "—"
+    text = f"{int(value):,}" if float(value).is_integer() else f"{value:,.4f}".rstrip("0").rstrip(".")
+    return f"{text} {item.unit}" if unit else text
+
+
+def parse_price(text: str, item: CostItem) -> float:
+    """A typed price: money as every 元 field reads it (`junheng.amounts`: 3500, 3,500, 0.35万),
+    a factor (元/元) as a plain number; ValueError says what is wrong and what is expected."""
+    raw = unicodedata.normalize("NFKC", text).strip()
+    match = AMOUNT.fullmatch(raw)
+    value = parse_amount(raw) if match and (item.money or not match.group(2)) else None
+    if value is None:
+        example = "1 或 1.1" if not item.money else "3500、3,500 或 0.35万"
+        raise ValueError(f"“{text}”不是有效的数字,应填 {item.unit},如 {example}")
+    if not (0 <= value <= item.maximum):
+        raise ValueError(f"应在 0 到 {item.maximum:,.0f} {item.unit} 之间,填写的是 {_shown_price(value, item)}"
+                         + ("(单位是否有误?)" if value > 0 else ""))
+    return value
+
+
+def cost_form_fields() -> list[tuple[str, CostItem, bool]]:
+    """(form name, item, required) of every unit price on the page."""
+    return [(f"unit_costs.{k}", i, True) for k, i in COST_ITEMS.items()] + \
+        [(f"teacher_per_year_by_kind.{k}", i, False) for k, i in TEACHER_ITEMS.items()]
+
+
+def _value_of(table: CostTable, name: str) -> float | None:
+    section, key = name.split(".")
+    if section == "unit_costs":
+        return float(getattr(table.unit_costs, key))
+    value = table.teacher_per_year_by_kind.get(key)
+    return None if value is None else float(value)
+
+
+def parse_cost_form(form: Mapping, base: CostTable) -> tuple[CostTable | None, dict[str, str], str]:
+    """The posted prices over `base` (its school limits and other entries kept): the new table,
+    or None with a Chinese message per field (label, what was typed, what is expected)."""
+    errors: dict[str, str] = {}
+    unit_costs: dict[str, float] = {}
+    by_kind: dict[str, float] = {}
+    for name, item, required in cost_form_fields():
+        text = str(form.get(name, "") or "").strip()
+        if not text:
+            if required:
+                errors[name] = f"{item.label}:请填写单价({item.unit})"
+            continue
+        try:
+            value = parse_price(text, item)
+        except ValueError as exc:
+            errors[name] = f"{item.label}:{exc}"
+            continue
+        (unit_costs if name.startswith("unit_costs.") else by_kind)[name.split(".")[1]] = value
+    description = " ".join(str(form.get("description", "") or "").split())
+    if len(description) > MAX_DESCRIPTION:
+        errors["description"] = f"单价来源说明:不能超过 {MAX_DESCRIPTION} 个字,现有 {len(description)} 个字"
+    if errors:
+        return None, errors, description
+    data = base.model_dump() | {"example": False, "description": description or None,
+                                "unit_costs": unit_costs, "teacher_per_year_by_kind": by_kind,
+                                "schools": {sid: limits.model_dump(exclude_unset=True)  # only what each school overrides
+                                            for sid, limits in base.schools.items()}}
+    try:
+        return CostTable.model_validate(data), {}, description
+    except ValidationError as exc:
+        return None, {"": "单价表有误:" + pydantic_problems(exc, "单价表项目", COST_LABELS)}, description
+
+
+def _cost_changes(before: CurrentCosts, after: CostTable) -> list[tuple[str, object, object]]:
+    """(audit field, old, new) of every entry the save changes; from the example table when
+    the county had none, so the audit shows each price the county set against the default."""
+    changes = []
+    if not before.own:
+        changes.append(("example", True if before.problem is None else "(原单价表有误,已替换)", False))
+    for name, _, _ in cost_form_fields():
+        old, new = _value_of(before.table, name), _value_of(after, name)
+        if old != new:
+            changes.append((name, old, new))
+    if (before.table.description or None) != (after.description or None) and before.own:
+        changes.append(("description", before.table.description, after.description))
+    return changes
+
+
+def _costs_context(request: Request, viewer: Viewer, county: OrgNode, current: CurrentCosts,
+                   values: Mapping | None = None, errors: dict[str, str] | None = None) -> dict:
+    errors = errors or {}
+    defaults = example_costs()
+    rows = []
+    for name, item, required in cost_form_fields():
+        value, default = _value_of(current.table, name), _value_of(defaults, name)
+        if name.startswith("teacher_per_year_by_kind.") and default is None:
+            default = defaults.unit_costs.teacher_per_year
+        typed = values.get(name, "") if values is not None else ("" if value is None else _figure(value))
+        rows.append({"name": name, "id": name.replace(".", "-").replace("_", "-"), "item": item,
+                     "required": required, "value": typed, "error": errors.get(name),
+                     "shown": _shown_price(value, item, unit=False) if value is not None else "按新增专任教师年人员经费",
+                     "default": _shown_price(default, item, unit=False),
+                     "differs": value is not None and current.own and value != default})
+    return {"viewer": viewer, "county": county, "current": current, "rows": rows, "errors": errors,
+            "can_edit": viewer.access.can_manage_county(county),
+            "description": values.get("description", "") if values is not None
+            else (current.table.description or "") if current.own else "",
+            "file_name": f"costs/{_safe(county.code)}.yaml", "saved": request.query_params.get("saved") == "1",
+            "general": errors.get(""), "field_errors": [e for k, e in errors.items() if k],
+            "modified": None if current.modified is None else
+            datetime.fromtimestamp(current.modified, LOCAL_TIME).strftime("%Y-%m-%d %H:%M"),
+            "limited_schools": len(current.table.schools)}
+
+
+def _costs_data(county: OrgNode, current: CurrentCosts) -> dict:
+    return {"county_code": county.code, "own": current.own, "problem": current.problem,
+            "costs": current.table.model_dump(mode="json"),
+            "default": example_costs().model_dump(mode="json")}
+
+
+@router.get("/counties/{code}/costs")
+def costs_page(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
+               session: Session = REQUEST_SESSION):
+    """The county's unit prices beside the defaults; a form for those who manage the county.
+    JSON: the table as the planner reads it and the built-in default."""
+    county = county_for(session, viewer, code, read=COSTS_READ)
+    current = current_costs(costs_path(request, county))
+    return render(request, "costs.html", _costs_context(request, viewer, county, current), _costs_data(county, current))
+
+
+@router.post("/counties/{code}/costs")
+def costs_post(code: str, request: Request, viewer: Viewer = Depends(check_csrf),
+               form=Depends(form_data), session: Session = REQUEST_SESSION):
+    """Save the county's unit prices: every field checked first (nothing written on any error),
+    a form opened before another save refused (409), the file written atomically and read back
+    by the cost-file loader, one audit entry per changed price; the file and its audit together."""
+    county = county_for(session, viewer, code, read=COSTS_READ, manage=COSTS_MANAGE)
+    path = costs_path(request, county)
+    with _COSTS_LOCK:
+        current = current_costs(path)
+
+        def refused(status: int, errors: dict[str, str] | None = None, general: str | None = None):
+            context = _costs_context(request, viewer, county, current, form, errors)
+            return render(request, "costs.html", context | ({"general": general} if general else {}),
+                          {"detail": general or "；".join((errors or {}).values())}, status_code=status)
+
+        if str(form.get("version", "")) != current.version:
+            return refused(409, general=COSTS_STALE)
+        table, errors, _ = parse_cost_form(form, current.table)
+        if table is None:
+            return refused(400, errors)
+        changes = _cost_changes(current, table)
+        if not changes:
+            return RedirectResponse(f"/counties/{county.code}/costs?msg=nochange", status_code=303)
+        for field, old, new in changes:
+            session.add(AuditEntry(user_id=viewer.user.id, via="form", entity="costs", entity_key=county.code,
+                                   county_id=county.id, field=field, old=old, new=new))
+        session.flush()
+        previous = path.read_bytes() if path.exists() else None
+        try:
+            if previous is not None and current.problem is not None:  # keep what could not be read
+                path.with_name(path.name + ".bak").write_bytes(previous)
+            write_costs(table, path)
+        except (CostFileError, OSError) as exc:  # the server's disk, not the input: nothing saved
+            session.rollback()  # no audit entry without its file
+            message = exc.user_message() if isinstance(exc, CostFileError) else f"无法写入单价表:{exc.strerror}"
+            return refused(500, general=message + "。单价表没有修改,请联系系统管理员。")
+        try:
+            session.commit()  # before the response: the page it goes to shows the new prices
+        except Exception:
+            if previous is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_bytes(previous)
+            raise
+    return RedirectResponse(f"/counties/{county.code}/costs?saved=1", status_code=303)

@@ -357,8 +357,8 @@ def _parse(folder: Path, meta: dict) -> dict:
     try:
         dataset, notes = _read_upload(folder, meta)
     except DatasetInvalid as exc:
-        lines = exc.user_message().splitlines()  # as `junheng check` prints them
-        return {"invalid": {"problems": [str(p) for p in exc.problems], "header": lines[0],
+        lines = exc.user_message(keys=False).splitlines()  # as `junheng check` prints them, without keys
+        return {"invalid": {"problems": [p.text(keys=False) for p in exc.problems], "header": lines[0],
                             "summary": [line for line in lines[1:] if line.startswith(("问题最多的列", "全部问题如下"))]},
                 "notes": list(exc.warnings)}
     except DatasetUnreadable as exc:  # name the user's file, not the server's path
@@ -390,6 +390,9 @@ def _prepare(session: Session, folder: Path, meta: dict, county: OrgNode, access
     if outside:
         return {"outside": outside, "notes": notes}
     changes = _changes(session, dataset, county)
+    not_open = repo.years_not_open(changes)
+    if not_open:  # as `repo.apply` would refuse them at 应用
+        return {"outside": not_open, "notes": notes}
     refused = store_admin.refused_changes(session, access, changes)
     return {"dataset": dataset, "changes": changes, "notes": notes, "locked": _locked(session, changes, county),
             "refused": store_admin.refused_lines(refused),

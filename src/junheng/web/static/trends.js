@@ -36,8 +36,12 @@
     var series = d.series.map(function (s, i) {
       return { name: s.name, type: "line", data: s.data, symbolSize: 6, itemStyle: { color: COLORS[i % COLORS.length] } };
     });
+    var labels = {};
+    d.series.forEach(function (s) { labels[s.name] = s.label; });
     if (d.mark !== null && series.length) {
-      series[0].markLine = { symbol: "none", silent: true, label: { formatter: d.mark_label, position: "insideEndTop" },
+      // a limit reads as the dashboard writes it (上限 0.50), inside the grid so it is never clipped
+      var markLabel = d.kind === "cv" ? "上限 " + Number(d.mark).toFixed(2) : d.mark_label;
+      series[0].markLine = { symbol: "none", silent: true, label: { formatter: markLabel, position: "insideEndTop" },
         data: [{ yAxis: d.mark }], lineStyle: { color: "#cf222e", type: "dashed" } };
       // an invisible line at the limit keeps it inside the axis range
       series.push({ name: "_mark", type: "line", data: d.years.map(function () { return d.mark; }), symbol: "none",
@@ -46,7 +50,9 @@
     var chart = echarts.init(el);
     chart.setOption({
       grid: { left: 52, right: 24, top: 48, bottom: 28 },
-      legend: { top: 0, type: "scroll", data: d.series.map(function (s) { return s.name; }) },
+      // the legend names R1–R7; hovering one shows the indicator's name
+      legend: { top: 0, type: "scroll", itemWidth: 16, itemHeight: 10, itemGap: 8, data: d.series.map(function (s) { return s.name; }),
+        tooltip: { show: true, formatter: function (p) { return escapeHtml(p.name + " " + (labels[p.name] || "")); } } },
       tooltip: { trigger: "axis", formatter: function (items) {
         var lines = [escapeHtml(items[0].axisValue + " 学年")];
         items.filter(function (p) { return p.seriesIndex < d.series.length; }).forEach(function (p) {
@@ -57,7 +63,8 @@
         return lines.join("<br>");
       } },
       xAxis: { type: "category", data: d.years.map(String), boundaryGap: false },
-      yAxis: { type: "value", name: d.y_name, scale: true },
+      // a gap below and above the lines: a limit at the edge of the data is not drawn on the axis line
+      yAxis: { type: "value", name: d.y_name, scale: true, boundaryGap: ["8%", "8%"] },
       series: series
     });
     charts.push(chart);
