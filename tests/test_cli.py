@@ -103,6 +103,8 @@ def test_demo_region_shows_a_summary(tmp_path):
     verbose = run_junheng("demo", "--workspace", str(tmp_path), "--counties", "3", "--verbose")
     assert verbose.returncode == 0, verbose.stderr
     assert "评估结果汇总(3 个县区年度)" in verbose.stdout
+    summary = verbose.stdout.split("评估结果汇总", 1)[1]
+    assert "国家标准" in summary and "national-2017" not in summary  # the standard by its name
 
 
 def test_standards_list_and_show():

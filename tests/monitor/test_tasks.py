@@ -113,7 +113,7 @@ def test_timeline_year_plan_and_tasks_from_warnings_and_plans(database):
                  {"label": "购置教学仪器设备", "school_id": "P1", "quantity": 300000, "unit": "元", "cost": 300_000.0,
                   "indicators": ["R6"], "plan_year": 2, "note": "规划生成"}]
         planned = create_tasks_from_plan(s, COUNTY, items, base_year=2023, plan_ref="plan-2024")
-        assert [t.title for t in planned] == ["测试县城关小学:新建、扩建体育运动场地 800 m²", "P1:购置教学仪器设备 300000 元"]
+        assert [t.title for t in planned] == ["测试县城关小学:新建、扩建体育运动场地 800 m²", "P1:购置教学仪器设备 300,000 元"]  # thousands separated, as pages write amounts
         assert [(t.amount_wan, t.plan_year, t.deadline, t.source) for t in planned] == [
             (120.0, 2024, date(2024, 12, 31), "plan"), (30.0, 2024, date(2024, 12, 31), "plan")]
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng import schoolyear
+from junheng.engine.wording import num
 from junheng.errors import JunhengError
 from junheng.filenames import clean_name
 from junheng.standards.model import INDICATOR_IDS
@@ -380,9 +381,7 @@ def create_tasks_from_plan(session: Session, county_code: str, items: Iterable, 
 
 
 def _qty(q) -> str:
-    if q is None:
-        return ""
-    return f"{int(q)}" if float(q).is_integer() else f"{q:.2f}"
+    return "" if q is None else num(q)  # as pages and reports write numbers: 300,000 元
 
 
 # ---------------------------------------------------------------- comments and attachments

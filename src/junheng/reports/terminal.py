@@ -183,7 +183,7 @@ def print_summary(console: Console, results: list[EvaluationResult]) -> None:
         table.add_column(col, overflow="fold")
     for r in results:
         failing = r.failing_items()
-        _add_row(table, r.county_code, r.county_name, str(r.year), r.standard,
+        _add_row(table, r.county_code, r.county_name, str(r.year), r.standard_name,
                       Text(r.verdict_label, style=VERDICT_STYLE[r.verdict]),
                       "、".join(failing[:8]) + ("…" if len(failing) > 8 else ""), str(len(r.missing_inputs)))
     console.print(table)
