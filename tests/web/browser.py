@@ -1,6 +1,7 @@
 """What the browser tests share: Debian's Chromium found and launched headless (never
 `playwright install`), the site served by uvicorn on a free 127.0.0.1 port in a thread, and a
-page at the office screen's 1366×768 that leaves a screenshot in test-artifacts/ when it fails.
+page at the office screen's 1366×768 that leaves a screenshot in test-artifacts/ when it fails,
+and `log_in` as a user types it.
 
 The fixtures `chromium` (its path; a skip outside CI when missing, a failure in CI) and
 `browser` (one Chromium per test module) are registered in tests/web/conftest.py."""
@@ -102,3 +103,19 @@ def browser(chromium):
         instance = launch_chromium(playwright, chromium)
         yield instance
         instance.close()
+
+
+def log_in(page, base: str, username: str, password: str | None = None) -> None:
+    """Log in through the form and wait for the page it leads to (the login commits its session
+    before it answers: tests/web/test_commit_before_response.py). `password` defaults to the web
+    worlds' PASSWORD."""
+    if password is None:
+        from web_world import PASSWORD
+
+        password = PASSWORD
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.wait_for_load_state()

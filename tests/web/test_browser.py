@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from datetime import date
 from pathlib import Path
 
 import pytest
-from browser import ARTIFACTS, screen_page, serve
+from browser import ARTIFACTS, log_in, screen_page, serve
 from rich.console import Console
 from sqlalchemy import select
-from web_world import PASSWORD, password_hash
+from web_world import password_hash
 
 from junheng.demo.synthetic import generate_county
 from junheng.services import load_demo_into_store, open_database
@@ -60,19 +59,6 @@ def server(tmp_path_factory, chromium):
     database.engine.dispose()
 
 
-def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: url.split("?")[0] != f"{base}/login" or "next=" in url)
-    if "/login?next=" in page.url:
-        # Known race in the login route (reported): it answers before its session row is
-        # committed, so a fast browser may arrive before the login exists. Remove this retry
-        # once the login route commits before redirecting.
-        time.sleep(0.5)
-        page.goto(base + page.url.split("next=", 1)[1])
-    page.wait_for_load_state()
 
 
 def status_line(page) -> str:

@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import pytest
-from browser import screen_page, serve
+from browser import log_in, screen_page, serve
 from rich.console import Console
 from sqlalchemy import select
-from web_world import PASSWORD, password_hash
+from web_world import password_hash
 
 from junheng.demo.synthetic import generate_county
 from junheng.services import load_demo_into_store, open_database
@@ -277,13 +277,6 @@ def site(tmp_path_factory, chromium, frozen_clock):
     database.engine.dispose()
 
 
-def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
-    page.wait_for_load_state()
 
 
 def seeds(site: dict, role: str, landing: str) -> list[str]:

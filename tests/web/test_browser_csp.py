@@ -9,9 +9,9 @@ The world: web_world's county 990001 (SQLite), served by uvicorn (tests/web/brow
 from __future__ import annotations
 
 import pytest
-from browser import screen_page, serve
+from browser import log_in, screen_page, serve
 from sqlalchemy import select
-from web_world import COUNTY, PASSWORD, YEAR
+from web_world import COUNTY, YEAR
 
 from junheng.store.models import School
 
@@ -30,12 +30,6 @@ def site(web_world, chromium):
     web_world.database.engine.dispose()
 
 
-def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def hover(page, selector: str, point: list) -> None:

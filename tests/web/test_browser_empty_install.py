@@ -13,7 +13,7 @@ import re
 
 import builders
 import pytest
-from browser import ARTIFACTS, screen_page, serve
+from browser import ARTIFACTS, log_in, screen_page, serve
 
 from junheng.services import open_database
 
@@ -37,12 +37,6 @@ def empty_server(tmp_path_factory, chromium):
     database.engine.dispose()
 
 
-def log_in(page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def first_log_in(page, base: str, username: str, given: str, own: str) -> None:

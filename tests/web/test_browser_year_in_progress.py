@@ -12,7 +12,7 @@ import pytest
 from browser import ARTIFACTS, screen_page, serve
 from rich.console import Console
 from sqlalchemy import select
-from test_browser import log_in
+from browser import log_in
 from web_world import password_hash
 
 from junheng.demo.synthetic import generate_county

@@ -307,6 +307,19 @@ def _with_plan(context: dict, planned: Planned, preq: PlanRequest) -> dict:
                                       + (f"({plan.years}年)" if plan.years > 1 else "")}
 
 
+def _commit_or_restore(session: Session, path: Path, previous: bytes | None) -> None:
+    """Commit the audit entries of a file just written; if the commit fails, put the file back as
+    it was (`previous`, or no file), so that the file and its audit trail agree."""
+    try:
+        session.commit()
+    except Exception:
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(previous)
+        raise
+
+
 def _error_response(request: Request, context: dict, message: str, status: int = 400):
     if request.query_params.get("format") == "json":
         return JSONResponse({"detail": message}, status_code=status)
@@ -414,14 +427,7 @@ def save_scenario_post(code: str, request: Request, viewer: Viewer = Depends(che
         context = _with_plan(context, planned, preq) if planned is not None else context
         return _error_response(request, context | {"save_error": exc.user_message(), "save_name": name},
                                exc.user_message())
-    try:
-        session.commit()  # before the response: the list page must show it
-    except Exception:
-        if previous is None:
-            written.unlink(missing_ok=True)
-        else:
-            written.write_bytes(previous)
-        raise
+    _commit_or_restore(session, written, previous)  # before the response: the list page must show it
     return RedirectResponse(f"/counties/{county.code}/scenarios?saved={quote(name)}", status_code=303)
 
 
@@ -694,12 +700,5 @@ def costs_post(code: str, request: Request, viewer: Viewer = Depends(check_csrf)
             session.rollback()  # no audit entry without its file
             message = exc.user_message() if isinstance(exc, CostFileError) else f"无法写入单价表:{exc.strerror}"
             return refused(500, general=message + "。单价表没有修改,请联系系统管理员。")
-        try:
-            session.commit()  # before the response: the page it goes to shows the new prices
-        except Exception:
-            if previous is None:
-                path.unlink(missing_ok=True)
-            else:
-                path.write_bytes(previous)
-            raise
+        _commit_or_restore(session, path, previous)  # before the response: the page it goes to shows the new prices
     return RedirectResponse(f"/counties/{county.code}/costs?saved=1", status_code=303)
