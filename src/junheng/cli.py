@@ -186,24 +186,17 @@ def users_reset_password(
     from sqlalchemy import select
 
     from junheng.services import open_database
-    from junheng.store.admin import user_county_id
-    from junheng.store.models import AuditEntry, User
-    from junheng.store.users import UserError, check_password_strength, clear_login_failures, new_password, set_password
+    from junheng.store import admin
+    from junheng.store.models import ApiToken
 
     database, _ = open_database(workspace)
     with database.session() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise UserError(f"没有用户 {username}(见 junheng users list)")
-        if password is not None:
-            check_password_strength(password, username)
-        secret = password or new_password(username)
-        revoked = set_password(session, user, secret, must_change=True)
-        clear_login_failures(session, username)  # a locked-out user can log in with the new password
-        session.add(AuditEntry(user_id=None, via="cli", entity="user", entity_key=username, county_id=user_county_id(user),
-                               field="password", old=None, new=None,
-                               note=("密码已重置(自动生成)" if password is None else "密码已重置(管理员输入)")
-                               + (f";已撤销其 API 令牌 {revoked} 个" if revoked else "")))
+        user = _cli_account(session, username)
+        live = sum(1 for t in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                                     ApiToken.revoked_at.is_(None))))
+        # the web admin's own function: same rules, same audit entry (via="cli", no acting account)
+        secret = admin.reset_password(session, admin.operator_access(), user, password or "", via="cli") or password
+        revoked = live
     console.print(f"已重置用户 {escape(username)} 的密码" + ("。" if password else f",新密码(只显示这一次):{escape(secret)}。")
                   + f"其原有登录已全部退出{f',API 令牌 {revoked} 个已撤销' if revoked else ''};下次登录时须先修改密码。",
                   highlight=False)
@@ -236,20 +229,28 @@ def users_list(workspace: Optional[Path] = WORKSPACE_OPTION) -> None:
 @users_app.command("disable")
 def users_disable(username: str = typer.Argument(..., help="用户名"), workspace: Optional[Path] = WORKSPACE_OPTION) -> None:
     """停用用户(立即退出其所有登录;记录保留)。"""
-    from sqlalchemy import delete, select
-
     from junheng.services import open_database
-    from junheng.store.models import User, WebSession
-    from junheng.store.users import UserError
+    from junheng.store import admin
 
     database, _ = open_database(workspace)
     with database.session() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise UserError(f"没有用户 {username}")
-        user.active = False
-        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    console.print(f"已停用用户 {escape(username)}。", highlight=False)
+        user = _cli_account(session, username)
+        # the web admin's own function: its rules and its audit entry (via="cli")
+        changed = admin.set_active(session, admin.operator_access(), user, False, via="cli")
+    console.print(f"已停用用户 {escape(username)}。" if changed else f"用户 {escape(username)} 已是停用状态,未改变。",
+                  highlight=False)
+
+
+def _cli_account(session, username: str):
+    from sqlalchemy import select
+
+    from junheng.store.models import User
+    from junheng.store.users import UserError
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UserError(f"没有用户 {username}(见 junheng users list)")
+    return user
 
 
 @tokens_app.command("create")
@@ -628,6 +629,8 @@ def tasks_add(
     indicator: Optional[str] = typer.Option(None, "--indicator", help="指标,如 R5"),
     school: Optional[str] = typer.Option(None, "--school", help="学校标识码"),
     owner: Optional[str] = typer.Option(None, "--owner", help="负责人"),
+    owner_account: Optional[str] = typer.Option(
+        None, "--owner-account", help="负责人的用户名(须为本县区或其学校的在用账号,与网站相同)"),
     responsible: Optional[str] = typer.Option(None, "--responsible", help="责任单位,用顿号分隔;缺省按标准的责任分工"),
     amount: Optional[float] = typer.Option(None, "--amount", help="投资金额(万元)"),
     plan_year: Optional[int] = typer.Option(None, "--plan-year", help="计划年度"),
@@ -644,6 +647,8 @@ def tasks_add(
         "amount_wan": amount, "plan_year": plan_year}.items() if v is not None}
     with _tasks_session(workspace).session() as session:
         who = _cli_user(session, user)
+        if owner_account is not None:  # the owner rule itself is the store's (tasks.owner_choices)
+            fields["owner_id"] = _cli_user(session, owner_account).id
         if from_warning is not None:
             if title:
                 fields["title"] = title

@@ -166,7 +166,7 @@ def test_a_stale_version_is_refused_and_nothing_is_overwritten(draft, client):
     assert first.status_code == 200
     before = draft.snapshot()
     late = client.put(P1, headers=draft.headers("school_filler"), json={"values": {"sports_area": 6000}, "version": version})
-    assert late.status_code == 409 and "已被修改" in late.json()["detail"]
+    assert late.status_code == 409 and "已被他人修改" in late.json()["detail"]
     assert draft.snapshot() == before and stored(draft).values["sports_area"] == 5000
 
 

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from junheng import schoolyear
@@ -31,6 +31,7 @@ from junheng.store.models import (
     AuditEntry,
     MonitorWarning,
     OrgNode,
+    RoleGrant,
     School,
     SupervisionTask,
     TaskAttachment,
@@ -38,6 +39,7 @@ from junheng.store.models import (
     User,
     utcnow,
 )
+from junheng.store.repo import CountyNotFound, county_by_code
 
 STATUS_LABELS = {"open": "未开始", "in_progress": "进行中", "done": "已完成(待核验)", "verified": "已核验"}
 SOURCE_LABELS = {"manual": "手工创建", "warning": "由预警生成", "plan": "由规划生成"}
@@ -81,10 +83,25 @@ def plan_year_ok(value) -> bool:
 
 
 def _county(session: Session, code: str) -> OrgNode:
-    node = session.scalar(select(OrgNode).where(OrgNode.code == code, OrgNode.kind == "county"))
-    if node is None:
-        raise TaskError(f"没有县区代码为 {code} 的县区")
-    return node
+    """The store's one county look-up (a deleted county is not found), as a TaskError."""
+    try:
+        return county_by_code(session, code)
+    except CountyNotFound as exc:
+        raise TaskError(exc.user_message()) from None
+
+
+def owner_choices(session: Session, county: OrgNode) -> list[User]:
+    """Who can own a county's task: the active users with a grant on the county or one of its
+    schools. The one owner rule: forms offer these, and `create_task`/`update_task` (every
+    face: pages, command line) refuse any other owner."""
+    school_ids = select(School.id).where(School.county_id == county.id)
+    grants = session.scalars(select(RoleGrant).where(or_(RoleGrant.org_node_id == county.id,
+                                                         RoleGrant.school_id.in_(school_ids)))).all()
+    users = {g.user.id: g.user for g in grants if g.user.active}
+    return sorted(users.values(), key=lambda u: u.username)
+
+
+OWNER_MESSAGE = "负责人应从本县区的用户中选择"
 
 
 def get_task(session: Session, task_id: int) -> SupervisionTask:
@@ -152,6 +169,9 @@ def _check(session: Session, county: OrgNode, values: dict) -> dict:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or not 0 < value < 2**31 or session.get(User, value) is None):
                 raise TaskError(f"没有编号为 {value} 的用户")
+            if value is not None and value not in {u.id for u in owner_choices(session, county)}:
+                user = session.get(User, value)
+                raise TaskError(f"{OWNER_MESSAGE}:{user.username} 不是{county.name}(或其学校)的在用账号")
             out["owner_id"] = value
         elif key == "responsible":
             items = [s.strip() for s in (value.split("、") if isinstance(value, str) else (value or [])) if s.strip()]

@@ -84,9 +84,19 @@ def _problem_text(problem: Problem) -> str:
     return text + (f",应为{problem.expected}" if problem.expected else "")
 
 
+def operator_access() -> Access:
+    """The server's operator at the command line: every right of a system admin, no account
+    (its audit entries name no user; the command passes via="cli")."""
+    return Access(user=None, admin=True)  # type: ignore[arg-type]
+
+
+def _acting_id(access: Access) -> int | None:
+    return access.user.id if access.user is not None else None
+
+
 def _audit(session: Session, access: Access, entity: str, key: str, county_id: int | None, field: str,
-           old: Any, new: Any, note: str | None = None) -> None:
-    session.add(AuditEntry(user_id=access.user.id, via=VIA, entity=entity, entity_key=key, county_id=county_id,
+           old: Any, new: Any, note: str | None = None, *, via: str = VIA) -> None:
+    session.add(AuditEntry(user_id=_acting_id(access), via=via, entity=entity, entity_key=key, county_id=county_id,
                            field=field, old=old, new=new, note=note))
 
 
@@ -538,15 +548,16 @@ def _end_sessions(session: Session, user: User) -> None:
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
 
-def set_active(session: Session, access: Access, user: User, active: bool) -> bool:
-    """Disable (every login ends at once) or enable an account; False when nothing changed."""
+def set_active(session: Session, access: Access, user: User, active: bool, *, via: str = VIA) -> bool:
+    """Disable (every login ends at once) or enable an account; False when nothing changed.
+    The one path for every face (管理 pages via="form", `junheng users disable` via="cli")."""
     _managed(access, user)
-    if not active and user.id == access.user.id:
+    if not active and user.id == _acting_id(access):
         raise FormInvalid(general=["不能停用自己的账号"])
     if user.active == active:
         return False
     _audit(session, access, "user", user.username, user_county_id(user), "active", user.active, active,
-           "启用账号" if active else "停用账号")
+           "启用账号" if active else "停用账号", via=via)
     user.active = active
     if not active:
         _end_sessions(session, user)
@@ -555,10 +566,11 @@ def set_active(session: Session, access: Access, user: User, active: bool) -> bo
 
 
 def reset_password(session: Session, access: Access, user: User, password: str = "",
-                   password_repeat: str | None = None) -> str | None:
-    """A new password (typed, or generated and returned to be shown once); the user's logins end."""
+                   password_repeat: str | None = None, *, via: str = VIA) -> str | None:
+    """A new password (typed, or generated and returned to be shown once); the user's logins end.
+    The one path for every face (管理 pages, `junheng users reset-password` via="cli")."""
     _managed(access, user)
-    if user.id == access.user.id:
+    if user.id == _acting_id(access):
         raise FormInvalid(general=["请在“修改密码”页面修改自己的密码"])
     errors: dict[str, str] = {}
     if password:
@@ -571,7 +583,7 @@ def reset_password(session: Session, access: Access, user: User, password: str =
     clear_login_failures(session, user.username)  # a locked-out user can log in with the new password
     _audit(session, access, "user", user.username, user_county_id(user), "password", None, None,
            ("密码已重置(自动生成)" if generated else "密码已重置(管理员输入)")
-           + (f";已撤销其 API 令牌 {revoked} 个" if revoked else ""))
+           + (f";已撤销其 API 令牌 {revoked} 个" if revoked else ""), via=via)
     session.flush()
     return generated
 

@@ -126,10 +126,20 @@ class Change:
 
 # ---------------------------------------------------------------- reading
 
-def county_by_code(session: Session, code: str) -> OrgNode:
-    node = session.scalar(select(OrgNode).where(OrgNode.code == code, OrgNode.kind == "county"))
+class CountyNotFound(StoreError):
+    """No county of that code (or only a deleted one)."""
+
+
+def county_by_code(session: Session, code: str, *, deleted: bool = False) -> OrgNode:
+    """The one look-up of a county by its code for every face (pages, API, command line,
+    reports, monitoring, tasks). A deleted county is not found (the same "没有县区代码为 …"
+    as an unknown code), except with `deleted=True`, for a path that must reach it to restore it."""
+    query = select(OrgNode).where(OrgNode.code == code, OrgNode.kind == "county")
+    if not deleted:
+        query = query.where(OrgNode.deleted_at.is_(None))
+    node = session.scalar(query)
     if node is None:
-        raise StoreError(f"没有县区代码为 {code} 的县区")
+        raise CountyNotFound(f"没有县区代码为 {code} 的县区")
     return node
 
 
@@ -491,6 +501,39 @@ def locks(session: Session, targets: Iterable[tuple[str, str]]) -> list[Lock]:
     return out
 
 
+class NotWritable(StoreError):
+    """A yearly row that cannot be changed now; `reason` is "deleted" (the row or its school),
+    "stale" (changed since the client read it) or "locked" (submitted or approved)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def row_label(owner: School | OrgNode, year: int) -> str:
+    """How messages name a yearly row: "学校 某小学 2024 学年", "某县 2024 年度县级"."""
+    return f"学校 {owner.name} {year} 学年" if isinstance(owner, School) else f"{owner.name} {year} 年度县级"
+
+
+def check_writable(session: Session, owner: School | OrgNode, year: int, row: SchoolYear | CountyYear | None, *,
+                   version: int | None) -> None:
+    """The one writability rule of a school-year or county-year row, for every face (form,
+    API): refused (NotWritable, nothing changed) when the row or its school is deleted, when
+    `version` (the row's version the client read; 0 for a row not yet made; None: not checked)
+    is not the current one, or when the row is locked (`locks`)."""
+    what = row_label(owner, year)
+    if owner.deleted or (row is not None and row.deleted_at is not None):
+        raise NotWritable(f"{what}的数据已删除,不能修改;请先由县级管理员恢复后再修改", "deleted")
+    current = row.version if row is not None else 0
+    if version is not None and version != current:
+        raise NotWritable(f"{what}的数据在您读取之后已被他人修改(或状态已变化),您的修改没有保存"
+                          f"(当前版本 {current},您读取的版本 {version});请重新读取后再修改,以免覆盖他人的修改",
+                          "stale")
+    entity = "school_year" if isinstance(owner, School) else "county_year"
+    if lock := next(iter(locks(session, [(entity, f"{owner.code}/{year}")])), None):
+        raise NotWritable(lock.message, "locked")
+
+
 def check_unlocked(session: Session, targets: Iterable[tuple[str, str]]) -> None:
     """StoreError (naming the first locked row, and how many more) when any target is locked."""
     found = locks(session, targets)
@@ -668,13 +711,53 @@ TRANSITIONS = {  # action: (allowed from, to)
 STATE_LABELS = {"draft": "草稿", "submitted": "已提交", "approved": "已审核", "returned": "已退回"}
 
 
+class SubmitIncomplete(StoreError):
+    """A school year that cannot be submitted yet; `fields`: field key → what is missing."""
+
+    def __init__(self, message: str, fields: dict[str, str]):
+        super().__init__(message)
+        self.fields = fields
+
+
+SUBMIT_FIELD_MESSAGE = "提交审核前请填写(没有在校生数,本学段无法评估)"
+
+
+def missing_for_submit(school: School, values: dict) -> dict[str, str]:
+    """The submit precondition of a school year: the student counts of the school's compulsory
+    segments (primary, junior) are there — without them the school cannot be evaluated at all.
+    Returns field key → message for each one missing."""
+    cat = catalog()
+    spec = cat.school_types.get(school.school_type)
+    keys = {f.key for f in cat.table("school_year").fields}
+    out = {}
+    for segment in spec.segments if spec else ():
+        key = f"students_{segment}"
+        if segment in ("primary", "junior") and key in keys and values.get(key) is None:
+            out[key] = SUBMIT_FIELD_MESSAGE
+    return out
+
+
+def check_submittable(school: School, year: int, values: dict) -> None:
+    """SubmitIncomplete naming every missing student count, before anything is saved."""
+    missing = missing_for_submit(school, values)
+    if missing:
+        fields = {f.key: f.label for f in catalog().table("school_year").fields}
+        names = "、".join(f"“{fields.get(k, k)}”" for k in missing)
+        raise SubmitIncomplete(f"{row_label(school, year)}还不能提交审核:请先填写{names}"
+                               "(没有在校生数,本学段无法评估)", missing)
+
+
 def transition(session: Session, row: SchoolYear | CountyYear, action: str, *, user: User | None, via: str,
                note: str | None = None) -> None:
+    """Move a yearly row through the workflow, audited; every face (form, upload, API, demo)
+    comes here, so the rules below hold on every path."""
     allowed, target = TRANSITIONS[action]
     if row.status not in allowed:
         raise StoreError(f"当前状态为“{STATE_LABELS[row.status]}”,不能{ACTION_LABELS[action]}")
     if action == "return" and not (note or "").strip():
         raise StoreError("退回时请填写退回意见")
+    if action == "submit" and isinstance(row, SchoolYear):
+        check_submittable(row.school, row.year, row.values)
     entity = "school_year" if isinstance(row, SchoolYear) else "county_year"
     key = f"{row.school.code}/{row.year}" if isinstance(row, SchoolYear) else f"{row.county.code}/{row.year}"
     session.add(AuditEntry(user_id=user.id if user else None, via=via, entity=entity, entity_key=key,

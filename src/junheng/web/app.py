@@ -125,9 +125,12 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
 
     @app.exception_handler(JunhengError)
     async def _user_error(request: Request, exc: JunhengError):
+        from junheng.store.repo import CountyNotFound
+
+        status = 404 if isinstance(exc, CountyNotFound) else 400  # the store's one county look-up
         if wants_json(request):
-            return JSONResponse({"detail": exc.user_message()}, status_code=400)
-        return error_page(request, 400, exc.user_message())
+            return JSONResponse({"detail": exc.user_message()}, status_code=status)
+        return error_page(request, status, exc.user_message())
 
     @app.exception_handler(StarletteHTTPException)  # also FastAPI's HTTPException, a subclass
     async def _http_error(request: Request, exc: StarletteHTTPException):

@@ -130,7 +130,10 @@ def county_for(session: Session, viewer: Viewer, code: str, *, manage: str | Non
     """The county `code` if the viewer may read it, else HTTP 403 saying `read`; with `manage`
     (what to say to those refused) only if the viewer also manages it. Checked on the server for
     every page: hiding a link is not access control."""
-    county = repo.county_by_code(session, code)
+    try:
+        county = repo.county_by_code(session, code)  # the store's one look-up: a deleted county is not found
+    except repo.CountyNotFound as exc:
+        raise HTTPException(status_code=404, detail=exc.user_message() + "。") from None
     if not viewer.access.can_read_county(county):
         raise HTTPException(status_code=403, detail=read)
     if manage is not None and not viewer.access.can_manage_county(county):

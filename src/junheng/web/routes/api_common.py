@@ -66,7 +66,12 @@ def conflict(detail: str) -> ApiError:
 def store_error(exc: StoreError) -> ApiError:
     """StoreError carries user errors of several kinds; the API tells them apart by status."""
     message = exc.user_message()
-    if message.startswith("没有"):
+    if isinstance(exc, repo.NotWritable):
+        return conflict(message)
+    if isinstance(exc, repo.SubmitIncomplete):
+        return ApiError(422, message, [{"field": key, "message": text, "expected": "在校生数(人)", "value": None}
+                                       for key, text in exc.fields.items()])
+    if isinstance(exc, repo.CountyNotFound) or message.startswith("没有"):
         return not_found(message)
     if "已锁定" in message or message.startswith("当前状态为"):
         return conflict(message)
@@ -229,11 +234,11 @@ def remember_session(request: Request, session: Session) -> Session:
 
 
 def get_county(session: Session, code: str) -> OrgNode:
-    node = session.scalar(select(OrgNode).where(OrgNode.code == code, OrgNode.kind == "county",
-                                                OrgNode.deleted_at.is_(None)))
-    if node is None:
-        raise not_found(f"没有县区代码为 {code} 的县区")
-    return node
+    """The store's one county look-up (a deleted county is not found), unknown → 404."""
+    try:
+        return repo.county_by_code(session, code)
+    except repo.CountyNotFound as exc:
+        raise not_found(exc.user_message()) from None
 
 
 def get_school(session: Session, code: str) -> School:

@@ -2,7 +2,9 @@
 workflow. A write is validated with exactly the import's rules (`validate_rows`, with the
 school's roster row so segments are checked against the school type), compared with the store
 and applied through `repo.apply(via="api")`, one audit entry per changed value, all or nothing.
-Submitted and approved rows are locked (409); a stale `version` is refused (409)."""
+Submitted and approved rows are locked (409); a stale `version` is refused (409): both by the
+store's one rule (`repo.check_writable`), which the forms call too. Submitting a school year
+without its student counts is refused (422, `repo.check_submittable` inside `repo.transition`)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,6 @@ from junheng.web.routes.api_common import (
     ApiError,
     ApiRoute,
     change_json,
-    conflict,
     field_keys,
     forbidden,
     get_county,
@@ -86,19 +87,6 @@ def _state(row: SchoolYear | CountyYear) -> dict:
     return {"year": row.year, "status": row.status, "status_label": STATE_LABELS[row.status],
             "status_note": row.status_note, "locked": row.status in LOCKED_STATES, "version": row.version,
             "updated_at": row.updated_at, "values": visible_values(row.values)}
-
-
-def _check_writable(session: Session, row: SchoolYear | CountyYear | None, version: int | None, what: str,
-                    target: tuple[str, str]) -> None:
-    if row is not None and row.deleted_at is not None:
-        raise conflict(f"{what}的数据已删除;请先恢复后再修改")
-    current = row.version if row is not None else 0
-    if version is not None and version != current:
-        raise conflict(f"{what}的数据已被修改(当前版本 {current},您提交的版本 {version});"
-                       "请重新读取后再修改,以免覆盖他人的修改")
-    if lock := next(iter(repo.locks(session, [target])), None):  # the store's one lock rule
-        state = "已审核" if lock.status == "approved" else "已提交待审核"
-        raise conflict(f"{what}的数据{state},已锁定;请先由县级管理员退回或重新开放后再修改")
 
 
 def _write(session: Session, viewer: Viewer, *, table: str, entity: str, key: str, county_code: str,
@@ -164,8 +152,7 @@ def put_school_year(body: ValuesIn, response: Response, code: str, year: YearPat
     _require_values(incoming)
     _year_open(year)
     row = _school_year(session, school, year, lock=True)
-    _check_writable(session, row, body.version, f"学校 {school.name} {year} 学年",
-                    ("school_year", f"{school.code}/{year}"))
+    repo.check_writable(session, school, year, row, version=body.version)  # NotWritable → 409
     stored = dict(row.values) if row is not None else {}
     values, _ = merged(stored, incoming)
     rows = {"schools": roster_rows(session, school), "school_year": [{"school_id": school.code, "year": year, **values}]}
@@ -209,8 +196,7 @@ def put_county_year(body: ValuesIn, response: Response, code: str, year: YearPat
     _require_values(incoming)
     _year_open(year)
     row = _county_year(session, county, year, lock=True)
-    _check_writable(session, row, body.version, f"{county.name} {year} 年度县级",
-                    ("county_year", f"{county.code}/{year}"))
+    repo.check_writable(session, county, year, row, version=body.version)  # NotWritable → 409
     stored = dict(row.values) if row is not None else {}
     values, _ = merged(stored, incoming)
     rows = {"counties": [{"county_code": county.code, "county_name": county.name}],
@@ -237,13 +223,13 @@ ACTION_HELP = {
 COUNTY_ACTION_HELP = "县级数据的提交、审核、退回和重新开放都由该县区的县级管理员(或系统管理员)操作。"
 
 
-def _transition(session: Session, viewer: Viewer, row: SchoolYear | CountyYear | None, action: str,
-                body: TransitionIn | None, what: str) -> TransitionOut:
+def _transition(session: Session, viewer: Viewer, owner: School | OrgNode, year: int,
+                row: SchoolYear | CountyYear | None, action: str, body: TransitionIn | None) -> TransitionOut:
     body = body or TransitionIn()
     if row is None or row.deleted_at is not None:
-        raise not_found(f"{what}还没有数据")
+        raise not_found(f"{repo.row_label(owner, year)}还没有数据")
     if body.version is not None and body.version != row.version:
-        raise conflict(f"{what}的数据已被修改(当前版本 {row.version},您提交的版本 {body.version});请重新读取")
+        repo.check_writable(session, owner, year, row, version=body.version)  # the store's stale message
     if action == "return" and not (body.note or "").strip():
         raise ApiError(422, "退回时请填写退回意见", [{"field": "note", "message": "退回时必填",
                                                      "expected": "退回意见,如需要更正的数据", "value": None}])
@@ -264,7 +250,7 @@ def _school_action(action: str) -> Callable:
             who = "本校填报员或县级管理员" if action == "submit" else "该县区的县级管理员"
             raise forbidden(f"无权{ACTION_LABELS[action]}学校 {code} 的数据(只有{who}可以操作)")
         row = _school_year(session, school, year, lock=True)
-        return _transition(session, viewer, row, action, body, f"学校 {school.name} {year} 学年")
+        return _transition(session, viewer, school, year, row, action, body)
 
     endpoint.__name__ = f"school_year_{action}"
     return endpoint
@@ -278,7 +264,7 @@ def _county_action(action: str) -> Callable:
             read_county(viewer.access, county)
             raise forbidden(f"无权{ACTION_LABELS[action]}县区 {code} 的县级数据(只有该县区的县级管理员可以操作)")
         row = _county_year(session, county, year, lock=True)
-        return _transition(session, viewer, row, action, body, f"{county.name} {year} 年度县级")
+        return _transition(session, viewer, county, year, row, action, body)
 
     endpoint.__name__ = f"county_year_{action}"
     return endpoint

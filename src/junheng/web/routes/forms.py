@@ -31,7 +31,7 @@ from junheng.store.models import (
     SchoolYear,
     utcnow,
 )
-from junheng.store.repo import STATE_LABELS, StoreError, YearNotOpen
+from junheng.store.repo import NotWritable, StoreError, SubmitIncomplete, YearNotOpen
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.params import Year
@@ -60,8 +60,9 @@ from junheng.web.routes.editing import (
 router = APIRouter(include_in_schema=False)
 
 LOCKED_STATES = repo.LOCKED_STATES  # the store's lock rule (repo.locks) decides every save
+STALE_HINT = "请记下您填写的内容,点击“载入最新数据”后重新填写。"
 STALE_MESSAGE = ("保存失败:在您打开此页面之后,这条记录已被他人修改(或状态已变化),您的修改没有保存。"
-                 "请记下您填写的内容,点击“载入最新数据”后重新填写。")
+                 + STALE_HINT)  # the quality rows' fingerprint (no row version to give the store)
 
 
 # ================================================================ school-year form
@@ -154,17 +155,9 @@ def school_year_form(code: str, year: Year, request: Request, prefill: Year | No
     return render_school_year(request, session, viewer, school, year, row, prefill_from=prefill)
 
 
-def _required_for_submit(school: School, specs_keys: set[str], values: dict) -> dict[str, str]:
-    """Before a submission, the student counts of the school's compulsory segments must be there:
-    without them the school cannot be evaluated at all."""
-    segments = catalog().school_types[school.school_type].segments if school.school_type in catalog().school_types \
-        else ()
-    errors = {}
-    for segment in segments:
-        key = f"students_{segment}"
-        if segment in ("primary", "junior") and key in specs_keys and values.get(key) is None:
-            errors[key] = "提交审核前请填写(没有在校生数,本学段无法评估)"
-    return errors
+def _not_writable(exc: NotWritable) -> list[str]:
+    """The store's writability message; a stale form adds how to get the current values."""
+    return [exc.user_message() + "。" + (STALE_HINT if exc.reason == "stale" else "")]
 
 
 @router.post("/schools/{code}/years/{year}")
@@ -190,16 +183,14 @@ def save_school_year(code: str, year: Year, request: Request, form=Depends(form_
         return render_school_year(request, session, viewer, school, year, row, values=posted,
                                   version=posted_version, status_code=status_code, **kwargs)
 
-    if school.deleted or (row is not None and row.deleted):
-        return again(409, general=["该学校或该学年的记录已删除,不能修改;如需修改请先由县级管理员恢复。"])
+    try:
+        repo.check_writable(session, school, year, row, version=posted_version)  # the store's one rule
+    except NotWritable as exc:
+        return again(409, general=_not_writable(exc))
     try:
         repo.check_year_open(year)  # the store's one rule, asked before a new row is made
     except YearNotOpen as exc:
         return again(400, general=[exc.user_message() + "。"])
-    if (row.version if row else 0) != posted_version:
-        return again(409, general=[STALE_MESSAGE])
-    if lock := next(iter(repo.locks(session, [("school_year", key)])), None):
-        return again(409, general=[f"该学年数据{STATE_LABELS[lock.status]},已锁定,不能修改。"])
 
     roster = {"school_id": school.code, "school_name": school.name, "county_code": school.county.code,
               "school_type": school.school_type}
@@ -211,11 +202,11 @@ def save_school_year(code: str, year: Year, request: Request, form=Depends(form_
     if checked.values is None:
         return again(400, errors=checked.errors, general=checked.general)
     new_values = {k: v for k, v in checked.values.items() if k in posted}
-    if action == "submit":
-        merged = {**(row.values if row else {}), **new_values}
-        missing = _required_for_submit(school, {f.key for f in specs}, merged)
-        if missing:
-            return again(400, errors=missing)
+    if action == "submit":  # the store's precondition, asked before anything is saved
+        try:
+            repo.check_submittable(school, year, {**(row.values if row else {}), **new_values})
+        except SubmitIncomplete as exc:
+            return again(400, errors=exc.fields, general=[exc.user_message() + "。"])
 
     if row is None:  # the school's first record of this year
         row = SchoolYear(school_id=school.id, year=year, values={}, status="draft")
@@ -364,14 +355,14 @@ def save_county_year(code: str, year: Year, request: Request, form=Depends(form_
                                   status_code=status_code, **kwargs)
 
     try:
+        repo.check_writable(session, county, year, row, version=posted_version)  # the store's one rule
+    except NotWritable as exc:
+        return again(409, general=_not_writable(exc))
+    try:
         repo.check_year_open(year)  # the store's one rule, asked before a new row is made
     except YearNotOpen as exc:
         return again(400, general=[exc.user_message() + "。"])
-    if (row.version if row else 0) != posted_version:
-        return again(409, general=[STALE_MESSAGE])
     key = f"{county.code}/{year}"
-    if lock := next(iter(repo.locks(session, [("county_year", key)])), None):
-        return again(409, general=[f"该年度县级数据{STATE_LABELS[lock.status]},已锁定,不能修改。"])
     stored = {k: shown(None, v) for k, v in (row.values if row else {}).items() if k in {f.key for f in specs}}
     checked = validate_single("county_year", {"county_code": county.code, "year": str(year), **stored, **posted},
                               {"counties": [{"county_code": county.code, "county_name": county.name}]},

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng.engine.wording import num
@@ -23,6 +23,7 @@ from junheng.monitor.rules import KIND_LABELS, SEVERITY_LABELS, RulesError, rule
 from junheng.monitor.tasks import (
     AMOUNT_LIMIT_WAN,
     NOTE_REQUIRED,
+    OWNER_MESSAGE,
     PLAN_YEARS,
     STATUS_LABELS,
     TRANSITION_LABELS,
@@ -37,6 +38,7 @@ from junheng.monitor.tasks import (
     delete_task,
     get_task,
     list_tasks,
+    owner_choices,
     plan_year_ok,
     remove_attachment,
     safe_filename,
@@ -54,7 +56,6 @@ from junheng.store.models import (
     AuditEntry,
     MonitorWarning,
     OrgNode,
-    RoleGrant,
     School,
     SupervisionTask,
     TaskAttachment,
@@ -304,12 +305,8 @@ def tasks_page(code: str, request: Request, status: str | None = None, school: s
 
 
 def _county_users(session: Session, county: OrgNode) -> list[User]:
-    """Who can be a task's owner: the active users of the county and of its schools."""
-    school_ids = select(School.id).where(School.county_id == county.id)
-    grants = session.scalars(select(RoleGrant).where(or_(RoleGrant.org_node_id == county.id,
-                                                         RoleGrant.school_id.in_(school_ids)))).all()
-    users = {g.user.id: g.user for g in grants if g.user.active}
-    return sorted(users.values(), key=lambda u: u.username)
+    """Who can be a task's owner: the store's one rule (`tasks.owner_choices`)."""
+    return owner_choices(session, county)
 
 
 def _indicator_choices(county: OrgNode) -> list[tuple[str, str]]:
@@ -374,7 +371,7 @@ def _parse_task_form(form, owners: list[User]) -> tuple[dict[str, str], dict, di
     if shown["owner_id"]:
         allowed = {str(u.id): u.id for u in owners}
         if shown["owner_id"] not in allowed:
-            errors["owner_id"] = "负责人应从本县区的用户中选择"
+            errors["owner_id"] = OWNER_MESSAGE
         else:
             fields["owner_id"] = allowed[shown["owner_id"]]
     else:
