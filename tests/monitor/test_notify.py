@@ -180,3 +180,17 @@ def test_e_mail_targets_are_one_plain_address_at_subscription_and_at_delivery(da
     failed = [e for e in log if e["status"] == "failed"]
     assert len(failed) == 2 and all("电子邮件地址" in e["error"] for e in failed)
     assert [e["status"] for e in log].count("sent") == 1
+
+
+def test_a_deleted_county_cannot_be_subscribed_to(database):
+    """The one county look-up (`repo.county_by_code`): a deleted county is not found, here as on
+    every face, with the message of an unknown code; nothing is saved."""
+    from junheng.store.models import utcnow
+
+    with database.session() as s:
+        s.add(OrgNode(kind="county", code="990001", name="测试县", deleted_at=utcnow()))
+        s.flush()
+        admin = create_user(s, "sheng", "password-1", display_name="系统管理员", role="admin")
+        with pytest.raises(NotifyError, match="没有县区代码为 990001 的县区"):
+            add_subscription(s, admin, "email", "sheng@test.local", county_code="990001")
+        assert s.scalar(select(func.count()).select_from(NotificationSubscription)) == 0

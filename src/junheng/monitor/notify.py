@@ -195,9 +195,12 @@ def add_subscription(session: Session, user: User, channel: str, target: str, *,
     if county_code:
         from junheng.store.users import Access
 
-        county = session.scalar(select(OrgNode).where(OrgNode.code == county_code, OrgNode.kind == "county"))
-        if county is None:
-            raise NotifyError(f"没有县区代码为 {county_code} 的县区")
+        from junheng.store.repo import CountyNotFound, county_by_code
+
+        try:
+            county = county_by_code(session, county_code)  # the one look-up: a deleted county is not found
+        except CountyNotFound as exc:
+            raise NotifyError(exc.user_message()) from None
         if not Access.of(session, user).can_read_county(county):
             raise NotifyError(f"用户 {user.username} 无权查看{county.name}({county.code})的数据,不能订阅该县区的预警")
         county_id = county.id

@@ -241,7 +241,8 @@ def subscribe(request: Request, form=Depends(form_data), viewer: Viewer = Depend
               "kinds": [str(k) for k in form.getlist("kinds")]}
     county = values["county"] or None
     if county:
-        node = session.scalar(select(OrgNode).where(OrgNode.code == county, OrgNode.kind == "county"))
+        node = session.scalar(select(OrgNode).where(OrgNode.code == county, OrgNode.kind == "county",
+                                                    OrgNode.deleted_at.is_(None)))  # as repo.county_by_code
         if node is None or not viewer.access.can_read_county(node):
             raise HTTPException(status_code=403, detail=f"您没有权限订阅县区 {county} 的预警。")
     if not values["target"]:
