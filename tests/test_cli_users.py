@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from junheng.cli import app as cli_app
+from junheng.errors import JunhengError
 from junheng.services import init_workspace, open_database
 from junheng.store.models import ApiToken, AuditEntry, User, WebSession, utcnow
 from junheng.store.users import UserError, authenticate, start_session, token_user
@@ -57,9 +58,28 @@ def test_a_weak_password_is_refused_by_the_real_command_and_nothing_is_saved(wor
                                                   ("xian-2025-abc", "包含用户名")])
 def test_users_add_applies_the_policy(workspace, password, words):
     result = _run("users", "add", "xian", "--role", "admin", "--password", password, "-w", str(workspace))
-    assert result.exit_code != 0 and isinstance(result.exception, UserError)
+    assert result.exit_code != 0 and isinstance(result.exception, JunhengError)  # the admin pages' own check
     assert words in result.exception.user_message()
     assert _user(workspace, "xian") is None
+
+
+def test_users_add_goes_through_the_admin_function_and_is_audited(workspace):
+    """The 管理 pages' `create_account`: the same checks and the same audit entries, via="cli"
+    (the password never logged)."""
+    assert _run("users", "add", "xian", "--role", "county_admin", "--scope", "990001",
+                "-w", str(workspace)).exit_code != 0  # no such county: refused as on the page
+    assert _user(workspace, "xian") is None
+    assert _run("users", "add", "xian", "--role", "admin", "--name", "县管理员", "-w", str(workspace)).exit_code == 0
+    database, _ = open_database(workspace)
+    try:
+        with database.session() as s:
+            entries = s.scalars(select(AuditEntry).where(AuditEntry.entity == "user",
+                                                         AuditEntry.entity_key == "xian")).all()
+            assert {e.field for e in entries} >= {"username", "role_grant", "password"}
+            assert {e.via for e in entries} == {"cli"} and all(e.user_id is None for e in entries)
+            assert all(e.new is None for e in entries if e.field == "password")
+    finally:
+        database.engine.dispose()
 
 
 def test_init_with_a_weak_password_is_refused(tmp_path):

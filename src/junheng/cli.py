@@ -165,13 +165,16 @@ def users_add(
 ) -> None:
     """添加用户并授予一个角色(首次登录时须先改为本人的密码)。"""
     from junheng.services import open_database
-    from junheng.store.users import create_user, new_password
+    from junheng.store import admin
 
     database, _ = open_database(workspace)
-    secret = password or new_password(username)
     with database.session() as session:
-        create_user(session, username, secret, display_name=name, role=role, scope_code=scope,
-                    must_change_password=True)  # chosen by the operator, not by the user
+        # the web admin's own function: same checks, same audit entries (via="cli", no acting
+        # account); the password is the operator's choice, so the user changes it at first login
+        _, generated = admin.create_account(session, admin.operator_access(), username=username,
+                                            display_name=name or "", role=role, scope_code=scope or "",
+                                            password=password or "", via="cli")
+    secret = generated or password
     console.print(f"已添加用户 {escape(username)}。" + ("" if password else f"密码(只显示这一次):{escape(secret)}")
                   + "该用户首次登录时须先修改密码。", highlight=False)
 

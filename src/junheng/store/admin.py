@@ -493,10 +493,11 @@ def _check_password(password: str, repeat: str | None, errors: dict[str, str], u
 
 
 def create_account(session: Session, access: Access, *, username: str, display_name: str = "", role: str,
-                   scope_code: str = "", password: str = "", password_repeat: str | None = None
-                   ) -> tuple[User, str | None]:
+                   scope_code: str = "", password: str = "", password_repeat: str | None = None,
+                   via: str = VIA) -> tuple[User, str | None]:
     """A new user with one role grant; returns the user and the generated password (None when
-    the manager typed one). The password is shown once and never stored or logged in clear."""
+    the manager typed one). The password is shown once and never stored or logged in clear. The
+    one path for every face (管理 pages, `junheng users add` via="cli")."""
     if not grantable_roles(access):
         raise NotAllowed(general=["只有系统管理员和县级管理员可以添加用户"])
     username, display_name, scope_code = username.strip(), display_name.strip(), scope_code.strip()
@@ -529,12 +530,12 @@ def create_account(session: Session, access: Access, *, username: str, display_n
     session.expire(user, ["grants"])
     county_id = user_county_id(user)
     note = "新建用户"
-    _audit(session, access, "user", username, county_id, "username", None, username, note)
-    _audit(session, access, "user", username, county_id, "display_name", None, user.display_name, note)
+    _audit(session, access, "user", username, county_id, "username", None, username, note, via=via)
+    _audit(session, access, "user", username, county_id, "display_name", None, user.display_name, note, via=via)
     _audit(session, access, "user", username, _grant_county(node, school), "role_grant", None,
-           describe_grant(user.grants[0]), "授予角色")
+           describe_grant(user.grants[0]), "授予角色", via=via)
     _audit(session, access, "user", username, county_id, "password", None, None,
-           "设置初始密码(自动生成)" if generated else "设置初始密码(管理员输入)")
+           "设置初始密码(自动生成)" if generated else "设置初始密码(管理员输入)", via=via)
     session.flush()
     return user, generated
 
