@@ -155,6 +155,20 @@ def school_year_form(code: str, year: Year, request: Request, prefill: Year | No
     return render_school_year(request, session, viewer, school, year, row, prefill_from=prefill)
 
 
+def _save_refusal(session: Session, owner, year: int, row, version) -> tuple[int, dict] | None:
+    """The store's rules a yearly form asks before saving (`repo.check_writable`, then
+    `repo.check_year_open`, before a new row is made): the status and messages of the refusal."""
+    try:
+        repo.check_writable(session, owner, year, row, version=version)
+    except NotWritable as exc:
+        return 409, {"general": _not_writable(exc)}
+    try:
+        repo.check_year_open(year)
+    except YearNotOpen as exc:
+        return 400, {"general": [exc.user_message() + "。"]}
+    return None
+
+
 def _not_writable(exc: NotWritable) -> list[str]:
     """The store's writability message; a stale form adds how to get the current values."""
     return [exc.user_message() + "。" + (STALE_HINT if exc.reason == "stale" else "")]
@@ -183,14 +197,10 @@ def save_school_year(code: str, year: Year, request: Request, form=Depends(form_
         return render_school_year(request, session, viewer, school, year, row, values=posted,
                                   version=posted_version, status_code=status_code, **kwargs)
 
-    try:
-        repo.check_writable(session, school, year, row, version=posted_version)  # the store's one rule
-    except NotWritable as exc:
-        return again(409, general=_not_writable(exc))
-    try:
-        repo.check_year_open(year)  # the store's one rule, asked before a new row is made
-    except YearNotOpen as exc:
-        return again(400, general=[exc.user_message() + "。"])
+    refusal = _save_refusal(session, school, year, row, posted_version)
+    if refusal:
+        status_code, messages = refusal
+        return again(status_code, **messages)
 
     roster = {"school_id": school.code, "school_name": school.name, "county_code": school.county.code,
               "school_type": school.school_type}
@@ -354,14 +364,10 @@ def save_county_year(code: str, year: Year, request: Request, form=Depends(form_
         return render_county_year(request, session, viewer, county, year, values=posted, version=posted_version,
                                   status_code=status_code, **kwargs)
 
-    try:
-        repo.check_writable(session, county, year, row, version=posted_version)  # the store's one rule
-    except NotWritable as exc:
-        return again(409, general=_not_writable(exc))
-    try:
-        repo.check_year_open(year)  # the store's one rule, asked before a new row is made
-    except YearNotOpen as exc:
-        return again(400, general=[exc.user_message() + "。"])
+    refusal = _save_refusal(session, county, year, row, posted_version)
+    if refusal:
+        status_code, messages = refusal
+        return again(status_code, **messages)
     key = f"{county.code}/{year}"
     stored = {k: shown(None, v) for k, v in (row.values if row else {}).items() if k in {f.key for f in specs}}
     checked = validate_single("county_year", {"county_code": county.code, "year": str(year), **stored, **posted},
