@@ -17,6 +17,7 @@ from junheng.engine.result import (
     AllowanceApplied,
     Areas,
     CheckResult,
+    CompositeCV,
     Coverage,
     CVResult,
     EvaluationResult,
@@ -26,6 +27,7 @@ from junheng.engine.result import (
     ItemResult,
     MissingInput,
     Precondition,
+    ReportedResult,
     ResourceArea,
     SchoolFinding,
     UnitIndicator,
@@ -35,7 +37,7 @@ from junheng.engine.result import (
 )
 from junheng.engine.tolerance import EPS
 from junheng.engine.wording import OPS, clean, met_word, num
-from junheng.standards.model import AREAS, Check, Indicator, Standard
+from junheng.standards.model import Check, Indicator, Standard
 
 STUDENTS_MISSING = "该学段在校生数缺失,无法评估"
 SEGMENT_LABELS = {"primary": "小学", "junior": "初中"}
@@ -74,7 +76,7 @@ class CountyFrames:
 
 def _unit_gap(ind: Indicator, row, value: float | None, explicit: bool) -> Gap | None:
     rule = ind.rule
-    threshold = ind.thresholds[row["segment"]]
+    threshold = ind.thresholds[row["segment"]]  # only called for a unit judged against its threshold
     needed = threshold * row["students"] / rule.scale - (row[f"res_{ind.id}"] or 0.0)
     if value is None or needed <= 0:
         return None
@@ -110,7 +112,7 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
         for ind in indicators:
             value = row[ind.id]
             met = row[f"{ind.id}_met"]
-            threshold = ind.thresholds[row["segment"]]
+            threshold = (ind.thresholds or {}).get(row["segment"]) if rule is not None else None
             explicit = bool(row.get(f"explicit_{ind.id}"))
             gap = _unit_gap(ind, row, value, explicit) if met is False else None
             ratio = value / threshold if value is not None and threshold else None
@@ -120,15 +122,16 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
                 floor_note = "" if ratio is None or ratio >= rule.floor_ratio - EPS else f",不足{rule.floor_ratio:.0%}"
                 reasons.append(f"{ind.id} {ind.name} {value:.2f}{' ' + ind.unit if ind.unit else ''},"
                                f"达标值 {threshold:g}(达到 {ratio:.1%}{floor_note})")
-            if value is None:
+            if value is None and rule is not None:
                 reasons.append(f"{ind.id} {ind.name}:数据缺失")
+            if value is None:
                 source = raw.get(row["school_id"], {})
                 for key in _resource_inputs(ind, row["segment"], explicit):
                     if source.get(key) is None:
                         missing.append(_missing(ind.id, "school_year", key, row["school_id"], row["school_name"]))
         met_count = int(row["met_count"])
-        if met_count < rule.min_met and int(row["unknown_count"]) == 0:
-            reasons.insert(0, f"7 项中 {met_count} 项达标,至少需 {rule.min_met} 项")
+        if rule is not None and met_count < rule.min_met and int(row["unknown_count"]) == 0:
+            reasons.insert(0, f"{len(indicators)} 项中 {met_count} 项达标,至少需 {rule.min_met} 项")
         for key in std.enabled_allowances():
             column = f"allowance__{key}"
             if row.get(column):
@@ -147,9 +150,10 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
         seg_units = [u for u in f.units if u["segment"] == segment and u["students"] is not None]
         cv[segment] = {}
         for ind in indicators:
-            limit = std.cv_limits[segment]
+            limit = std.cv_limit(segment)
             if ind.id not in seg_rows:
-                cv[segment][ind.id] = CVResult(value=None, limit=limit, met=True, applicable=False,
+                cv[segment][ind.id] = CVResult(value=None, limit=limit, met=None if std.composite_cv else True,
+                                               applicable=False,
                                                note=f"本县无{SEGMENT_LABELS.get(segment, segment)}学段评估单位")
                 continue
             r = seg_rows[ind.id]
@@ -166,11 +170,38 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
     excluded = [ExcludedUnit(school_id=r["school_id"], school_name=r["school_name"], segment=r["segment"],
                              students=r["students"], reason=r["excluded"])
                 for r in f.excluded] + no_count
-    compliance = [u.compliant for u in units]
-    met = combine_met(compliance + [c.met for seg in cv.values() for c in seg.values()])
-    return ResourceArea(met=met, units=units, cv=cv, excluded=excluded,
+    compliance = [u.compliant for u in units] if rule is not None else []
+    composite = _composite_cv(std, cv) if std.composite_cv else None
+    judged = compliance + ([c.met for c in composite.values()] if composite is not None
+                           else [c.met for seg in cv.values() for c in seg.values()])
+    met = combine_met(judged)
+    return ResourceArea(met=met, label=std.area_label("resource_allocation"), units=units, cv=cv,
+                        composite_cv=composite, per_school_rule=rule is not None, excluded=excluded,
                         compliant_units=sum(c is True for c in compliance),
                         noncompliant_units=sum(c is False for c in compliance))
+
+
+def _composite_cv(std: Standard, cv: dict[str, dict[str, CVResult]]) -> dict[str, CompositeCV]:
+    """Per segment the mean of its indicator CVs against the composite limit. A segment without
+    units has nothing to judge (met, like a single CV with no units); an unknown or undefined
+    CV leaves the mean unknown (null: the missing input is named with the CV)."""
+    out: dict[str, CompositeCV] = {}
+    for segment, items in cv.items():
+        limit = std.composite_cv_limits[segment]
+        applicable = [c for c in items.values() if c.applicable]
+        if not applicable:
+            out[segment] = CompositeCV(value=None, limit=limit, met=True,
+                                       note=f"本县无{SEGMENT_LABELS.get(segment, segment)}学段评估单位")
+            continue
+        values = [c.value for c in applicable]
+        if any(v is None for v in values):
+            unknown = [i for i, c in items.items() if c.applicable and c.value is None]
+            out[segment] = CompositeCV(value=None, limit=limit, met=None, indicators=len(applicable),
+                                       note=f"{'、'.join(unknown)} 的差异系数无法计算,综合差异系数无法判定")
+            continue
+        mean = sum(values) / len(values)
+        out[segment] = CompositeCV(value=mean, limit=limit, met=mean <= limit + EPS, indicators=len(values))
+    return out
 
 
 def _resource_inputs(ind: Indicator, segment: str, explicit: bool) -> list[str]:
@@ -496,8 +527,10 @@ def assemble(std: Standard, f: CountyFrames, *, county_name: str, basic_balance_
              synthetic: bool, source: str, warnings: list[str], coverage: Coverage) -> EvaluationResult:
     missing: list[MissingInput] = []
     allowances: list[AllowanceApplied] = []
-    areas: dict = {"resource_allocation": _resource_area(std, f, missing, allowances)}
-    for area in AREAS[1:]:
+    areas: dict = {}
+    if std.has_area("resource_allocation"):
+        areas["resource_allocation"] = _resource_area(std, f, missing, allowances)
+    for area in std.item_areas():
         items: dict[str, ItemResult] = {}
         for ind in std.by_area(area):
             if ind.level == "school":
@@ -506,7 +539,9 @@ def assemble(std: Standard, f: CountyFrames, *, county_name: str, basic_balance_
                 items[ind.id] = _quality_item(ind, f, missing)
             else:
                 items[ind.id] = _county_item(ind, f, missing)
-        areas[area] = ItemArea(met=combine_met([i.met for i in items.values()]), indicators=items)
+        # the loader refuses a declared area without indicators, so `items` is never empty
+        areas[area] = ItemArea(met=combine_met([i.met for i in items.values()]), label=std.area_label(area),
+                               indicators=items)
 
     raw = f.county_raw or {}
     triggered = [k for k in std.veto if clean(raw.get(k)) is True]
@@ -514,7 +549,7 @@ def assemble(std: Standard, f: CountyFrames, *, county_name: str, basic_balance_
     missing += [_missing("veto", "county_year", k) for k in veto_missing]
     veto = VetoResult(triggered=triggered, labels=dict(std.veto), missing=veto_missing)
 
-    area_met = [areas[a].met for a in AREAS]
+    area_met = [a.met for a in areas.values()]
     if triggered or any(m is False for m in area_met):
         verdict = "fail"
     elif veto_missing or any(m is None for m in area_met):
@@ -527,26 +562,33 @@ def assemble(std: Standard, f: CountyFrames, *, county_name: str, basic_balance_
         verdict = "incomplete"
         warnings = [coverage.statement(), *warnings]
 
-    required = std.precondition.basic_balance_years_before
-    if basic_balance_year is None:
-        precondition = Precondition(basic_balance_year=None, required_years_before=required, met=None,
-                                    note="县区名录未填写通过基本均衡认定年份")
-    else:
-        ok = f.year - basic_balance_year >= required
-        precondition = Precondition(
-            basic_balance_year=basic_balance_year, required_years_before=required, met=ok,
-            note=f"{basic_balance_year} 年通过基本均衡认定," + ("满足" if ok else "不满足") + f"“认定满{required}年方可申请”的前提")
+    precondition = _precondition(std, f.year, basic_balance_year)
+    reported = [ReportedResult(key=key, label=r.label, field=r.field, unit=r.unit, value=clean(raw.get(r.field)))
+                for key, r in std.reported.items()]
 
     unit_warnings = [f"{e.school_name}({e.school_id}){SEGMENT_LABELS.get(e.segment, e.segment)}学段:{e.reason}"
-                     for e in areas["resource_allocation"].excluded]
+                     for e in (areas["resource_allocation"].excluded if "resource_allocation" in areas else [])]
     return EvaluationResult(
         schema_version=SCHEMA_VERSION, coverage=coverage,
         county_code=f.county_code, county_name=county_name, year=f.year, standard=std.id, standard_name=std.name,
         verdict=verdict, verdict_label=VERDICT_LABELS[verdict], synthetic=synthetic, source=source,
         areas=Areas(**areas),
         veto=veto, missing_inputs=_dedupe(missing), allowances_applied=allowances, precondition=precondition,
-        warnings=warnings + unit_warnings,
+        reported=reported, warnings=warnings + unit_warnings,
     )
+
+
+def _precondition(std: Standard, year: int, basic_balance_year: int | None) -> Precondition | None:
+    if std.precondition is None:
+        return None
+    required = std.precondition.basic_balance_years_before
+    if basic_balance_year is None:
+        return Precondition(basic_balance_year=None, required_years_before=required, met=None,
+                            note="县区名录未填写通过基本均衡认定年份")
+    ok = year - basic_balance_year >= required
+    return Precondition(
+        basic_balance_year=basic_balance_year, required_years_before=required, met=ok,
+        note=f"{basic_balance_year} 年通过基本均衡认定," + ("满足" if ok else "不满足") + f"“认定满{required}年方可申请”的前提")
 
 
 def _dedupe(missing: list[MissingInput]) -> list[MissingInput]:

@@ -80,7 +80,7 @@ def _school_rooms(base: ir.Table, ind: Indicator, standard: Standard) -> dict[st
     required = ibis.greatest((classes / rule.classes_per_room).ceil(), real(rule.min_rooms))
     required = ibis.ifelse(classes_known, required, ibis.null("float64"))
     cols: dict[str, ir.Value] = {"classes": classes, "required_rooms": required}
-    allowances = standard.enabled_allowances("g3_room_area")
+    allowances = standard.enabled_allowances("room_area")
     conditions = {key: allowance_condition(base, a.params) for key, a in allowances.items()}
     flags = []
     for name, room in rule.rooms.items():
@@ -110,7 +110,7 @@ def _school_size(base: ir.Table, ind: Indicator, standard: Standard) -> dict[str
     students = ibis.ifelse(known, students, ibis.null("float64"))
     limit = _by_type(base.school_type, rule.limits)
     cols: dict[str, ir.Value] = {}
-    for key, allowance in standard.enabled_allowances("g4_school_size").items():
+    for key, allowance in standard.enabled_allowances("school_size_limit").items():
         cond = allowance_condition(base, allowance.params)
         limit = ibis.ifelse(cond, _by_type(base.school_type, allowance.params.get("limits", rule.limits)), limit)
         cols[f"allowance__{key}"] = cond

@@ -1,4 +1,4 @@
-"""Resource allocation (R1–R7) as Ibis expressions: per-unit values, the per-school rule and
+"""Resource allocation (the standard's unit-level indicators) as Ibis expressions: per-unit values, the per-school rule and
 the student-weighted CVs:
     X̄ = Σ resource_i / Σ n_i,  S = sqrt(Σ (n_i/N)(x_i − X̄)²),  CV = S / X̄.
 """
@@ -20,11 +20,20 @@ def _by_segment(segment: ir.StringValue, values: dict[str, float]) -> ir.Numeric
 def unit_values_expr(units: ir.Table, standard: Standard) -> ir.Table:
     """Values x = scale·resource/students, met flags and the per-school rule for every unit.
 
-    Excluded units keep their rows (flagged in `excluded`) so one pass serves both lists.
+    Excluded units keep their rows (flagged in `excluded`) so one pass serves both lists. A
+    standard without a per-school rule (basic-2012) judges no unit: thresholds, met flags and
+    compliance are null, only the values feed the CVs.
     """
     u = units
     rule = standard.per_school_rule
     indicators = standard.resource_indicators()
+    if rule is None:
+        columns = {ind.id: (ind.rule.scale * u[resource_column(ind.id)]) / u.students.cast("float64").nullif(0)
+                   for ind in indicators}
+        columns |= {f"{ind.id}_threshold": ibis.null("float64") for ind in indicators}
+        columns |= {f"{ind.id}_met": ibis.null("boolean") for ind in indicators}
+        return u.mutate(**columns).mutate(met_count=ibis.literal(0, "int64"), unknown_count=ibis.literal(0, "int64"),
+                                          compliant=ibis.null("boolean"))
     max_unmet = len(indicators) - rule.min_met
     columns: dict[str, ir.Value] = {}
     below_floor, unmet, unknown, met_total = [], [], [], []

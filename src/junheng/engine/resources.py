@@ -1,4 +1,4 @@
-"""Resource allocation (R1–R7): per-unit values, the per-school rule and the 14 CVs.
+"""Resource allocation (the unit-level indicators): per-unit values, the per-school rule and the CVs.
 
 The CV is the student-weighted one of the standard:
     X̄ = Σ resource_i / Σ n_i,  S = sqrt(Σ (n_i/N)(x_i − X̄)²),  CV = S / X̄.
@@ -36,10 +36,12 @@ def _cv_long(wide: pd.DataFrame, standard: Standard) -> pd.DataFrame:
         part["missing"] = wide[f"missing_{i}"].astype("int64")
         rows.append(part)
     cv = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    cv["limit"] = cv["segment"].map(standard.cv_limits).astype("float64")
+    cv["limit"] = cv["segment"].map(lambda seg: standard.cv_limit(seg)).astype("float64")
     met = (cv["value"] <= cv["limit"] + EPS).astype("boolean")
     met[cv["value"].isna()] = False  # X̄ = 0: undefined, not met
     met[cv["missing"] > 0] = pd.NA  # some unit lacks the input: cannot be judged
+    if standard.composite_cv:
+        met[:] = pd.NA  # judged only through the segment's composite (assemble.py)
     cv["met"] = met
     return cv.sort_values(["county_code", "year", "segment", "indicator"]).reset_index(drop=True)
 

@@ -16,7 +16,10 @@ VERDICT_LABELS = {"pass": "达标", "fail": "未达标", "incomplete": "数据�
 
 
 def combine_met(values: list[bool | None]) -> bool | None:
-    """false if any is false; null if none is false but some is null; true otherwise."""
+    """false if any is false; null if none is false but some is null; true otherwise. Nothing to
+    combine is a question with no answer, not a pass: callers decide what an empty set means."""
+    if not values:
+        raise ValueError("combine_met of nothing")
     if any(v is False for v in values):
         return False
     if any(v is None for v in values):
@@ -62,7 +65,7 @@ class Gap(BaseModel):
 
 class UnitIndicator(BaseModel):
     value: float | None
-    threshold: float
+    threshold: float | None  # None: the standard judges no unit one by one (basic-2012)
     met: bool | None
     ratio: float | None = None  # value / threshold (for the 85% floor)
     resource: float | None = None  # the unit's amount of the resource (after split)
@@ -84,7 +87,7 @@ class UnitResult(BaseModel):
 
 class CVResult(BaseModel):
     value: float | None
-    limit: float
+    limit: float | None  # None: judged only through the segment's composite (CompositeCV)
     met: bool | None
     county_value: float | None = None  # X̄, the student-weighted county value
     units: int = 0
@@ -102,10 +105,23 @@ class ExcludedUnit(BaseModel):
     reason: str
 
 
+class CompositeCV(BaseModel):
+    """A segment's 综合差异系数: the mean of its indicator CVs, against its own limit."""
+
+    value: float | None  # None when any of the CVs is unknown or undefined
+    limit: float
+    met: bool | None
+    indicators: int = 0  # how many CVs the mean is over
+    note: str | None = None
+
+
 class ResourceArea(BaseModel):
     met: bool | None
+    label: str | None = None  # the standard's name for the area (results stored before 2026-12: none)
     units: list[UnitResult]
     cv: dict[str, dict[str, CVResult]]
+    composite_cv: dict[str, CompositeCV] | None = None  # only under a standard with a composite limit
+    per_school_rule: bool = True  # False: units are not judged one by one (values feed the CVs only)
     excluded: list[ExcludedUnit] = Field(default_factory=list)
     compliant_units: int = 0
     noncompliant_units: int = 0
@@ -147,6 +163,7 @@ class ItemResult(BaseModel):
 
 class ItemArea(BaseModel):
     met: bool | None
+    label: str | None = None  # the standard's name for the area (results stored before 2026-12: none)
     indicators: dict[str, ItemResult]
 
 
@@ -164,15 +181,34 @@ class Precondition(BaseModel):
 
 
 class Areas(BaseModel):
-    """The four areas; `areas["resource_allocation"]` indexing is kept for readability."""
+    """The areas of the result's standard. An area the standard does not have is None here and
+    absent from the JSON: "not part of this standard", never "met"."""
 
-    resource_allocation: ResourceArea
-    government_guarantee: ItemArea
-    education_quality: ItemArea
-    social_recognition: ItemArea
+    resource_allocation: ResourceArea | None = None
+    government_guarantee: ItemArea | None = None
+    education_quality: ItemArea | None = None
+    social_recognition: ItemArea | None = None
 
     def __getitem__(self, area: str):
         return getattr(self, area)
+
+    def present(self) -> dict[str, "ResourceArea | ItemArea"]:
+        """The standard's own areas, in order."""
+        return {name: getattr(self, name) for name in type(self).model_fields if getattr(self, name) is not None}
+
+    def items(self) -> dict[str, ItemArea]:
+        """The areas judged item by item (all but resource allocation)."""
+        return {name: a for name, a in self.present().items() if name != "resource_allocation"}
+
+
+class ReportedResult(BaseModel):
+    """A value the standard reports beside the verdict without judging it."""
+
+    key: str
+    label: str
+    field: str
+    value: float | str | bool | None
+    unit: str | None = None
 
 
 SCHEMA_VERSION = 2  # 2: `coverage` (2026-12); results stored before it read as version 1
@@ -243,6 +279,7 @@ class EvaluationResult(BaseModel):
     missing_inputs: list[MissingInput] = Field(default_factory=list)
     allowances_applied: list[AllowanceApplied] = Field(default_factory=list)
     precondition: Precondition | None = None
+    reported: list[ReportedResult] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     coverage: Coverage | None = None  # always set by the engine (schema version 2)
 
@@ -257,24 +294,54 @@ class EvaluationResult(BaseModel):
         return not self.complete
 
     @property
-    def resource(self) -> ResourceArea:
-        return self.areas["resource_allocation"]
+    def resource(self) -> ResourceArea | None:
+        return self.areas.resource_allocation
 
     def item_area(self, area: str) -> ItemArea:
-        return self.areas[area]
+        """An item area of the result's standard; an empty one when the standard has no such area
+        (callers that look an indicator up find nothing, and nothing counts as met)."""
+        found = self.areas[area]
+        return found if found is not None else ItemArea(met=None, indicators={})
+
+    def has_area(self, area: str) -> bool:
+        return self.areas[area] is not None
+
+    def item(self, indicator_id: str) -> ItemResult | None:
+        """The item result of an indicator judged as a whole (not unit-level), if the standard has it."""
+        for area in self.areas.items().values():
+            if indicator_id in area.indicators:
+                return area.indicators[indicator_id]
+        return None
+
+    def resource_ids(self) -> list[str]:
+        """The unit-level indicators of the result's standard, in order."""
+        res = self.resource
+        if res is None:
+            return []
+        ids = {i: None for seg in res.cv.values() for i in seg}
+        for u in res.units:
+            ids.update(dict.fromkeys(u.indicators))
+        return list(ids)
 
     def failing_items(self) -> list[str]:
-        """IDs of every indicator that fails (R indicators fail when a unit or a CV fails)."""
+        """IDs of every indicator that fails (a unit-level one fails when a unit or its CV fails;
+        under a composite limit, every indicator of a failing segment counts)."""
         failing: list[str] = []
         res = self.resource
-        for ind in ("R1", "R2", "R3", "R4", "R5", "R6", "R7"):
-            unit_fail = any(u.compliant is False and u.indicators[ind].met is False for u in res.units)
-            cv_fail = any(seg[ind].met is False for seg in res.cv.values() if ind in seg)
-            if unit_fail or cv_fail:
-                failing.append(ind)
-        for area in ("government_guarantee", "education_quality", "social_recognition"):
-            failing += [i for i, item in self.item_area(area).indicators.items() if item.met is False]
+        if res is not None:
+            failing_segments = {seg for seg, c in (res.composite_cv or {}).items() if c.met is False}
+            for ind in self.resource_ids():
+                unit_fail = any(u.compliant is False and u.indicators[ind].met is False for u in res.units
+                                if ind in u.indicators)
+                cv_fail = any((seg.get(ind) is not None and seg[ind].met is False) or name in failing_segments
+                              for name, seg in res.cv.items() if ind in seg)
+                if unit_fail or cv_fail:
+                    failing.append(ind)
+        for area in self.areas.items().values():
+            failing += [i for i, item in area.indicators.items() if item.met is False]
         return failing
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        out = self.model_dump(mode="json")
+        out["areas"] = {name: area for name, area in out["areas"].items() if area is not None}
+        return out

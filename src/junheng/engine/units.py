@@ -26,16 +26,16 @@ def resource_column(indicator_id: str) -> str:
 
 
 def _school_wide_adjustments(base: ir.Table, standard: Standard) -> tuple[dict[str, list], dict[str, ir.BooleanValue]]:
-    """School-wide amounts added to a shared resource by allowances: {indicator: [amount, ...]}, flags."""
+    """School-wide amounts added to a shared resource by allowances: {indicator id: [amount, ...]}, flags."""
     adds: dict[str, list] = {}
     flags: dict[str, ir.BooleanValue] = {}
     for key, allowance in standard.enabled_allowances().items():
-        if allowance.kind == "r4_indoor_sports_to_r5":
+        if allowance.kind == "indoor_sports_moved":
             indoor = num(base.indoor_sports_room_area).fill_null(0)
             flags[key] = indoor > 0
             adds.setdefault(allowance.indicator, []).append(-indoor)
-            adds.setdefault(allowance.params.get("to", "R5"), []).append(indoor)
-        elif allowance.kind == "r5_rented_sports_area":
+            adds.setdefault(allowance.params["to"], []).append(indoor)  # the loader demands `to`
+        elif allowance.kind == "rented_sports_area":
             rented = num(base.rented_sports_area).fill_null(0)
             applies = base.high_density_city.fill_null(False) & (rented > 0)
             flags[key] = applies
@@ -53,7 +53,9 @@ def _segment_units(base: ir.Table, standard: Standard, segment: str, weighted_to
     columns: dict[str, ir.Value] = {}
     for ind in standard.resource_indicators():
         rule = ind.rule
-        own = num(base[f"{rule.resource}_{segment}"])
+        per_segment = f"{rule.resource}_{segment}"
+        # a school-wide resource the format offers no per-segment column for is always split
+        own = num(base[per_segment]) if per_segment in base.columns else ibis.null("float64")
         if rule.source == "segment":
             amount = own
         else:
@@ -64,7 +66,7 @@ def _segment_units(base: ir.Table, standard: Standard, segment: str, weighted_to
             amount = ibis.coalesce(own + adjustment * share, school_amount * share)
         columns[resource_column(ind.id)] = amount
 
-    for key, allowance in standard.enabled_allowances("r3_itinerant_teachers").items():
+    for key, allowance in standard.enabled_allowances("itinerant_teachers").items():
         params = allowance.params
         extra = num(base[f"itinerant_pe_art_teachers_{segment}"]).fill_null(0)
         applies = (

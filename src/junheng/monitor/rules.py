@@ -24,7 +24,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from junheng.layered import LayeredError, LayeredFiles, Problem
-from junheng.standards.model import INDICATOR_IDS
+from junheng.standards.loader import describe_known_ids, known_indicator_ids
 
 Severity = Literal["yellow", "orange", "red"]
 SEVERITY_RANK = {"yellow": 1, "orange": 2, "red": 3}
@@ -232,8 +232,8 @@ def _semantic_problems(rules: RuleSet) -> list[tuple[tuple, str]]:
         if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", rule_id):
             problems.append((base, "规则标识只能由字母、数字、下划线和连字符组成(不超过 64 个字符)"))
         for ind in getattr(rule, "indicators", ()):
-            if ind not in INDICATOR_IDS:
-                problems.append((base + ("indicators",), f"未知的指标标识 {ind}(应为 R1–R7、G1–G15、Q1–Q9、S1)"))
+            if ind not in known_indicator_ids():
+                problems.append((base + ("indicators",), f"未知的指标标识 {ind}(应为以下之一:{describe_known_ids()})"))
         if rule.kind == "data_missing":
             try:
                 rule.due_date(2024)

@@ -25,7 +25,7 @@ from junheng import schoolyear
 from junheng.engine.wording import num
 from junheng.errors import JunhengError
 from junheng.filenames import clean_name
-from junheng.standards.model import INDICATOR_IDS
+from junheng.standards.loader import describe_known_ids, known_indicator_ids
 from junheng.store.models import (
     TASK_STATUSES,
     AuditEntry,
@@ -147,8 +147,8 @@ def _check(session: Session, county: OrgNode, values: dict) -> dict:
                 raise TaskError("任务名称不能超过 300 个字")
             out["title"] = value
         elif key == "indicator":
-            if value and value not in INDICATOR_IDS:
-                raise TaskError(f"指标 {value} 无效(应为 R1–R7、G1–G15、Q1–Q9、S1)")
+            if value and value not in known_indicator_ids():
+                raise TaskError(f"指标 {value} 无效(应为以下之一:{describe_known_ids()})")
             out["indicator"] = value or None
         elif key == "school_code":
             if value:

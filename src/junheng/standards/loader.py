@@ -16,7 +16,7 @@ from pathlib import Path
 
 from junheng.data.catalog import catalog
 from junheng.layered import LayeredError, LayeredFiles, Problem
-from junheng.standards.model import INDICATOR_IDS, Standard
+from junheng.standards.model import INDICATOR_ID_PATTERN, PLANNING_ROLES, Standard
 
 DEFAULT_STANDARD = "national-2017"
 
@@ -57,21 +57,33 @@ def _semantic_problems(std: Standard) -> list[tuple[tuple, str]]:
     """Meaning checks beyond the schema; each returns (key path, message)."""
     cat = catalog()
     problems: list[tuple[tuple, str]] = []
-    missing = [i for i in INDICATOR_IDS if i not in std.indicators]
-    if missing:
-        problems.append((("indicators",), f"缺少指标:{'、'.join(missing)}"))
-    extra = [i for i in std.indicators if i not in INDICATOR_IDS]
-    if extra:
-        problems.append((("indicators",), f"未知的指标标识:{'、'.join(extra)}(应为 R1–R7、G1–G15、Q1–Q9、S1)"))
+    id_shape = re.compile(INDICATOR_ID_PATTERN)
+    odd = [i for i in std.indicators if not id_shape.fullmatch(i)]
+    if odd:
+        problems.append((("indicators",), f"指标标识 {'、'.join(odd)} 不合格式(应为大写字母加数字,如 R1、G15、BG2)"))
+    if not std.indicators:
+        problems.append((("indicators",), "标准中没有任何指标"))
+    for area in std.areas:
+        if not std.by_area(area):
+            problems.append((("areas", area), f"方面“{std.area_label(area)}”下没有指标;不属于本标准的方面请从 areas 中删去"))
     segments = list(std.segments)
+    units_declared = bool(std.resource_indicators())
+    if units_declared and (std.cv_limits is None) == (std.composite_cv_limits is None):
+        problems.append((("cv_limits",), "须且只能给出 cv_limits(每项差异系数各自的上限)或 composite_cv_limits"
+                                         "(各项差异系数平均值的上限)之一"))
+    for key in ("cv_limits", "composite_cv_limits"):
+        limits = getattr(std, key)
+        if limits is None:
+            continue
+        for seg in segments:
+            if seg not in limits:
+                problems.append(((key,), f"缺少学段 {seg} 的差异系数上限"))
+        for seg, limit in limits.items():
+            if not 0 < limit <= 1:
+                problems.append(((key, seg), f"差异系数上限应在 0 到 1 之间,实际为 {limit}"))
     for seg in segments:
-        if seg not in std.cv_limits:
-            problems.append((("cv_limits",), f"缺少学段 {seg} 的差异系数上限"))
         if seg not in std.split_weights:
             problems.append((("split_weights",), f"缺少学段 {seg} 的折算权重"))
-    for seg, limit in std.cv_limits.items():
-        if not 0 < limit <= 1:
-            problems.append((("cv_limits", seg), f"差异系数上限应在 0 到 1 之间,实际为 {limit}"))
     for seg, weight in std.split_weights.items():
         if weight <= 0:
             problems.append((("split_weights", seg), f"折算权重应为正数,实际为 {weight}"))
@@ -82,7 +94,7 @@ def _semantic_problems(std: Standard) -> list[tuple[tuple, str]]:
         for seg in segs:
             if seg not in segments or seg not in cat.school_types[school_type].segments:
                 problems.append((("units", "school_types", school_type), f"学段 {seg} 不是该类学校可评估的学段"))
-    if std.per_school_rule.min_met > len(std.resource_indicators()):
+    if std.per_school_rule is not None and std.per_school_rule.min_met > len(std.resource_indicators()):
         problems.append((("per_school_rule", "min_met"), "达标项数超过资源配置指标个数"))
     school_year = set(cat.table("school_year").keys)
     county_year = set(cat.table("county_year").keys)
@@ -92,19 +104,25 @@ def _semantic_problems(std: Standard) -> list[tuple[tuple, str]]:
         if ind.id != ind_id:
             problems.append((base + ("id",), f"指标标识 {ind.id} 与键 {ind_id} 不一致"))
         rule = ind.rule
+        if ind.area not in std.areas:
+            problems.append((base + ("area",), f"方面 {ind.area} 不在本标准的 areas 中"))
         if ind.level == "unit":
             if rule.kind != "per_student":
                 problems.append((base + ("rule", "kind"), "学校学段级(unit)指标的规则应为 per_student"))
-            if not ind.thresholds or any(seg not in ind.thresholds for seg in segments):
+            if ind.area != "resource_allocation":
+                problems.append((base + ("area",), "学校学段级(unit)指标应属于 resource_allocation 方面"))
+            if std.per_school_rule is not None and (
+                    not ind.thresholds or any(seg not in ind.thresholds for seg in segments)):
                 problems.append((base + ("thresholds",), f"须为每个学段({'、'.join(segments)})给出达标值"))
         if rule.kind == "per_student":
-            needed = [f"{rule.resource}_{seg}" for seg in segments]
-            if rule.source == "shared":
-                needed.append(rule.resource)
+            # a shared (school-wide) resource may be given per segment too, where the format has the field
+            needed = [f"{rule.resource}_{seg}" for seg in segments] if rule.source == "segment" else [rule.resource]
             for key in needed:
                 if key not in school_year:
                     problems.append((base + ("rule", "resource"), f"数据格式中没有字段 {key}"))
         checks = []
+        if rule.kind in ("county_checks", "school_checks") and not rule.checks:
+            problems.append((base + ("rule", "checks"), "规则中没有任何检查项"))
         if rule.kind == "county_checks":
             checks = [(("rule", "checks", name), c, county_year) for name, c in rule.checks.items()]
         if rule.kind == "school_checks":
@@ -140,6 +158,18 @@ def _semantic_problems(std: Standard) -> list[tuple[tuple, str]]:
     for name, allowance in std.allowances.items():
         if allowance.indicator not in std.indicators:
             problems.append((("allowances", name, "indicator"), f"未知的指标 {allowance.indicator}"))
+        target = allowance.params.get("to")
+        if allowance.kind == "indoor_sports_moved" and target not in {i.id for i in std.resource_indicators()}:
+            problems.append((("allowances", name, "params", "to"), "须在 to 中给出室内体育用房面积转入的资源配置指标"))
+    for key, value in std.reported.items():
+        if value.field not in county_year:
+            problems.append((("reported", key, "field"), f"数据格式中没有字段 {value.field}"))
+    for role, ids in (std.planning or {}).items():
+        if role not in PLANNING_ROLES:
+            problems.append((("planning", role), f"未知的规划措施;可用:{'、'.join(PLANNING_ROLES)}"))
+        for ind_id in ids:
+            if ind_id not in std.indicators:
+                problems.append((("planning", role), f"未知的指标 {ind_id}"))
     return problems
 
 
@@ -210,3 +240,14 @@ def standard_name(standard_id: str | None, folders: Sequence[Path] = ()) -> str:
 
 def all_standards() -> list[Standard]:
     return [load_standard(i) for i in builtin_ids()]
+
+
+def known_indicator_ids() -> list[str]:
+    """Every indicator id some built-in standard declares, in the standards' own order (for
+    validating where an id is typed without a standard at hand: monitoring rules, tasks)."""
+    return list(dict.fromkeys(i for std in all_standards() for i in std.indicators))
+
+
+def describe_known_ids() -> str:
+    """The ids a user may type, as one short phrase for messages ("R1、R2、…")."""
+    return "、".join(known_indicator_ids())

@@ -1,8 +1,15 @@
 """Typed model of a standard file. Unknown keys are errors (a typo must not pass silently).
 
-Rule kinds name a computation the engine knows (engine/rules.py registry); everything a
-province may change (thresholds, limits, fields, scope, labels, responsibilities) is a
-parameter here.
+A standard declares its own indicator set: which areas it has (and what they are called),
+its indicators with names, units, rules, gap labels and responsible departments, how the CVs
+of its unit-level indicators are judged (each against a limit, or their mean against a
+composite limit), whether the per-school rule applies, the values it reports without judging,
+and which indicators the planner's measures close. Everything downstream reads this
+declaration; no indicator id is written in code.
+
+Rule kinds name a computation the engine knows (the `kind` literals below, computed in
+engine/units.py, engine/checks.py and engine/assemble.py); everything a province may change
+(thresholds, limits, fields, scope, labels, responsibilities) is a parameter here.
 """
 
 from __future__ import annotations
@@ -19,9 +26,9 @@ AREA_LABELS = {
     "education_quality": "教育质量",
     "social_recognition": "社会认可度",
 }
-INDICATOR_IDS = (
-    [f"R{i}" for i in range(1, 8)] + [f"G{i}" for i in range(1, 16)] + [f"Q{i}" for i in range(1, 10)] + ["S1"]
-)
+# The shape of an indicator id: a letter or two and a number (R1, G15, BG2). Which ids exist is
+# the standard's own declaration.
+INDICATOR_ID_PATTERN = r"[A-Z]{1,3}[0-9]{1,2}"
 
 
 class _Strict(BaseModel):
@@ -156,19 +163,56 @@ class PerSchoolRule(_Strict):
     floor_ratio: float = Field(gt=0, le=1)
 
 
+# Allowance kinds name what they change, not an indicator; files written before 2026-12 used
+# the old names, which still read.
+ALLOWANCE_KIND_ALIASES = {
+    "r3_itinerant_teachers": "itinerant_teachers",
+    "r4_indoor_sports_to_r5": "indoor_sports_moved",
+    "r5_rented_sports_area": "rented_sports_area",
+    "g3_room_area": "room_area",
+    "g4_school_size": "school_size_limit",
+}
+
+
 class Allowance(_Strict):
     enabled: bool
     label: str
     indicator: str
-    kind: Literal[
-        "r3_itinerant_teachers", "r4_indoor_sports_to_r5", "r5_rented_sports_area",
-        "g3_room_area", "g4_school_size",
-    ]
+    kind: Literal["itinerant_teachers", "indoor_sports_moved", "rented_sports_area", "room_area",
+                  "school_size_limit"]
     params: dict = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_kind_names(cls, data):
+        if isinstance(data, dict) and data.get("kind") in ALLOWANCE_KIND_ALIASES:
+            data = {**data, "kind": ALLOWANCE_KIND_ALIASES[data["kind"]]}
+        return data
 
 
 class Precondition(_Strict):
     basic_balance_years_before: int = Field(ge=0)
+
+
+class AreaSpec(_Strict):
+    label: str
+
+
+class ReportedValue(_Strict):
+    """A county value the standard reports beside the verdict without judging it (basic-2012:
+    公众满意度)."""
+
+    label: str
+    field: str  # a county_year field
+    unit: str | None = None
+
+
+# The planner's measures, each closing the gaps of the indicators a standard names for it
+# (planner/ reads them; a standard without `planning` is not one the planner can plan for).
+PLANNING_ROLES = (
+    "hire_teachers", "build_facilities", "rooms", "school_size", "class_size", "rotation",
+    "certification", "training_funds",
+)
 
 
 class Standard(_Strict):
@@ -176,14 +220,20 @@ class Standard(_Strict):
     name: str
     source: str
     extends: str | None = None
+    # The areas this standard has, in order, with their names; an area it does not list is not
+    # part of it (never "met"). Files without `areas` have the four of national-2017.
+    areas: dict[Area, AreaSpec] = {area: AreaSpec(label=label) for area, label in AREA_LABELS.items()}
     segments: dict[str, str]
     units: Units
     split_weights: dict[str, float]
-    per_school_rule: PerSchoolRule
-    cv_limits: dict[str, float]
-    veto: dict[str, str]
-    precondition: Precondition
+    per_school_rule: PerSchoolRule | None = None  # None: units are not judged one by one
+    cv_limits: dict[str, float] | None = None  # each CV against its segment's limit
+    composite_cv_limits: dict[str, float] | None = None  # or the mean of a segment's CVs against this
+    veto: dict[str, str] = {}
+    precondition: Precondition | None = None
+    reported: dict[str, ReportedValue] = {}
     allowances: dict[str, Allowance] = {}
+    planning: dict[str, tuple[str, ...]] | None = None  # planning role → indicator ids
     indicators: dict[str, Indicator]
 
     def fingerprint(self) -> str:
@@ -200,6 +250,68 @@ class Standard(_Strict):
 
     def resource_indicators(self) -> list[Indicator]:
         return [ind for ind in self.indicators.values() if ind.level == "unit"]
+
+    def has_area(self, area: str) -> bool:
+        return area in self.areas
+
+    def area_label(self, area: str) -> str:
+        spec = self.areas.get(area)
+        return spec.label if spec else AREA_LABELS.get(area, area)
+
+    def item_areas(self) -> list[str]:
+        """The standard's areas judged item by item (all but resource allocation), in order."""
+        return [a for a in self.areas if a != "resource_allocation"]
+
+    def indicators_of_kind(self, *kinds: str) -> list[Indicator]:
+        return [ind for ind in self.indicators.values() if ind.rule.kind in kinds]
+
+    def planned(self, role: str) -> list[Indicator]:
+        """The indicators whose gaps the planner's measure `role` closes (none when the standard
+        declares no planning)."""
+        ids = (self.planning or {}).get(role, ())
+        return [self.indicators[i] for i in ids if i in self.indicators]
+
+    @property
+    def composite_cv(self) -> bool:
+        return self.composite_cv_limits is not None
+
+    def cv_limit(self, segment: str) -> float | None:
+        """A single CV's limit (None when CVs are judged by their composite)."""
+        return (self.cv_limits or {}).get(segment) if not self.composite_cv else None
+
+    def fields_read(self) -> dict[str, set[str]]:
+        """Every data field the standard's rules, veto and reported values read, per table."""
+        out: dict[str, set[str]] = {"schools": set(), "school_year": set(), "county_year": set(), "quality": set()}
+        for ind in self.indicators.values():
+            rule = ind.rule
+            if rule.kind == "per_student":
+                out["school_year"] |= {f"students_{seg}" for seg in self.segments}
+                out["school_year"] |= {f"{rule.resource}_{seg}" for seg in self.segments}
+                if rule.source == "shared":
+                    out["school_year"].add(rule.resource)
+            elif rule.kind == "county_checks":
+                out["county_year"] |= {k for c in rule.checks.values() for k in c.inputs()}
+            elif rule.kind == "school_checks":
+                out["school_year"] |= {k for c in rule.checks.values() for k in c.inputs()}
+                out["county_year"] |= {k for c in rule.county_checks.values() for k in c.inputs()}
+            elif rule.kind == "school_rooms":
+                out["school_year"] |= {f"classes_{seg}" for seg in self.segments}
+                out["school_year"] |= {k for r in rule.rooms.values() for k in (r.rooms_field, r.area_field)}
+            elif rule.kind == "school_size":
+                out["school_year"] |= {f"students_{seg}" for seg in self.segments}
+            elif rule.kind == "class_size":
+                out["school_year"] |= {f"{p}_{seg}" for seg in rule.limits
+                                       for p in ("max_class_size", "oversize_classes", "classes")}
+            elif rule.kind == "teacher_certification":
+                out["school_year"] |= {f"{p}_{seg}" for seg in self.segments
+                                       for p in ("teachers", "certified_teachers")}
+                if rule.fallback_field:
+                    out["county_year"].add(rule.fallback_field)
+            elif rule.kind == "quality_monitoring":
+                out["quality"] |= {"subject", "level", "inter_school_diff_rate"}
+        out["county_year"] |= set(self.veto)
+        out["county_year"] |= {r.field for r in self.reported.values()}
+        return out
 
     def enabled_allowances(self, kind: str | None = None) -> dict[str, Allowance]:
         return {
