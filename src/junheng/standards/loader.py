@@ -60,7 +60,7 @@ def _semantic_problems(std: Standard) -> list[tuple[tuple, str]]:
     id_shape = re.compile(INDICATOR_ID_PATTERN)
     odd = [i for i in std.indicators if not id_shape.fullmatch(i)]
     if odd:
-        problems.append((("indicators",), f"指标标识 {'、'.join(odd)} 不合格式(应为大写字母加数字,如 R1、G15、BG2)"))
+        problems.append((("indicators",), f"指标标识 {'、'.join(odd)} 不合格式(应为一至三个大写字母后接一至两位数字)"))
     if not std.indicators:
         problems.append((("indicators",), "标准中没有任何指标"))
     for area in std.areas:
