@@ -1,4 +1,5 @@
-"""The fill-in template: what a county sees, and that what it fills in imports as it is."""
+"""The fill-in template: what a county sees, and that what it fills in imports as it is; the
+columns follow the county's standard (national-2017 without one, basic-2012 its own)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from junheng.data.catalog import catalog
 from junheng.data.dataset import Dataset
 from junheng.data.importer import NOTES_MARKER, load_dataset
 from junheng.data.template import FIRST_DATA_ROW, write_template
+from junheng.standards.fields import fields_for
+from junheng.standards.loader import load_standard
+
+NATIONAL = fields_for(load_standard("national-2017"))
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +36,7 @@ def validations(sheet) -> dict[str, tuple[str, str | None, str]]:
 def test_one_sheet_per_table_after_the_instructions(template_path):
     workbook = openpyxl.load_workbook(template_path)
     assert workbook.sheetnames == ["填写说明"] + [catalog().table(name).label for name in Dataset.TABLES]
+    assert "national-2017" in workbook["填写说明"]["A2"].value  # the standard it was made for
     instructions = "\n".join(str(v) for row in workbook["填写说明"].iter_rows(values_only=True) for v in row if v)
     for name in Dataset.TABLES:
         assert catalog().table(name).label in instructions and name in instructions
@@ -38,12 +44,12 @@ def test_one_sheet_per_table_after_the_instructions(template_path):
 
 def test_headers_notes_and_layout(template_path):
     sheet = openpyxl.load_workbook(template_path)["学校年度数据"]
-    spec = catalog().table("school_year")
-    assert [c.value for c in sheet[1]] == [f.label for f in spec.fields]
+    shown = NATIONAL["school_year"]
+    assert [c.value for c in sheet[1]] == [f.label for f in shown]
     assert all(c.font.b and c.alignment.wrap_text for c in sheet[1])
     notes = [c.value for c in sheet[2]]
     assert notes[0].startswith(NOTES_MARKER + "必填")
-    oversize = notes[spec.keys.index("oversize_classes_primary")]
+    oversize = notes[[f.key for f in shown].index("oversize_classes_primary")]
     assert oversize.startswith("选填") and "非负整数(单位:个)" in oversize and "班额超过45人" in oversize
     assert sheet.freeze_panes == f"A{FIRST_DATA_ROW}"
     assert sheet.column_dimensions["A"].width >= 12
@@ -56,7 +62,7 @@ def test_drop_downs_for_enums_and_booleans(template_path):
     assert schools["H"] == ("list", '"是,否"', "H3:H5000")  # 是否寄宿制
     assert "A" not in schools  # free text
     school_year = validations(workbook["学校年度数据"])
-    moral = openpyxl.utils.get_column_letter(catalog().table("school_year").keys.index("moral_rating") + 1)
+    moral = openpyxl.utils.get_column_letter([f.key for f in NATIONAL["school_year"]].index("moral_rating") + 1)
     assert school_year[moral][1] == '"优秀,良好,合格,不合格"'
     assert school_year["C"][0] == "whole"  # 小学在校生数: a count
 
@@ -73,6 +79,7 @@ def fill(template_path, out, tables: dict[str, list[dict]]):
     for name, rows in tables.items():
         spec = catalog().table(name)
         sheet = workbook[spec.label]
+        column = {cell.value: cell.column for cell in sheet[1]}  # the template's own columns
         for offset, row in enumerate(rows):
             for key in columns_of(rows):
                 value = row.get(key)
@@ -81,7 +88,7 @@ def fill(template_path, out, tables: dict[str, list[dict]]):
                     value = f.values[value]
                 elif f.type == "bool" and value is not None:
                     value = "是" if value else "否"
-                sheet.cell(FIRST_DATA_ROW + offset, spec.keys.index(key) + 1).value = value
+                sheet.cell(FIRST_DATA_ROW + offset, column[f.label]).value = value
     workbook.save(out)
     return out
 
@@ -98,3 +105,32 @@ def test_a_mistake_in_a_filled_template_is_placed_on_its_sheet_row(template_path
     tables["school_year"][0]["students_junior"] = 40  # P1 is a primary school
     problems = problems_of(fill(template_path, tmp_path / "filled.xlsx", tables))
     assert [(p.table, p.row, p.column, p.value) for p in problems] == [("school_year", 3, "students_junior", "40")]
+
+
+def test_a_basic_2012_template_asks_for_its_own_fields(tmp_path):
+    path = tmp_path / "基本均衡.xlsx"
+    write_template(path, load_standard("basic-2012"))
+    workbook = openpyxl.load_workbook(path)
+    assert "质量监测" not in workbook.sheetnames  # basic-2012 reads no quality monitoring
+    assert "basic-2012" in workbook["填写说明"]["A2"].value
+    school_year = [c.value for c in workbook["学校年度数据"][1]]
+    assert {"教学用计算机台数", "图书册数", "小学中级及以上专业技术职务专任教师数"} <= set(school_year)
+    assert "小学县级及以上骨干教师数" not in school_year and "音乐专用教室数" not in school_year
+    county_year = [c.value for c in workbook["县级年度数据"][1]]
+    assert county_year == ["县区代码", "年度", "县级人民政府推进义务教育均衡发展工作评估得分", "学校均达到省定办学基本标准",
+                           "公众满意度"]
+    rules = "\n".join(str(row[0]) for row in workbook["填写说明"].iter_rows(values_only=True) if row[0])
+    assert "校际差异率" not in rules  # only said where such a column is shown
+
+
+def test_a_filled_basic_2012_template_loads(tmp_path, tables):
+    path = tmp_path / "基本均衡.xlsx"
+    write_template(path, load_standard("basic-2012"))
+    asked = {name: {f.key for f in shown} for name, shown in fields_for(load_standard("basic-2012")).items()}
+    rows = {name: [{k: v for k, v in row.items() if k in asked[name]} for row in table_rows]
+            for name, table_rows in tables.items() if name in asked}
+    for row in rows["school_year"]:
+        row["computers"] = 30
+    dataset = load_dataset(fill(path, tmp_path / "filled.xlsx", rows))
+    assert dataset.warnings == []
+    assert dataset.school_year["computers"].tolist() == [30] * len(rows["school_year"])

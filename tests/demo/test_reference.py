@@ -79,3 +79,30 @@ def test_engine_agrees_with_the_reference_on_the_demo_county(profile):
 
 def test_engine_agrees_with_the_reference_on_a_region():
     _assert_engine_agrees(generate_region(20))
+
+
+def test_engine_agrees_with_the_reference_under_basic_2012():
+    """basic-2012 (eight indicators, no per-school rule): the same units and CVs, and no unit is
+    judged by either. The demo data lacks basic-2012's own fields; they are added here."""
+    basic = load_standard("basic-2012")
+    dataset = generate_region(6, 3)
+    sy = dataset.school_year
+    rng = np.random.default_rng(1)
+    pupils = sy["students_primary"].fillna(0) + sy["students_junior"].fillna(0)
+    sy["computers"] = np.round(rng.uniform(5, 15, len(sy)) * pupils / 100)
+    sy["books"] = np.round(rng.uniform(15, 40, len(sy)) * pupils)
+    for segment in ("primary", "junior"):
+        sy[f"mid_title_teachers_{segment}"] = np.floor(sy[f"teachers_{segment}"] * rng.uniform(0.3, 0.7, len(sy)))
+    engine = compute_resources(dataset, basic)
+    ref = reference_resources(dataset, basic)
+    units = engine.units.merge(ref.units, on=KEYS, suffixes=("_engine", "_ref"), validate="one_to_one")
+    assert len(units) == len(engine.units) == len(ref.units) > 0
+    for ind in basic.resource_indicators():
+        np.testing.assert_allclose(units[f"{ind.id}_engine"], units[f"{ind.id}_ref"], rtol=1e-9)
+    assert ref.units["compliant"].isna().all() and ref.units["met_count"].isna().all()
+    assert engine.units["compliant"].isna().all()
+    cv = engine.cv.merge(ref.cv, on=["county_code", "year", "segment", "indicator"], validate="one_to_one")
+    pairs = engine.units[["county_code", "segment"]].drop_duplicates()
+    assert len(cv) == len(engine.cv) == len(ref.cv) == len(pairs) * len(basic.resource_indicators())
+    assert cv["value_y"].notna().all()
+    np.testing.assert_allclose(cv["value_x"], cv["value_y"], rtol=1e-9)

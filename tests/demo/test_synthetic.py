@@ -22,6 +22,7 @@ from junheng.demo.synthetic import (
 )
 from junheng.engine.coverage import dataset_coverage
 from junheng.schoolyear import current_school_year
+from junheng.standards.fields import fields_for
 from junheng.standards.loader import load_standard
 
 STANDARD = load_standard("national-2017")
@@ -103,8 +104,12 @@ def consistency_problems(dataset) -> list[str]:
 
     joined = sy.merge(schools[["school_id", "school_type"]], on="school_id")
     spec = cat.table("school_year")
+    generated = {f.key for f in fields_for(STANDARD)["school_year"]}  # other standards' fields stay empty
     for f in spec.fields:
         if f.segment is None or f.allowance or f.key in SPLIT_OVERRIDES:
+            continue
+        if f.key not in generated:
+            check(joined[f.key].isna(), f"{f.key} filled, though national-2017 does not read it")
             continue
         has = joined["school_type"].map(lambda t, s=f.segment: s in cat.school_types[t].segments)
         check(has | joined[f.key].isna(), f"{f.key} filled for a school type without {f.segment}")

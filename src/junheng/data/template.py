@@ -4,17 +4,24 @@ Everything in it comes from the format catalogue: one sheet per table (Chinese n
 Chinese headers, a notes row under the header saying per column whether it is required,
 its unit and what to write, drop-downs for enums and 是/否, number checks for numeric
 columns, and a first sheet explaining the whole. The importer skips the notes row.
+
+Which columns: the fields a county under the given standard is asked for
+(`junheng.standards.fields.fields_for`), national-2017's when no standard is given; the
+importer reads a workbook with any subset of the catalogue's columns.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from junheng.data.catalog import FieldSpec, TableSpec, catalog
-from junheng.data.dataset import Dataset
 from junheng.data.importer import INSTRUCTIONS_SHEET, NOTES_MARKER, YEAR_RANGE
 from junheng.data.writer import writing_to
 from junheng.spreadsheets import save_workbook
+
+if TYPE_CHECKING:
+    from junheng.standards.model import Standard
 
 FIRST_DATA_ROW = 3  # row 1: headers, row 2: notes
 LAST_DATA_ROW = 5000  # drop-downs and number checks reach this far
@@ -26,14 +33,21 @@ REQUIRED_FILL = "FCE4D6"  # light orange: required columns
 NOTES_COLOUR = "595959"
 
 
-def write_template(path: Path) -> None:
-    """Write the empty fill-in workbook to `path` (.xlsx)."""
+def write_template(path: Path, standard: Standard | None = None) -> None:
+    """Write the empty fill-in workbook for a county under `standard` (national-2017 when none
+    is given) to `path` (.xlsx): the tables and fields that standard asks for."""
     import openpyxl
 
+    # imported here: the data package does not depend on standards when it is loaded
+    from junheng.standards.fields import fields_for
+    from junheng.standards.loader import DEFAULT_STANDARD, load_standard
+
+    std = standard if standard is not None else load_standard(DEFAULT_STANDARD)
+    fields = fields_for(std)
     workbook = openpyxl.Workbook()
-    _write_instructions(workbook.active)
-    for name in Dataset.TABLES:
-        _write_table_sheet(workbook.create_sheet(), catalog().table(name))
+    _write_instructions(workbook.active, std, fields)
+    for name, shown in fields.items():
+        _write_table_sheet(workbook.create_sheet(), catalog().table(name), shown)
     path = Path(path)
     with writing_to(path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,14 +64,24 @@ GENERAL_RULES = (
     "表头为橙色的列必须填写;蓝色的列选填。空单元格表示缺少该项数据,不要填“无”“/”“-”等符号。",
     "带下拉箭头的单元格请从下拉列表中选择;“是/否”列选择“是”或“否”。",
     "人数、班级数、教室数填非负整数;面积(m²)和金额(元)填非负数,不要带单位。",
-    "百分数填 0 到 100 之间的数,如 95 或 95%;不要填 0.95。校际差异率填 0 到 1 之间的小数。",
+    "百分数填 0 到 100 之间的数,如 95 或 95%;不要填 0.95。",
     "学年填学年开始的年份:2024 表示 2024—2025 学年。",
     "学校标识码、县区代码按文本填写,前导 0 会保留;同一所学校在各表中的学校标识码必须一致。",
     "填好后可用命令“junheng check 文件名.xlsx”校验,所有问题(表、行、列、取值、应填内容)会一次列出。",
 )
+RATE01_RULE = "{labels}填 0 到 1 之间的小数。"  # added after the percent rule when such a column is shown
 
 
-def _write_instructions(sheet) -> None:
+def _general_rules(fields: dict[str, list[FieldSpec]]) -> list[str]:
+    rules = list(GENERAL_RULES)
+    fractions = [f.label for shown in fields.values() for f in shown if f.type == "rate01"]
+    if fractions:
+        at = next(i for i, rule in enumerate(rules) if rule.startswith("百分数"))
+        rules[at] += RATE01_RULE.format(labels="、".join(dict.fromkeys(fractions)))
+    return rules
+
+
+def _write_instructions(sheet, std: Standard, fields: dict[str, list[FieldSpec]]) -> None:
     from openpyxl.styles import Alignment, Font
 
     sheet.title = INSTRUCTIONS_SHEET
@@ -66,29 +90,30 @@ def _write_instructions(sheet) -> None:
     sheet.column_dimensions["C"].width = 10
     sheet.column_dimensions["D"].width = 30
     sheet.column_dimensions["E"].width = 60
-    sheet.append(["县域义务教育优质均衡发展督导评估 数据填报模板"])
+    sheet.append([f"{std.name} 数据填报模板"])
     sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([f"适用标准:{std.name},标准标识 {std.id}。本模板只列出该标准评估所需的数据项和各县区都要填写的基本信息。"])
     sheet.append([])
     sheet.append(["填写要求"])
     sheet.cell(sheet.max_row, 1).font = Font(bold=True)
-    for number, rule in enumerate(GENERAL_RULES, 1):
+    for number, rule in enumerate(_general_rules(fields), 1):
         sheet.append([f"{number}. {rule}"])
     sheet.append([])
     sheet.append(["工作表", "英文名(CSV 文件名)", "是否必填", "每行填写", "内容"])
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
-    for name in Dataset.TABLES:
+    for name, shown in fields.items():
         spec = catalog().table(name)
         sheet.append([spec.label, spec.name, "选填" if spec.optional_table else "必填", spec.description or "",
-                      _table_contents(spec)])
+                      _table_contents(spec, shown)])
         sheet.cell(sheet.max_row, 5).alignment = Alignment(wrap_text=True, vertical="top")
     sheet.append([])
     sheet.append(["说明:本模板由 junheng 根据数据格式自动生成;也可以改用 CSV 文件夹(每张表一个 CSV,文件名为英文名)。"])
 
 
-def _table_contents(spec: TableSpec) -> str:
-    required = [f.label for f in spec.fields if f.required]
-    text = f"共 {len(spec.fields)} 列,其中必填:" + "、".join(required) + "。"
+def _table_contents(spec: TableSpec, shown: list[FieldSpec]) -> str:
+    required = [f.label for f in shown if f.required]
+    text = f"共 {len(shown)} 列,其中必填:" + "、".join(required) + "。"
     if len(spec.key) > 1:
         text += "同一" + "+".join(spec.field(k).label for k in spec.key) + "只能有一行。"
     return text
@@ -98,14 +123,14 @@ def _table_contents(spec: TableSpec) -> str:
 # One sheet per table
 
 
-def _write_table_sheet(sheet, spec: TableSpec) -> None:
+def _write_table_sheet(sheet, spec: TableSpec, shown: list[FieldSpec]) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     sheet.title = spec.label
-    sheet.append([f.label for f in spec.fields])
-    sheet.append([(NOTES_MARKER if i == 0 else "") + _column_note(spec, f) for i, f in enumerate(spec.fields)])
-    for column, f in enumerate(spec.fields, 1):
+    sheet.append([f.label for f in shown])
+    sheet.append([(NOTES_MARKER if i == 0 else "") + _column_note(spec, f) for i, f in enumerate(shown)])
+    for column, f in enumerate(shown, 1):
         letter = get_column_letter(column)
         header = sheet.cell(1, column)
         header.font = Font(bold=True)

@@ -2,8 +2,9 @@
 
 It follows standard.md directly: (school, segment) units by school type, teacher counts per
 segment, school-wide facilities split by weighted students unless a per-segment value is
-given, value = scale · resource / students, the per-school rule (at least `min_met` of 7 met
-and none below `floor_ratio` of its threshold) and the student-weighted CV per (county, year,
+given, value = scale · resource / students, the per-school rule (at least `min_met` of the
+standard's unit-level indicators met and none below `floor_ratio` of its threshold; a standard
+without one, such as basic-2012, judges no unit) and the student-weighted CV per (county, year,
 segment, indicator). Everything is whole-array arithmetic (`np.bincount` for the group sums),
 which makes it the baseline the benchmark (bench/nation.py) compares the engine with.
 
@@ -25,7 +26,9 @@ EPS = 1e-9  # the engine's tolerance: a value exactly at its threshold passes
 
 @dataclass
 class ReferenceResources:
-    units: pd.DataFrame  # county_code, year, school_id, segment, students, R1..R7, met_count, compliant
+    # county_code, year, school_id, segment, students, one column per unit-level indicator (by
+    # id), met_count and compliant (NA when the standard has no per-school rule)
+    units: pd.DataFrame
     cv: pd.DataFrame  # county_code, year, segment, indicator, value, county_value
 
 
@@ -52,7 +55,8 @@ def reference_resources(dataset: Dataset, standard: Standard) -> ReferenceResour
     students = {seg: np.nan_to_num(_float(sy, f"students_{seg}")) for seg in standard.split_weights}
     weighted_total = sum(w * students[seg] for seg, w in standard.split_weights.items())
     indicators = standard.resource_indicators()
-    thresholds_by_segment = {seg: np.array([ind.thresholds[seg] for ind in indicators]) for seg in standard.segments}
+    thresholds_by_segment = {seg: np.array([(ind.thresholds or {}).get(seg, np.nan) for ind in indicators])
+                             for seg in standard.segments}
 
     parts = []
     for seg in standard.segments:
@@ -88,14 +92,19 @@ def _units_frame(parts, sy, group, county_code, year, thresholds_by_segment, sta
     frames = []
     for seg, rows, n, scaled in parts:
         values = scaled / n[:, None]
-        thresholds = thresholds_by_segment[seg][None, :]
-        known = ~np.isnan(values)
-        met = known & (values >= thresholds - EPS)
-        below_floor = known & (values < rule.floor_ratio * thresholds - EPS)
-        unmet = known & ~met
-        failed = below_floor.any(axis=1) | (unmet.sum(axis=1) > len(indicators) - rule.min_met)
-        compliant = pd.array(~failed, dtype="boolean")
-        compliant[~failed & ~known.all(axis=1)] = pd.NA
+        if rule is not None:
+            thresholds = thresholds_by_segment[seg][None, :]
+            known = ~np.isnan(values)
+            met = known & (values >= thresholds - EPS)
+            below_floor = known & (values < rule.floor_ratio * thresholds - EPS)
+            unmet = known & ~met
+            failed = below_floor.any(axis=1) | (unmet.sum(axis=1) > len(indicators) - rule.min_met)
+            met_count = met.sum(axis=1)
+            compliant = pd.array(~failed, dtype="boolean")
+            compliant[~failed & ~known.all(axis=1)] = pd.NA
+        else:  # no unit is judged: nothing to count or decide
+            met_count = pd.array([pd.NA] * len(rows), dtype="Int64")
+            compliant = pd.array([pd.NA] * len(rows), dtype="boolean")
         frame = pd.DataFrame({
             "county_code": county_code[group[rows]],
             "year": year[group[rows]],
@@ -105,7 +114,7 @@ def _units_frame(parts, sy, group, county_code, year, thresholds_by_segment, sta
         })
         for j, ind in enumerate(indicators):
             frame[ind.id] = values[:, j]
-        frame["met_count"] = met.sum(axis=1)
+        frame["met_count"] = met_count
         frame["compliant"] = compliant
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

@@ -19,14 +19,17 @@ How the numbers are made
 ------------------------
 The roster (which schools exist: type, locale, role) is drawn first; then one vectorised pass
 fills every school_year field for all schools and years at once, so 200,000 schools take
-seconds. For each school and each resource indicator R1–R7 an *adequacy factor* is drawn:
+seconds. For each school and each resource the generator fills (`RESOURCES`: the data fields
+of the standard's unit-level indicators, R1–R7 of national-2017) an *adequacy factor* is drawn:
 the unit's value divided by its threshold in the evaluation year. Teacher
-counts are ``ceil(factor · threshold · students / 100)`` (``floor`` for designated weak
+counts are ``ceil(factor · threshold · students / scale)`` (``floor`` for designated weak
 schools); school-wide facilities are ``rate · Σ w·students`` with
 ``rate = factor · max over the school's segments of threshold / w``, so splitting them by
 weighted students (the standard's rule) gives every segment at least ``factor · threshold``.
 Thresholds, split weights, class-size, school-size and music/art room limits are read from the
-standard (national-2017), so the profiles stay true to it.
+standard (national-2017), found by the data field an indicator reads or by its rule kind, so
+the profiles stay true to it. The generator is made for national-2017 (and provincial variants
+that keep its resources and rules): `generation_rules` says plainly what another standard lacks.
 
 Profiles
 --------
@@ -53,6 +56,7 @@ import pandas as pd
 from junheng.data.dataset import Dataset
 from junheng.schoolyear import current_school_year
 from junheng.standards.loader import load_standard
+from junheng.standards.model import Indicator, Standard
 
 SYNTHETIC_LABEL = "(合成数据)"
 STANDARD_ID = "national-2017"
@@ -64,10 +68,15 @@ IN_PROGRESS_SHARE = 0.4  # of the schools: those with a row in the year in progr
 IN_PROGRESS_STATES = (("approved", 0.5), ("submitted", 0.3))
 
 SEGMENTS = ("primary", "junior", "senior")  # senior only splits facilities
-R_IDS = ("R1", "R2", "R3", "R4", "R5", "R6", "R7")
-TEACHER_FIELDS = {"R1": "teachers_above_qual", "R2": "backbone_teachers", "R3": "pe_art_teachers"}
-FACILITY_FIELDS = {"R4": "teaching_aux_area", "R5": "sports_area", "R6": "equipment_value", "R7": "multimedia_classrooms"}
-FACILITY_ROUNDING = {"R4": 1, "R5": 1, "R6": -2}  # decimals: areas to 0.1 m², equipment to 100 元; R7 is a count
+# The resources the generator fills, by data field (the `resource` of a unit-level indicator of
+# the standard): teacher counts per segment, then school-wide facilities split between segments.
+# The factor tables below have one column per resource, in this order.
+TEACHER_RESOURCES = ("teachers_above_qual", "backbone_teachers", "pe_art_teachers")
+FACILITY_RESOURCES = ("teaching_aux_area", "sports_area", "equipment_value", "multimedia_classrooms")
+RESOURCES = TEACHER_RESOURCES + FACILITY_RESOURCES
+SPORTS_AREA = "sports_area"  # the resource of the designed junior CV gap and of crowded schools' shortfall
+# decimals: areas to 0.1 m², equipment to 100 元; multimedia classrooms are a count
+FACILITY_ROUNDING = {"teaching_aux_area": 1, "sports_area": 1, "equipment_value": -2}
 
 
 @dataclass(frozen=True)
@@ -130,8 +139,9 @@ REGION_OVERSIZED_P = 0.08  # urban primary schools (implies crowded)
 REGION_SIZE_SPREAD = (0.7, 1.3)  # a county's school count relative to schools_per_county
 
 # Adequacy factors (value / threshold in the evaluation year), uniform ranges per locale,
-# columns R1..R7. Realistic ordinary schools: county-town schools have qualified and backbone
-# teachers and equipment but little space; village schools have space but older equipment.
+# one column per resource of RESOURCES (national-2017's R1..R7). Realistic ordinary schools:
+# county-town schools have qualified and backbone teachers and equipment but little space;
+# village schools have space but older equipment.
 REALISTIC_FACTORS = {
     #          R1            R2           R3            R4            R5            R6            R7
     "urban": ((1.05, 1.30), (1.5, 2.6), (1.05, 1.40), (1.05, 1.40), (1.02, 1.30), (1.40, 1.90), (1.00, 1.20)),
@@ -139,12 +149,12 @@ REALISTIC_FACTORS = {
     "rural": ((1.20, 1.80), (1.05, 1.8), (1.02, 1.30), (1.50, 2.60), (1.40, 2.60), (1.05, 1.40), (1.02, 1.50)),
 }
 # Junior schools' sports grounds in counties with a "sports gap": small sites in the county
-# town, large ones in the villages, which puts the junior R5 CV over its limit (the realistic
-# demo county has it).
-REALISTIC_JUNIOR_R5 = {"urban": (1.00, 1.15), "town": (1.80, 2.60), "rural": (4.00, 6.00)}
+# town, large ones in the villages, which puts the junior CV of the sports area (R5) over its
+# limit (the realistic demo county has it).
+REALISTIC_JUNIOR_SPORTS = {"urban": (1.00, 1.15), "town": (1.80, 2.60), "rural": (4.00, 6.00)}
 # Weak rural schools: few backbone and PE/art teachers, little equipment (non-compliant units).
 WEAK_FACTORS = ((1.00, 1.20), (0.2, 0.6), (0.20, 0.60), (1.20, 1.60), (1.30, 2.20), (0.60, 0.80), (0.80, 0.95))
-CROWDED_R5 = (0.88, 0.97)  # crowded urban schools: sports area short, within the 85% floor
+CROWDED_SPORTS = (0.88, 0.97)  # crowded urban schools: sports area short, within the 85% floor
 # Passing profile: every indicator met with margin; teacher ratios high enough that the
 # one-teacher steps of tiny schools keep the CVs low.
 PASSING_FACTORS = ((1.35, 1.60), (2.0, 2.6), (1.60, 2.00), (1.30, 1.55), (1.30, 1.55), (1.30, 1.55), (1.30, 1.55))
@@ -152,7 +162,7 @@ PASSING_FACTORS = ((1.35, 1.60), (2.0, 2.6), (1.60, 2.00), (1.30, 1.55), (1.30, 
 # Enrolment drift per year by locale (pupils move from villages to towns).
 GROWTH = {"urban": (0.00, 0.04), "town": (-0.02, 0.02), "rural": (-0.06, -0.01)}
 # Yearly investment: equipment value and multimedia rooms grow by this share per year.
-INVESTMENT = {"R6": (0.02, 0.08), "R7": (0.00, 0.10)}
+INVESTMENT = {"equipment_value": (0.02, 0.08), "multimedia_classrooms": (0.00, 0.10)}
 # Target class size (pupils per class) by locale; only crowded schools exceed the limits of G5
 # (the largest class of other schools is kept within them).
 CLASS_SIZE = {
@@ -202,35 +212,87 @@ TYPE_SUFFIX = {
 # --------------------------------------------------------------------------- standard rules
 
 
+class UnsupportedStandard(ValueError):
+    """The standard lacks a resource or rule the generator needs (its message says which)."""
+
+
+# The rule kinds the generator reads besides the resources, as a message names them.
+KIND_WORDS = {"school_rooms": "专用教室配备规则", "class_size": "班额规则", "school_size": "学校规模规则"}
+
+
+@dataclass(frozen=True)
+class RoomRule:
+    rooms_field: str
+    area_field: str
+    min_area: float
+
+
 @dataclass(frozen=True)
 class _Rules:
     """What generation needs from the standard, as arrays."""
 
-    thresholds: np.ndarray  # (7, 2): R1..R7 × primary, junior
+    thresholds: np.ndarray  # (7, 2): RESOURCES × primary, junior
     scale: np.ndarray  # (7,)
     weights: np.ndarray  # (3,): primary, junior, senior
-    class_limit: dict[str, int]  # G5
-    size_limit: dict[str, int]  # G4, by school type
-    classes_per_room: int  # G3
+    class_limit: dict[str, int]  # the class_size rule (G5)
+    size_limit: dict[str, int]  # the school_size rule (G4), by school type
+    classes_per_room: int  # the school_rooms rule (G3)
     min_rooms: int
-    min_room_area: dict[str, float]
+    rooms: tuple[RoomRule, ...]
 
 
-@lru_cache(maxsize=1)
-def _rules() -> _Rules:
-    std = load_standard(STANDARD_ID)
-    inds = [std.indicator(i) for i in R_IDS]
-    rooms = std.indicator("G3").rule
+def generation_rules(std: Standard) -> _Rules:
+    """The generator's rules from `std`: a unit-level indicator for each of RESOURCES (teachers
+    per segment, facilities shared between segments, with primary and junior thresholds), one
+    school_rooms, class_size and school_size rule each, and split weights of every segment.
+    National-2017 and its provincial variants have them; any other standard is refused with
+    UnsupportedStandard, naming what is missing."""
+    by_resource = {ind.rule.resource: ind for ind in std.resource_indicators()}
+    lacking = [resource for resource in RESOURCES if not _fits(by_resource.get(resource), resource)]
+    kinds = {kind: std.indicators_of_kind(kind) for kind in ("school_rooms", "class_size", "school_size")}
+    missing = []
+    if lacking:
+        missing.append("资源配置指标" + "、".join(f"“{_resource_name(r)}”" for r in lacking)
+                       + "(读取同一数据字段,分小学、初中设定达标值)")
+    missing += [KIND_WORDS[kind] for kind, found in kinds.items() if len(found) != 1]
+    if len(kinds["class_size"]) == 1 and any(seg not in kinds["class_size"][0].rule.limits for seg in SEGMENTS[:2]):
+        missing.append("小学和初中的班额上限")
+    if any(seg not in std.split_weights for seg in SEGMENTS):
+        missing.append("小学、初中和高中的折算权重")
+    if missing:
+        raise UnsupportedStandard(
+            f"合成数据只能按{STANDARD_ID}(县域义务教育优质均衡发展督导评估办法)及沿用其资源配置和办学条件规则的"
+            f"省级细则生成;标准“{std.name}”({std.id})缺少:{';'.join(missing)}。")
+    inds = [by_resource[resource] for resource in RESOURCES]
+    rooms = kinds["school_rooms"][0].rule
     return _Rules(
         thresholds=np.array([[ind.thresholds["primary"], ind.thresholds["junior"]] for ind in inds]),
         scale=np.array([ind.rule.scale for ind in inds]),
         weights=np.array([std.split_weights[s] for s in SEGMENTS]),
-        class_limit=dict(std.indicator("G5").rule.limits),
-        size_limit=dict(std.indicator("G4").rule.limits),
+        class_limit=dict(kinds["class_size"][0].rule.limits),
+        size_limit=dict(kinds["school_size"][0].rule.limits),
         classes_per_room=rooms.classes_per_room,
         min_rooms=rooms.min_rooms,
-        min_room_area={name: room.min_area for name, room in rooms.rooms.items()},
+        rooms=tuple(RoomRule(room.rooms_field, room.area_field, room.min_area) for room in rooms.rooms.values()),
     )
+
+
+def _fits(ind: Indicator | None, resource: str) -> bool:
+    """`ind` reads `resource` the way the generator fills it, with primary and junior thresholds."""
+    source = "segment" if resource in TEACHER_RESOURCES else "shared"
+    return ind is not None and ind.rule.source == source and bool(ind.thresholds) \
+        and all(seg in ind.thresholds for seg in SEGMENTS[:2])
+
+
+def _resource_name(resource: str) -> str:
+    """The name national-2017 gives the indicator that reads `resource` (生均教学仪器设备值)."""
+    named = {ind.rule.resource: ind.name for ind in load_standard(STANDARD_ID).resource_indicators()}
+    return named.get(resource, resource)
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    return generation_rules(load_standard(STANDARD_ID))
 
 
 # --------------------------------------------------------------------------- rosters
@@ -396,13 +458,13 @@ class _Rows:
 
 
 def _draw_factors(rng: np.random.Generator, sch: _Schools) -> np.ndarray:
-    """(n, 7) adequacy factors R1..R7 (value / threshold in the evaluation year)."""
+    """(n, 7) adequacy factors of RESOURCES (value / threshold in the evaluation year)."""
     codes = _locale_codes(sch.locale)
     bounds = np.array([REALISTIC_FACTORS[loc] for loc in LOCALES])[codes]
     gap = sch.sports_gap & (sch.type == "junior")
-    r5 = R_IDS.index("R5")
-    bounds[gap, r5] = np.array([REALISTIC_JUNIOR_R5[loc] for loc in LOCALES])[codes[gap]]
-    bounds[sch.crowded, r5] = CROWDED_R5
+    sports = RESOURCES.index(SPORTS_AREA)
+    bounds[gap, sports] = np.array([REALISTIC_JUNIOR_SPORTS[loc] for loc in LOCALES])[codes[gap]]
+    bounds[sch.crowded, sports] = CROWDED_SPORTS
     bounds[sch.weak] = WEAK_FACTORS
     bounds[sch.passing] = PASSING_FACTORS
     return _uniform(rng, bounds)
@@ -416,7 +478,7 @@ def _students_by_year(rng: np.random.Generator, sch: _Schools, rows: _Rows) -> n
     drifted = np.round(base * (1 + growth[:, None]) ** (-rows.back[:, None]))
     cap = np.where(sch.oversized, np.inf, KIND_MAX[sch.kind])[rows.school]
     students = np.where(base > 0, np.clip(drifted, 8, cap[:, None]), 0.0)
-    # passing counties stay clear of the G4 limit in every year
+    # passing counties stay clear of the school-size limit (G4) in every year
     limits = _rules().size_limit
     limit = np.array([limits.get(t, np.inf) for t in KIND_TYPE], dtype=float)[sch.kind] * 0.95
     limit = np.where(sch.passing, limit, np.inf)[rows.school]
@@ -461,10 +523,11 @@ def _teacher_fields(
     rng: np.random.Generator, sch: _Schools, rows: _Rows, n: np.ndarray, classes: np.ndarray,
     segment: str, factors: np.ndarray,
 ) -> dict:
-    """Full-time teachers of one segment and the R1–R3 subsets (NaN where the school has none)."""
-    column = SEGMENTS.index(segment)
-    thresholds = _rules().thresholds[:3, column]
-    needed = factors[rows.school, :3] * thresholds * n[:, None] / 100
+    """Full-time teachers of one segment and the TEACHER_RESOURCES subsets (NaN where the school
+    has none)."""
+    column, count = SEGMENTS.index(segment), len(TEACHER_RESOURCES)
+    rules = _rules()
+    needed = factors[rows.school, :count] * rules.thresholds[:count, column] * n[:, None] / rules.scale[:count]
     counts = np.where(sch.weak[rows.school, None], np.floor(needed), np.ceil(needed - 1e-9))
     bounds = _by_locale(PUPIL_TEACHER, sch.locale, segment)
     for school_type, ratio in SMALL_PUPIL_TEACHER.items():
@@ -473,61 +536,60 @@ def _teacher_fields(
     teachers = np.maximum.reduce([np.ceil(n / pupils_per_teacher), np.nan_to_num(classes), counts.max(axis=1)])
     present = n > 0
     out = {f"teachers_{segment}": teachers, f"certified_teachers_{segment}": teachers}
-    out.update({f"{TEACHER_FIELDS[r]}_{segment}": counts[:, i] for i, r in enumerate(("R1", "R2", "R3"))})
+    out.update({f"{resource}_{segment}": counts[:, i] for i, resource in enumerate(TEACHER_RESOURCES)})
     return {key: np.where(present, value, np.nan) for key, value in out.items()}
 
 
 def _facility_fields(rng: np.random.Generator, sch: _Schools, rows: _Rows, students: np.ndarray, factors: np.ndarray) -> dict:
-    """School-wide facilities R4–R7. Areas stay fixed over the years; equipment and multimedia
-    rooms grow with investment. Ordinary schools meet their factor in every year; designated
+    """School-wide facilities (FACILITY_RESOURCES). Areas stay fixed over the years; equipment and
+    multimedia rooms grow with investment. Ordinary schools meet their factor in every year; designated
     shortfalls (weak schools, crowded schools' sports area) are as designed in the evaluation year."""
     rules = _rules()
-    ids = ("R4", "R5", "R6", "R7")
-    idx = [R_IDS.index(i) for i in ids]
+    idx = [RESOURCES.index(r) for r in FACILITY_RESOURCES]
     per_weight = rules.thresholds[idx] / rules.weights[:2]  # (4, 2) threshold / w by segment
     need = np.where(sch.has[:, None, :2], per_weight[None], 0.0).max(axis=2)  # (n, 4)
     rate = factors[:, idx] * need
 
     weighted = students @ rules.weights
     weighted_last = rows.per_school(weighted)[:, rows.anchor]
-    invest = np.zeros((len(sch), len(ids)))
-    for i, ind in enumerate(ids):
-        if ind in INVESTMENT:
-            invest[:, i] = rng.uniform(*INVESTMENT[ind], len(sch))
+    invest = np.zeros((len(sch), len(FACILITY_RESOURCES)))
+    for i, resource in enumerate(FACILITY_RESOURCES):
+        if resource in INVESTMENT:
+            invest[:, i] = rng.uniform(*INVESTMENT[resource], len(sch))
     growth = (1 - invest[rows.school]) ** rows.back[:, None]
     relative = weighted_last[rows.school, None] / np.maximum(weighted, 1)[:, None] * growth  # value vs last year
     worst = rows.per_school(relative).min(axis=1)
-    anchor_last = sch.weak[:, None] | (sch.crowded[:, None] & (np.array(ids) == "R5"))
+    anchor_last = sch.weak[:, None] | (sch.crowded[:, None] & (np.array(FACILITY_RESOURCES) == SPORTS_AREA))
     rate = rate / np.where(anchor_last, 1.0, worst)
 
     amount = (rate * weighted_last[:, None])[rows.school] * growth / rules.scale[idx]
     out = {}
-    for i, ind in enumerate(ids):
-        if ind in FACILITY_ROUNDING:
-            value = np.round(amount[:, i], FACILITY_ROUNDING[ind])
+    for i, resource in enumerate(FACILITY_RESOURCES):
+        if resource in FACILITY_ROUNDING:
+            value = np.round(amount[:, i], FACILITY_ROUNDING[resource])
         else:
             value = np.where(sch.weak[rows.school], np.floor(amount[:, i]), np.ceil(amount[:, i] - 1e-9))
-        out[FACILITY_FIELDS[ind]] = value
+        out[resource] = value
     return out
 
 
 def _room_fields(rng: np.random.Generator, sch: _Schools, rows: _Rows, classes_total: np.ndarray) -> dict:
-    """Music and art rooms (G3): enough for the most classes of any year, with normal areas,
-    except weak schools (small rooms) and oversized schools (one room short). Teaching points
-    have none."""
+    """The special rooms of the school_rooms rule (G3: music and art rooms): enough for the most
+    classes of any year, with normal areas, except weak schools (small rooms) and oversized
+    schools (one room short). Teaching points have none."""
     rules = _rules()
     needed = np.maximum(rules.min_rooms, np.ceil(classes_total / rules.classes_per_room))
     most = rows.per_school(needed).max(axis=1)
     last = rows.per_school(needed)[:, rows.anchor]
     out = {}
-    for room in ("music", "art"):
+    for room in rules.rooms:
         rooms = most + (rng.random(len(sch)) < 0.3)
         rooms = np.where(sch.oversized, np.maximum(last - 1, 1), rooms)
         ratio = np.where(sch.weak, rng.uniform(*SMALL_ROOM_AREA, len(sch)), rng.uniform(*ROOM_AREA, len(sch)))
-        area = np.ceil(ratio * rules.min_room_area[room] * 10) / 10
+        area = np.ceil(ratio * room.min_area * 10) / 10
         none = sch.type == "teaching_point"
-        out[f"{room}_rooms"] = np.where(none, 0.0, rooms)[rows.school]
-        out[f"{room}_room_min_area"] = np.where(none, np.nan, area)[rows.school]
+        out[room.rooms_field] = np.where(none, 0.0, rooms)[rows.school]
+        out[room.area_field] = np.where(none, np.nan, area)[rows.school]
     return out
 
 

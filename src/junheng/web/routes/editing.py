@@ -1,6 +1,11 @@
 """Shared pieces of the editing pages (forms, review, upload, audit): catalogue fields as form
 inputs, typed values back to text, posted text validated with the import's rules, changes
-computed against one stored row, audit history, times and flash messages."""
+computed against one stored row, audit history, times and flash messages.
+
+Which fields a form asks for: those the county's standard asks for
+(`junheng.standards.fields.fields_for`; every catalogue field when the standard cannot be
+read), so a county under basic-2012 fills in its own indicators and none of national-2017's.
+A stored value of a field the form does not show is never touched by a save."""
 
 from __future__ import annotations
 
@@ -20,16 +25,19 @@ from junheng.data.problems import DatasetInvalid, Problem
 from junheng.monitor.inputs import SHEETS
 from junheng.monitor.tasks import STATUS_LABELS as TASK_STATUS_LABELS
 from junheng.planner.costs import COST_LABELS
-from junheng.standards.loader import standard_name
+from junheng.standards.fields import fields_for
+from junheng.standards.loader import DEFAULT_STANDARD, StandardError, find_standard_by_id, standard_name
+from junheng.standards.model import Standard
 from junheng import schoolyear
 from junheng.schoolyear import LOCAL_TIME  # users read times in Beijing time; the store keeps UTC
 from junheng.store import repo
-from junheng.store.models import AuditEntry, School, SchoolYear, User
+from junheng.store.models import AuditEntry, OrgNode, School, SchoolYear, User
 from junheng.store.repo import STATE_LABELS
 from junheng.store.users import ROLE_LABELS
 from junheng.web.app import templates
 from junheng.web.deps import Viewer, current_viewer
 from junheng.web.files import read_form
+from junheng.web.routes.pages import standards_folder
 
 VIA_LABELS = {"form": "表单", "upload": "上传", "api": "接口", "cli": "命令行", "system": "系统"}
 ENTITY_LABELS = {"school": "学校", "school_year": "学校年度", "county_year": "县级年度", "quality": "质量监测",
@@ -102,11 +110,11 @@ SCHOOL_YEAR_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     # (id, heading, key prefixes / keys); each field goes to the first group that claims it
     ("students", "学生与班级", ("students_", "classes_", "max_class_size_", "oversize_classes_")),
     ("teachers", "教师", ("teachers_", "teachers_above_qual_", "backbone_teachers_", "pe_art_teachers_",
-                          "certified_teachers_")),
+                          "certified_teachers_", "mid_title_teachers_")),
     ("rooms", "专用教室", ("music_rooms", "music_room_min_area", "art_rooms", "art_room_min_area")),
     ("facilities", "校舍与设备", tuple(f"{key}{part}" for key in ("teaching_aux_area", "sports_area", "equipment_value",
                                                                    "multimedia_classrooms")
-                                       for part in ("", "_primary", "_junior"))),
+                                       for part in ("", "_primary", "_junior")) + ("computers", "books")),
     ("funds", "经费与管理", ("public_funds", "training_funds", "has_charter", "moral_rating")),
 ]
 ALLOWANCE_GROUP = ("allowance", "放宽条款所需(可选)")
@@ -118,7 +126,8 @@ COUNTY_YEAR_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("recognition", "社会认可度", ("social_recognition_rate",)),
     ("veto", "一票否决事项(发生时选“是”)", ("veto_",)),
 ]
-GUARANTEE_GROUP = ("guarantee", "政府保障程度")
+GUARANTEE_GROUP = ("guarantee", "政府保障程度")  # every field no other group claims
+REPORTED_GROUP = ("reported", "报告项(不参与达标判定)")  # the standard's `reported` values
 
 TABLE_KEYS = {"school_year": ("school_id", "year"), "county_year": ("county_code", "year")}
 
@@ -162,14 +171,34 @@ def _claimed(key: str, claims: tuple[str, ...]) -> bool:
     return any(key == c or (c.endswith("_") and key.startswith(c)) for c in claims)
 
 
-def school_year_specs(school: School, stored: dict) -> list[FieldSpec]:
-    """The school_year fields this school fills: its type's segments, plus any field that
-    already holds a value (so it can be seen and cleared)."""
+def county_standard(request: Request, county: OrgNode | None) -> Standard | None:
+    """The standard a county's data is entered for: its own (national-2017 when it names none),
+    from the catalogue or the workspace's standards folder; None when that standard cannot be
+    read (the forms then ask for every field: nothing the county may need is hidden)."""
+    standard_id = (county.standard if county is not None else None) or DEFAULT_STANDARD
+    try:
+        return find_standard_by_id(standard_id, [standards_folder(request)])
+    except (StandardError, OSError):
+        return None
+
+
+def asked_fields(table: str, standard: Standard | None) -> list[FieldSpec]:
+    """The fields of `table` a county under `standard` is asked for, in catalogue order (every
+    field without a standard)."""
+    if standard is None:
+        return list(catalog().table(table).fields)
+    return fields_for(standard).get(table, [])
+
+
+def school_year_specs(school: School, stored: dict, standard: Standard | None = None) -> list[FieldSpec]:
+    """The school_year fields this school fills: those the county's standard asks for (every
+    field when no standard is given) of its type's segments, plus a field of another segment
+    that already holds a value (so it can be seen and cleared)."""
     cat = catalog()
     segments = set(cat.school_types[school.school_type].segments) if school.school_type in cat.school_types \
         else {"primary", "junior", "senior"}
     out = []
-    for f in cat.table("school_year").fields:
+    for f in asked_fields("school_year", standard):
         if f.key in TABLE_KEYS["school_year"]:
             continue
         if f.segment and f.segment not in segments and stored.get(f.key) is None:
@@ -178,8 +207,9 @@ def school_year_specs(school: School, stored: dict) -> list[FieldSpec]:
     return out
 
 
-def county_year_specs() -> list[FieldSpec]:
-    return [f for f in catalog().table("county_year").fields if f.key not in TABLE_KEYS["county_year"]]
+def county_year_specs(standard: Standard | None = None) -> list[FieldSpec]:
+    """The county_year fields the county's standard asks for (every field without one)."""
+    return [f for f in asked_fields("county_year", standard) if f.key not in TABLE_KEYS["county_year"]]
 
 
 def group_school_year(fields: list[FormField]) -> list[FieldGroup]:
@@ -196,10 +226,20 @@ def group_school_year(fields: list[FormField]) -> list[FieldGroup]:
     return [groups[g] for g in order if groups[g].fields]
 
 
-def group_county_year(fields: list[FormField]) -> list[FieldGroup]:
-    groups = [FieldGroup(GUARANTEE_GROUP[0], GUARANTEE_GROUP[1], [])]
+def group_county_year(fields: list[FormField], standard: Standard | None = None) -> list[FieldGroup]:
+    """The county form's groups; with a standard, the government group is named as the standard
+    names that area and the values it reports without judging get a group of their own."""
+    guarantee = GUARANTEE_GROUP[1]
+    if standard is not None and standard.has_area("government_guarantee"):
+        guarantee = standard.area_label("government_guarantee")
+    reported = {value.field for value in standard.reported.values()} if standard is not None else set()
+    groups = [FieldGroup(GUARANTEE_GROUP[0], guarantee, [])]
     groups += [FieldGroup(gid, title, []) for gid, title, _ in COUNTY_YEAR_GROUPS]
+    groups.append(FieldGroup(*REPORTED_GROUP, []))
     for f in fields:
+        if f.key in reported:
+            groups[-1].fields.append(f)
+            continue
         index = next((i + 1 for i, (_, _, claims) in enumerate(COUNTY_YEAR_GROUPS) if _claimed(f.key, claims)), 0)
         groups[index].fields.append(f)
     return [g for g in groups if g.fields]

@@ -6,6 +6,11 @@ any value is wrong; the typed values come back with each error beside its field.
 only the values that changed, one audit entry each (`repo.apply`, via="form"), and carries the
 row's version so that a form opened before someone else's save is refused instead of silently
 overwriting it. Submitted and approved rows are locked.
+
+The fields are those the county's standard asks for (`editing.county_standard`,
+`junheng.standards.fields`); a save writes only fields the form shows, so values stored for
+fields it does not show (another standard's, or those of a segment the school lacks) stay
+as they are.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy.orm import Session
 from junheng.data.catalog import catalog
 from junheng.data.importer import validate_rows
 from junheng.data.problems import DatasetInvalid
+from junheng.standards.model import Standard
 from junheng.store import repo
 from junheng.store.models import (
     AuditEntry,
@@ -37,8 +43,10 @@ from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, cu
 from junheng.web.params import Year
 from junheng.web.routes.editing import (
     FormField,
+    asked_fields,
     base_context,
     check_year,
+    county_standard,
     county_year_specs,
     entry_row,
     form_data,
@@ -72,9 +80,9 @@ def _school_key(school: School, year: int) -> str:
 
 
 def _school_fields(session: Session, school: School, year: int, row: SchoolYear | None,
-                   values: dict[str, str] | None, errors: dict[str, str]) -> list[FormField]:
+                   values: dict[str, str] | None, errors: dict[str, str], standard: Standard | None) -> list[FormField]:
     stored = row.values if row else {}
-    specs = school_year_specs(school, stored)
+    specs = school_year_specs(school, stored, standard)
     history: dict[str, list[dict]] = {}
     for h in history_rows(session, "school_year", _school_key(school, year), "school_year"):
         history.setdefault(h["field"], []).append(h)
@@ -100,7 +108,7 @@ def render_school_year(request: Request, session: Session, viewer: Viewer, schoo
         source = next((r for r in years if r.year == prefill_from), None)
         if source is not None:
             values = {k: shown(None, v) for k, v in source.values.items()}
-    fields = _school_fields(session, school, year, row, values, errors)
+    fields = _school_fields(session, school, year, row, values, errors, county_standard(request, school.county))
     context = base_context(viewer) | {
         "school": school, "county": school.county, "year": year, "row": row, "groups": group_school_year(fields),
         "editable": can_edit and not locked and not deleted, "can_edit": can_edit, "can_manage": can_manage,
@@ -185,7 +193,7 @@ def save_school_year(code: str, year: Year, request: Request, form=Depends(form_
     if action not in ("save", "submit"):
         raise HTTPException(status_code=400, detail="未知的操作。")
     row = school_year_row(session, school, year, lock=True)
-    specs = school_year_specs(school, row.values if row else {})
+    specs = school_year_specs(school, row.values if row else {}, county_standard(request, school.county))
     posted = {f.key: str(form.get(f.key) or "").strip() for f in specs if f.key in form}
     try:
         posted_version = int(form.get("version", "-1"))
@@ -299,9 +307,10 @@ def render_county_year(request: Request, session: Session, viewer: Viewer, count
     key = f"{county.code}/{year}"
     for h in history_rows(session, "county_year", key, "county_year"):
         history.setdefault(h["field"], []).append(h)
+    standard = county_standard(request, county)
     fields = [FormField(spec=f, value=values[f.key] if values is not None and f.key in values
                         else shown(f, stored.get(f.key)), error=errors.get(f.key), history=history.get(f.key, []))
-              for f in county_year_specs()]
+              for f in county_year_specs(standard)]
     can_manage = viewer.access.can_manage_county(county)
     locked = row is not None and row.status in LOCKED_STATES
     stored_quality = _quality_rows(session, county, year)
@@ -316,7 +325,7 @@ def render_county_year(request: Request, session: Session, viewer: Viewer, count
     years = sorted(set(session.scalars(select(CountyYear.year).where(CountyYear.county_id == county.id,
                                                                      CountyYear.deleted_at.is_(None)))) | {year})
     context = base_context(viewer) | {
-        "county": county, "year": year, "row": row, "groups": group_county_year(fields), "years": years,
+        "county": county, "year": year, "row": row, "groups": group_county_year(fields, standard), "years": years,
         "editable": can_manage and not locked and not county.deleted, "can_manage": can_manage, "locked": locked,
         "errors": errors, "general": general or [],
         "version": version if version is not None else (row.version if row else 0),
@@ -325,6 +334,8 @@ def render_county_year(request: Request, session: Session, viewer: Viewer, count
         "history": history_rows(session, "county_year", key, "county_year", limit=200),
         "quality_history": [entry_row(e, "quality") for e in quality_history],
         "levels": [("1", "Ⅰ"), ("2", "Ⅱ"), ("3", "Ⅲ"), ("4", "Ⅳ")],
+        # the quality-monitoring rows are asked for when the standard reads them (or rows exist)
+        "asks_quality": bool(asked_fields("quality", standard)) or bool(stored_quality),
     }
     return templates.TemplateResponse(request, "county_year_form.html", context, status_code=status_code)
 
@@ -353,7 +364,7 @@ def save_county_year(code: str, year: Year, request: Request, form=Depends(form_
     if action not in ("save", "lock"):
         raise HTTPException(status_code=400, detail="未知的操作。")
     row = _county_year_row(session, county, year, lock=True)
-    specs = county_year_specs()
+    specs = county_year_specs(county_standard(request, county))
     posted = {f.key: str(form.get(f.key) or "").strip() for f in specs if f.key in form}
     try:
         posted_version = int(form.get("version", "-1"))
