@@ -110,3 +110,22 @@ def test_a_county_whose_standard_cannot_be_read_is_asked_for_every_field(world):
     text = data_form(world.login("other_school").get(f"/schools/{BASIC_SCHOOL}/years/{YEAR}").text,
                      "school-year-form")
     assert "教学用计算机台数" in text and "县级及以上骨干教师数" in text
+
+
+def template_headers(content: bytes) -> set[str]:
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    return {str(cell) for sheet in book.worksheets for row in sheet.iter_rows(max_row=6, values_only=True)
+            for cell in row if cell}
+
+
+def test_the_downloaded_template_follows_the_countys_standard(world):
+    basic = world.login("other_county").get(f"/counties/{OTHER_COUNTY}/upload-template.xlsx")
+    national = world.login("county").get(f"/counties/{COUNTY}/upload-template.xlsx")
+    assert basic.status_code == national.status_code == 200
+    basic_text, national_text = " ".join(template_headers(basic.content)), " ".join(template_headers(national.content))
+    assert "教学用计算机台数" in basic_text and "县级及以上骨干教师数" not in basic_text
+    assert "县级及以上骨干教师数" in national_text and "教学用计算机台数" not in national_text

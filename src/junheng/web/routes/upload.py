@@ -474,11 +474,16 @@ def apply_upload(code: str, upload_id: str, request: Request, form=Depends(form_
 # ---------------------------------------------------------------- downloads: template and current data
 
 @router.get("/counties/{code}/upload-template.xlsx")
-def download_template(code: str, viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
-    _county(session, viewer, code)
+def download_template(code: str, request: Request, viewer: Viewer = Depends(current_viewer),
+                      session: Session = REQUEST_SESSION):
+    """The fill-in template for the county's own standard (only the fields it reads)."""
+    county = _county(session, viewer, code)
     from junheng.data.template import write_template
+    from junheng.web.routes.editing import county_standard
 
-    return download(written(write_template, "template.xlsx"), XLSX_TYPE, "填报模板.xlsx", "template.xlsx")
+    standard = county_standard(request, county)
+    return download(written(lambda path: write_template(path, standard), "template.xlsx"), XLSX_TYPE,
+                    "填报模板.xlsx", "template.xlsx")
 
 
 @router.get("/counties/{code}/current-data.xlsx")
