@@ -14,44 +14,58 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from junheng.planner.county import SEGMENT_LABELS, CountyYear, clean
 from junheng.planner.errors import PlannerError
+from junheng.planner.measures import FACILITY_KINDS, HIRE_KINDS
+from junheng.standards.model import Standard
 
 
 @dataclass(frozen=True)
 class ActionKind:
+    """A kind of action. The indicators it serves are the standard's: those of the planning
+    `roles` it belongs to, then the unit-level indicators reading the `fields` it adds to."""
+
     key: str
     label: str
     unit: str
     integer: bool
-    indicators: tuple[str, ...]
+    roles: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
     recurring: bool = False  # a yearly cost (teacher salaries)
 
+    def indicators(self, std: Standard) -> list[str]:
+        ids = [ind.id for role in self.roles for ind in std.planned(role)]
+        ids += [ind.id for field in self.fields for ind in std.resource_indicators() if ind.rule.resource == field]
+        return list(dict.fromkeys(ids))
 
+
+_TEACHERS = ("teachers_above_qual", "backbone_teachers", "pe_art_teachers")
+_ROOM = dict(roles=("rooms",), fields=("teaching_aux_area",))  # a new or larger room is teaching space too
 KINDS: dict[str, ActionKind] = {k.key: k for k in (
-    ActionKind("hire_above_qual", "新增高于规定学历专任教师", "人", True, ("R1",), recurring=True),
-    ActionKind("hire_backbone", "新增县级以上骨干教师", "人", True, ("R2", "R1"), recurring=True),
-    ActionKind("hire_pe_art", "新增体育、艺术专任教师", "人", True, ("R3", "R1"), recurring=True),
-    ActionKind("build_teaching_area", "新建、扩建教学及辅助用房", "m²", False, ("R4",)),
-    ActionKind("build_sports_area", "新建、扩建体育运动场地", "m²", False, ("R5",)),
-    ActionKind("buy_equipment", "购置教学仪器设备", "元", False, ("R6",)),
-    ActionKind("add_multimedia_classrooms", "建设网络多媒体教室", "间", True, ("R7",)),
-    ActionKind("build_music_room", "新建音乐专用教室", "间", True, ("G3", "R4")),
-    ActionKind("build_art_room", "新建美术专用教室", "间", True, ("G3", "R4")),
-    ActionKind("enlarge_music_room", "改扩建音乐专用教室", "m²", False, ("G3", "R4")),
-    ActionKind("enlarge_art_room", "改扩建美术专用教室", "m²", False, ("G3", "R4")),
-    ActionKind("split_classes", "增设班级、拆分大班额", "个班", True, ("G5",)),
-    ActionKind("rebalance_classes", "均衡编班(不增设班级)", "个班", True, ("G5",)),
-    ActionKind("divert_students", "分流学生(调整招生范围)", "人", True, ("G4",)),
-    ActionKind("certify_teachers", "未持证专任教师取得教师资格证", "人", True, ("G12",)),
-    ActionKind("add_training_funds", "增加教师培训经费", "元", False, ("Q4",)),
-    ActionKind("rotate_teachers", "教师交流轮岗", "人", True, ("G11", "R1", "R2", "R3")),
+    ActionKind("hire_above_qual", "新增高于规定学历专任教师", "人", True, fields=("teachers_above_qual",),
+               recurring=True),
+    ActionKind("hire_backbone", "新增县级以上骨干教师", "人", True, fields=("backbone_teachers", "teachers_above_qual"),
+               recurring=True),
+    ActionKind("hire_pe_art", "新增体育、艺术专任教师", "人", True, fields=("pe_art_teachers", "teachers_above_qual"),
+               recurring=True),
+    ActionKind("build_teaching_area", "新建、扩建教学及辅助用房", "m²", False, fields=("teaching_aux_area",)),
+    ActionKind("build_sports_area", "新建、扩建体育运动场地", "m²", False, fields=("sports_area",)),
+    ActionKind("buy_equipment", "购置教学仪器设备", "元", False, fields=("equipment_value",)),
+    ActionKind("add_multimedia_classrooms", "建设网络多媒体教室", "间", True, fields=("multimedia_classrooms",)),
+    ActionKind("build_music_room", "新建音乐专用教室", "间", True, **_ROOM),
+    ActionKind("build_art_room", "新建美术专用教室", "间", True, **_ROOM),
+    ActionKind("enlarge_music_room", "改扩建音乐专用教室", "m²", False, **_ROOM),
+    ActionKind("enlarge_art_room", "改扩建美术专用教室", "m²", False, **_ROOM),
+    ActionKind("split_classes", "增设班级、拆分大班额", "个班", True, roles=("class_size",)),
+    ActionKind("rebalance_classes", "均衡编班(不增设班级)", "个班", True, roles=("class_size",)),
+    ActionKind("divert_students", "分流学生(调整招生范围)", "人", True, roles=("school_size",)),
+    ActionKind("certify_teachers", "未持证专任教师取得教师资格证", "人", True, roles=("certification",)),
+    ActionKind("add_training_funds", "增加教师培训经费", "元", False, roles=("training_funds",)),
+    ActionKind("rotate_teachers", "教师交流轮岗", "人", True, roles=("rotation",), fields=_TEACHERS),
 )}
 
 # Teacher kinds of hires and moves: the school_year count they add to (besides teachers_<seg>).
-HIRE_FIELDS = {"hire_above_qual": "teachers_above_qual", "hire_backbone": "backbone_teachers",
-               "hire_pe_art": "pe_art_teachers"}
+HIRE_FIELDS = {kind: field for field, kind in HIRE_KINDS.items()}
 MOVE_FIELDS = {"backbone": "backbone_teachers", "pe_art": "pe_art_teachers", "above_qual": None}
-FACILITY_FIELDS = {"build_teaching_area": "teaching_aux_area", "build_sports_area": "sports_area",
-                   "buy_equipment": "equipment_value", "add_multimedia_classrooms": "multimedia_classrooms"}
+FACILITY_FIELDS = {kind: field for field, kind in FACILITY_KINDS.items()}
 ROOM_FIELDS = {"music": ("music_rooms", "music_room_min_area"), "art": ("art_rooms", "art_room_min_area")}
 
 
@@ -94,7 +108,8 @@ def make_action(kind: str, cy: CountyYear, school_id: str, quantity: float, *, s
     spec = KINDS[kind]
     return Action(kind=kind, label=spec.label, school_id=school_id, school_name=cy.school_name(school_id),
                   segment=segment, quantity=quantity, unit=spec.unit, unit_cost=unit_cost,
-                  cost=quantity * unit_cost if cost is None else cost, indicators=list(spec.indicators), **extra)
+                  cost=quantity * unit_cost if cost is None else cost, indicators=spec.indicators(cy.standard),
+                  **extra)
 
 
 # ---------------------------------------------------------------- applying actions to rows

@@ -5,8 +5,11 @@ planning").
 
 Variables are amounts of *levers* (one kind of addition at one school, or at one segment when
 the data gives that facility per segment) per plan year. A lever adds to the resource of the
-units it reaches: a teacher to its segment (an above-qualification hire also to R1), a shared
-facility to each segment by its share of weighted students, as the engine splits it.
+units it reaches: a teacher to its segment (every hire also to the above-qualification
+indicator when new teachers are above it), a shared facility to each segment by its share of
+weighted students, as the engine splits it. Which indicator a lever closes is the standard's
+declaration: the indicators of the measures hire_teachers and build_facilities, each by the
+field its rule reads (junheng.planner.measures).
 """
 
 from __future__ import annotations
@@ -20,22 +23,26 @@ from junheng.engine.result import EvaluationResult
 from junheng.planner.actions import KINDS, Action, ceil_amount, make_action
 from junheng.planner.costs import CostTable
 from junheng.planner.county import SEGMENT_LABELS, CountyYear, Unit, units_of
+from junheng.planner.measures import (
+    HIRE_KINDS,
+    above_qual_indicator,
+    facility_indicators,
+    hire_indicators,
+    lever_kind,
+    planned_ids,
+)
 from junheng.planner.model import INF, Model, solve_integral, solve_relaxation
 
-HIRES = {"hire_above_qual": "above_qual", "hire_backbone": "backbone", "hire_pe_art": "pe_art"}
-FACILITY_LEVERS = {"R4": "build_teaching_area", "R5": "build_sports_area", "R6": "buy_equipment",
-                   "R7": "add_multimedia_classrooms"}
+HIRES = set(HIRE_KINDS.values())  # the action kinds that hire a teacher
 CV_MARGIN = 5e-5  # the integral plan keeps every CV this far below its limit (rounding of m² and 元)
 TIEBREAK = 1e-7  # per plan year, relative: among equal costs, spend earlier
 BUDGET_ROUNDS = 4
-IND_NAMES = {"R1": "每百名学生高于规定学历教师数", "R2": "每百名学生县级以上骨干教师数",
-             "R3": "每百名学生体育、艺术专任教师数", "R4": "生均教学及辅助用房面积", "R5": "生均体育运动场馆面积",
-             "R6": "生均教学仪器设备值", "R7": "每百名学生网络多媒体教室数"}
 
 
 @dataclass(frozen=True)
 class Lever:
     kind: str
+    indicator: str  # the unit-level indicator whose field the lever adds to
     school_id: str
     segment: str | None  # teachers: their segment; facilities: only when given per segment
     unit_cost: float
@@ -73,37 +80,43 @@ class BuildModel:
         self.by_school: dict[str, list[Unit]] = {}
         for u in self.units:
             self.by_school.setdefault(u.school_id, []).append(u)
+        std = cy.standard
+        self.names = {ind.id: ind.name for ind in std.resource_indicators()}
+        self.gap_units = {ind.id: ind.rule.gap_unit for ind in std.resource_indicators()}
+        above = above_qual_indicator(std)
+        self.above_qual = above.id if above is not None else None
         self.levers = self._levers()
 
     # ------------------------------------------------------------ levers
 
     def _levers(self) -> list[Lever]:
-        uc, levers = self.costs.unit_costs, []
+        std, levers = self.cy.standard, []
         for u in self.units:
-            for kind, teacher in HIRES.items():
-                levers.append(Lever(kind, u.school_id, u.segment, self.costs.teacher_cost(teacher), True, True))
-        cost = {"R4": uc.teaching_aux_area, "R5": uc.sports_area, "R6": uc.equipment, "R7": uc.multimedia_classroom}
+            for ind in hire_indicators(std):
+                levers.append(Lever(lever_kind(ind), ind.id, u.school_id, u.segment,
+                                    self.costs.resource_cost(ind.rule.resource), True, True))
         seen = set()
         for u in self.units:
-            for ind, kind in FACILITY_LEVERS.items():
-                seg = u.segment if u.explicit[ind] else None
+            for ind in facility_indicators(std):
+                kind = lever_kind(ind)
+                seg = u.segment if u.explicit[ind.id] else None
                 key = (kind, u.school_id, seg)
                 if key not in seen:
                     seen.add(key)
-                    levers.append(Lever(kind, u.school_id, seg, cost[ind], False, ind == "R7"))
+                    levers.append(Lever(kind, ind.id, u.school_id, seg, self.costs.resource_cost(ind.rule.resource),
+                                        False, ind.rule.gap_integer))
         return levers
 
     def effects(self, lever: Lever) -> list[tuple[Unit, str, float]]:
         """(unit, indicator, resource added per unit of the lever)."""
         out = []
+        ind = lever.indicator
         if lever.kind in HIRES:
             u = self._unit(lever.school_id, lever.segment)
-            ind = {"hire_above_qual": "R1", "hire_backbone": "R2", "hire_pe_art": "R3"}[lever.kind]
             out.append((u, ind, 1.0))
-            if ind != "R1" and self.costs.new_teachers_above_qualification:
-                out.append((u, "R1", 1.0))
+            if ind != self.above_qual and self.above_qual is not None and self.costs.new_teachers_above_qualification:
+                out.append((u, self.above_qual, 1.0))
             return out
-        ind = next(i for i, k in FACILITY_LEVERS.items() if k == lever.kind)
         for u in self.by_school[lever.school_id]:
             if lever.segment is not None and u.segment == lever.segment:
                 out.append((u, ind, 1.0))
@@ -275,7 +288,7 @@ class BuildModel:
                 if q <= 0:
                     continue
                 salary_years = years - y + 1 if lever.recurring else 1
-                details = {"above_qual": True} if lever.kind in ("hire_backbone", "hire_pe_art") and \
+                details = {"above_qual": True} if lever.kind in HIRES and lever.indicator != self.above_qual and \
                     self.costs.new_teachers_above_qualification else {}
                 out.append(make_action(
                     lever.kind, self.cy, lever.school_id, q, segment=lever.segment, unit_cost=lever.unit_cost,
@@ -301,7 +314,8 @@ class BuildModel:
     def _note(self, lever: Lever, salary_years: int) -> str | None:
         if lever.recurring:
             return (f"年人员经费 {lever.unit_cost:,.0f} 元/人,方案期内计 {salary_years} 年"
-                    + (";按新招聘教师学历高于规定学历,同时计入 R1" if lever.kind != "hire_above_qual"
+                    + (f";按新招聘教师学历高于规定学历,同时计入 {self.above_qual}"
+                       if lever.indicator != self.above_qual and self.above_qual is not None
                        and self.costs.new_teachers_above_qualification else ""))
         units = self.by_school[lever.school_id]
         if lever.segment is None and len(units) > 1:
@@ -314,12 +328,13 @@ class BuildModel:
     # ------------------------------------------------------------ explaining infeasibility
 
     def forced_beyond_limits(self) -> list[str]:
-        """Music and art rooms that G3 requires but the school may not build."""
+        """Music and art rooms that the rooms rule requires but the school may not build."""
         reasons = []
+        rooms = "、".join(planned_ids(self.cy.standard, "rooms"))
         for sid, area in self.forced_area.items():
             limit = self.costs.limits(sid).max_building_area
             if limit is not None and area > limit + 1e-9:
-                reasons.append(f"{self.cy.school_name(sid)}:按 G3 须新建、改扩建音乐美术专用教室 {area:g} m²,"
+                reasons.append(f"{self.cy.school_name(sid)}:按 {rooms} 须新建、改扩建音乐美术专用教室 {area:g} m²,"
                                f"超过该校可建建筑面积上限 {limit:g} m²")
         return reasons
 
@@ -374,8 +389,8 @@ class BuildModel:
         if tag[0] == "unit":
             _, sid, seg, ind = tag
             u = self._unit(sid, seg)
-            unit = {"R1": "人", "R2": "人", "R3": "人", "R4": "m²", "R5": "m²", "R6": "元", "R7": "间"}[ind]
-            return (f"{u.school_name}({SEGMENT_LABELS[seg]}){ind} {IND_NAMES[ind]}无法达到 {u.threshold[ind]:g}:"
+            unit = self.gap_units[ind]
+            return (f"{u.school_name}({SEGMENT_LABELS[seg]}){ind} {self.names[ind]}无法达到 {u.threshold[ind]:g}:"
                     f"在限制条件下仍差约 {slack:,.1f} {unit}(该校限制:{self.costs.limits(sid).describe()})")
         _, seg, ind = tag
         cone = next(c for c in model.cones if c.tag == tag)
@@ -384,7 +399,7 @@ class BuildModel:
         reached = limit * float(np.linalg.norm(y)) / t if t > 0 else float("nan")
         limited = [self.cy.school_name(s) for s in sorted({u.school_id for u in self.units if u.segment == seg})
                    if self.costs.limits(s).describe() != "无限制"]
-        return (f"{SEGMENT_LABELS[seg]} {ind} {IND_NAMES[ind]}的差异系数无法降到 {limit:g} 以下:在各校限制条件下最低约 "
+        return (f"{SEGMENT_LABELS[seg]} {ind} {self.names[ind]}的差异系数无法降到 {limit:g} 以下:在各校限制条件下最低约 "
                 f"{reached:.3f}" + (f"(有限制条件的学校:{'、'.join(limited[:10])})" if limited else ""))
 
 

@@ -19,6 +19,11 @@ from junheng.planner.errors import CostFileError, pydantic_problems
 
 TeacherKind = Literal["above_qual", "backbone", "pe_art"]
 TEACHER_KIND_LABELS = {"above_qual": "高于规定学历教师", "backbone": "县级以上骨干教师", "pe_art": "体育、艺术专任教师"}
+# The per-segment count each kind of teacher adds to (the field a unit-level indicator reads).
+TEACHER_FIELDS = {"above_qual": "teachers_above_qual", "backbone": "backbone_teachers", "pe_art": "pe_art_teachers"}
+# The unit price of each school-wide facility the planner adds, by the field it adds to.
+FACILITY_PRICES = {"teaching_aux_area": "teaching_aux_area", "sports_area": "sports_area",
+                   "equipment_value": "equipment", "multimedia_classrooms": "multimedia_classroom"}
 
 EXAMPLE_COSTS_YAML = """\
 # 单价表与学校限制条件(示例)。
@@ -44,7 +49,7 @@ unit_costs:
 teacher_per_year_by_kind: {}
 #  backbone: 130000
 
-# 新招聘教师的学历是否高于规定学历(是:新增骨干、体育艺术教师同时计入 R1)。
+# 新招聘教师的学历是否高于规定学历(是:新增骨干、体育艺术教师同时计入高于规定学历教师数)。
 new_teachers_above_qualification: true
 
 # 新建音乐、美术专用教室的面积(m²);不填则按所用标准的最小面积。
@@ -186,6 +191,13 @@ class CostTable(_Strict):
     def teacher_cost(self, kind: str) -> float:
         return float(self.teacher_per_year_by_kind.get(kind, self.unit_costs.teacher_per_year))
 
+    def resource_cost(self, field: str) -> float:
+        """The price of one more of the resource `field` (a teacher a year, a m², a 元, a room)."""
+        teacher = next((k for k, f in TEACHER_FIELDS.items() if f == field), None)
+        if teacher is not None:
+            return self.teacher_cost(teacher)
+        return float(getattr(self.unit_costs, FACILITY_PRICES[field]))
+
     def limits(self, school_id: str) -> SchoolLimits:
         return self.school_defaults.merged(self.schools.get(str(school_id)))
 
@@ -267,7 +279,7 @@ def costs_yaml(table: CostTable) -> str:
     kinds = {k: float(v) for k, v in table.teacher_per_year_by_kind.items()}
     lines.append("teacher_per_year_by_kind: {}" if not kinds else "teacher_per_year_by_kind:")
     lines += [f"  {k}: {_scalar(v)}  # {TEACHER_KIND_LABELS[k]}" for k, v in kinds.items()]
-    lines += ["", "# 新招聘教师的学历是否高于规定学历(是:新增骨干、体育艺术教师同时计入 R1)。",
+    lines += ["", "# 新招聘教师的学历是否高于规定学历(是:新增骨干、体育艺术教师同时计入高于规定学历教师数)。",
               f"new_teachers_above_qualification: {_scalar(table.new_teachers_above_qualification)}",
               "", "# 新建音乐、美术专用教室的面积(m²);不填则按所用标准的最小面积。"]
     areas = {k: float(v) for k, v in table.new_room_area.items()}

@@ -19,10 +19,6 @@ from junheng.standards.loader import load_standard
 from junheng.standards.model import Standard
 
 SEGMENT_LABELS = {"primary": "小学", "junior": "初中", "senior": "高中"}
-R_IDS = ("R1", "R2", "R3", "R4", "R5", "R6", "R7")
-TEACHER_RESOURCES = {"R1": "teachers_above_qual", "R2": "backbone_teachers", "R3": "pe_art_teachers"}
-FACILITY_RESOURCES = {"R4": "teaching_aux_area", "R5": "sports_area", "R6": "equipment_value",
-                      "R7": "multimedia_classrooms"}
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -163,12 +159,12 @@ class Unit:
     segment: str
     students: int
     share: float  # share of school-wide facilities
-    resource: dict[str, float | None]  # R1..R7 amount after split and allowances
+    resource: dict[str, float | None]  # each unit-level indicator's amount after split and allowances
     value: dict[str, float | None]
     threshold: dict[str, float]
     met: dict[str, bool | None]
     scale: dict[str, float]
-    explicit: dict[str, bool]  # facility given per segment in the data (no split)
+    explicit: dict[str, bool]  # a school-wide facility given per segment in the data (no split)
     compliant: bool | None
 
     @property
@@ -183,10 +179,11 @@ class Unit:
 def units_of(result: EvaluationResult, cy: CountyYear) -> list[Unit]:
     std = cy.standard
     scale = {ind.id: ind.rule.scale for ind in std.resource_indicators()}
+    shared = [ind for ind in std.resource_indicators() if ind.rule.source == "shared"]
     out = []
     for u in result.resource.units:
         raw = cy.rows.get(u.school_id, {})
-        explicit = {i: clean(raw.get(f"{FACILITY_RESOURCES[i]}_{u.segment}")) is not None for i in FACILITY_RESOURCES}
+        explicit = {ind.id: clean(raw.get(f"{ind.rule.resource}_{u.segment}")) is not None for ind in shared}
         out.append(Unit(
             school_id=u.school_id, school_name=u.school_name, school_type=u.school_type, segment=u.segment,
             students=int(u.students), share=float(u.share if u.share is not None else 1.0),

@@ -15,11 +15,9 @@ from junheng.planner.structural import (
     fix_rooms,
     fix_training_funds,
 )
+from junheng.standards.model import PLANNING_ROLES
 
 NEAR_MARGIN = 0.05  # "near-failing": met, but less than 5% above the threshold
-R_UNITS = {"R1": "人", "R2": "人", "R3": "人", "R4": "m²", "R5": "m²", "R6": "元", "R7": "间"}
-R_WHAT = {"R1": "高于规定学历教师", "R2": "县级以上骨干教师", "R3": "体育、艺术专任教师",
-          "R4": "教学及辅助用房面积", "R5": "体育运动场馆面积", "R6": "教学仪器设备值", "R7": "网络多媒体教室"}
 
 
 class GapLine(BaseModel):
@@ -65,18 +63,19 @@ def _resource_gaps(result: EvaluationResult, cy: CountyYear, near: float) -> lis
     lines: list[GapLine] = []
     shared: dict[tuple[str, str], GapLine] = {}  # a school-wide facility: the largest need of its units
     engine_units = {(x.school_id, x.segment): x for x in result.resource.units}
+    rules = {ind.id: ind.rule for ind in cy.standard.resource_indicators()}
     for u in units_of(result, cy):
         engine_unit = engine_units[u.key]
         for ind, item in engine_unit.indicators.items():
             if item.value is None:
                 continue
-            teacher = ind in ("R1", "R2", "R3")
+            rule = rules[ind]
             if item.met is False and item.gap is not None:
                 line = GapLine(indicator=ind, school_id=u.school_id, school_name=u.school_name, segment=u.segment,
-                               what=R_WHAT[ind], amount=item.gap.amount, unit=item.gap.unit, status="failing",
+                               what=rule.gap_label, amount=item.gap.amount, unit=item.gap.unit, status="failing",
                                value=item.value, threshold=item.threshold,
-                               note=_note(item.gap.note, engine_unit.compliant))
-                if not teacher and not u.explicit.get(ind, False):
+                               note=_note(item.gap.note, engine_unit.compliant, cy))
+                if rule.source == "shared" and not u.explicit.get(ind, False):
                     key = (u.school_id, ind)
                     if key in shared:
                         if line.amount > shared[key].amount:
@@ -89,15 +88,17 @@ def _resource_gaps(result: EvaluationResult, cy: CountyYear, near: float) -> lis
                 headroom = -u.need(ind)
                 lines.append(GapLine(
                     indicator=ind, school_id=u.school_id, school_name=u.school_name, segment=u.segment,
-                    what=f"{R_WHAT[ind]}(距达标线余量)", amount=round(headroom, 2), unit=R_UNITS[ind], status="near",
+                    what=f"{rule.gap_label}(距达标线余量)", amount=round(headroom, 2), unit=rule.gap_unit, status="near",
                     value=item.value, threshold=item.threshold,
                     note=f"达到标准的 {item.value / item.threshold:.1%},余量不足 {near:.0%}"))
     return lines
 
 
-def _note(note: str | None, compliant: bool | None) -> str | None:
+def _note(note: str | None, compliant: bool | None, cy: CountyYear) -> str | None:
     if compliant:
-        return "; ".join(filter(None, [note, "按“7项中6项达标”的规则本单位已达标"]))
+        std = cy.standard
+        rule = f"按“{len(std.resource_indicators())}项中{std.per_school_rule.min_met}项达标”的规则本单位已达标"
+        return "; ".join(filter(None, [note, rule]))
     return note
 
 
@@ -106,32 +107,46 @@ def _action_lines(actions, indicator: str) -> list[GapLine]:
                     what=a.label, amount=a.quantity, unit=a.unit, status="failing", note=a.note) for a in actions]
 
 
-def _g4_lines(result: EvaluationResult) -> list[GapLine]:
-    item = result.item_area("government_guarantee").indicators.get("G4")
-    if item is None:
-        return []
-    return [GapLine(indicator="G4", school_id=s.school_id, school_name=s.school_name, what="需分流的学生",
-                    amount=s.gap.amount, unit=s.gap.unit, status="failing", note=s.detail)
-            for s in item.schools if s.met is False and s.gap is not None]
+def _size_lines(result: EvaluationResult, cy: CountyYear) -> list[GapLine]:
+    """Pupils above the school-size limit, per school (from the engine's findings)."""
+    lines = []
+    for ind in cy.standard.planned("school_size"):
+        item = result.item(ind.id)
+        if item is None:
+            continue
+        lines += [GapLine(indicator=ind.id, school_id=s.school_id, school_name=s.school_name, what="需分流的学生",
+                          amount=s.gap.amount, unit=s.gap.unit, status="failing", note=s.detail)
+                  for s in item.schools if s.met is False and s.gap is not None]
+    return lines
 
 
-def _g11_lines(result: EvaluationResult) -> list[GapLine]:
-    item = result.item_area("government_guarantee").indicators.get("G11")
-    if item is None or item.met is not False or item.gap is None:
-        return []
-    what = "交流轮岗的骨干教师" if "骨干" in item.gap.what else "交流轮岗教师"
-    return [GapLine(indicator="G11", what=what, amount=item.gap.amount,
-                    unit=item.gap.unit, status="failing", note=item.explanation)]
+def _rotation_lines(result: EvaluationResult, cy: CountyYear) -> list[GapLine]:
+    """The county's rotated teachers short of their share (from the engine's gap)."""
+    lines = []
+    for ind in cy.standard.planned("rotation"):
+        item = result.item(ind.id)
+        if item is None or item.met is not False or item.gap is None:
+            continue
+        what = "交流轮岗的骨干教师" if "骨干" in item.gap.what else "交流轮岗教师"
+        lines.append(GapLine(indicator=ind.id, what=what, amount=item.gap.amount,
+                             unit=item.gap.unit, status="failing", note=item.explanation))
+    return lines
 
 
 def gap_report(result: EvaluationResult, cy: CountyYear, costs: CostTable, near: float = NEAR_MARGIN) -> GapReport:
+    std = cy.standard
+
+    def fixed(role: str, fix) -> list[GapLine]:
+        """What the rule-driven fix of each indicator of `role` would do, as that indicator's gap."""
+        return [line for ind in std.planned(role) for line in _action_lines(fix(ind).actions, ind.id)]
+
     lines = _resource_gaps(result, cy, near)
-    lines += _g4_lines(result)
-    lines += _action_lines(fix_classes(cy, costs).actions, "G5")
-    lines += _action_lines(fix_rooms(cy, costs).actions, "G3")
-    lines += _g11_lines(result)
-    lines += _action_lines(fix_certification(cy, result, costs).actions, "G12")
-    lines += _action_lines(fix_training_funds(cy, result, costs).actions, "Q4")
+    lines += _size_lines(result, cy)
+    lines += fixed("class_size", lambda ind: fix_classes(cy, costs, ind))
+    lines += fixed("rooms", lambda ind: fix_rooms(cy, costs, ind))
+    lines += _rotation_lines(result, cy)
+    lines += fixed("certification", lambda ind: fix_certification(cy, result, costs, ind))
+    lines += fixed("training_funds", lambda ind: fix_training_funds(cy, result, costs, ind))
     totals: dict[tuple[str, str, str], GapTotal] = {}
     for line in lines:
         if line.status != "failing":
@@ -149,7 +164,7 @@ def gap_report(result: EvaluationResult, cy: CountyYear, costs: CostTable, near:
             cv.append(CVLine(segment=seg, indicator=ind, value=c.value, limit=c.limit, met=c.met,
                              county_value=c.county_value,
                              near=bool(c.met and c.value is not None and c.value > c.limit * (1 - near))))
-    order = {k: i for i, k in enumerate(["R1", "R2", "R3", "R4", "R5", "R6", "R7", "G3", "G4", "G5", "G11", "G12", "Q4"])}
+    order = {k: i for i, k in enumerate(ind.id for role in PLANNING_ROLES for ind in std.planned(role))}
     lines.sort(key=lambda x: (x.status != "failing", order.get(x.indicator, 99), x.school_id or ""))
     return GapReport(lines=lines, totals=sorted(totals.values(), key=lambda t: order.get(t.indicator, 99)), cv=cv,
                      near_margin=near)

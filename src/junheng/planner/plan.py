@@ -3,11 +3,14 @@ fixes and the least-cost additions, then the engine's verdict on the planned dat
 
     before = evaluate(data)
     moves  = rotation(data)                       # modes rotation, both
-    fixes  = structural(data + moves)             # G4, G5, G3, G12, Q4    (modes build, both)
-    adds   = least_cost(data + moves + fixes)     # R1–R7 and the 14 CVs   (modes build, both)
+    fixes  = structural(data + moves)             # size, classes, rooms, certificates, funds (build, both)
+    adds   = least_cost(data + moves + fixes)     # the unit-level indicators and their CVs   (build, both)
     after  = evaluate(data + moves + fixes + adds)    # the judge
 
-A plan is reported as passing only when `after` says every plannable item passes.
+(national-2017: the fixes close G4, G5, G3, G12 and Q4, the additions R1–R7 and their 14 CVs;
+which indicators each measure closes is the standard's `planning` declaration.) A plan is
+reported as passing only when `after` says every plannable item passes; a standard the
+planner cannot plan for is refused first (junheng.planner.support).
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from junheng.planner.actions import (
     ceil_amount,
     make_action,
 )
-from junheng.planner.build import CV_MARGIN, FACILITY_LEVERS, BuildOptions, plan_build
+from junheng.planner.build import CV_MARGIN, BuildOptions, plan_build
 from junheng.planner.costs import CostTable, example_costs
 from junheng.planner.county import CountyYear, select_county_year
 from junheng.planner.errors import PlannerError
 from junheng.planner.gaps import gap_report
-from junheng.planner.policy import PLANNABLE, policy_items
+from junheng.planner.measures import HIRE_KINDS, lever_indicators, planned_ids
+from junheng.planner.policy import plannable_items, policy_items
 from junheng.planner.result import (
     MODE_LABELS,
     RULE_LABELS,
@@ -40,14 +44,14 @@ from junheng.planner.result import (
 )
 from junheng.planner.rotation import plan_rotation
 from junheng.planner.structural import plan_structural
+from junheng.planner.support import check_supported
 from junheng.schoolyear import label as school_year_label
+from junheng.standards.model import Standard
 
 MODES = ("both", "build", "rotation")
 RULES = ("all", "minimum")
 MAX_YEARS = 10
 REPAIR_ROUNDS = 3
-TEACHER_LEVER = {"R1": "hire_above_qual", "R2": "hire_backbone", "R3": "hire_pe_art"}
-LEVER_KINDS = set(TEACHER_LEVER.values()) | set(FACILITY_LEVERS.values())  # what the least-cost model adds
 
 
 @dataclass
@@ -73,10 +77,10 @@ class PlanOptions:
                                    "请给一个数(每年相同)或每年一个数")
 
 
-def plannable(mode: str) -> tuple[str, ...]:
+def plannable(std: Standard, mode: str) -> tuple[str, ...]:
     """What the engine must pass for a plan of this mode to pass (a rotation-only plan is judged
     on everything a full plan fixes, and is `partial` when additions are still needed)."""
-    return ("resource_allocation",) + PLANNABLE["build" if mode == "build" else "both"]
+    return ("resource_allocation",) + plannable_items(std, "build" if mode == "build" else "both")
 
 
 def verification_of(result: EvaluationResult, targets: tuple[str, ...]) -> Verification:
@@ -85,10 +89,9 @@ def verification_of(result: EvaluationResult, targets: tuple[str, ...]) -> Verif
         if target == "resource_allocation":
             items[target] = result.resource.met
             continue
-        for area in ("government_guarantee", "education_quality"):
-            item = result.item_area(area).indicators.get(target)
-            if item is not None:
-                items[target] = item.met
+        item = result.item(target)
+        if item is not None:
+            items[target] = item.met
     return Verification(verdict=result.verdict, passed=all(v is True for v in items.values()), items=items,
                         failing_items=result.failing_items())
 
@@ -102,6 +105,7 @@ def make_plan(dataset: Dataset, *, county: str | None = None, year: int | None =
     options.check()
     costs = costs or example_costs()
     cy = select_county_year(dataset, county, year, standard)
+    check_supported(cy.standard)  # a standard the planner cannot plan for is refused in one sentence
     coverage = coverage_of(dataset, cy.county, cy.year)
     if not coverage.complete and not allow_incomplete:
         raise PlannerError(f"{cy.county_name}{school_year_label(cy.year)}的数据不完整({coverage.statement()}),"
@@ -125,8 +129,9 @@ class Planner:
         before = cy.evaluate()
         if before.provisional:
             self.notes.append(f"临时方案:{before.coverage.statement()}")
-        targets = plannable(options.mode)
-        missing = [m for m in before.missing_inputs if m.indicator.startswith("R") or m.indicator == "resource_allocation"]
+        targets = plannable(cy.standard, options.mode)
+        unit_level = {ind.id for ind in cy.standard.resource_indicators()} | {"resource_allocation"}
+        missing = [m for m in before.missing_inputs if m.indicator in unit_level]
         if missing:
             self.unfixable.add("resource_allocation")
             self.notes.append("资源配置有数据缺失,缺数据的学校学段不纳入方案,补齐数据后须重新制定方案:"
@@ -146,7 +151,7 @@ class Planner:
             self.solver["rotation"] = rot.stats
             if rot.status in ("infeasible", "error"):
                 self.reasons += rot.reasons
-                self.unfixable.add("G11")
+                self.unfixable.update(planned_ids(cy.standard, "rotation"))
             elif rot.actions:
                 moves, actions = rot.moves, list(rot.actions)
                 current = apply_actions(current, actions)
@@ -170,8 +175,8 @@ class Planner:
 
     def _build(self, current: CountyYear, current_eval: EvaluationResult | None, before: EvaluationResult):
         """`current_eval` is None when rotation changed `current` since `before`; the rule-driven
-        fixes read only G4, G12 and Q4 findings from `before`, which rotation does not change
-        (pupils and funds stay, moved teachers are certified)."""
+        fixes read only the school-size, certification and training-funds findings from `before`,
+        which rotation does not change (pupils and funds stay, moved teachers are certified)."""
         options = self.options
         structural, after_fixes = plan_structural(current, current_eval or before, self.costs)
         for problem in structural.problems:
@@ -193,10 +198,11 @@ class Planner:
             if build.status == "feasible":
                 self.notes.append("计算达到时间上限:给出的方案不一定是费用最低的,与费用下限的差距见上")
             extra = build.actions
-            levers = [a for a in extra if a.kind in LEVER_KINDS]
+            lever_kinds = set(lever_indicators(current.standard))  # what the least-cost model adds
+            levers = [a for a in extra if a.kind in lever_kinds]
             final = fixed_eval if not levers else apply_actions(current, _ordered(extra)).evaluate()
             for _ in range(REPAIR_ROUNDS):
-                summary = verification_of(final, plannable(options.mode))
+                summary = verification_of(final, plannable(current.standard, options.mode))
                 if summary.passed or self._cv_failing(final):
                     break
                 repairs = self._repairs(final, after_fixes)
@@ -217,24 +223,20 @@ class Planner:
         """Whatever a unit still lacks after rounding, from the engine's own gaps."""
         out = []
         years = self.options.years
+        lever_of = {ind.id: (kind, ind) for kind, ind in lever_indicators(cy.standard).items()}
         for u in result.resource.units:
             if self.options.rule == "minimum" and u.compliant is not False:
                 continue
             for ind, item in u.indicators.items():
                 if item.met is not False or item.gap is None:
                     continue
-                if ind in TEACHER_LEVER:
-                    kind = TEACHER_LEVER[ind]
-                    teacher = {"hire_above_qual": "above_qual", "hire_backbone": "backbone", "hire_pe_art": "pe_art"}[kind]
-                    cost = self.costs.teacher_cost(teacher)
+                kind, indicator = lever_of[ind]
+                cost = self.costs.resource_cost(indicator.rule.resource)
+                if kind in HIRE_KINDS.values():
                     out.append(make_action(kind, cy, u.school_id, item.gap.amount, segment=u.segment, unit_cost=cost,
                                            plan_year=years, year=cy.year + years,
                                            details={"above_qual": self.costs.new_teachers_above_qualification}))
                 else:
-                    kind = FACILITY_LEVERS[ind]
-                    uc = self.costs.unit_costs
-                    cost = {"R4": uc.teaching_aux_area, "R5": uc.sports_area, "R6": uc.equipment,
-                            "R7": uc.multimedia_classroom}[ind]
                     amount = item.gap.amount if KINDS[kind].integer else ceil_amount(item.gap.amount)
                     out.append(make_action(kind, cy, u.school_id, amount, unit_cost=cost, plan_year=1,
                                            year=cy.year + 1))
@@ -244,7 +246,7 @@ class Planner:
 
     def _finish(self, plan: Plan, before: EvaluationResult, actions: list[Action], moves, final_eval, build) -> Plan:
         options = self.options
-        plan.policy_items = policy_items(before, options.mode, self.unfixable)
+        plan.policy_items = policy_items(before, options.mode, self.cy.standard, self.unfixable)
         plan.notes = self._standard_notes() + self.notes
         plan.solver = self.solver
         if final_eval is None:  # no plan

@@ -13,7 +13,7 @@ from rich.text import Text
 from junheng.engine.wording import num
 from junheng.planner.county import SEGMENT_LABELS
 from junheng.planner.errors import PlannerError
-from junheng.planner.result import MODE_LABELS, RULE_LABELS, Plan
+from junheng.planner.result import MODE_LABELS, RULE_LABELS, Plan, item_labels
 from junheng.planner.scenario import CHANGE_LABELS, ScenarioResult
 from junheng.schoolyear import label as school_year_label
 from junheng.spreadsheets import save_workbook
@@ -21,7 +21,6 @@ from junheng.spreadsheets import save_workbook
 STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "infeasible": "bold red", "unverified": "bold red"}
 MET_TEXT = {True: ("达标", "green"), False: ("未达标", "red"), None: ("数据缺失", "yellow")}
 SYNTHETIC_NOTE = "【合成数据,仅供演示,不代表任何真实县区】"
-ITEM_LABELS = {"resource_allocation": "资源配置(R1–R7 及差异系数)"}
 
 
 def _row(table: Table, *cells) -> None:
@@ -132,9 +131,10 @@ def _verification(plan: Plan) -> Table:
     table.add_column("事项")
     table.add_column("实施前")
     table.add_column("实施后")
+    labels = item_labels(plan)
     for key, met in v.items.items():
         before = plan.before.items.get(key) if plan.before else None
-        table.add_row(Text(ITEM_LABELS.get(key, key)), _met(before), _met(met))
+        table.add_row(Text(labels.get(key, key)), _met(before), _met(met))
     return table
 
 
@@ -302,9 +302,9 @@ def write_plan_xlsx(plan: Plan, path: Path) -> None:
           [[p.id, p.name, MET_TEXT[p.met][0], "、".join(p.responsible), p.explanation, p.note or ""]
            for p in plan.policy_items], [8, 40, 10, 24, 60, 40])
     if plan.verification_summary:
-        v = plan.verification_summary
+        v, labels = plan.verification_summary, item_labels(plan)
         sheet("核验结果", ["事项", "实施前", "实施后"],
-              [[ITEM_LABELS.get(k, k), MET_TEXT[plan.before.items.get(k) if plan.before else None][0], MET_TEXT[m][0]]
+              [[labels.get(k, k), MET_TEXT[plan.before.items.get(k) if plan.before else None][0], MET_TEXT[m][0]]
                for k, m in v.items.items()] + [["评估结论", _verdict(plan.before.verdict) if plan.before else "",
                                                 _verdict(v.verdict)]], [30, 12, 12])
     if not path.parent.exists():

@@ -13,6 +13,7 @@ from junheng.planner.actions import Action
 from junheng.planner.gaps import GapReport
 from junheng.planner.policy import PolicyItem
 from junheng.planner.rotation import TeacherMove
+from junheng.standards.model import AREA_LABELS
 
 PlanStatus = Literal["pass", "partial", "infeasible", "unverified"]
 STATUS_LABELS = {
@@ -80,3 +81,15 @@ class Plan(BaseModel):
         for a in self.actions:
             out.setdefault(a.school_id, []).append(a)
         return out
+
+
+def item_labels(plan: Plan) -> dict[str, str]:
+    """Names of the plan's verification items that are not indicators: the unit-level area, as
+    "资源配置(R1–R7 及差异系数)" under national-2017 (its name and first and last indicator, read
+    from the planned data's evaluation)."""
+    area = ((plan.verification or {}).get("areas") or {}).get("resource_allocation") or {}
+    label = area.get("label") or AREA_LABELS["resource_allocation"]
+    ids = list(dict.fromkeys([i for seg in (area.get("cv") or {}).values() for i in seg]
+                             + [i for u in area.get("units") or [] for i in u.get("indicators", {})]))
+    span = f"{ids[0]}–{ids[-1]} 及差异系数" if len(ids) > 1 else "及差异系数"
+    return {"resource_allocation": f"{label}({span})"}

@@ -27,12 +27,16 @@ from junheng.planner.county import (
     select_county_year,
 )
 from junheng.planner.errors import ScenarioError, pydantic_problems
+from junheng.standards.model import AREA_LABELS
 
 DEFAULT_DIR = Path("scenarios")
 SCHOOL_TYPES = Literal["primary", "junior", "nine_year", "twelve_year", "complete_middle", "teaching_point"]
 Segment = Literal["primary", "junior", "senior"]
 # Full-time teachers per pupil used to staff a new school "to standard" (国家编制标准 城市 1:19, 1:13.5).
 PUPILS_PER_TEACHER = {"primary": 19.0, "junior": 13.5}
+# Teachers of these kinds are different people (a backbone teacher is not counted as a PE/art
+# teacher), so a new school needs at least their sum.
+DISTINCT_TEACHERS = ("backbone_teachers", "pe_art_teachers")
 NAME_PATTERN = re.compile(r"^[^/\\:*?\"<>|\s.][^/\\:*?\"<>|]{0,59}$")
 
 
@@ -293,8 +297,9 @@ def _coerce(ctx: _Context, table: str, key: str, value):
 
 
 def _class_limit(cy: CountyYear, seg: str) -> int | None:
-    ind = cy.standard.indicators.get("G5")
-    return ind.rule.limits.get(seg) if ind is not None else None
+    """The standard's class-size limit of the segment (the smallest, if it has several rules)."""
+    limits = [ind.rule.limits[seg] for ind in cy.standard.indicators_of_kind("class_size") if seg in ind.rule.limits]
+    return min(limits) if limits else None
 
 
 def _set_students(cy: CountyYear, row: dict, seg: str, new: int) -> None:
@@ -334,8 +339,13 @@ def _change_enrolment(ctx: _Context, change: ChangeEnrolment) -> None:
 
 
 def _to_standard(cy: CountyYear, row: dict, school_type: str) -> None:
-    """Staff and equip a new school so that every unit meets every threshold and G3–G5 hold."""
+    """Staff and equip a new school so that every unit meets every threshold of the standard and
+    its room, size and class rules hold (national-2017: R1–R7, G3–G5), its training funds reach
+    their share."""
     std = cy.standard
+    per_student = [ind for ind in std.resource_indicators() if ind.thresholds]
+    teacher_rules = [ind for ind in per_student if ind.rule.source == "segment"]
+    facility_rules = [ind for ind in per_student if ind.rule.source == "shared"]
     segs = [s for s in segments_of_type(school_type) if s in std.segments and (row.get(f"students_{s}") or 0) > 0]
     classes_total = 0
     for seg in segs:
@@ -343,11 +353,10 @@ def _to_standard(cy: CountyYear, row: dict, school_type: str) -> None:
         limit = _class_limit(cy, seg) or 45
         classes = max(1, math.ceil(n / limit))
         classes_total += classes
-        counts = {}
-        for ind, key in (("R1", "teachers_above_qual"), ("R2", "backbone_teachers"), ("R3", "pe_art_teachers")):
-            counts[key] = math.ceil(std.indicators[ind].thresholds[seg] * n / 100 - 1e-9)
-        teachers = max(math.ceil(n / PUPILS_PER_TEACHER.get(seg, 19.0)), classes, counts["teachers_above_qual"],
-                       counts["backbone_teachers"] + counts["pe_art_teachers"])
+        counts = {ind.rule.resource: math.ceil(ind.thresholds[seg] * n / ind.rule.scale - 1e-9)
+                  for ind in teacher_rules}
+        distinct = sum(counts.get(key, 0) for key in DISTINCT_TEACHERS)
+        teachers = max(math.ceil(n / PUPILS_PER_TEACHER.get(seg, 19.0)), classes, *counts.values(), distinct)
         row.setdefault(f"classes_{seg}", classes)
         row.setdefault(f"max_class_size_{seg}", math.ceil(n / classes))
         row.setdefault(f"oversize_classes_{seg}", 0)
@@ -357,22 +366,26 @@ def _to_standard(cy: CountyYear, row: dict, school_type: str) -> None:
             row.setdefault(f"{key}_{seg}", value)
     weights = std.split_weights
     weighted = sum(weights.get(s, 1.0) * (row.get(f"students_{s}") or 0) for s in ("primary", "junior", "senior"))
-    for ind, key in (("R4", "teaching_aux_area"), ("R5", "sports_area"), ("R6", "equipment_value"),
-                     ("R7", "multimedia_classrooms")):
-        rule = std.indicators[ind]
-        per_weight = max(rule.thresholds[s] / weights.get(s, 1.0) for s in segs) if segs else 0.0
-        amount = per_weight * weighted / rule.rule.scale
-        row.setdefault(key, math.ceil(amount - 1e-9) if rule.rule.gap_integer else math.ceil(amount))
-    g3 = std.indicators.get("G3")
-    if g3 is not None and school_type in (g3.school_types or ()):
-        rooms = max(g3.rule.min_rooms, math.ceil(classes_total / g3.rule.classes_per_room))
-        for room in g3.rule.rooms.values():
+    for ind in facility_rules:
+        per_weight = max(ind.thresholds[s] / weights.get(s, 1.0) for s in segs) if segs else 0.0
+        amount = per_weight * weighted / ind.rule.scale
+        row.setdefault(ind.rule.resource, math.ceil(amount - 1e-9) if ind.rule.gap_integer else math.ceil(amount))
+    for ind in std.indicators_of_kind("school_rooms"):
+        if school_type not in (ind.school_types or ()):
+            continue
+        rooms = max(ind.rule.min_rooms, math.ceil(classes_total / ind.rule.classes_per_room))
+        for room in ind.rule.rooms.values():
             row.setdefault(room.rooms_field, rooms)
             row.setdefault(room.area_field, room.min_area)
     per_pupil = _public_funds_per_pupil(cy)
     pupils = sum(row.get(f"students_{s}") or 0 for s in segs)
     row.setdefault("public_funds", round(per_pupil * max(pupils, 100), -2))
-    row.setdefault("training_funds", math.ceil(row["public_funds"] * 0.05))
+    for ind in std.indicators_of_kind("school_checks"):  # a share of another amount (training funds)
+        for check in ind.rule.checks.values():
+            if check.ratio is not None and check.gap_field and check.threshold is not None \
+                    and row.get(check.ratio.denominator) is not None:
+                share = check.threshold / check.ratio.scale
+                row.setdefault(check.gap_field, math.ceil(row[check.ratio.denominator] * share))
     row.setdefault("has_charter", True)
     row.setdefault("moral_rating", "good")
 
@@ -476,10 +489,10 @@ def _add_building(ctx: _Context, change: AddBuilding) -> None:
                          ("add_multimedia_classrooms", change.multimedia_classrooms)):
         if amount:
             actions.append(make_action(kind, cy, change.school_id, amount))
-    g3 = cy.standard.indicators.get("G3")
+    rules = [ind.rule for ind in cy.standard.indicators_of_kind("school_rooms")]
     for room, count in (("music", change.music_rooms), ("art", change.art_rooms)):
         if count:
-            default = g3.rule.rooms[room].min_area if g3 is not None else 90.0
+            default = next((r.rooms[room].min_area for r in rules if room in r.rooms), 90.0)
             actions.append(make_action(f"build_{room}_room", cy, change.school_id, count,
                                        details={"area": change.room_area.get(room, default)}))
     for action in actions:
@@ -578,18 +591,10 @@ def compare(before: EvaluationResult, after: EvaluationResult) -> list[Compariso
                                   changed=b_text != a_text or b_met != a_met))
 
     rb, ra = before.resource, after.resource
-    add("schools", "参评学校学段(单位)数", str(len(rb.units)), str(len(ra.units)), None, None)
-    add("resource_allocation", "资源配置", f"{_met_text(rb.met)}(达标单位 {rb.compliant_units}/{len(rb.units)})",
-        f"{_met_text(ra.met)}(达标单位 {ra.compliant_units}/{len(ra.units)})", rb.met, ra.met)
-    for seg in ("primary", "junior"):
-        for ind in ("R1", "R2", "R3", "R4", "R5", "R6", "R7"):
-            cb, ca = rb.cv.get(seg, {}).get(ind), ra.cv.get(seg, {}).get(ind)
-            if cb is None or ca is None or not (cb.applicable or ca.applicable):
-                continue
-            fmt = lambda c: "—" if c.value is None else f"{c.value:.3f}"  # noqa: E731
-            add(f"cv.{seg}.{ind}", f"{SEGMENT_LABELS[seg]}{ind}差异系数(≤{cb.limit:g})", fmt(cb), fmt(ca), cb.met, ca.met)
-    for area in ("government_guarantee", "education_quality", "social_recognition"):
-        for item_id, ib in before.item_area(area).indicators.items():
+    if rb is not None and ra is not None:
+        _compare_resources(add, before, after)
+    for area, found in before.areas.items().items():
+        for item_id, ib in found.indicators.items():
             ia = after.item_area(area).indicators[item_id]
             def text(item):
                 failing = [s for s in item.schools if s.met is False]
@@ -598,6 +603,32 @@ def compare(before: EvaluationResult, after: EvaluationResult) -> list[Compariso
     vb, va = "、".join(before.veto.triggered) or "无", "、".join(after.veto.triggered) or "无"
     add("veto", "一票否决", vb, va, not before.veto.triggered, not after.veto.triggered)
     return rows
+
+
+def _compare_resources(add, before: EvaluationResult, after: EvaluationResult) -> None:
+    """The unit-level area: its verdict, every CV of each segment, and each segment's composite
+    CV when the standard judges CVs by their mean."""
+    rb, ra = before.resource, after.resource
+    fmt = lambda c: "—" if c.value is None else f"{c.value:.3f}"  # noqa: E731
+    add("schools", "参评学校学段(单位)数", str(len(rb.units)), str(len(ra.units)), None, None)
+
+    def verdict(area) -> str:
+        units = f"(达标单位 {area.compliant_units}/{len(area.units)})" if area.per_school_rule else ""
+        return _met_text(area.met) + units
+
+    add("resource_allocation", rb.label or AREA_LABELS["resource_allocation"], verdict(rb), verdict(ra), rb.met, ra.met)
+    ids = list(dict.fromkeys(before.resource_ids() + after.resource_ids()))
+    for seg in dict.fromkeys([*rb.cv, *ra.cv]):
+        for ind in ids:
+            cb, ca = rb.cv.get(seg, {}).get(ind), ra.cv.get(seg, {}).get(ind)
+            if cb is None or ca is None or not (cb.applicable or ca.applicable):
+                continue
+            limit = f"(≤{cb.limit:g})" if cb.limit is not None else ""
+            add(f"cv.{seg}.{ind}", f"{SEGMENT_LABELS[seg]}{ind}差异系数{limit}", fmt(cb), fmt(ca), cb.met, ca.met)
+        composite_b, composite_a = (rb.composite_cv or {}).get(seg), (ra.composite_cv or {}).get(seg)
+        if composite_b is not None and composite_a is not None:
+            add(f"composite_cv.{seg}", f"{SEGMENT_LABELS[seg]}综合差异系数(≤{composite_b.limit:g})",
+                fmt(composite_b), fmt(composite_a), composite_b.met, composite_a.met)
 
 
 def run_scenario(dataset: Dataset, scenario: Scenario, *, county: str | None = None, year: int | None = None,

@@ -1,11 +1,12 @@
-"""Planner services shared by the faces (the CLI now, the web page later): each takes plain
-arguments, returns a Plan or ScenarioResult (both with `to_json()`), and raises PlannerError
-subclasses with Chinese messages for bad input.
+"""Planner services shared by the faces (the CLI `junheng plan` / `junheng scenario` and the web
+plan pages): each takes plain arguments, returns a Plan or ScenarioResult (both with
+`to_json()`), and raises PlannerError subclasses with Chinese messages for bad input.
 
-Web page sketch: `plan_county(dataset, county=..., year=..., budget=parse_budget(text), ...)`
-gives the plan (`plan.to_json()` for the page), `save_plan_as_scenario(plan, name, folder)`
-is the "save as scenario" button, `list_saved_scenarios(folder)` and `scenario_for(dataset,
-name, folder=...)` the scenario list and comparison."""
+`plan_county(dataset, county=..., year=..., budget=parse_budget(text), ...)` gives the plan
+(`plan.to_json()` for the page), `save_plan_as_scenario(plan, name, folder)` is the "save as
+scenario" button, `list_saved_scenarios(folder)` and `scenario_for(dataset, name, folder=...)`
+the scenario list and comparison. A county whose standard the planner cannot plan for is
+refused by `make_plan` (UnsupportedStandard); `planning_refusal` says so before any work."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from rich.markup import escape
 from junheng.amounts import parse_amount
 from junheng.data.dataset import Dataset
 from junheng.planner.costs import load_costs, write_example_costs
+from junheng.planner.county import resolve_standard
 from junheng.planner.errors import PlannerError
 from junheng.planner.plan import PlanOptions, make_plan
 from junheng.planner.result import Plan
+from junheng.planner.support import supports
 from junheng.planner.scenario import (
     DEFAULT_DIR,
     Scenario,
@@ -32,7 +35,6 @@ from junheng.planner.scenario import (
     run_scenario,
     save_scenario,
 )
-
 
 
 def parse_budget(text: str | float | list | None) -> list[float] | None:
@@ -61,6 +63,12 @@ def _non_negative(out: list[float], text) -> list[float]:
     if any(v < 0 for v in out):
         raise PlannerError(f"预算不能为负数:{text}")
     return out
+
+
+def planning_refusal(dataset: Dataset, county: str, standard: str | None = None) -> str | None:
+    """The sentence refusing to plan for the county's standard, or None when it can be planned
+    for (the same check `make_plan` makes)."""
+    return supports(resolve_standard(dataset, county, standard))
 
 
 def plan_county(dataset: Dataset, *, county: str | None = None, year: int | None = None,

@@ -1,8 +1,10 @@
 """Fixes that follow from the rules without a choice to optimise: pupils above the school-size
-limit moved to schools with room (G4), classes added or rebalanced so no class is over the limit
-(G5), music and art rooms built or enlarged for the classes (G3), uncertified teachers certified
-(G12), training funds raised to their share (Q4).
+limit moved to schools with room (national-2017: G4), classes added or rebalanced so no class is
+over the limit (G5), music and art rooms built or enlarged for the classes (G3), uncertified
+teachers certified (G12), training funds raised to their share (Q4).
 
+Which indicators each fix closes is the standard's `planning` declaration (roles school_size,
+class_size, rooms, certification, training_funds); each fix reads its indicator's own rule.
 Each fix is the least that closes its gap; the order matters (moved pupils change classes,
 classes change the rooms required) and is the order of `plan_structural`.
 """
@@ -18,6 +20,7 @@ from junheng.engine.wording import num
 from junheng.planner.actions import Action, apply_actions, ceil_amount, make_action
 from junheng.planner.costs import CostTable
 from junheng.planner.county import SEGMENT_LABELS, CountyYear, clean
+from junheng.standards.model import Indicator
 
 COMPULSORY = ("primary", "junior")
 
@@ -64,44 +67,49 @@ def allowance_applies(params: dict, school: dict, row: dict) -> bool:
     return any(parts) if params.get("match") == "any" else all(parts)
 
 
-def _in_scope(cy: CountyYear, indicator: str, school_id: str) -> bool:
-    ind = cy.standard.indicators.get(indicator)
-    return ind is not None and cy.school_type(school_id) in (ind.school_types or ())
+def _in_scope(cy: CountyYear, ind: Indicator, school_id: str) -> bool:
+    return cy.school_type(school_id) in (ind.school_types or ())
+
+
+def _each(cy: CountyYear, role: str, ind: Indicator | None, fix) -> Structural:
+    """`fix` for `ind`, or for every indicator the standard's measure `role` closes."""
+    out = Structural()
+    for indicator in [ind] if ind is not None else cy.standard.planned(role):
+        out.extend(fix(indicator))
+    return out
 
 
 def _students(row: dict) -> float:
     return sum(clean(row.get(f"students_{s}")) or 0 for s in COMPULSORY)
 
 
-def size_limit(cy: CountyYear, school_id: str) -> float | None:
-    ind = cy.standard.indicators.get("G4")
-    if ind is None:
-        return None
+def size_limit(cy: CountyYear, school_id: str, ind: Indicator) -> float | None:
     limit = ind.rule.limits.get(cy.school_type(school_id))
-    for allowance in cy.standard.enabled_allowances("g4_school_size").values():
+    for allowance in cy.standard.enabled_allowances("school_size_limit").values():
         if allowance_applies(allowance.params, cy.schools[school_id], cy.rows[school_id]):
             limit = allowance.params.get("limits", ind.rule.limits).get(cy.school_type(school_id), limit)
     return limit
 
 
-def _failing(result: EvaluationResult, indicator: str) -> list:
-    for area in ("government_guarantee", "education_quality"):
-        item = result.item_area(area).indicators.get(indicator)
-        if item is not None:
-            return [s for s in item.schools if s.met is False]
-    return []
+def _failing(result: EvaluationResult, ind: Indicator) -> list:
+    item = result.item(ind.id)
+    return [s for s in item.schools if s.met is False] if item is not None else []
 
 
-# ---------------------------------------------------------------- G4: pupils above the size limit
+# ---------------------------------------------------------------- school size: pupils above the limit
 
 
-def divert_students(cy: CountyYear, result: EvaluationResult) -> Structural:
+def divert_students(cy: CountyYear, result: EvaluationResult, ind: Indicator | None = None) -> Structural:
+    return _each(cy, "school_size", ind, lambda i: _divert_students(cy, result, i))
+
+
+def _divert_students(cy: CountyYear, result: EvaluationResult, ind: Indicator) -> Structural:
     out = Structural()
     taken: dict[str, float] = {}
-    for finding in _failing(result, "G4"):
+    for finding in _failing(result, ind):
         sid = finding.school_id
         row = cy.rows[sid]
-        limit = size_limit(cy, sid)
+        limit = size_limit(cy, sid, ind)
         excess = int(math.ceil(_students(row) - limit - EPS)) if limit is not None else 0
         if excess <= 0:
             continue
@@ -109,7 +117,7 @@ def divert_students(cy: CountyYear, result: EvaluationResult) -> Structural:
         total = sum(clean(row.get(f"students_{s}")) for s in segs)
         shares = _largest_remainder({s: excess * clean(row.get(f"students_{s}")) / total for s in segs})
         for seg, amount in shares.items():
-            placed = _place(cy, sid, seg, amount, taken)
+            placed = _place(cy, ind, sid, seg, amount, taken)
             for target, n in placed.items():
                 out.actions.append(make_action(
                     "divert_students", cy, sid, n, segment=seg, to_school_id=target,
@@ -117,14 +125,15 @@ def divert_students(cy: CountyYear, result: EvaluationResult) -> Structural:
                     note=f"调整招生范围,{SEGMENT_LABELS[seg]} {n} 人改到{cy.school_name(target)}就读"))
             short = amount - sum(placed.values())
             if short > 0:
-                out.problems.append(Problem("G4",
-                    f"G4:{cy.school_name(sid)}义务教育阶段在校生超过规模上限 {num(excess)} 人,县内同学段学校可接收容量"
+                out.problems.append(Problem(ind.id,
+                    f"{ind.id}:{cy.school_name(sid)}义务教育阶段在校生超过规模上限 {num(excess)} 人,县内同学段学校可接收容量"
                     f"不足({SEGMENT_LABELS[seg]}还差 {num(short)} 人),须新建或扩建学校(可用 junheng scenario 的"
                     f" open_school 变更模拟新建学校)"))
     return out
 
 
-def _place(cy: CountyYear, donor: str, seg: str, amount: int, taken: dict[str, float]) -> dict[str, int]:
+def _place(cy: CountyYear, ind: Indicator, donor: str, seg: str, amount: int,
+           taken: dict[str, float]) -> dict[str, int]:
     """Receivers of `amount` pupils of `seg`: as few schools as possible, of the same locale first,
     those with the most spare capacity under the size limit first (never filled above it)."""
     locale = cy.schools[donor].get("locale")
@@ -132,9 +141,9 @@ def _place(cy: CountyYear, donor: str, seg: str, amount: int, taken: dict[str, f
     for sid, row in cy.rows.items():
         if sid == donor or cy.school_type(sid) in ("teaching_point", "special"):
             continue
-        if (clean(row.get(f"students_{seg}")) or 0) <= 0 or not _in_scope(cy, "G4", sid):
+        if (clean(row.get(f"students_{seg}")) or 0) <= 0 or not _in_scope(cy, ind, sid):
             continue
-        limit = size_limit(cy, sid)
+        limit = size_limit(cy, sid, ind)
         room = math.floor((limit or 0) - _students(row) - taken.get(sid, 0))
         if room >= 1:
             candidates.append((cy.schools[sid].get("locale") != locale, -room, sid, room))
@@ -159,16 +168,17 @@ def _largest_remainder(parts: dict[str, float]) -> dict[str, int]:
     return {k: v for k, v in floors.items() if v > 0}
 
 
-# ---------------------------------------------------------------- G5: classes over the limit
+# ---------------------------------------------------------------- class size: classes over the limit
 
 
-def fix_classes(cy: CountyYear, costs: CostTable) -> Structural:
+def fix_classes(cy: CountyYear, costs: CostTable, ind: Indicator | None = None) -> Structural:
+    return _each(cy, "class_size", ind, lambda i: _fix_classes(cy, costs, i))
+
+
+def _fix_classes(cy: CountyYear, costs: CostTable, ind: Indicator) -> Structural:
     out = Structural()
-    ind = cy.standard.indicators.get("G5")
-    if ind is None:
-        return out
     for sid, row in cy.rows.items():
-        if not _in_scope(cy, "G5", sid):
+        if not _in_scope(cy, ind, sid):
             continue
         for seg, limit in ind.rule.limits.items():
             n = clean(row.get(f"students_{seg}")) or 0
@@ -182,8 +192,9 @@ def fix_classes(cy: CountyYear, costs: CostTable) -> Structural:
             if (largest is None and oversize is None) or (estimate <= limit and not oversize):
                 continue
             if not classes:
-                out.problems.append(Problem("G5", f"G5:{cy.school_name(sid)}{SEGMENT_LABELS[seg]}班级数缺失,无法计算需增设的班级",
-                                            blocking=False))
+                out.problems.append(Problem(
+                    ind.id, f"{ind.id}:{cy.school_name(sid)}{SEGMENT_LABELS[seg]}班级数缺失,无法计算需增设的班级",
+                    blocking=False))
                 continue
             needed = max(int(classes), math.ceil(n / limit - EPS))
             details = {"max_class_size": math.ceil(n / needed - EPS), "oversize_classes": 0}
@@ -199,26 +210,26 @@ def fix_classes(cy: CountyYear, costs: CostTable) -> Structural:
     return out
 
 
-# ---------------------------------------------------------------- G3: music and art rooms
+# ---------------------------------------------------------------- music and art rooms
 
 
-def room_min_area(cy: CountyYear, school_id: str, room: str) -> float:
-    rule = cy.standard.indicators["G3"].rule
-    area = rule.rooms[room].min_area
-    for allowance in cy.standard.enabled_allowances("g3_room_area").values():
+def room_min_area(cy: CountyYear, school_id: str, room: str, ind: Indicator) -> float:
+    area = ind.rule.rooms[room].min_area
+    for allowance in cy.standard.enabled_allowances("room_area").values():
         if allowance_applies(allowance.params, cy.schools[school_id], cy.rows[school_id]):
             area = min(area, float(allowance.params.get("min_area", {}).get(room, area)))
     return area
 
 
-def fix_rooms(cy: CountyYear, costs: CostTable) -> Structural:
+def fix_rooms(cy: CountyYear, costs: CostTable, ind: Indicator | None = None) -> Structural:
+    return _each(cy, "rooms", ind, lambda i: _fix_rooms(cy, costs, i))
+
+
+def _fix_rooms(cy: CountyYear, costs: CostTable, ind: Indicator) -> Structural:
     out = Structural()
-    ind = cy.standard.indicators.get("G3")
-    if ind is None:
-        return out
     rule = ind.rule
     for sid, row in cy.rows.items():
-        if not _in_scope(cy, "G3", sid):
+        if not _in_scope(cy, ind, sid):
             continue
         known = [clean(row.get(f"classes_{s}")) for s in cy.standard.segments]
         if all(k is None for k in known):
@@ -229,7 +240,7 @@ def fix_rooms(cy: CountyYear, costs: CostTable) -> Structural:
             rooms = clean(row.get(spec.rooms_field))
             if rooms is None:
                 continue
-            min_area = room_min_area(cy, sid, name)
+            min_area = room_min_area(cy, sid, name, ind)
             area = clean(row.get(spec.area_field))
             if rooms > 0 and area is not None and area < min_area - EPS:
                 enlarge = ceil_amount(min_area - area, 0.1)
@@ -251,12 +262,17 @@ def fix_rooms(cy: CountyYear, costs: CostTable) -> Structural:
     return out
 
 
-# ---------------------------------------------------------------- G12 and Q4
+# ---------------------------------------------------------------- certificates and training funds
 
 
-def fix_certification(cy: CountyYear, result: EvaluationResult, costs: CostTable) -> Structural:
+def fix_certification(cy: CountyYear, result: EvaluationResult, costs: CostTable,
+                      ind: Indicator | None = None) -> Structural:
+    return _each(cy, "certification", ind, lambda i: _fix_certification(cy, result, costs, i))
+
+
+def _fix_certification(cy: CountyYear, result: EvaluationResult, costs: CostTable, ind: Indicator) -> Structural:
     out = Structural()
-    item = result.item_area("government_guarantee").indicators.get("G12")
+    item = result.item(ind.id)
     if item is None or item.met is not False:
         return out
     for sid, row in cy.rows.items():
@@ -268,17 +284,19 @@ def fix_certification(cy: CountyYear, result: EvaluationResult, costs: CostTable
                     unit_cost=costs.unit_costs.teacher_certification,
                     note="未持证的专任教师须取得教师资格证,否则调离专任教师岗位"))
     if not out.actions:
-        out.problems.append(Problem("G12", "G12:持证上岗率按县级填报值计算,学校数据中没有持证教师数,须由县级核实并组织"
-                                           "未持证教师取得资格证", blocking=False))
+        out.problems.append(Problem(ind.id, f"{ind.id}:持证上岗率按县级填报值计算,学校数据中没有持证教师数,"
+                                            "须由县级核实并组织未持证教师取得资格证", blocking=False))
     return out
 
 
-def fix_training_funds(cy: CountyYear, result: EvaluationResult, costs: CostTable) -> Structural:
+def fix_training_funds(cy: CountyYear, result: EvaluationResult, costs: CostTable,
+                       ind: Indicator | None = None) -> Structural:
+    return _each(cy, "training_funds", ind, lambda i: _fix_training_funds(cy, result, costs, i))
+
+
+def _fix_training_funds(cy: CountyYear, result: EvaluationResult, costs: CostTable, ind: Indicator) -> Structural:
     out = Structural()
-    ind = cy.standard.indicators.get("Q4")
-    if ind is None or getattr(ind.rule, "kind", None) != "school_checks":
-        return out
-    for finding in _failing(result, "Q4"):
+    for finding in _failing(result, ind):
         row = cy.rows[finding.school_id]
         for check in ind.rule.checks.values():
             if check.ratio is None or not check.gap_field or check.threshold is None:
@@ -286,8 +304,8 @@ def fix_training_funds(cy: CountyYear, result: EvaluationResult, costs: CostTabl
             denominator = clean(row.get(check.ratio.denominator))
             base = clean(row.get(check.gap_field)) or 0.0
             if denominator is None:
-                out.problems.append(Problem("Q4", f"Q4:{cy.school_name(finding.school_id)}缺少年度公用经费预算总额,"
-                                                  "无法计算培训经费缺口", blocking=False))
+                out.problems.append(Problem(ind.id, f"{ind.id}:{cy.school_name(finding.school_id)}缺少年度公用经费预算总额,"
+                                            "无法计算培训经费缺口", blocking=False))
                 continue
             need = ceil_amount(check.threshold / check.ratio.scale * denominator - base)
             if need > 0:

@@ -56,12 +56,14 @@ from junheng.planner.costs import (
 from junheng.planner.county import SEGMENT_LABELS
 from junheng.planner.errors import CostFileError, PlannerError, ScenarioError, pydantic_problems
 from junheng.planner.plan import MAX_YEARS, MODES, PlanOptions
-from junheng.planner.result import MODE_LABELS, RULE_LABELS, Plan
+from junheng.planner.result import MODE_LABELS, RULE_LABELS, Plan, item_labels
 from junheng.planner.scenario import CHANGE_LABELS, check_name
+from junheng.planner.support import UnsupportedStandard
 from junheng.planner.service import (
     list_saved_scenarios,
     parse_budget,
     plan_county,
+    planning_refusal,
     save_plan_as_scenario,
     scenario_for,
 )
@@ -80,9 +82,9 @@ MODE_SHORT = {"both": "轮岗加投入", "build": "补充投入", "rotation": "�
 BUDGET_KINDS = {"per_year": "每年上限", "total": "方案期合计"}
 PLAN_FIELDS = ("year", "mode", "budget", "budget_kind", "years", "minimum")
 VERDICT_LABELS = {"pass": "达标", "fail": "未达标", "incomplete": "数据不全"}
-ITEM_LABELS = {"resource_allocation": "资源配置(R1–R7 及差异系数)"}
 FREE_LABELS = {"rotate_teachers": "交流轮岗", "divert_students": "分流学生", "rebalance_classes": "均衡编班"}
 CACHE_SIZE = 8  # plans kept per process: the page, its downloads and "save" reuse one solve
+UNPLANNABLE = 422  # the county's standard is not one the planner can plan for (the request is fine, the data not)
 
 
 
@@ -243,7 +245,7 @@ def plan_for(request: Request, county: OrgNode, dataset: Dataset, preq: PlanRequ
 
 
 def _item_names(plan: Plan) -> dict[str, str]:
-    names = dict(ITEM_LABELS)
+    names = item_labels(plan)
     areas = (plan.verification or {}).get("areas", {})
     for area in ("government_guarantee", "education_quality"):
         for item_id, item in (areas.get(area) or {}).get("indicators", {}).items():
@@ -342,11 +344,16 @@ def plan_page(code: str, request: Request, viewer: Viewer = Depends(current_view
         if request.query_params.get("format") == "json":
             return JSONResponse({"detail": message}, status_code=400)
         return render(request, "plan.html", context | {"message": message})
+    refusal = planning_refusal(dataset, county.code)
+    if refusal is not None:  # a standard the planner cannot plan for: said at once, no form
+        return _error_response(request, context | {"years_available": []}, refusal, UNPLANNABLE)
     if not (request.query_params.get("run") or request.query_params.get("format") == "json"):
         return render(request, "plan.html", context)
     try:
         preq = parse_request(values, years)
         planned = plan_for(request, county, dataset, preq)
+    except UnsupportedStandard as exc:
+        return _error_response(request, context | {"years_available": []}, exc.user_message(), UNPLANNABLE)
     except JunhengError as exc:
         return _error_response(request, context, exc.user_message())
     response = render(request, "plan.html", _with_plan(context, planned, preq), planned.plan.to_json())
@@ -360,7 +367,10 @@ def _download(request: Request, session: Session, viewer: Viewer, code: str) -> 
     if not years:
         raise PlannerError(f"{county.name}还没有已审核的学校数据,无法制定方案")
     preq = parse_request(form_values(request.query_params, years, _default(dataset, county, years)), years)
-    return county, plan_for(request, county, dataset, preq).plan
+    try:
+        return county, plan_for(request, county, dataset, preq).plan
+    except UnsupportedStandard as exc:
+        raise HTTPException(status_code=UNPLANNABLE, detail=exc.user_message()) from None
 
 
 @router.get("/counties/{code}/plan.xlsx")
@@ -426,7 +436,7 @@ def save_scenario_post(code: str, request: Request, viewer: Viewer = Depends(che
         session.rollback()  # nothing half-saved: no audit entry without its file
         context = _with_plan(context, planned, preq) if planned is not None else context
         return _error_response(request, context | {"save_error": exc.user_message(), "save_name": name},
-                               exc.user_message())
+                               exc.user_message(), UNPLANNABLE if isinstance(exc, UnsupportedStandard) else 400)
     _commit_or_restore(session, written, previous)  # before the response: the list page must show it
     return RedirectResponse(f"/counties/{county.code}/scenarios?saved={quote(name)}", status_code=303)
 
