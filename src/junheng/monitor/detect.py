@@ -165,6 +165,12 @@ def _describe(obs: Observation) -> str:
 # ---------------------------------------------------------------- breach, margin, decline
 
 
+def _per_school_rule_text(standard: Standard) -> str:
+    """“(至少 6 项达标且均不低于标准的 85%)”: why a unit short of one value still complies."""
+    rule = standard.per_school_rule
+    return f"(至少 {rule.min_met} 项达标且均不低于标准的 {rule.floor_ratio:.0%})" if rule is not None else ""
+
+
 def detect_breach(ctx: CountyContext, rule_id: str, rule: BreachRule) -> list[Condition]:
     if ctx.latest is None:
         raise Skip(NO_COMPLETE_YEAR)
@@ -175,7 +181,7 @@ def detect_breach(ctx: CountyContext, rule_id: str, rule: BreachRule) -> list[Co
         severity = rule.tolerated_severity if obs.tolerated else rule.severity
         message = f"{label(ctx.latest)}{_describe(obs)},未达标。"
         if obs.tolerated:
-            message += f"{obs.detail},学校仍综合达标(至少 6 项达标且均不低于标准的 85%),但此项须补齐。"
+            message += f"{obs.detail},学校仍综合达标{_per_school_rule_text(ctx.standard)},但此项须补齐。"
         out.append(Condition(
             key=ctx.key("breach", rule_id, obs.ident), kind="breach", rule_id=rule_id, severity=severity,
             title=f"{obs.indicator} {obs.where}{obs.label}未达标", message=message, indicator=obs.indicator,
@@ -261,7 +267,11 @@ def detect_decline(ctx: CountyContext, rule_id: str, rule: DeclineRule) -> list[
 # ---------------------------------------------------------------- forecast
 
 
-FORECAST_INDICATORS = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "G4", "G5")
+def forecast_indicators(standard: Standard) -> set[str]:
+    """What a forecast of pupils can move: the unit-level (per-student) indicators and their
+    CVs, school sizes and class sizes of the county's standard."""
+    return {ind.id for ind in standard.resource_indicators()} | {
+        ind.id for ind in standard.indicators_of_kind("school_size", "class_size")}
 
 
 def detect_forecast(ctx: CountyContext, rule_id: str, rule: ForecastRule) -> list[Condition]:
@@ -274,13 +284,14 @@ def detect_forecast(ctx: CountyContext, rule_id: str, rule: ForecastRule) -> lis
 
     now = {o.ident: o for o in ctx.observations[ctx.latest]}
     projected = projected_observations(forecast, ctx.dataset, "mid")
+    moved = forecast_indicators(ctx.standard)
     found: dict[str, Condition] = {}
     for year in sorted(projected):
         years_until = year - ctx.latest
         if years_until > rule.horizon_years:
             break
         for obs in projected[year]:
-            if obs.indicator not in FORECAST_INDICATORS or obs.met is not False or not _selected(rule, obs):
+            if obs.indicator not in moved or obs.met is not False or not _selected(rule, obs):
                 continue
             if obs.level not in ("unit", "cv", "school") or obs.ident in found:
                 continue

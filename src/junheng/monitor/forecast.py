@@ -431,8 +431,9 @@ class _Projection:
         from junheng.standards.loader import DEFAULT_STANDARD, load_standard
 
         standard = load_standard(str(self.dataset.county_attribute(self.county, "standard") or DEFAULT_STANDARD))
-        g5 = standard.indicators.get("G5")
-        limits = dict(g5.rule.limits) if g5 is not None and g5.rule.kind == "class_size" else {}
+        # a class-size rule's limits give each school's seats (classes × the limit)
+        class_size = standard.indicators_of_kind("class_size")
+        limits = dict(class_size[0].rule.limits) if class_size else {}
         out = []
         missing_classes = 0
         for seg in ("primary", "junior"):
@@ -631,6 +632,19 @@ def _band_sum(bands: list[Band]) -> Band:
     return Band(sum(b.mid for b in bands), sum(b.low for b in bands), sum(b.high for b in bands))
 
 
+def _size_indicators(forecast: CountyForecast) -> dict[str, dict]:
+    """The school-size and class-size indicators (id → id, name, rule kind) of the standard the
+    projected years are evaluated under."""
+    from junheng.standards.loader import load_standard
+
+    standards = {r.standard for by_year in forecast.results.values() for r in by_year.values()}
+    out: dict[str, dict] = {}
+    for standard_id in sorted(standards):
+        for ind in load_standard(standard_id).indicators_of_kind("school_size", "class_size"):
+            out.setdefault(ind.id, {"id": ind.id, "name": ind.name, "kind": ind.rule.kind})
+    return out
+
+
 def forecast_view(forecast: CountyForecast) -> dict:
     """What the forecast page shows (and its JSON): county students per grade and per segment
     with the band, seat demand against capacity, projected school sizes (G4) and largest
@@ -661,12 +675,13 @@ def forecast_view(forecast: CountyForecast) -> dict:
                       "capacity": None if seats[0].capacity is None else
                       [int(round(seats[0].capacity))] * (len(years) + 1)}})
     sizes: dict[tuple, dict] = {}
+    size_ids = _size_indicators(forecast)
     for scenario in ("mid", "high"):
         if scenario not in forecast.results:
             continue
         for year, observations in projected_observations(forecast, forecast.projected[scenario], scenario).items():
             for o in observations:
-                if o.indicator not in ("G4", "G5") or o.level != "school" or not o.numeric:
+                if o.indicator not in size_ids or o.level != "school" or not o.numeric:
                     continue
                 key = (o.indicator, o.school_id, o.segment)
                 row = sizes.setdefault(key, {
@@ -688,6 +703,7 @@ def forecast_view(forecast: CountyForecast) -> dict:
         "county_code": forecast.county_code, "county_name": forecast.county_name, "base_year": forecast.base_year,
         "years": years, "notes": list(forecast.notes), "entry_method": entry.get("method"),
         "entry_sources": sources, "ratios": forecast.ratios, "grades": grade_rows, "segments": segments,
+        "size_indicators": list(size_ids.values()),
         "sizes": size_rows, "size_failures": {"mid": sum(r["fails_mid"] for r in size_rows),
                                               "high": sum(r["fails_high"] for r in size_rows)},
         "failing_items": failing,

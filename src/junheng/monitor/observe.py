@@ -16,16 +16,6 @@ from junheng.standards.model import Standard
 
 SEGMENT_LABELS = {"primary": "小学", "junior": "初中", "senior": "高中"}
 COMPARISONS = {"不低于": ">=", "高于": ">=", "不超过": "<=", "低于": "<="}  # wording.OPS, reversed
-# Short names of the items, for titles of school findings and whole items (the standard's names
-# are full sentences).
-SHORT_LABELS = {
-    "G1": "学校规划布局", "G2": "城乡“四统一”", "G3": "音乐、美术专用教室", "G4": "学校规模", "G5": "班额",
-    "G6": "小规模学校公用经费核定", "G7": "特殊教育学校生均公用经费", "G8": "教师平均工资收入", "G9": "教师培训完成率",
-    "G10": "编制岗位统筹分配", "G11": "教师交流轮岗", "G12": "教师资格证上岗率", "G13": "就近划片入学比例",
-    "G14": "优质高中招生名额分配", "G15": "留守儿童关爱与随迁子女就读", "Q1": "初中三年巩固率", "Q2": "残疾儿童少年入学率",
-    "Q3": "学校章程与管理信息化", "Q4": "教师培训经费", "Q5": "信息化手段组织教学", "Q6": "德育与校园文化建设",
-    "Q7": "课程开齐开足", "Q8": "课业负担", "Q9": "国家义务教育质量监测", "S1": "社会认可度",
-}
 LEVEL_LABELS = {"unit": "学校学段", "cv": "校际差异系数", "county_value": "县域均值", "county": "县级", "school": "学校"}
 
 
@@ -45,7 +35,7 @@ class Observation:
     segment: str | None = None
     check: str | None = None
     detail: str = ""
-    tolerated: bool = False  # an R value below threshold in a unit that still complies (6 of 7)
+    tolerated: bool = False  # a unit's value below threshold in a unit that still complies (per-school rule)
 
     @property
     def ident(self) -> str:
@@ -100,21 +90,22 @@ def observations(result: EvaluationResult, standard: Standard,
                  school_rows: dict[str, dict] | None = None,
                  school_types: dict[str, str] | None = None) -> list[Observation]:
     """Every observation of one county-year result. `school_rows` (school_id → school_year
-    values) and `school_types` add the per-school sizes behind G4 and G5 (for margins and
-    declines of those limits)."""
+    values) and `school_types` add the per-school sizes behind the school-size and class-size
+    rules (for margins and declines of those limits)."""
     out: list[Observation] = []
     res = result.resource
-    for unit in res.units:
+    for unit in res.units if res is not None else ():
         for ind_id, ui in unit.indicators.items():
             ind = standard.indicators.get(ind_id)
+            detail = (f"该校{SEGMENT_LABELS.get(unit.segment, unit.segment)} {len(unit.indicators)} 项中 "
+                      f"{unit.met_count} 项达标") if res.per_school_rule else ""
             out.append(Observation(
                 indicator=ind_id, level="unit", label=ind.name if ind else ind_id, value=ui.value,
                 threshold=ui.threshold, op=">=", met=ui.met, unit=ind.unit if ind else None,
                 responsible=tuple(ind.responsible) if ind else (), school_id=unit.school_id,
                 school_name=unit.school_name, segment=unit.segment,
-                tolerated=ui.met is False and unit.compliant is True,
-                detail=f"该校{SEGMENT_LABELS.get(unit.segment, unit.segment)} 7 项中 {unit.met_count} 项达标"))
-    for segment, by_ind in res.cv.items():
+                tolerated=ui.met is False and unit.compliant is True, detail=detail))
+    for segment, by_ind in (res.cv.items() if res is not None else ()):
         for ind_id, cv in by_ind.items():
             if not cv.applicable:
                 continue
@@ -131,9 +122,10 @@ def observations(result: EvaluationResult, standard: Standard,
     sizes = _school_sizes(result, standard, school_rows or {}, school_types or {})
     covered = {(o.indicator, o.school_id) for o in sizes}
     out += sizes
-    for area in ("government_guarantee", "education_quality", "social_recognition"):
-        for ind_id, item in result.item_area(area).indicators.items():
+    for area in result.areas.items().values():
+        for ind_id, item in area.indicators.items():
             ind = standard.indicators.get(ind_id)
+            name = item.name  # the standard's name of the item: the title of its findings
             responsible = tuple(item.responsible or (ind.responsible if ind else ()))
             found: list[Observation] = []
             for check in item.checks:
@@ -141,21 +133,21 @@ def observations(result: EvaluationResult, standard: Standard,
                 value = check.value
                 threshold = _float(check.threshold)
                 found.append(Observation(
-                    indicator=ind_id, level="county", label=check.label or SHORT_LABELS.get(ind_id, item.name), value=value,
+                    indicator=ind_id, level="county", label=check.label or name, value=value,
                     threshold=threshold if op else None, op=op if threshold is not None else None, met=check.met,
                     unit=check.unit, responsible=responsible, check=check.name))
             for finding in item.schools:
                 if (ind_id, finding.school_id) in covered:
                     continue
                 found.append(Observation(
-                    indicator=ind_id, level="school", label=SHORT_LABELS.get(ind_id, item.name),
+                    indicator=ind_id, level="school", label=name,
                     value=finding.gap.amount if finding.gap else None,
                     threshold=None, op=None, met=finding.met, unit=finding.gap.unit if finding.gap else None,
                     responsible=responsible, school_id=finding.school_id, school_name=finding.school_name,
                     detail=finding.detail))
             if item.met is False and not any(o.met is False for o in found) \
                     and not any(o.indicator == ind_id and o.met is False for o in sizes):
-                found.append(Observation(indicator=ind_id, level="county", label=SHORT_LABELS.get(ind_id, item.name),
+                found.append(Observation(indicator=ind_id, level="county", label=name,
                                          value=_float(item.value),
                                          threshold=_float(item.threshold), op=None, met=False, unit=item.unit,
                                          responsible=responsible, detail=item.explanation))
@@ -165,35 +157,43 @@ def observations(result: EvaluationResult, standard: Standard,
 
 def _school_sizes(result: EvaluationResult, standard: Standard, rows: dict[str, dict],
                   types: dict[str, str]) -> list[Observation]:
-    """G4 (compulsory students against the school-size limit) and G5 (largest class against the
-    class-size limit) per school, from the school-year rows; `met` follows the engine (G4 can
-    carry an allowance the limit shown here does not)."""
+    """Per school, from the school-year rows: the compulsory students against the limit of each
+    school-size indicator, and the largest class against the limit of each class-size indicator
+    of the standard; `met` follows the engine (a school-size limit can carry an allowance the
+    limit shown here does not)."""
     out: list[Observation] = []
-    g4 = standard.indicators.get("G4")
-    g5 = standard.indicators.get("G5")
-    items = result.areas.government_guarantee.indicators
-    failing4 = {f.school_id for f in items["G4"].schools if f.met is False} if "G4" in items else set()
-    names = {u.school_id: u.school_name for u in result.resource.units}
+    names = {u.school_id: u.school_name for u in (result.resource.units if result.resource is not None else ())}
+    size_rules = []
+    for ind in standard.indicators_of_kind("school_size"):
+        item = result.item(ind.id)
+        failing = {f.school_id for f in item.schools if f.met is False} if item is not None else None
+        size_rules.append((ind, failing))
+    class_rules = standard.indicators_of_kind("class_size")
     for school_id, row in rows.items():
         school_type = types.get(school_id)
         name = names.get(school_id, school_id)
-        if g4 is not None and g4.rule.kind == "school_size" and school_type in (g4.school_types or ()):
+        for ind, failing in size_rules:
+            if school_type not in (ind.school_types or ()):
+                continue
             students = [_float(row.get(f"students_{s}")) for s in ("primary", "junior")]
             known = [s for s in students if s is not None]
-            limit = g4.rule.limits.get(school_type)
+            limit = ind.rule.limits.get(school_type)
             if known and limit is not None:
                 total = sum(known)
                 out.append(Observation(
-                    indicator="G4", level="school", label="义务教育阶段学校规模", value=total, threshold=float(limit),
-                    op="<=", met=school_id not in failing4 if "G4" in items else total <= limit, unit="人",
-                    responsible=tuple(g4.responsible), school_id=school_id, school_name=name))
-        if g5 is not None and g5.rule.kind == "class_size" and school_type in (g5.school_types or ()):
-            for segment, limit in g5.rule.limits.items():
+                    indicator=ind.id, level="school", label="义务教育阶段学校规模", value=total,
+                    threshold=float(limit), op="<=", met=school_id not in failing if failing is not None
+                    else total <= limit, unit="人",
+                    responsible=tuple(ind.responsible), school_id=school_id, school_name=name))
+        for ind in class_rules:
+            if school_type not in (ind.school_types or ()):
+                continue
+            for segment, limit in ind.rule.limits.items():
                 largest = _float(row.get(f"max_class_size_{segment}"))
                 if largest is None or not _float(row.get(f"students_{segment}")):
                     continue
                 out.append(Observation(
-                    indicator="G5", level="school", label=f"{SEGMENT_LABELS.get(segment, segment)}最大班额",
+                    indicator=ind.id, level="school", label=f"{SEGMENT_LABELS.get(segment, segment)}最大班额",
                     value=largest, threshold=float(limit), op="<=", met=largest <= limit, unit="人",
-                    responsible=tuple(g5.responsible), school_id=school_id, school_name=name, segment=segment))
+                    responsible=tuple(ind.responsible), school_id=school_id, school_name=name, segment=segment))
     return out

@@ -2,7 +2,7 @@
 year-on-year change tables.
 
 A row is one indicator at one place in one year:
-    county_code, year, indicator, level (unit | cv | county_value | county | school),
+    county_code, year, standard, indicator, level (unit | cv | county_value | county | school),
     school_id, school_name, segment, check, label, value, threshold, op, met, unit
 The web's charts and tables read these rows; `year_on_year` adds the previous year's value,
 the change and whether it went the better or the worse way.
@@ -15,6 +15,7 @@ from typing import Iterable
 
 from junheng.data.dataset import Dataset
 from junheng.engine.result import EvaluationResult
+from junheng.errors import JunhengError
 from junheng.monitor.observe import Observation, observations
 from junheng.standards.loader import load_standard
 
@@ -51,7 +52,8 @@ def series_rows(results: Iterable[EvaluationResult], dataset: Dataset, *,
                 continue
             if school_id and obs.school_id != school_id:
                 continue
-            row = {"county_code": result.county_code, "year": result.year, **asdict(obs), "ident": obs.ident}
+            row = {"county_code": result.county_code, "year": result.year, "standard": result.standard, **asdict(obs),
+                   "ident": obs.ident}
             row["responsible"] = list(obs.responsible)
             out.append(row)
     return out
@@ -105,7 +107,7 @@ def _is_number(value) -> bool:
 # ---------------------------------------------------------------- trend views (web pages, API)
 
 SEGMENT_NAMES = {"primary": "小学", "junior": "初中"}
-R_INDICATORS = tuple(f"R{i}" for i in range(1, 8))
+UNIT_LEVELS = ("unit", "cv", "county_value")  # the levels of the unit-level (per-student) indicators
 COUNTY_LEVELS = ("cv", "county_value", "county")
 WORST_SCHOOL_CHANGES = 30  # school rows that got worse, listed on the county page
 
@@ -127,12 +129,30 @@ def _change_row(row: dict) -> dict:
     return out
 
 
-def _indicator_order(row: dict) -> tuple:
-    ident = row["indicator"] or ""
-    area = "RGQS".find(ident[:1])
-    number = int(ident[1:]) if ident[1:].isdigit() else 99
-    return (area if area >= 0 else 9, number, row.get("school_id") or "", row.get("segment") or "",
-            row["level"], row.get("check") or "")
+def _declared_order(rows: list[dict]) -> dict[str, int]:
+    """Each indicator's place in its standard's declaration (the order the standard lists them)."""
+    order: dict[str, int] = {}
+    for standard_id in dict.fromkeys(r.get("standard") for r in rows if r.get("standard")):
+        try:
+            ids = list(load_standard(standard_id).indicators)
+        except JunhengError:  # a standard file that has moved since: its rows sort last
+            continue
+        for ind in ids:
+            order.setdefault(ind, len(order))
+    return order
+
+
+def _indicator_order(order: dict[str, int]):
+    def key(row: dict) -> tuple:
+        return (order.get(row["indicator"] or "", len(order)), row["indicator"] or "", row.get("school_id") or "",
+                row.get("segment") or "", row["level"], row.get("check") or "")
+    return key
+
+
+def _unit_level_indicators(rows: list[dict], order: dict[str, int]) -> list[str]:
+    """The unit-level indicators the rows hold, in their standard's order."""
+    found = {r["indicator"] for r in rows if r["level"] in UNIT_LEVELS}
+    return sorted(found, key=lambda i: (order.get(i, len(order)), i))
 
 
 def _line(rows_by_year: dict[int, dict], years: list[int], value) -> list:
@@ -147,15 +167,18 @@ def _line(rows_by_year: dict[int, dict], years: list[int], value) -> list:
 def trend_view(rows: list[dict], *, year: int | None = None, school_id: str | None = None) -> dict:
     """What the trend charts and the year-on-year table show, from `series_rows` (one county).
 
-    County view: per segment the CVs of R1–R7 over the years (with the limit) and the county
-    values as a share of the per-school threshold (100% = the threshold); the changes of every
-    county-level row into `year` (default: the latest), and the school rows that got worse most.
-    School view (`school_id`): per segment the school's R1–R7 as a share of the threshold, and
-    every change of the school's rows."""
+    County view: per segment the CVs of the unit-level indicators over the years (with the limit,
+    when they have one of their own) and the county values as a share of the per-school
+    threshold (100% = the threshold; only under a standard with thresholds); the changes of
+    every county-level row into `year` (default: the latest), and the school rows that got worse
+    most. School view (`school_id`): per segment the school's unit-level values as a share of the
+    threshold, and every change of the school's rows."""
     if school_id:
         rows = [r for r in rows if r.get("school_id") == school_id]
     years = sorted({r["year"] for r in rows})
     chosen = year if year in years else (years[-1] if years else None)
+    order = _declared_order(rows)
+    unit_level = _unit_level_indicators(rows, order)
     by_ident: dict[str, dict[int, dict]] = {}
     for r in rows:
         by_ident.setdefault(r["ident"], {})[r["year"]] = r
@@ -167,7 +190,7 @@ def trend_view(rows: list[dict], *, year: int | None = None, school_id: str | No
     segments = [s for s in SEGMENT_NAMES if any(r.get("segment") == s for r in rows)]
     for seg in segments:
         if not school_id:
-            cv = {i: by_ident.get(f"{i}/cv/-/{seg}/-", {}) for i in R_INDICATORS}
+            cv = {i: by_ident.get(f"{i}/cv/-/{seg}/-", {}) for i in unit_level}
             limits = sorted({r["threshold"] for by_year in cv.values() for r in by_year.values()
                              if _is_number(r.get("threshold"))})
             if any(cv.values()):
@@ -177,24 +200,26 @@ def trend_view(rows: list[dict], *, year: int | None = None, school_id: str | No
                     "mark_label": f"上限 {limits[-1]}" if limits else None, "years": years,
                     "series": [{"name": i, "label": next(iter(cv[i].values()))["label"] if cv[i] else i,
                                 "data": _line(cv[i], years, lambda r: r["value"] if _is_number(r["value"]) else None)}
-                               for i in R_INDICATORS if cv[i]]})
-            source = {i: by_ident.get(f"{i}/county_value/-/{seg}/-", {}) for i in R_INDICATORS}
+                               for i in unit_level if cv[i]]})
+            source = {i: by_ident.get(f"{i}/county_value/-/{seg}/-", {}) for i in unit_level}
             title = f"{SEGMENT_NAMES[seg]}县域均值(达标值 = 100%)"
         else:
-            source = {i: by_ident.get(f"{i}/unit/{school_id}/{seg}/-", {}) for i in R_INDICATORS}
+            source = {i: by_ident.get(f"{i}/unit/{school_id}/{seg}/-", {}) for i in unit_level}
             title = f"{SEGMENT_NAMES[seg]}各项指标(达标值 = 100%)"
 
         def share(r, seg=seg):
             t = thresholds.get((r["indicator"], seg, r["year"]))
             return r["value"] / t * 100 if _is_number(r.get("value")) and t else None
 
-        if any(source.values()):
+        # a standard without per-school thresholds has no "达标值 = 100%" to draw against
+        judged = any(sg == seg for (_, sg, _) in thresholds)
+        if any(source.values()) and judged:
             charts.append({
                 "id": f"trend-{'unit' if school_id else 'mean'}-{seg}", "kind": "share", "title": title,
                 "y_name": "达标值的 %", "mark": 100, "mark_label": "达标值", "years": years,
                 "series": [{"name": i, "label": next(iter(source[i].values()))["label"] if source[i] else i,
-                            "data": _line(source[i], years, share)} for i in R_INDICATORS if source[i]]})
-    changes = sorted((r for r in year_on_year(rows) if r["year"] == chosen), key=_indicator_order)
+                            "data": _line(source[i], years, share)} for i in unit_level if source[i]]})
+    changes = sorted((r for r in year_on_year(rows) if r["year"] == chosen), key=_indicator_order(order))
     if school_id:
         listed = [_change_row(r) for r in changes]
         worse = []

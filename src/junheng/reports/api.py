@@ -105,7 +105,10 @@ def county_report(result: EvaluationResult, fmt: str, *, dataset: Dataset | None
     fmt = check_format(fmt)
     document = build_county_report(result, dataset, remediation=remediation, with_charts=fmt != "xlsx",
                                    issuer=issuer)
-    name = f"{result.county_name or result.county_code}{result.year}学年义务教育优质均衡发展自评报告"
+    from junheng.reports.xlsx import is_quality_standard
+
+    kind = "优质均衡" if is_quality_standard(result) else "均衡"
+    name = f"{result.county_name or result.county_code}{result.year}学年义务教育{kind}发展自评报告"
     return RenderedReport(f"{safe_filename(name)}.{fmt}", MEDIA_TYPES[fmt], render(document, fmt))
 
 

@@ -159,8 +159,8 @@ def indicator_distribution_chart(result: EvaluationResult, rid: str) -> bytes | 
 
 
 def indicator_distribution_figure(result: EvaluationResult, rid: str):
-    """Each unit's value of one R indicator, sorted, against the threshold and 85% of it, one
-    panel per segment. A unit whose value is 0 (no such teacher at all) gets a visible hatched
+    """Each unit's value of one unit-level indicator, sorted, against the threshold and 85% of it
+    (when the standard has thresholds), one panel per segment. A unit whose value is 0 (no such teacher at all) gets a visible hatched
     stub with "0" over it, since a bar of height 0 would not show. None when no unit has a value."""
     from matplotlib.patches import Patch
 
@@ -221,15 +221,17 @@ def indicator_distribution_figure(result: EvaluationResult, rid: str):
 
 
 def zero_value_units(result: EvaluationResult, rid: str) -> int:
-    """How many units have the value 0 on an R indicator (drawn as hatched stubs)."""
-    return sum(1 for u in result.resource.units if u.indicators[rid].value is not None and u.indicators[rid].value <= 0)
+    """How many units have the value 0 on a unit-level indicator (drawn as hatched stubs)."""
+    return sum(1 for u in result.resource.units if rid in u.indicators and u.indicators[rid].value is not None
+               and u.indicators[rid].value <= 0)
 
 
 def _floor_ratio(result: EvaluationResult) -> float:
     from junheng.reports.xlsx import standard_named
 
     standard = standard_named(result.standard)
-    return standard.per_school_rule.floor_ratio if standard else 0.85
+    rule = standard.per_school_rule if standard else None
+    return rule.floor_ratio if rule else 0.85
 
 
 def cv_chart(result: EvaluationResult) -> bytes | None:
@@ -238,9 +240,11 @@ def cv_chart(result: EvaluationResult) -> bytes | None:
 
 
 def cv_figure(result: EvaluationResult):
-    """The 14 coefficients of variation against their limits; None when no segment applies."""
-    from junheng.reports.xlsx import R_IDS
-
+    """The coefficients of variation (each unit-level indicator per segment) against their
+    limits, or under a composite limit the segment's 综合差异系数 as the dashed line; None when
+    no segment applies."""
+    ids = result.resource_ids()
+    composite = result.resource.composite_cv or {}
     segments = [s for s in segments_of(result) if any(c.applicable for c in result.resource.cv[s].values())]
     if not segments:
         return None
@@ -250,29 +254,40 @@ def cv_figure(result: EvaluationResult):
     top = 0.0
     for k, segment in enumerate(segments):
         cvs = result.resource.cv[segment]
-        xs = [i + (k - (len(segments) - 1) / 2) * width for i in range(len(R_IDS))]
+        xs = [i + (k - (len(segments) - 1) / 2) * width for i in range(len(ids))]
         colour = SEGMENT_COLOURS.get(segment, GREY)
         limit = next(iter(cvs.values())).limit
-        for x, rid in zip(xs, R_IDS):
-            cv = cvs[rid]
+        segment_composite = composite.get(segment)
+        failing_segment = segment_composite is not None and segment_composite.met is False
+        for x, rid in zip(xs, ids):
+            cv = cvs.get(rid)
+            if cv is None:
+                continue
             if not cv.applicable:
                 continue
             if cv.value is None:
                 ax.text(x, 0.01, "缺失", ha="center", va="bottom", fontdict=_font(family, 6), color=AMBER)
                 continue
-            over = cv.met is False
+            over = cv.met is False or failing_segment
             ax.bar(x, cv.value, width=width * 0.95, color=RED if over else colour, edgecolor="black" if over else None,
                    linewidth=0.6)
             ax.text(x, cv.value, f"{cv.value:.3f}", ha="center", va="bottom", fontdict=_font(family, 6))
             top = max(top, cv.value)
-        ax.axhline(limit, color=colour, linestyle="--", linewidth=1.0,
-                   label=f"{segment_label(segment)}(上限 {limit:.2f})")
-        top = max(top, limit)
-    ax.set_xticks(range(len(R_IDS)), R_IDS)
+        if limit is not None:
+            ax.axhline(limit, color=colour, linestyle="--", linewidth=1.0,
+                       label=f"{segment_label(segment)}(上限 {limit:.2f})")
+            top = max(top, limit)
+        elif segment_composite is not None and segment_composite.value is not None:
+            ax.axhline(segment_composite.value, color=colour, linestyle="--", linewidth=1.0,
+                       label=f"{segment_label(segment)}综合差异系数 {segment_composite.value:.3f}"
+                             f"(上限 {segment_composite.limit:.2f})")
+            top = max(top, segment_composite.value)
+    ax.set_xticks(range(len(ids)), ids)
     ax.set_ylim(0, top * 1.18 if top else 1)
     unit_label_on_top(ax, "差异系数", family)
     legend_above(ax, family, ncol=len(segments))
-    ax.set_title("校际差异系数(红色为超过上限)", fontdict=_font(family, 9), pad=18)
+    title = "校际差异系数(虚线为综合差异系数,红色为所在学段超过上限)" if composite else "校际差异系数(红色为超过上限)"
+    ax.set_title(title, fontdict=_font(family, 9), pad=18)
     _style_axes(ax, family)
     fig.tight_layout()
     return fig

@@ -26,7 +26,7 @@ from junheng.reports.county import (
     text_cell,
 )
 from junheng.reports.document import Cell, Column, ReportDocument, Run, Table
-from junheng.reports.xlsx import SYNTHETIC_NOTE, county_label
+from junheng.reports.xlsx import SYNTHETIC_NOTE, area_label, county_label, r_thresholds_exist
 
 VERDICT_SHADES = {"pass": None, "fail": "unmet", "incomplete": "missing"}
 
@@ -104,6 +104,25 @@ def county_progress(results: list[EvaluationResult], dataset: Dataset | None = N
 # Tables
 
 
+def units_text(r: EvaluationResult) -> str:
+    """资源配置达标单位 "5/6"; a standard that judges no unit one by one: "不逐校判定"."""
+    if r.resource is None:
+        return "—"
+    if not r_thresholds_exist(r):
+        return "不逐校判定"
+    return f"{r.resource.compliant_units}/{len(r.resource.units)}"
+
+
+def indicator_count_note(rows: list[CountyProgress]) -> str:
+    """What 达标指标 counts: the indicators of each area of the counties' standard."""
+    if not rows or len({p.result.standard for p in rows}) != 1:
+        return "达标指标:各县区所用评估标准全部指标中达标的项数。"
+    r = rows[0].result
+    counts = [(a, len(r.resource_ids()) if a == "resource_allocation" else len(found.indicators))
+              for a, found in r.areas.present().items()]
+    return "达标指标:" + "、".join(f"{area_label(r, a)}{n}项" for a, n in counts) + "中达标的项数。"
+
+
 def overview_table(rows: list[CountyProgress]) -> Table:
     columns = [Column("序号", 0.6), Column("县区", 2.4), Column("结论", 1.1), Column("达标指标", 1.0),
                Column("未达标指标", 3.2), Column("资源配置达标单位", 1.3), Column("认定进度", 2.4),
@@ -116,15 +135,15 @@ def overview_table(rows: list[CountyProgress]) -> Table:
             Cell(r.verdict_label, shade=VERDICT_SHADES[r.verdict], align="center"),  # type: ignore[arg-type]
             Cell(f"{p.met}/{p.total}", align="center"),
             Cell("、".join(p.failing) or "无", shade="unmet" if p.failing else None),
-            Cell(f"{r.resource.compliant_units}/{len(r.resource.units)}", align="center",
-                 shade="unmet" if r.resource.noncompliant_units else None),
+            Cell(units_text(r), align="center",
+                 shade="unmet" if r.resource is not None and r.resource.noncompliant_units else None),
             text_cell(p.schedule_text()),
             Cell(str(len(r.missing_inputs)), value=len(r.missing_inputs), align="right",
                  shade="missing" if r.missing_inputs else None),
         ])
     return Table(kind="city_overview", title="各县区评估结果总览", columns=columns, rows=body, sheet="总览",
                  font_size=9.0, frozen_columns=2,
-                 note="达标指标:资源配置7项、政府保障程度15项、教育质量9项、社会认可度1项中达标的项数。")
+                 note=indicator_count_note(rows))
 
 
 def indicator_failures_table(rows: list[CountyProgress]) -> Table | None:
@@ -136,7 +155,7 @@ def indicator_failures_table(rows: list[CountyProgress]) -> Table | None:
             titles.setdefault(indicator, words.indicator_title(p.result, indicator))
     if not by_indicator:
         return None
-    order = {k: i for i, k in enumerate(rows[0].statuses)}
+    order = {k: i for i, k in enumerate(dict.fromkeys(i for p in rows for i in p.statuses))}
     columns = [Column("编号", 0.7), Column("指标", 4.5), Column("未达标县区数", 1.1), Column("县区", 5.0)]
     body = [[text_cell(i, "center"), text_cell(titles[i]), count_cell(len(names)), text_cell("、".join(names))]
             for i, names in sorted(by_indicator.items(), key=lambda kv: (-len(kv[1]), order.get(kv[0], 99)))]
@@ -159,11 +178,12 @@ def failing_details_table(rows: list[CountyProgress]) -> Table | None:
 
 
 def indicator_matrix_table(rows: list[CountyProgress]) -> Table:
-    ids = list(rows[0].statuses) if rows else []
+    ids = list(dict.fromkeys(i for p in rows for i in p.statuses))  # one standard's, or their union
     columns = [Column("县区", 2.6)] + [Column(i, 0.55) for i in ids]
     marks = {True: "√", False: "×", None: "缺"}
-    body = [[text_cell(p.name)] + [Cell(marks[p.statuses.get(i)], value=words.STATUS_WORDS[p.statuses.get(i)],
-                                        shade=SHADES.get(p.statuses.get(i)), align="center") for i in ids]
+    body = [[text_cell(p.name)] + [Cell(marks[p.statuses[i]], value=words.STATUS_WORDS[p.statuses[i]],
+                                        shade=SHADES.get(p.statuses[i]), align="center") if i in p.statuses
+                                   else Cell("—", align="center") for i in ids]
             for p in rows]
     return Table(kind="city_matrix", title="各县区逐项指标达标情况", columns=columns, rows=body, sheet="逐项指标",
                  font_size=7.5, frozen_columns=1, note="√ 达标;× 未达标;缺 数据缺失。")
@@ -209,7 +229,9 @@ def county_page(doc: ReportDocument, p: CountyProgress, first: bool = False) -> 
     doc.heading(2, p.name)
     colour = {"pass": "green", "fail": "red", "incomplete": "amber"}[r.verdict]
     doc.paragraph(Run(words.verdict_paragraph(r, subject=p.name), bold=True, color=colour))  # type: ignore[arg-type]
-    progress = f"认定进度:{p.schedule_text()}。达标指标{p.met}/{p.total}项;资源配置达标单位{r.resource.compliant_units}/{len(r.resource.units)}个"
+    progress = f"认定进度:{p.schedule_text()}。达标指标{p.met}/{p.total}项;" + (
+        f"{area_label(r, 'resource_allocation')}达标单位{units_text(r)}个" if r_thresholds_exist(r)
+        else f"{area_label(r, 'resource_allocation')}评估单位{len(r.resource.units) if r.resource else 0}个(不逐校判定)")
     trend = p.trend_text()
     if trend:
         progress += f";历年未达标指标数:{trend}"
@@ -222,7 +244,7 @@ def county_page(doc: ReportDocument, p: CountyProgress, first: bool = False) -> 
         progress += f"数据缺失{len(r.missing_inputs)}项。"
     doc.paragraph(progress)
     areas = areas_table(r, p.failing)
-    areas.title = f"{p.name}四个方面评估结论"
+    areas.title = f"{p.name}{words.areas_title(len(r.areas.present()))}评估结论"
     areas.in_workbook = False
     doc.table(areas)
     failing = failing_items_table(r, p.failing)

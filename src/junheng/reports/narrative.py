@@ -11,6 +11,11 @@ decimals, coefficients of variation with three (so that 0.504 is not shown as a 
 amounts and counts are thousands separated like the engine's explanations and the pages
 (engine.wording.num: 7,181,900 元, 2,241 人, 3,135.13 元). Years and codes are not amounts and
 are written as they are.
+
+Which indicators and areas there are, and how they are judged, is the result's own standard's:
+its unit-level indicators (`result.resource_ids()`), its item areas with their names, whether
+units are judged one by one (a per-school rule) and whether the CVs are judged each against a
+limit or by their mean (综合差异系数).
 """
 
 from __future__ import annotations
@@ -29,21 +34,23 @@ from junheng.engine.result import (
 )
 from junheng.reports.document import chinese_number
 from junheng.reports.xlsx import (
+    ITEM_AREAS,
     MISSING_TEXT,
-    R_IDS,
+    REPORTED_NOTE,
+    area_label,
     gap_text,
     indicator_name,
     indicator_spec,
     indicator_unit,
+    is_quality_standard,
     r_threshold,
+    r_thresholds_exist,
     segment_label,
     segments_of,
     standard_named,
 )
-from junheng.standards.model import AREA_LABELS
 
-ITEM_AREAS = ("government_guarantee", "education_quality", "social_recognition")
-AREA_ORDER = ("resource_allocation", *ITEM_AREAS)
+AREA_ORDER = ("resource_allocation", *ITEM_AREAS)  # national-2017's; a result's own: result.areas.present()
 NOT_APPLICABLE = "不适用"
 UNIT_WORDS = {"m²": "平方米", "%": "%"}
 MAX_NAMED = 10  # schools named in a sentence; tables list them all
@@ -108,12 +115,12 @@ def joined(names: list[str], limit: int = MAX_NAMED) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Resource allocation (R1–R7)
+# Resource allocation (the unit-level indicators)
 
 
 @dataclass(frozen=True)
 class SegmentFigures:
-    """One R indicator in one segment: what the report says about it."""
+    """One unit-level indicator in one segment: what the report says about it."""
 
     segment: str
     threshold: float | None
@@ -137,21 +144,61 @@ def segment_figures(result: EvaluationResult, rid: str, segment: str) -> Segment
 
 
 def r_status(result: EvaluationResult, rid: str, failing: list[str] | None = None) -> bool | None:
-    """An R indicator at county level: failing exactly when the engine lists it as failing
-    (a non-compliant unit falls short on it, or a CV is over its limit); unknown when a unit's
-    value or a CV cannot be judged; met otherwise."""
+    """A unit-level indicator at county level: failing exactly when the engine lists it as
+    failing (a non-compliant unit falls short on it, a CV is over its limit, or the segment's
+    composite is); unknown when a unit's value (under a per-school rule), a CV or a composite
+    cannot be judged; met otherwise."""
     failing = result.failing_items() if failing is None else failing
     if rid in failing:
         return False
-    unknown = any(u.indicators[rid].met is None for u in result.resource.units) or any(
-        seg[rid].met is None for seg in result.resource.cv.values() if rid in seg)
-    return None if unknown else True
+    res = result.resource
+    composite = res.composite_cv or {}
+    # without a per-school rule a unit's value is not judged: a missing one leaves the CV unknown
+    units_unknown = r_thresholds_exist(result) and any(
+        u.indicators[rid].met is None for u in res.units if rid in u.indicators)
+    cvs_unknown = any((composite[name].met is None) if name in composite else seg[rid].met is None
+                      for name, seg in res.cv.items() if rid in seg)
+    return None if units_unknown or cvs_unknown else True
+
+
+def composite_limits_text(result: EvaluationResult) -> str:
+    """“小学不超过0.65、初中不超过0.55”: the composite limits of the result's segments."""
+    composite = result.resource.composite_cv or {}
+    return "、".join(f"{segment_label(s)}不超过{c.limit:g}" for s, c in composite.items())
+
+
+def composite_phrase(result: EvaluationResult, segment: str) -> str:
+    """“小学综合差异系数为0.123(上限0.65)”, with the verdict when it is not met."""
+    c = (result.resource.composite_cv or {}).get(segment)
+    if c is None:
+        return ""
+    label = segment_label(segment)
+    if c.value is None:
+        return f"{label}综合差异系数无法计算({c.note or MISSING_TEXT})"
+    judged = {True: "", False: ",超过上限", None: ",暂无法判定"}[c.met]
+    return f"{label}综合差异系数为{cv_text(c.value)}(上限{c.limit:.2f}{judged})"
+
+
+def reported_sentence(result: EvaluationResult) -> str:
+    """“公众满意度为93.5%(不参与判定)。”: the values the standard reports without judging them."""
+    if not result.reported:
+        return ""
+    parts = [f"{r.label}为{amount(r.value, r.unit) if is_number(r.value) else (r.value or MISSING_TEXT)}"
+             for r in result.reported]
+    return "、".join(parts) + f"({REPORTED_NOTE})。"
 
 
 def r_requirement(result: EvaluationResult, rid: str) -> str:
-    """The standard's wording: “每百名学生拥有…:小学、初中分别达到4.2人以上、5.3人以上。”"""
+    """The standard's wording: “每百名学生拥有…:小学、初中分别达到4.2人以上、5.3人以上。”; under a
+    standard that judges no unit one by one, what the indicator enters instead."""
     name, unit = indicator_name(result, rid), unit_word(indicator_unit(result, rid))
     segments = segments_of(result) or ["primary", "junior"]
+    if not r_thresholds_exist(result):
+        if result.resource.composite_cv:
+            return f"{name}:计算校际差异系数,纳入各学段综合差异系数({composite_limits_text(result)})。"
+        limits = "、".join(f"{segment_label(s)}不超过{cv.limit:g}" for s in segments
+                          for cv in [result.resource.cv[s].get(rid)] if cv is not None and cv.limit is not None)
+        return f"{name}:校际差异系数{limits}。" if limits else f"{name}:计算校际差异系数。"
     thresholds = [r_threshold(result, s, rid) for s in segments]
     labels = "、".join(segment_label(s) for s in segments)
     if len(set(thresholds)) == 1:
@@ -166,6 +213,8 @@ def cv_phrase(cv: CVResult, segment: str) -> str:
         return f"{label}{NOT_APPLICABLE}"
     if cv.value is None:
         return f"{label}无法计算({cv.note or MISSING_TEXT})"
+    if cv.limit is None:  # judged through the segment's composite
+        return f"{label}为{cv_text(cv.value)}"
     judged = {True: "", False: ",超过上限", None: ",暂无法判定"}[cv.met]
     return f"{label}为{cv_text(cv.value)}(上限{cv.limit:.2f}{judged})"
 
@@ -195,8 +244,12 @@ def county_value_phrase(figures: list[SegmentFigures]) -> str:
 
 
 def per_unit_rule(result: EvaluationResult) -> str:
-    return (f"“每个学校(学段)均须达标”(7项指标中至少{_min_met(result)}项达到标准值、其余不低于标准值的"
-            f"{_floor(result)})")
+    return (f"“每个学校(学段)均须达标”({_count(result)}项指标中至少{_min_met(result)}项达到标准值、"
+            f"其余不低于标准值的{_floor(result)})")
+
+
+def _count(result: EvaluationResult) -> int:
+    return len(result.resource_ids())
 
 
 def r_failure_reason(result: EvaluationResult, rid: str, figures: list[SegmentFigures]) -> str:
@@ -220,6 +273,14 @@ def r_failure_reason(result: EvaluationResult, rid: str, figures: list[SegmentFi
         causes.append(f"{segment_label(f.segment)}校际差异系数{value}超过上限{f.cv.limit:.2f}")
     if over:
         rules.append("“校际差异系数不超过上限”")
+    composite = result.resource.composite_cv or {}
+    over_composite = [f for f in figures if f.segment in composite and composite[f.segment].met is False]
+    for f in over_composite:
+        c = composite[f.segment]
+        value = cv_text(c.value) if c.value is not None else "无定义"
+        causes.append(f"{segment_label(f.segment)}综合差异系数{value}超过上限{c.limit:.2f}")
+    if over_composite:
+        rules.append("“综合差异系数不超过上限”")
     if not causes:
         return ""
     reached = [_reaches(f) for f in figures]
@@ -237,6 +298,8 @@ def r_finding(result: EvaluationResult, rid: str, failing: list[str] | None = No
     if not segments:
         return "本县无参加评估的学校(学段)。" + VERDICT_SENTENCES[r_status(result, rid, failing)]
     figures = [segment_figures(result, rid, s) for s in segments]
+    if not r_thresholds_exist(result):
+        return _r_finding_without_units(result, rid, figures, failing)
     values = ",".join(f"{segment_label(f.segment)}为{fixed(f.county_value)}{unit}" for f in figures)
     parts = [f"我县{values}(全县按学生数计算的县域值){county_value_phrase(figures)}"]
     counts = [f"{segment_label(f.segment)}{len(f.units)}个评估单位" +
@@ -256,21 +319,45 @@ def r_finding(result: EvaluationResult, rid: str, failing: list[str] | None = No
         return text + r_failure_reason(result, rid, figures) + VERDICT_SENTENCES[False]
     tolerated = [u for u in below if u.compliant is True]
     if tolerated:
-        text += (f"其中{len(tolerated)}个单位本项未达到标准值,但7项中至少{_min_met(result)}项达标且其余不低于标准值的"
-                 f"{_floor(result)},按规定仍为达标单位。")
+        text += (f"其中{len(tolerated)}个单位本项未达到标准值,但{_count(result)}项中至少{_min_met(result)}项达标"
+                 f"且其余不低于标准值的{_floor(result)},按规定仍为达标单位。")
     if status is True and not all(_reaches(f) for f in figures):
         text += "县域值仅作参考,本项按各学校(学段)是否达标和校际差异系数判定。"
     return text + VERDICT_SENTENCES[status]
 
 
+def _r_finding_without_units(result: EvaluationResult, rid: str, figures: list[SegmentFigures],
+                             failing: list[str] | None) -> str:
+    """A unit-level indicator of a standard that judges no unit one by one: the county values,
+    how many units enter the CV, the CVs and, under a composite limit, what it is judged by."""
+    unit = unit_word(indicator_unit(result, rid))
+    values = ",".join(f"{segment_label(f.segment)}为{fixed(f.county_value)}{unit}" for f in figures)
+    parts = [f"我县{values}(全县按学生数计算的县域值)",
+             ";".join(f"{segment_label(f.segment)}{len(f.units)}个评估单位" for f in figures)]
+    unknown = sum(1 for f in figures for u in f.units if u.indicators[rid].value is None)
+    if unknown:
+        parts.append(f"{unknown}个单位数据缺失")
+    parts.append("校际差异系数" + "、".join(cv_phrase(f.cv, f.segment) for f in figures))
+    text = ";".join(parts) + "。"
+    if result.resource.composite_cv:
+        text += "本项差异系数计入" + "、".join(composite_phrase(result, f.segment) for f in figures
+                                           if f.segment in result.resource.composite_cv) + "。"
+    status = r_status(result, rid, failing)
+    if status is False:
+        return text + r_failure_reason(result, rid, figures) + VERDICT_SENTENCES[False]
+    return text + VERDICT_SENTENCES[status]
+
+
 def _min_met(result: EvaluationResult) -> int:
     standard = standard_named(result.standard)
-    return standard.per_school_rule.min_met if standard else 6
+    rule = standard.per_school_rule if standard else None
+    return rule.min_met if rule else 6
 
 
 def _floor(result: EvaluationResult) -> str:
     standard = standard_named(result.standard)
-    return f"{(standard.per_school_rule.floor_ratio if standard else 0.85):.0%}"
+    rule = standard.per_school_rule if standard else None
+    return f"{(rule.floor_ratio if rule else 0.85):.0%}"
 
 
 def r_failing_reason(result: EvaluationResult, rid: str) -> str:
@@ -279,11 +366,17 @@ def r_failing_reason(result: EvaluationResult, rid: str) -> str:
     weak = [u for u in result.resource.units if u.compliant is False and u.indicators[rid].met is False]
     if weak:
         reasons.append(f"{len(weak)}个未达标单位本项未达到标准值:{joined([unit_label(u) for u in weak], 5)}")
+    composite = result.resource.composite_cv or {}
     for segment in segments_of(result):
         cv = result.resource.cv[segment].get(rid)
         if cv is not None and cv.met is False:
             value = cv_text(cv.value) if cv.value is not None else "无定义"
             reasons.append(f"{segment_label(segment)}校际差异系数{value},超过上限{cv.limit:g}")
+        c = composite.get(segment)
+        if cv is not None and c is not None and c.met is False:
+            value = cv_text(c.value) if c.value is not None else "无定义"
+            reasons.append(f"{segment_label(segment)}综合差异系数{value},超过上限{c.limit:g}"
+                           f"(本项差异系数{cv_text(cv.value)})")
     return ";".join(reasons)
 
 
@@ -299,7 +392,7 @@ def unit_gap_text(unit: UnitResult) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Items (G, Q, S)
+# Items (the indicators judged as a whole: county or school checks)
 
 
 def ref_label(result: EvaluationResult, item: ItemResult, check: CheckResult) -> str | None:
@@ -450,51 +543,51 @@ def item_failing_reason(item: ItemResult) -> str:
 
 
 def area_counts(result: EvaluationResult, area: str, failing: list[str] | None = None) -> tuple[int, int, int, int]:
-    """(indicators, met, not met, missing) of an area."""
+    """(indicators, met, not met, missing) of an area (none of an area the standard lacks)."""
     if area == "resource_allocation":
-        states = [r_status(result, rid, failing) for rid in R_IDS]
+        states = [r_status(result, rid, failing) for rid in result.resource_ids()]
     else:
         states = [i.met for i in result.item_area(area).indicators.values()]
     return len(states), states.count(True), states.count(False), states.count(None)
 
 
 def indicator_statuses(result: EvaluationResult) -> dict[str, bool | None]:
-    """Every indicator's county-level status (R via r_status)."""
+    """Every indicator's county-level status (the unit-level ones via r_status)."""
     failing = result.failing_items()
-    statuses = {rid: r_status(result, rid, failing) for rid in R_IDS}
-    for area in ITEM_AREAS:
-        statuses |= {i: item.met for i, item in result.item_area(area).indicators.items()}
+    statuses = {rid: r_status(result, rid, failing) for rid in result.resource_ids()}
+    for area in result.areas.items().values():
+        statuses |= {i: item.met for i, item in area.indicators.items()}
     return statuses
 
 
+def is_unit_level(result: EvaluationResult, indicator_id: str) -> bool:
+    return indicator_id in result.resource_ids()
+
+
 def indicator_title(result: EvaluationResult, indicator_id: str) -> str:
-    if indicator_id.startswith("R"):
+    if is_unit_level(result, indicator_id):
         return indicator_name(result, indicator_id)
-    for area in ITEM_AREAS:
-        item = result.item_area(area).indicators.get(indicator_id)
-        if item is not None:
-            return item.name
+    item = result.item(indicator_id)
+    if item is not None:
+        return item.name
     spec = indicator_spec(result, indicator_id)
     return spec.name if spec else indicator_id
 
 
 def area_of(result: EvaluationResult, indicator_id: str) -> str:
-    if indicator_id.startswith("R"):
-        return AREA_LABELS["resource_allocation"]
-    for area in ITEM_AREAS:
-        if indicator_id in result.item_area(area).indicators:
-            return AREA_LABELS[area]
+    if is_unit_level(result, indicator_id):
+        return area_label(result, "resource_allocation")
+    for area, found in result.areas.items().items():
+        if indicator_id in found.indicators:
+            return area_label(result, area)
     return ""
 
 
 def failing_reason(result: EvaluationResult, indicator_id: str) -> str:
-    if indicator_id.startswith("R"):
+    if is_unit_level(result, indicator_id):
         return r_failing_reason(result, indicator_id)
-    for area in ITEM_AREAS:
-        item = result.item_area(area).indicators.get(indicator_id)
-        if item is not None:
-            return item_failing_reason(item)
-    return ""
+    item = result.item(indicator_id)
+    return item_failing_reason(item) if item is not None else ""
 
 
 def veto_lines(result: EvaluationResult) -> list[tuple[str, str, bool | None]]:
@@ -514,11 +607,30 @@ def school_year_text(year: int) -> str:
     return f"{year}—{year + 1}学年"
 
 
+def areas_title(count: int) -> str:
+    """四个方面, 两个方面: how many areas a standard has."""
+    return ("两" if count == 2 else chinese_number(count)) + "个方面"
+
+
+def areas_phrase(result: EvaluationResult) -> str:
+    """“资源配置、政府保障程度、教育质量、社会认可度四个方面”: the areas of the result's standard."""
+    names = [area_label(result, a) for a in result.areas.present()]
+    return "、".join(names) + areas_title(len(names))
+
+
 def verdict_paragraph(result: EvaluationResult, subject: str = "我县") -> str:
-    """The conclusion in words; `subject` is 我县 in a county's own report, its name elsewhere."""
+    """The conclusion in words; `subject` is 我县 in a county's own report, its name elsewhere.
+    The values the standard reports without judging them close it, marked 不参与判定."""
+    text = _verdict_text(result, subject)
+    reported = reported_sentence(result)
+    return text + (f"另报告{reported}" if reported else "")
+
+
+def _verdict_text(result: EvaluationResult, subject: str) -> str:
     failing = result.failing_items()
     conclusion = "自评结论" if subject == "我县" else "评估结论"
-    where = f"对照{result.standard_name},{subject}{school_year_text(result.year)}义务教育优质均衡发展"
+    kind = "优质均衡" if is_quality_standard(result) else "均衡"
+    where = f"对照{result.standard_name},{subject}{school_year_text(result.year)}义务教育{kind}发展"
     if result.provisional and result.coverage is not None:
         c = result.coverage
         text = (where + f"评估所需数据尚不完整:全县应有{c.schools_expected}所学校,已纳入{c.schools_included}所"
@@ -527,8 +639,8 @@ def verdict_paragraph(result: EvaluationResult, subject: str = "我县") -> str:
             text += f"已纳入的数据中有{len(failing)}项指标未达到标准({'、'.join(failing)}),仅供整改参考。"
         return text + f"{conclusion}:数据不完整,暂不作出结论。"
     if result.verdict == "pass":
-        return (where + "资源配置、政府保障程度、教育质量、社会认可度四个方面的全部指标均达到标准,未发现一票否决情形。"
-                f"{conclusion}:达标。")
+        veto = ",未发现一票否决情形" if result.veto.labels else ""
+        return where + f"{areas_phrase(result)}的全部指标均达到标准{veto}。{conclusion}:达标。"
     if result.verdict == "fail":
         text = where + f"{conclusion}:未达标。"
         if failing:

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from junheng.data.catalog import catalog
 from junheng.standards.loader import all_standards
-from junheng.standards.model import AREA_LABELS, AREAS, Indicator, Standard
+from junheng.standards.model import Indicator, Standard
 
 SEGMENTS = {"primary": "小学", "junior": "初中"}
 
@@ -37,7 +37,9 @@ def rule_text(ind: Indicator) -> str:
     rule = ind.rule
     match rule.kind:
         case "per_student":
-            return ";".join(f"{SEGMENTS.get(s, s)} ≥ {v:g}" for s, v in (ind.thresholds or {}).items())
+            if not ind.thresholds:  # no per-school rule: the values enter the CVs only
+                return "计算校际差异系数(不逐校判定)"
+            return ";".join(f"{SEGMENTS.get(s, s)} ≥ {v:g}" for s, v in ind.thresholds.items())
         case "county_checks" | "school_checks":
             parts = []
             for check in list(rule.checks.values()) + list(getattr(rule, "county_checks", {}).values()):
@@ -65,19 +67,31 @@ def rule_text(ind: Indicator) -> str:
     return rule.kind
 
 
+def resource_rules_text(std: Standard) -> str:
+    """How the standard judges its unit-level indicators, in one sentence: the CV limits (or the
+    composite's) and the per-school rule, when it has one."""
+    if std.composite_cv:
+        limits = ";".join(f"{SEGMENTS.get(s, s)} ≤ {v:g}" for s, v in std.composite_cv_limits.items())
+        text = f"综合差异系数(各项校际差异系数的平均值)上限:{limits}"
+    else:
+        limits = ";".join(f"{SEGMENTS.get(s, s)} ≤ {v:g}" for s, v in (std.cv_limits or {}).items())
+        text = f"校际差异系数上限:{limits}"
+    rule = std.per_school_rule
+    if rule is None:
+        return text + ";不逐校判定"
+    return text + f";每所学校至少 {rule.min_met} 项达标,其余不低于达标值的 {rule.floor_ratio:.0%}"
+
+
 def print_standard(console: Console, std: Standard) -> None:
     console.print(f"[bold]{std.name}[/]({std.id})" + (f",继承自 {std.extends}" if std.extends else ""), highlight=False)
     console.print(f"依据:{std.source}", highlight=False)
-    cv = ";".join(f"{SEGMENTS.get(s, s)} ≤ {v:g}" for s, v in std.cv_limits.items())
-    rule = std.per_school_rule
-    console.print(f"校际差异系数上限:{cv};每所学校至少 {rule.min_met} 项达标,其余不低于达标值的 {rule.floor_ratio:.0%}",
-                  highlight=False)
+    console.print(resource_rules_text(std), highlight=False)
     weights = ":".join(f"{w:g}" for w in std.split_weights.values())
     console.print(f"一贯制学校设施按学生数折算,权重 小学:初中:高中 = {weights}", highlight=False)
     for exclusion in std.units.exclusions.values():
         console.print(f"不纳入资源配置评估:{exclusion.label}", highlight=False)
-    for area in AREAS:
-        table = Table(title=AREA_LABELS[area], title_justify="left", show_lines=True)
+    for area in std.areas:
+        table = Table(title=std.area_label(area), title_justify="left", show_lines=True)
         for col in ("指标", "名称", "要求", "责任单位"):
             table.add_column(col, overflow="fold")
         for ind in std.by_area(area):
@@ -91,4 +105,7 @@ def print_standard(console: Console, std: Standard) -> None:
         for key, a in std.allowances.items():
             table.add_row(*map(Text, (key, a.indicator, a.label, "启用" if key in enabled else "未启用")))
         console.print(table)
-    console.print("一票否决事项:" + "、".join(std.veto.values()), highlight=False)
+    if std.veto:
+        console.print("一票否决事项:" + "、".join(std.veto.values()), highlight=False)
+    for reported in std.reported.values():
+        console.print(f"报告(不参与判定):{reported.label}", highlight=False)

@@ -1,5 +1,10 @@
-"""The zh-CN terminal report (rich): verdict first, then the four areas, the failing units and
-items with their gaps, then what is missing."""
+"""The zh-CN terminal report (rich): verdict first, then the areas of the result's standard, the
+failing units and items with their gaps, then what is missing.
+
+Everything follows the result's own standard: its areas and their names, its unit-level
+indicators (`resource_ids()`), whether units are judged one by one (a per-school rule) and
+whether the CVs are judged each against a limit or by their mean (综合差异系数); the values it
+reports without judging them stand beside the verdict, marked 不参与判定."""
 
 from __future__ import annotations
 
@@ -10,8 +15,15 @@ from rich.text import Text
 
 from junheng.engine.result import EvaluationResult, Gap
 from junheng.engine.wording import met_word, num
+from junheng.reports.narrative import areas_title
+from junheng.reports.xlsx import (
+    REPORTED_NOTE,
+    area_label,
+    evaluation_title,
+    plain_value,
+    r_thresholds_exist,
+)
 from junheng.schoolyear import label as school_year_label
-from junheng.standards.model import AREA_LABELS, AREAS
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "incomplete": "bold yellow"}
 MET_STYLE = {True: "green", False: "red", None: "yellow"}
@@ -50,61 +62,105 @@ def _header(r: EvaluationResult) -> Panel:
         lines.append(Text("一票否决:" + "、".join(r.veto.labels.get(k, k) for k in r.veto.triggered), style="bold red"))
     elif r.veto.missing:
         lines.append(Text(f"一票否决事项有 {len(r.veto.missing)} 项未填报", style="yellow"))
-    else:
+    elif r.veto.labels:  # a standard without veto items (basic-2012) has no such line
         lines.append(Text("一票否决事项:无", style="green"))
     if r.precondition:
         style = MET_STYLE[r.precondition.met]
         lines.append(Text(f"申请前提(不计入结论):{r.precondition.note}", style=style))
+    for reported in r.reported:
+        lines.append(Text(f"{reported.label}({REPORTED_NOTE}):{plain_value(reported.value, reported.unit)}"))
     if r.verdict == "fail":
         lines.append(Text("未达标指标:" + ("、".join(r.failing_items()) or "(见一票否决)"), style="red"))
     if r.verdict == "incomplete" and r.missing_inputs:
         lines.append(Text(f"缺少 {len(r.missing_inputs)} 项数据,补齐后方可判定(见文末清单)", style="yellow"))
-    return Panel(Group(*lines), title="县域义务教育优质均衡发展评估", expand=False)
+    return Panel(Group(*lines), title=evaluation_title([r]).removesuffix("督导评估") + "评估", expand=False)
+
+
+def _resource_summary(r: EvaluationResult) -> str:
+    res = r.resource
+    if r_thresholds_exist(r):
+        text = f"评估单位 {len(res.units)} 个,达标 {res.compliant_units} 个,未达标 {res.noncompliant_units} 个;"
+    else:
+        text = f"评估单位 {len(res.units)} 个(不逐校判定);"
+    if res.composite_cv:
+        return text + ";".join(f"{SEGMENTS.get(seg, seg)}综合差异系数 {_cv_number(c.value)}/{num(c.limit)} "
+                               f"{met_word(c.met)}" for seg, c in res.composite_cv.items())
+    cvs = [c for seg in res.cv.values() for c in seg.values() if c.applicable]
+    return text + f"差异系数 {sum(c.met is True for c in cvs)}/{len(cvs)} 项达标"
+
+
+def _cv_number(value: float | None) -> str:
+    return num(value, digits=3) if value is not None else "数据缺失"
 
 
 def _areas(r: EvaluationResult) -> Table:
-    table = Table(title="四个方面" + (f"(临时结果,基于 {r.coverage.fraction()} 所学校)" if r.provisional else ""),
+    present = r.areas.present()
+    table = Table(title=areas_title(len(present)) + (f"(临时结果,基于 {r.coverage.fraction()} 所学校)"
+                                                     if r.provisional else ""),
                   title_justify="left")
     for col in ("方面", "结论", "情况"):
         table.add_column(col, overflow="fold")
-    res = r.resource
 
     def judged(met: bool | None) -> Text:  # a provisional result judges no area of the county
         return Text("临时", style="yellow") if r.provisional else _met(met)
 
-    cvs = [c for seg in res.cv.values() for c in seg.values() if c.applicable]
-    _add_row(table, AREA_LABELS["resource_allocation"], judged(res.met),
-                  f"评估单位 {len(res.units)} 个,达标 {res.compliant_units} 个,未达标 {res.noncompliant_units} 个;"
-                  f"差异系数 {sum(c.met is True for c in cvs)}/{len(cvs)} 项达标")
-    for area in AREAS[1:]:
+    if r.resource is not None:
+        _add_row(table, area_label(r, "resource_allocation"), judged(r.resource.met), _resource_summary(r))
+    for area in r.areas.items():
         items = r.item_area(area).indicators.values()
-        _add_row(table, AREA_LABELS[area], judged(r.item_area(area).met),
+        _add_row(table, area_label(r, area), judged(r.item_area(area).met),
                       f"{sum(i.met is True for i in items)}/{len(items)} 项达标"
                       + (f",{sum(i.met is False for i in items)} 项未达标" if any(i.met is False for i in items) else "")
                       + (f",{sum(i.met is None for i in items)} 项数据缺失" if any(i.met is None for i in items) else ""))
     return table
 
 
-def _cv_table(r: EvaluationResult) -> Table:
+def _cv_table(r: EvaluationResult) -> Table | None:
+    """Segment × indicator CVs; under a composite limit the CVs stand without a limit of their
+    own and the last column is the segment's 综合差异系数 against its limit."""
+    if r.resource is None:
+        return None
     table = Table(title="校际差异系数(按学生数加权)", title_justify="left")
     table.add_column("学段", overflow="fold")
-    ids = [f"R{i}" for i in range(1, 8)]
+    ids = r.resource_ids()
+    composite = r.resource.composite_cv or {}
     for i in ids:
         table.add_column(i, justify="right", overflow="fold")
+    if composite:
+        table.add_column("综合差异系数", justify="right", overflow="fold")
     for seg, items in r.resource.cv.items():
         cells = []
         for i in ids:
-            c = items[i]
-            if not c.applicable:
+            c = items.get(i)
+            if c is None or not c.applicable:
                 cells.append(Text("—"))
-                continue
-            cells.append(Text(f"{num(c.value, digits=3)}/{num(c.limit)}", style=MET_STYLE[c.met]))
+            elif c.limit is None:
+                cells.append(Text(_cv_number(c.value)))
+            else:
+                cells.append(Text(f"{num(c.value, digits=3)}/{num(c.limit)}", style=MET_STYLE[c.met]))
+        if composite:
+            c = composite.get(seg)
+            cells.append(Text(f"{_cv_number(c.value)}/{num(c.limit)} {met_word(c.met)}", style=MET_STYLE[c.met])
+                         if c is not None else Text("—"))
         _add_row(table, SEGMENTS.get(seg, seg), *cells)
-    table.caption = "单元格为“差异系数/上限”;红色为超过上限"
+    names = ";".join(f"{i} {_indicator_name(r, i)}" for i in ids)
+    if composite:
+        table.caption = ("各项为差异系数;综合差异系数为各项的平均值,单元格为“综合差异系数/上限”,红色为超过上限。\n"
+                         + names)
+    else:
+        table.caption = "单元格为“差异系数/上限”;红色为超过上限\n" + names
     return table
 
 
+def _indicator_name(r: EvaluationResult, indicator_id: str) -> str:
+    from junheng.reports.xlsx import indicator_name
+
+    return indicator_name(r, indicator_id)
+
+
 def _failing_units(r: EvaluationResult) -> Table | None:
+    if not r_thresholds_exist(r):  # no unit is judged one by one: none fails
+        return None
     units = [u for u in r.resource.units if u.compliant is not True]
     if not units:
         return None
@@ -114,28 +170,40 @@ def _failing_units(r: EvaluationResult) -> Table | None:
     for u in sorted(units, key=lambda u: (u.compliant is None, u.segment, u.met_count)):
         gaps = [f"{i}:{_gap(ind.gap)}" for i, ind in u.indicators.items() if ind.gap]
         _add_row(table, u.school_name, SEGMENTS.get(u.segment, u.segment), str(u.students),
-                      f"{u.met_count}/7" if u.compliant is not None else "数据缺失",
+                      f"{u.met_count}/{len(u.indicators)}" if u.compliant is not None else "数据缺失",
                       "\n".join(u.reasons) or "数据缺失", "\n".join(gaps))
     return table
 
 
 def _cv_failures(r: EvaluationResult) -> Table | None:
-    rows = [(seg, i, c) for seg, items in r.resource.cv.items() for i, c in items.items() if c.met is not True]
+    """The CVs over their limit (or not judged) and the schools furthest from the county value;
+    under a composite limit, every CV of a segment whose composite is over its limit (or
+    cannot be computed)."""
+    if r.resource is None:
+        return None
+    composite = r.resource.composite_cv
+    if composite:
+        rows = [(seg, i, c) for seg, items in r.resource.cv.items() if seg in composite
+                and composite[seg].met is not True for i, c in items.items() if c.applicable]
+        title = "综合差异系数未达标学段的各项差异系数与主要来源"
+    else:
+        rows = [(seg, i, c) for seg, items in r.resource.cv.items() for i, c in items.items() if c.met is not True]
+        title = "差异系数未达标项与主要来源"
     if not rows:
         return None
-    table = Table(title="差异系数未达标项与主要来源", title_justify="left", show_lines=True)
+    table = Table(title=title, title_justify="left", show_lines=True)
     for col in ("学段", "指标", "差异系数", "上限", "县域均值", "偏离最大的学校"):
         table.add_column(col, overflow="fold")
     for seg, i, c in rows:
         who = "\n".join(f"{x['school_name']} {num(x['value'])}({x['direction']},占方差 {x['share_of_variance']:.0%})"
                         for x in c.largest_contributors)
-        _add_row(table, SEGMENTS.get(seg, seg), i, Text(num(c.value, digits=3), style=MET_STYLE[c.met]), num(c.limit),
-                      num(c.county_value), who or (c.note or ""))
+        _add_row(table, SEGMENTS.get(seg, seg), i, Text(num(c.value, digits=3), style=MET_STYLE[c.met]),
+                 num(c.limit) if c.limit is not None else "—", num(c.county_value), who or (c.note or ""))
     return table
 
 
 def _items(r: EvaluationResult, area: str) -> Table:
-    table = Table(title=AREA_LABELS[area], title_justify="left", show_lines=True)
+    table = Table(title=area_label(r, area), title_justify="left", show_lines=True)
     for col in ("指标", "结论", "说明", "需补足", "责任单位"):
         table.add_column(col, overflow="fold")
     for item in r.item_area(area).indicators.values():
@@ -168,7 +236,7 @@ def _allowances(r: EvaluationResult) -> Panel | None:
 
 def print_result(console: Console, r: EvaluationResult) -> None:
     parts = [_header(r), _areas(r), _cv_table(r), _cv_failures(r), _failing_units(r)]
-    parts += [_items(r, area) for area in AREAS[1:]]
+    parts += [_items(r, area) for area in r.areas.items()]
     parts += [_allowances(r), _missing(r)]
     if r.warnings:
         parts.append(Panel(Text("\n".join(r.warnings[:20])), title="提示", border_style="dim", expand=False))

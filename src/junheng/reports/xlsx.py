@@ -2,14 +2,23 @@
 
 Sheets (each with a 县区 and 年度 column, so several county-years share one workbook):
 
-- 总览: one row per county-year: verdict, the four areas, failing items, veto, missing data.
-- 资源配置: one row per R indicator and segment: county value X̄, CV and limit, units meeting
-  the threshold.
-- 学校学段明细: one row per (school, segment) unit: R1–R7 values, met count, compliance, reasons.
-- 差异系数: the CV table, segment × R1–R7, with the limits.
-- 政府保障程度 / 教育质量 / 社会认可度: one row per indicator: value, standard, conclusion,
-  explanation, failing schools, responsible departments.
+- 总览: one row per county-year: verdict, the areas of its standard, failing items, veto,
+  missing data, the values the standard reports without judging them.
+- 资源配置: one row per unit-level indicator and segment: county value X̄, CV and limit, units
+  meeting the threshold (when the standard judges units one by one).
+- 学校学段明细: one row per (school, segment) unit: its indicator values, met count and
+  compliance (only under a per-school rule), reasons.
+- 差异系数: the CV table, segment × unit-level indicators, with the limits, or the 综合差异系数
+  (their mean) against its limit under a standard that judges the CVs by their composite.
+- one sheet per item area of the standards in the workbook (政府保障程度 / 教育质量 / 社会认可度
+  under national-2017), named as the standard names the area: one row per indicator: value,
+  standard, conclusion, explanation, failing schools, responsible departments.
 - 已适用放宽条款 and 缺失数据: only when there is something to list.
+
+Which indicators, areas and columns there are comes from the results' own standards (their
+`resource_ids()`, `areas.present()`, `composite_cv`, `per_school_rule`); nothing here names an
+indicator. A workbook may hold results of several standards: columns are the union, and a cell
+of an indicator or area a result's standard lacks is "—".
 
 Layout of every sheet: row 1 the title (county, year, standard), row 2 a legend, row 3 the
 column headers, data from row 4. Values are written unrounded and shown with two decimals
@@ -46,16 +55,20 @@ from junheng.engine.result import (
 from junheng.engine.wording import met_word, num
 from junheng.errors import JunhengError
 from junheng.spreadsheets import save_workbook
-from junheng.standards.model import AREA_LABELS, Indicator, Standard
+from junheng.standards.model import AREA_LABELS, AREAS, Indicator, Standard
 
-R_IDS = tuple(f"R{i}" for i in range(1, 8))
 SEGMENT_ORDER = ("primary", "junior")
-ITEM_AREAS = ("government_guarantee", "education_quality", "social_recognition")
+# The item areas of national-2017, for callers that have no result at hand; a result's own
+# item areas are `result.areas.items()`.
+ITEM_AREAS = tuple(a for a in AREAS if a != "resource_allocation")
 
 MISSING_TEXT = "数据缺失"
 NOT_APPLICABLE_TEXT = "不适用"
+ABSENT_TEXT = "—"  # an indicator or area that the result's standard does not have
+REPORTED_NOTE = "不参与判定"
 SYNTHETIC_NOTE = "合成数据,仅供演示"
 REPORT_TITLE = "县域义务教育优质均衡发展督导评估"
+BASIC_REPORT_TITLE = "县域义务教育均衡发展督导评估"
 LEGEND = "数值按原始值计算,显示保留两位小数(差异系数三位);红色底纹为未达标,黄色底纹为数据缺失。"
 
 TWO_DECIMALS = "0.00"
@@ -193,6 +206,52 @@ def r_threshold(result: EvaluationResult, segment: str, indicator_id: str) -> fl
     return (standard.indicator(indicator_id).thresholds or {}).get(segment)
 
 
+def r_thresholds_exist(result: EvaluationResult) -> bool:
+    """Whether the result's units are judged one by one against thresholds (a per-school rule)."""
+    return result.resource is not None and result.resource.per_school_rule
+
+
+def area_label(result: EvaluationResult, area: str) -> str:
+    """The name the result's standard gives an area; results stored before areas carried their
+    label fall back to the standard's file, then to the national names."""
+    found = result.areas[area]
+    if found is not None and found.label:
+        return found.label
+    standard = standard_named(result.standard)
+    return standard.area_label(area) if standard is not None else AREA_LABELS.get(area, area)
+
+
+def is_quality_standard(result: EvaluationResult) -> bool:
+    """A 优质均衡 standard: one that requires years of 基本均衡 before a county applies (the
+    precondition is what sets it apart from the 2012 基本均衡 standard). Unknown standards count
+    as 优质均衡, the kind every built-in standard but basic-2012 is."""
+    standard = standard_named(result.standard)
+    return standard is None or standard.precondition is not None
+
+
+def evaluation_title(results: list[EvaluationResult]) -> str:
+    """督导评估's name: 优质均衡 unless every result is under a 基本均衡 standard."""
+    if results and not any(is_quality_standard(r) for r in results):
+        return BASIC_REPORT_TITLE
+    return REPORT_TITLE
+
+
+def composite_text(result: EvaluationResult, segment: str) -> str | None:
+    """"综合差异系数 0.123(上限 0.65)", or None when the segment has no composite."""
+    composite = (result.resource.composite_cv or {}).get(segment) if result.resource is not None else None
+    if composite is None:
+        return None
+    value = num(composite.value, digits=3) if composite.value is not None else MISSING_TEXT
+    return f"综合差异系数 {value}(上限 {composite.limit:.2f})"
+
+
+def reported_text(result: EvaluationResult) -> str:
+    """The values the standard reports beside the verdict without judging them:
+    "公众满意度 93.5%(不参与判定)"."""
+    return ";".join(f"{r.label} {plain_value(r.value, r.unit)}" for r in result.reported) + (
+        f"({REPORTED_NOTE})" if result.reported else "")
+
+
 def segment_label(segment: str) -> str:
     return catalog().segments.get(segment, segment)
 
@@ -217,8 +276,30 @@ def where(result: EvaluationResult) -> list[Any]:
 
 
 def segments_of(result: EvaluationResult) -> list[str]:
-    present = list(result.resource.cv)
+    present = list(result.resource.cv) if result.resource is not None else []
     return [s for s in SEGMENT_ORDER if s in present] + [s for s in present if s not in SEGMENT_ORDER]
+
+
+def workbook_resource_ids(results: list[EvaluationResult]) -> list[str]:
+    """The unit-level indicators of every result, in order (one standard's, or their union)."""
+    return list(dict.fromkeys(i for r in results for i in r.resource_ids()))
+
+
+def workbook_areas(results: list[EvaluationResult]) -> list[str]:
+    """The areas any result's standard has, in the contract's order."""
+    present = {a for r in results for a in r.areas.present()}
+    return [a for a in AREAS if a in present]
+
+
+def workbook_area_label(results: list[EvaluationResult], area: str) -> str:
+    """An area's name in a column header or sheet name: the standard's own when the results
+    agree on it, else the national name."""
+    labels = {area_label(r, area) for r in results if r.has_area(area)}
+    return labels.pop() if len(labels) == 1 else AREA_LABELS.get(area, area)
+
+
+def result_with(results: list[EvaluationResult], indicator_id: str) -> EvaluationResult | None:
+    return next((r for r in results if indicator_id in r.resource_ids()), None)
 
 
 WHERE_COLUMNS = [Column("县区", 18), Column("年度", 7, INTEGER)]
@@ -243,6 +324,8 @@ def verdict_cell(result: EvaluationResult) -> Cell:
 
 
 def area_status(result: EvaluationResult, area: str) -> Cell:
+    if not result.has_area(area):
+        return Cell(ABSENT_TEXT)
     return met_cell(result.areas[area].met)
 
 
@@ -258,21 +341,33 @@ def precondition_text(result: EvaluationResult) -> Cell:
 
 
 def overview_sheet(results: list[EvaluationResult]) -> SheetTable:
+    """Optional columns appear when some result has them: units judged one by one (达标单位数),
+    a veto, a precondition, reported values."""
+    areas = workbook_areas(results)
+    judged = any(r_thresholds_exist(r) for r in results)
+    vetoed = any(r.veto.labels or r.veto.triggered or r.veto.missing for r in results)
+    preconditions = any(r.precondition is not None for r in results)
+    reported = any(r.reported for r in results)
     columns = [
         Column("县区代码", 11), Column("县区", 18), Column("年度", 7, INTEGER), Column("标准", 26),
-        Column("结论", 12), *[Column(AREA_LABELS[a], 9) for a in AREA_LABELS],
-        Column("评估单位数", 8, INTEGER), Column("达标单位数", 8, INTEGER),
-        Column("未达标指标", 22), Column("一票否决", 16), Column("缺失数据项", 8, INTEGER),
-        Column("申请前提(不计入结论)", 26), Column("备注", 16),
+        Column("结论", 12), *[Column(workbook_area_label(results, a), 9) for a in areas],
+        Column("评估单位数", 8, INTEGER), *([Column("达标单位数", 8, INTEGER)] if judged else []),
+        Column("未达标指标", 22), *([Column("一票否决", 16)] if vetoed else []), Column("缺失数据项", 8, INTEGER),
+        *([Column("申请前提(不计入结论)", 26)] if preconditions else []),
+        *([Column(f"报告值({REPORTED_NOTE})", 22)] if reported else []), Column("备注", 16),
     ]
     rows = []
     for r in results:
+        units = r.resource.units if r.resource is not None else []
         rows.append([
             r.county_code, county_label(r), r.year, f"{r.standard_name}({r.standard})", verdict_cell(r),
-            *[area_status(r, a) for a in AREA_LABELS],
-            len(r.resource.units), r.resource.compliant_units,
+            *[area_status(r, a) for a in areas],
+            len(units),
+            *([r.resource.compliant_units if r_thresholds_exist(r) else Cell(ABSENT_TEXT)] if judged else []),
             failing_items_cell(r),
-            veto_text(r), len(r.missing_inputs), precondition_text(r),
+            *([veto_text(r)] if vetoed else []), len(r.missing_inputs),
+            *([precondition_text(r)] if preconditions else []),
+            *([lines(f"{x.label}:{plain_value(x.value, x.unit)}" for x in r.reported)] if reported else []),
             Cell(SYNTHETIC_NOTE, emphasis=True) if r.synthetic else "",
         ])
     return SheetTable("总览", columns, rows, frozen_columns=3)
@@ -298,36 +393,61 @@ def cv_met_cell(cv: CVResult) -> Cell:
     return Cell(NOT_APPLICABLE_TEXT) if not cv.applicable else met_cell(cv.met)
 
 
-def resource_rows(result: EvaluationResult) -> list[list[Any]]:
+def single_cv_limits(result: EvaluationResult) -> bool:
+    """Whether each CV of the result is judged against its own limit (not by a composite)."""
+    return result.resource is not None and not result.resource.composite_cv
+
+
+def resource_rows(result: EvaluationResult, judged: bool = True, limited: bool = True) -> list[list[Any]]:
+    """`judged`: the sheet has the per-unit columns (some result judges units one by one);
+    `limited`: it has the per-CV limit and conclusion (some result judges CVs one by one)."""
     rows = []
     for segment in segments_of(result):
         units = units_of(result, segment)
-        for rid in R_IDS:
+        for rid in result.resource_ids():
             cv = result.resource.cv[segment][rid]
-            states = [u.indicators[rid].met for u in units]
+            own_rule = r_thresholds_exist(result)
+            states = [u.indicators[rid].met for u in units if rid in u.indicators]
+            values = [u.indicators[rid].value for u in units if rid in u.indicators]
+            missing = states.count(None) if own_rule else values.count(None)
+            limit_cells = [Cell(cv.limit, None, TWO_DECIMALS), cv_met_cell(cv)] if cv.limit is not None else \
+                [Cell(ABSENT_TEXT), Cell(ABSENT_TEXT)]
+            per_unit = [states.count(True), Cell(states.count(False), "unmet" if False in states else None, INTEGER)] \
+                if own_rule else [Cell(ABSENT_TEXT), Cell(ABSENT_TEXT)]
             rows.append([
                 *where(result), segment_label(segment), rid, indicator_name(result, rid),
-                indicator_unit(result, rid), number_or_missing(r_threshold(result, segment, rid)),
+                indicator_unit(result, rid),
+                *([number_or_missing(r_threshold(result, segment, rid)) if own_rule else Cell(ABSENT_TEXT)]
+                  if judged else []),
                 number_or_missing(cv.county_value) if cv.applicable else Cell(NOT_APPLICABLE_TEXT),
-                cv_value_cell(cv), Cell(cv.limit, None, TWO_DECIMALS), cv_met_cell(cv),
-                len(units), states.count(True),
-                Cell(states.count(False), "unmet" if False in states else None, INTEGER),
-                Cell(states.count(None), "missing" if None in states else None, INTEGER),
+                cv_value_cell(cv), *(limit_cells if limited else []),
+                len(units), *(per_unit if judged else []),
+                Cell(missing, "missing" if missing else None, INTEGER),
                 cv.note or "",
             ])
     return rows
 
 
 def resource_sheet(results: list[EvaluationResult]) -> SheetTable:
+    judged = any(r_thresholds_exist(r) for r in results) or not results
+    limited = any(single_cv_limits(r) for r in results) or not results
     columns = [
         *WHERE_COLUMNS, Column("学段", 6), Column("指标", 6), Column("指标名称", 30), Column("单位", 6),
-        Column("达标值", 9, TWO_DECIMALS), Column("县域值", 10, TWO_DECIMALS), Column("差异系数", 9, CV_DECIMALS),
-        Column("差异系数上限", 9, TWO_DECIMALS), Column("差异系数结论", 9),
-        Column("评估单位数", 8, INTEGER), Column("达到达标值单位数", 9, INTEGER),
-        Column("未达到单位数", 9, INTEGER), Column("数据缺失单位数", 9, INTEGER), Column("说明", 28),
+        *([Column("达标值", 9, TWO_DECIMALS)] if judged else []), Column("县域值", 10, TWO_DECIMALS),
+        Column("差异系数", 9, CV_DECIMALS),
+        *([Column("差异系数上限", 9, TWO_DECIMALS), Column("差异系数结论", 9)] if limited else []),
+        Column("评估单位数", 8, INTEGER),
+        *([Column("达到达标值单位数", 9, INTEGER), Column("未达到单位数", 9, INTEGER)] if judged else []),
+        Column("数据缺失单位数", 9, INTEGER), Column("说明", 28),
     ]
-    rows = [row for r in results for row in resource_rows(r)]
-    return SheetTable("资源配置", columns, rows, frozen_columns=4)
+    rows = [row for r in results if r.resource is not None for row in resource_rows(r, judged, limited)]
+    return SheetTable(sheet_name(results, "resource_allocation"), columns, rows, frozen_columns=4)
+
+
+def sheet_name(results: list[EvaluationResult], area: str) -> str:
+    """A sheet named after an area (Excel allows 31 characters and none of []:*?/\\)."""
+    name = workbook_area_label(results, area) if results else AREA_LABELS[area]
+    return "".join(ch for ch in name if ch not in "[]:*?/\\")[:31]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,11 +463,18 @@ def unit_gaps(unit: UnitResult) -> str:
     return lines(f"{rid}:{gap_text(ind.gap)}" for rid, ind in unit.indicators.items() if ind.gap)
 
 
-def unit_row(result: EvaluationResult, unit: UnitResult) -> list[Any]:
-    values = [measured_cell(unit.indicators[rid].value, unit.indicators[rid].met) for rid in R_IDS]
+def unit_row(result: EvaluationResult, unit: UnitResult, ids: list[str] | None = None,
+             judged: bool = True) -> list[Any]:
+    """`ids`: the workbook's unit-level indicators (the result's own by default); `judged`: the
+    sheet has the 达标项数 and 是否达标 columns."""
+    ids = result.resource_ids() if ids is None else ids
+    values = [measured_cell(unit.indicators[rid].value, unit.indicators[rid].met) if rid in unit.indicators
+              else Cell(ABSENT_TEXT) for rid in ids]
+    verdict = [unit.met_count, met_cell(unit.compliant)] if r_thresholds_exist(result) else \
+        [Cell(ABSENT_TEXT), Cell(ABSENT_TEXT)]
     return [
         *where(result), unit.school_id, unit.school_name, school_type_label(unit.school_type),
-        segment_label(unit.segment), unit.students, *values, unit.met_count, met_cell(unit.compliant),
+        segment_label(unit.segment), unit.students, *values, *(verdict if judged else []),
         unit_reasons(unit), unit_gaps(unit),
     ]
 
@@ -357,18 +484,23 @@ def unit_order(unit: UnitResult) -> tuple:
 
 
 def r_header(results: list[EvaluationResult], indicator_id: str) -> str:
-    """The header of an R column: the ID over the indicator's name (the same in every standard)."""
-    return f"{indicator_id}\n{indicator_name(results[0], indicator_id)}" if results else indicator_id
+    """The header of a unit-level indicator's column: the ID over the indicator's name."""
+    owner = result_with(results, indicator_id) or (results[0] if results else None)
+    return f"{indicator_id}\n{indicator_name(owner, indicator_id)}" if owner is not None else indicator_id
 
 
 def units_sheet(results: list[EvaluationResult]) -> SheetTable:
-    r_headers = [r_header(results, rid) for rid in R_IDS]
+    ids = workbook_resource_ids(results)
+    judged = any(r_thresholds_exist(r) for r in results) or not results
+    r_headers = [r_header(results, rid) for rid in ids]
     columns = [
         *WHERE_COLUMNS, Column("学校标识码", 12), Column("学校名称", 24), Column("学校类型", 10), Column("学段", 6),
         Column("学生数", 7, INTEGER), *[Column(h, 11, TWO_DECIMALS) for h in r_headers],
-        Column("达标项数", 6, INTEGER), Column("是否达标", 9), Column("未达到达标值的指标", 40), Column("需补足", 30),
+        *([Column("达标项数", 6, INTEGER), Column("是否达标", 9)] if judged else []),
+        Column("未达到达标值的指标" if judged else "说明", 40), Column("需补足", 30),
     ]
-    rows = [unit_row(r, u) for r in results for u in sorted(r.resource.units, key=unit_order)]
+    rows = [unit_row(r, u, ids, judged) for r in results if r.resource is not None
+            for u in sorted(r.resource.units, key=unit_order)]
     return SheetTable("学校学段明细", columns, rows, frozen_columns=4)
 
 
@@ -376,27 +508,52 @@ def units_sheet(results: list[EvaluationResult]) -> SheetTable:
 # 差异系数
 
 
-def cv_rows(result: EvaluationResult) -> list[list[Any]]:
+def composite_cells(result: EvaluationResult, segment: str) -> list[Cell]:
+    """The 综合差异系数 of a segment and its limit ("—" under a standard without one)."""
+    composite = (result.resource.composite_cv or {}).get(segment)
+    if composite is None:
+        return [Cell(ABSENT_TEXT), Cell(ABSENT_TEXT)]
+    value = missing_cell() if composite.value is None else measured_cell(composite.value, composite.met, CV_DECIMALS)
+    return [value, Cell(composite.limit, None, TWO_DECIMALS)]
+
+
+def cv_rows(result: EvaluationResult, ids: list[str] | None = None, limited: bool = True,
+            composite: bool = False) -> list[list[Any]]:
+    """`ids`: the workbook's unit-level indicators; `limited`: the sheet has the per-CV limit
+    column; `composite`: it has the 综合差异系数 columns."""
+    ids = result.resource_ids() if ids is None else ids
     rows = []
     for segment in segments_of(result):
         cvs = result.resource.cv[segment]
-        applicable = [cvs[rid] for rid in R_IDS if cvs[rid].applicable]
-        limit = next(iter(cvs.values())).limit
-        conclusion = met_cell(combine_met([c.met for c in applicable])) if applicable else Cell(NOT_APPLICABLE_TEXT)
-        notes = sorted({c.note for c in cvs.values() if c.note})
+        applicable = [cvs[rid] for rid in ids if rid in cvs and cvs[rid].applicable]
+        own_composite = (result.resource.composite_cv or {}).get(segment)
+        if own_composite is not None:
+            conclusion = met_cell(own_composite.met)
+        else:
+            conclusion = met_cell(combine_met([c.met for c in applicable])) if applicable else Cell(NOT_APPLICABLE_TEXT)
+        limit = next(iter(cvs.values())).limit if cvs else None
+        notes = sorted({c.note for c in cvs.values() if c.note} | ({own_composite.note} if own_composite is not None
+                                                                   and own_composite.note else set()))
         rows.append([
-            *where(result), segment_label(segment), Cell(limit, None, TWO_DECIMALS),
-            *[cv_value_cell(cvs[rid]) for rid in R_IDS], conclusion, lines(notes),
+            *where(result), segment_label(segment),
+            *([Cell(limit, None, TWO_DECIMALS) if limit is not None else Cell(ABSENT_TEXT)] if limited else []),
+            *[cv_value_cell(cvs[rid]) if rid in cvs else Cell(ABSENT_TEXT) for rid in ids],
+            *(composite_cells(result, segment) if composite else []), conclusion, lines(notes),
         ])
     return rows
 
 
 def cv_sheet(results: list[EvaluationResult]) -> SheetTable:
+    ids = workbook_resource_ids(results)
+    limited = any(single_cv_limits(r) for r in results) or not results
+    composite = any(r.resource is not None and r.resource.composite_cv for r in results)
     columns = [
-        *WHERE_COLUMNS, Column("学段", 6), Column("上限", 7, TWO_DECIMALS),
-        *[Column(rid, 9, CV_DECIMALS) for rid in R_IDS], Column("结论", 9), Column("说明", 36),
+        *WHERE_COLUMNS, Column("学段", 6), *([Column("上限", 7, TWO_DECIMALS)] if limited else []),
+        *[Column(rid, 9, CV_DECIMALS) for rid in ids],
+        *([Column("综合差异系数", 9, CV_DECIMALS), Column("综合差异系数上限", 9, TWO_DECIMALS)] if composite else []),
+        Column("结论", 9), Column("说明", 36),
     ]
-    rows = [row for r in results for row in cv_rows(r)]
+    rows = [row for r in results if r.resource is not None for row in cv_rows(r, ids, limited, composite)]
     return SheetTable("差异系数", columns, rows, frozen_columns=3)
 
 
@@ -470,7 +627,7 @@ def item_sheet(results: list[EvaluationResult], area: str) -> SheetTable:
         Column("未达标学校", 36), Column("需补足", 22), Column("责任单位", 14),
     ]
     rows = [item_row(r, item) for r in results for item in r.item_area(area).indicators.values()]
-    return SheetTable(AREA_LABELS[area], columns, rows, frozen_columns=3)
+    return SheetTable(sheet_name(results, area), columns, rows, frozen_columns=3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,9 +694,9 @@ def row_height(values: list[Any], columns: list[Column]) -> float | None:
     return None if needed <= 1 else min(needed * LINE_HEIGHT, MAX_ROW_HEIGHT)
 
 
-def write_title(ws: Worksheet, table: SheetTable, scope: str, synthetic: bool) -> None:
+def write_title(ws: Worksheet, table: SheetTable, scope: str, synthetic: bool, title: str = REPORT_TITLE) -> None:
     last = len(table.columns)
-    ws.cell(TITLE_ROW, 1, f"{REPORT_TITLE} · {table.name} — {scope}").font = TITLE_FONT
+    ws.cell(TITLE_ROW, 1, f"{title} · {table.name} — {scope}").font = TITLE_FONT
     legend = ws.cell(LEGEND_ROW, 1, (f"【{SYNTHETIC_NOTE},不代表任何真实县区】" if synthetic else "") + LEGEND)
     if synthetic:
         legend.font = SYNTHETIC_FONT
@@ -608,9 +765,10 @@ def set_up_printing(ws: Worksheet, table: SheetTable) -> None:
         ws.auto_filter.ref = f"A{HEADER_ROW}:{last_column}{last_row}"
 
 
-def write_sheet(workbook: Workbook, table: SheetTable, scope: str, synthetic: bool) -> Worksheet:
+def write_sheet(workbook: Workbook, table: SheetTable, scope: str, synthetic: bool,
+                title: str = REPORT_TITLE) -> Worksheet:
     ws = workbook.create_sheet(table.name)
-    write_title(ws, table, scope, synthetic)
+    write_title(ws, table, scope, synthetic, title)
     write_header(ws, table.columns)
     write_rows(ws, table)
     set_up_printing(ws, table)
@@ -618,15 +776,20 @@ def write_sheet(workbook: Workbook, table: SheetTable, scope: str, synthetic: bo
 
 
 SheetBuilder = Callable[[list[EvaluationResult]], SheetTable]
-ALWAYS: tuple[SheetBuilder, ...] = (
-    overview_sheet, resource_sheet, units_sheet, cv_sheet,
-    *[lambda results, area=area: item_sheet(results, area) for area in ITEM_AREAS],
-)
+ALWAYS: tuple[SheetBuilder, ...] = (overview_sheet, resource_sheet, units_sheet, cv_sheet)
 WHEN_NOT_EMPTY: tuple[SheetBuilder, ...] = (allowances_sheet, missing_sheet)
+
+
+def workbook_item_areas(results: list[EvaluationResult]) -> list[str]:
+    """The item areas of the results' standards (all four of national-2017 when there is none)."""
+    if not results:
+        return list(ITEM_AREAS)
+    return [a for a in workbook_areas(results) if a != "resource_allocation"]
 
 
 def workbook_tables(results: list[EvaluationResult]) -> list[SheetTable]:
     tables = [build(results) for build in ALWAYS]
+    tables += [item_sheet(results, area) for area in workbook_item_areas(results)]
     tables += [t for t in (build(results) for build in WHEN_NOT_EMPTY) if t.rows]
     return tables
 
@@ -637,8 +800,19 @@ def write_results_xlsx(results: list[EvaluationResult], path: Path) -> None:
     workbook.remove(workbook.active)
     scope = scope_text(results)
     synthetic = any(r.synthetic for r in results)
+    title = evaluation_title(results)
     for table in workbook_tables(results):
-        write_sheet(workbook, table, scope, synthetic)
-    workbook.properties.title = f"{REPORT_TITLE} — {scope}"
+        write_sheet(workbook, table, scope, synthetic, title)
+    workbook.properties.title = f"{title} — {scope}"
     workbook.properties.creator = "junheng"
     save_workbook(workbook, Path(path))  # school names stay text, never formulas (junheng.spreadsheets)
+
+
+def __getattr__(name: str):
+    """`R_IDS`, the unit-level indicators of the default standard, for reports/county.py until it
+    reads each result's own (`result.resource_ids()`); computed from the standard's file."""
+    if name == "R_IDS":
+        from junheng.standards.loader import DEFAULT_STANDARD
+
+        return tuple(ind.id for ind in standard_named(DEFAULT_STANDARD).resource_indicators())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,10 @@
 """The pages: overview (city/province), county dashboard, school page, standard page.
-Each page also answers `?format=json` with the data it shows."""
+Each page also answers `?format=json` with the data it shows.
+
+The county and school pages follow the result's own standard: its areas and their names, its
+unit-level indicators (`result.resource_ids()`), units judged one by one or shown as values only
+(no per-school rule), CVs against their own limits or their composite, and the values the
+standard reports without judging them."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from junheng.reports.standards import rule_text
 from junheng.schoolyear import label as school_year_label
 from junheng.services import evaluate_stored
 from junheng.standards.loader import DEFAULT_STANDARD, available_ids, find_standard_by_id, standard_name
-from junheng.standards.model import AREA_LABELS, AREAS
+from junheng.standards.model import AREA_LABELS
 from junheng.store import repo
 from junheng.store.models import School, SchoolYear
 from junheng.store.repo import STATE_LABELS
@@ -29,7 +34,6 @@ from junheng.web.deps import REQUEST_SESSION, Viewer, current_viewer
 from junheng.web.params import Year
 
 router = APIRouter(include_in_schema=False)
-R_IDS = [f"R{i}" for i in range(1, 8)]
 SEGMENTS = {"primary": "小学", "junior": "初中"}
 
 
@@ -89,27 +93,59 @@ def overview(request: Request, viewer: Viewer = Depends(current_viewer), session
 
 
 def _heatmap(result: EvaluationResult) -> dict:
+    ids = result.resource_ids()
     units = sorted(result.resource.units, key=lambda u: (u.segment, u.compliant is not False, u.school_name))
     cells = []
     for y, u in enumerate(units):
-        for x, ind in enumerate(R_IDS):
+        for x, ind in enumerate(ids):
             met = u.indicators[ind].met
             ratio = u.indicators[ind].ratio
             cells.append([x, y, -1 if met is None else (1 if met else 0), round(ratio, 3) if ratio is not None else None])
-    return {"x": R_IDS, "y": [f"{u.school_name}({SEGMENTS[u.segment]})" for u in units], "cells": cells}
+    return {"x": ids, "y": [f"{u.school_name}({SEGMENTS[u.segment]})" for u in units], "cells": cells}
 
 
 def _cv_chart(result: EvaluationResult) -> dict:
+    """Per segment the CVs of the unit-level indicators with their limit; under a composite limit
+    (no limit of their own) the segment's composite instead."""
+    ids = result.resource_ids()
+    composite = result.resource.composite_cv or {}
     out = {}
     for segment, items in result.resource.cv.items():
-        out[segment] = {"indicators": R_IDS, "values": [items[i].value for i in R_IDS], "limit": items["R1"].limit}
+        shown = [i for i in ids if i in items]
+        out[segment] = {"indicators": shown, "values": [items[i].value for i in shown],
+                        "limit": items[shown[0]].limit if shown else None}
+        if segment in composite:
+            c = composite[segment]
+            out[segment]["composite"] = {"value": c.value, "limit": c.limit, "met": c.met}
     return out
 
 
 def _r_names(result: EvaluationResult, folders: list[Path]) -> list[str]:
-    """The names of R1–R7 as the result's standard gives them (the charts' tooltips and legend)."""
+    """The names of the unit-level indicators as the result's standard gives them (the charts'
+    tooltips and legend, the tables beside the ids)."""
     std = find_standard_by_id(result.standard, folders)
-    return [std.indicators[i].name if std is not None and i in std.indicators else i for i in R_IDS]
+    return [std.indicators[i].name if std is not None and i in std.indicators else i for i in result.resource_ids()]
+
+
+def _area_names(result: EvaluationResult, folders: list[Path]) -> dict[str, str]:
+    """Each area of the result's standard with the standard's name for it (results stored
+    before areas carried their label: the standard file's, else the national names)."""
+    std = None
+    out = {}
+    for area, found in result.areas.present().items():
+        if found.label:
+            out[area] = found.label
+            continue
+        std = std or find_standard_by_id(result.standard, folders)
+        out[area] = std.area_label(area) if std is not None else AREA_LABELS.get(area, area)
+    return out
+
+
+def _unit_values(result: EvaluationResult) -> list[dict]:
+    """Each unit's values, for a standard that judges no unit one by one (shown as values only)."""
+    units = sorted(result.resource.units, key=lambda u: (u.segment, u.school_name))
+    return [{"school_id": u.school_id, "school_name": u.school_name, "segment": u.segment, "students": u.students,
+             "values": [u.indicators[i].value for i in result.resource_ids()]} for u in units]
 
 
 def progress_rows(progress, code: str) -> list[dict]:
@@ -148,15 +184,26 @@ def county_dashboard(code: str, request: Request, year: Year | None = None,
     workflow = Counter(r.status for r in years_rows if r.year == shown_year and r.deleted_at is None)
     context = {"viewer": viewer, "county": county, "schools": schools, "years": all_years, "year": shown_year,
                "workflow": workflow, "result": result, "run": run, "message": message,
-               "can_manage": viewer.access.can_manage_county(county), "areas": AREAS, "r_ids": R_IDS,
+               "can_manage": viewer.access.can_manage_county(county), "areas": [], "item_areas": [], "r_ids": [],
                "statuses": {(r.school_id, r.year): r.status for r in years_rows},
                "complete_years": set(progress.complete_years),
                "in_progress": [p for p in progress_rows(progress, code) if p["year"] != shown_year or result is None]}
     if result is not None:
-        names = _r_names(result, [standards_folder(request)])
-        context |= {"heatmap": _heatmap(result) | {"names": names}, "r_names": dict(zip(R_IDS, names)),
-                    "cv_chart": {seg: c | {"names": names} for seg, c in _cv_chart(result).items()},
-                    "failing": result.failing_items()}
+        folders = [standards_folder(request)]
+        names = _r_names(result, folders)
+        ids = result.resource_ids()
+        judged = result.resource is not None and result.resource.per_school_rule
+        context |= {"areas": list(result.areas.present()), "item_areas": list(result.areas.items()),
+                    "area_names": _area_names(result, folders), "r_ids": ids, "per_school_rule": judged,
+                    "r_names": dict(zip(ids, names)), "failing": result.failing_items()}
+        if result.resource is not None:
+            cv_chart = _cv_chart(result)
+            context |= {"cv_chart": {seg: c | {"names": [names[ids.index(i)] for i in c["indicators"]]}
+                                     for seg, c in cv_chart.items()}}
+            if judged:
+                context |= {"heatmap": _heatmap(result) | {"names": names}}
+            else:
+                context |= {"unit_values": _unit_values(result)}
     data = result.to_json() if result else {"detail": message}
     data = data | {"in_progress": context["in_progress"], "latest_complete_year": progress.latest_complete}
     return render(request, "county.html", context, data)
@@ -180,22 +227,31 @@ def school_page(code: str, request: Request, viewer: Viewer = Depends(current_vi
                 r, _, _ = evaluate_stored(session, school.county.code, row.year, user=viewer.user)
             except NothingToEvaluate:
                 continue
-            history.append({"year": row.year, "units": [u for u in r.resource.units if u.school_id == code]})
+            history.append({"year": row.year, "units": [u for u in r.resource.units if u.school_id == code]
+                            if r.resource is not None else []})
             result = r
-    units = [u for u in result.resource.units if u.school_id == code] if result else []
+    units = [u for u in result.resource.units if u.school_id == code] if result and result.resource else []
     findings = []
     if result is not None:
-        for area in AREAS[1:]:
-            for item in result.item_area(area).indicators.values():
+        for area in result.areas.items().values():
+            for item in area.indicators.values():
                 for finding in item.schools:
                     if finding.school_id == code:
                         findings.append({"id": item.id, "name": item.name, "detail": finding.detail, "met": finding.met})
     county_values = {seg: {i: c.county_value for i, c in items.items()} for seg, items in result.resource.cv.items()} \
-        if result else {}
+        if result and result.resource else {}
     school_type = catalog().school_types.get(school.school_type)
+    folders = [standards_folder(request)]
+    r_ids = result.resource_ids() if result else []
+    # the history table's columns: the indicators of the latest year's standard that every year has
+    history_ids = [i for i in r_ids if all(i in u.indicators for h in history for u in h["units"])]
     context = {"viewer": viewer, "school": school, "rows": rows, "units": units, "result": result,
                "school_type_label": school_type.label if school_type else school.school_type,
-               "findings": findings, "history": history, "county_values": county_values, "r_ids": R_IDS,
+               "findings": findings, "history": history, "county_values": county_values, "r_ids": r_ids,
+               "history_ids": history_ids,
+               "r_names": dict(zip(r_ids, _r_names(result, folders))) if result else {},
+               "area_names": _area_names(result, folders) if result else {},
+               "per_school_rule": bool(result and result.resource and result.resource.per_school_rule),
                "can_edit": viewer.access.can_edit_school(school)}
     data = {"school_id": school.code, "name": school.name, "years": [{"year": r.year, "status": r.status} for r in rows],
             "units": [u.model_dump(mode="json") for u in units], "findings": findings}
@@ -210,7 +266,7 @@ def standard_page(standard_id: str, request: Request, viewer: Viewer = Depends(c
     std = find_standard_by_id(standard_id, folders)
     if std is None:
         raise HTTPException(status_code=404, detail=f"没有这个标准;可用的标准:{'、'.join(available_ids(folders))}")
-    areas = [(AREA_LABELS[a], [(i, rule_text(i)) for i in std.by_area(a)]) for a in AREAS]
+    areas = [(std.area_label(a), [(i, rule_text(i)) for i in std.by_area(a)]) for a in std.areas]
     data = {"id": std.id, "name": std.name,
             "indicators": [{"id": i.id, "name": i.name, "rule": rule_text(i), "responsible": list(i.responsible)}
                            for i in std.indicators.values()]}

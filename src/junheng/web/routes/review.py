@@ -15,6 +15,8 @@ from junheng.engine.wording import num
 from junheng.errors import JunhengError
 from junheng.monitor.rules import rules_for
 from junheng.schoolyear import label as school_year_label
+from junheng.standards.loader import DEFAULT_STANDARD, find_standard_by_id, load_standard
+from junheng.standards.model import Standard
 from junheng.store import repo
 from junheng.store.models import OrgNode, School, SchoolYear
 from junheng.store.repo import StoreError
@@ -35,10 +37,30 @@ from junheng.web.routes.editing import (
 router = APIRouter(include_in_schema=False)
 
 # The values a reviewer looks at first, in this order (labels and units from the catalogue);
-# only those of the school's own segments (`school_year_specs`).
-KEY_FIELDS = ("students_primary", "students_junior", "classes_primary", "classes_junior", "teachers_primary",
-              "teachers_junior", "teaching_aux_area", "sports_area", "equipment_value", "multimedia_classrooms",
-              "music_rooms", "art_rooms", "public_funds")
+# only those of the school's own segments (`school_year_specs`): pupils, classes and teachers,
+# then what the county's standard reads of the school: its school-wide facilities (the shared
+# per-student resources), its special rooms, and the school's public funds when it reads them.
+BASE_FIELDS = ("students_primary", "students_junior", "classes_primary", "classes_junior", "teachers_primary",
+               "teachers_junior")
+FUNDS_FIELDS = ("public_funds",)
+
+
+def key_fields(standard: Standard) -> tuple[str, ...]:
+    shared = [ind.rule.resource for ind in standard.resource_indicators() if ind.rule.source == "shared"]
+    rooms = [room.rooms_field for ind in standard.indicators_of_kind("school_rooms") for room in ind.rule.rooms.values()]
+    read = standard.fields_read()["school_year"]
+    return tuple(dict.fromkeys([*BASE_FIELDS, *shared, *rooms, *(f for f in FUNDS_FIELDS if f in read)]))
+
+
+def _county_standard(request: Request, county: OrgNode) -> Standard:
+    """The county's standard (the workspace's own standard files included), else the default."""
+    from junheng.web.routes.pages import standards_folder
+
+    try:
+        found = find_standard_by_id(county.standard or DEFAULT_STANDARD, [standards_folder(request)])
+    except JunhengError:  # a broken workspace standard is reported where it is evaluated, not here
+        found = None
+    return found if found is not None else load_standard(DEFAULT_STANDARD)
 # A change beyond this share is marked for fields the warning rules (data_jump) do not bound
 DEFAULT_JUMP = 0.30
 
@@ -98,6 +120,7 @@ def _details(request: Request, session: Session, county: OrgNode, items: list[di
     if not items:
         return
     limits = _jump_limits(request, county)
+    fields = key_fields(_county_standard(request, county))
     ids = [i["school"].id for i in items]
     approved = session.execute(select(SchoolYear.school_id, SchoolYear.year, SchoolYear.values)
                                .where(SchoolYear.school_id.in_(ids), SchoolYear.status == "approved",
@@ -111,7 +134,7 @@ def _details(request: Request, session: Session, county: OrgNode, items: list[di
         earlier = [(y, v) for sid, y, v in approved if sid == school.id and y < row.year]
         previous_year, previous = max(earlier, key=lambda pair: pair[0]) if earlier else (None, {})
         shown_values, notes, empty = [], [], []
-        for key in KEY_FIELDS:
+        for key in fields:
             spec = specs.get(key)
             if spec is None:
                 continue

@@ -32,33 +32,48 @@
   }
   // canvas labels (not HTML): named, so that every inline `formatter: function` is a tooltip's
   function barLabel(p) { return p.value === null || p.value === undefined ? "" : Number(p.value).toFixed(3); }
+  // A segment's CVs: each against its limit (green under it, red over it, the limit dashed), or
+  // under a standard that judges their mean (综合差异系数) against a limit, without a limit of
+  // their own: red when the segment's composite is over its limit, the composite dashed.
   function cvChart(el) {
     var d = JSON.parse(el.dataset.chart);
     var names = d.names || d.indicators;
-    var limit = Number(d.limit);
+    var own = d.limit !== null && d.limit !== undefined;
+    var composite = d.composite || null;
+    var limit = own ? Number(d.limit) : null;
+    var line = own ? limit : (composite && composite.value !== null ? Number(composite.value) : null);
     var values = d.values.map(function (v) { return v === null ? null : Number(v.toFixed(3)); });
+    function colour(v) {
+      if (own) { return v !== null && v <= limit ? "#1a7f37" : "#cf222e"; }
+      return composite && composite.met === false ? "#cf222e" : "#0969da";
+    }
+    var markLine = line === null ? undefined : { symbol: "none", silent: true, data: [{ yAxis: line, name: own ? "上限" : "综合差异系数" }],
+      label: { position: "insideEndTop", color: "#9a6700",
+        formatter: own ? "上限 " + limit.toFixed(2) : "综合差异系数 " + line.toFixed(3) + "(上限 " + Number(composite.limit).toFixed(2) + ")" },
+      lineStyle: { color: "#9a6700", type: "dashed" } };
     var chart = echarts.init(el);
     chart.setOption({
       grid: { left: 8, right: 16, top: 44, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: function (items) {
         var i = items[0].dataIndex, v = values[i];
         var lines = [escapeHtml(d.indicators[i] + " " + names[i])];
-        lines.push(escapeHtml("差异系数:" + (v === null ? "数据缺失" : v.toFixed(3)) + "(上限 " + limit.toFixed(2) + ")" +
-          (v === null ? "" : v <= limit ? ",达标" : ",超过上限")));
+        if (own) {
+          lines.push(escapeHtml("差异系数:" + (v === null ? "数据缺失" : v.toFixed(3)) + "(上限 " + limit.toFixed(2) + ")" +
+            (v === null ? "" : v <= limit ? ",达标" : ",超过上限")));
+        } else {
+          lines.push(escapeHtml("差异系数:" + (v === null ? "数据缺失" : v.toFixed(3)) + "(计入综合差异系数)"));
+        }
         return lines.join("<br>");
       } },
       xAxis: { type: "category", data: d.indicators },
-      yAxis: { type: "value", name: "差异系数", min: 0, max: axisTop(values.filter(function (v) { return v !== null; }), limit),
+      yAxis: { type: "value", name: "差异系数", min: 0,
+        max: axisTop(values.filter(function (v) { return v !== null; }), line === null ? 0 : line),
         nameTextStyle: { align: "left", padding: [0, 0, 4, -4] } },
       series: [{
         type: "bar", barMaxWidth: 48,
-        data: values.map(function (v) {
-          return { value: v, itemStyle: { color: v !== null && v <= limit ? "#1a7f37" : "#cf222e" } };
-        }),
+        data: values.map(function (v) { return { value: v, itemStyle: { color: colour(v) } }; }),
         label: { show: true, position: "top", fontSize: 11, color: "#1f2328", formatter: barLabel },
-        markLine: { symbol: "none", silent: true, data: [{ yAxis: limit, name: "上限" }],
-          label: { position: "insideEndTop", formatter: "上限 " + limit.toFixed(2), color: "#9a6700" },
-          lineStyle: { color: "#9a6700", type: "dashed" } }
+        markLine: markLine
       }]
     });
     return chart;
