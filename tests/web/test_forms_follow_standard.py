@@ -129,3 +129,14 @@ def test_the_downloaded_template_follows_the_countys_standard(world):
     basic_text, national_text = " ".join(template_headers(basic.content)), " ".join(template_headers(national.content))
     assert "教学用计算机台数" in basic_text and "县级及以上骨干教师数" not in basic_text
     assert "县级及以上骨干教师数" in national_text and "教学用计算机台数" not in national_text
+
+
+def test_the_quality_section_is_asked_only_where_the_standard_reads_it(world):
+    basic = world.login("other_county").get(f"/counties/{OTHER_COUNTY}/years/{YEAR}")
+    national = world.login("county").get(f"/counties/{COUNTY}/years/{YEAR}")
+    assert basic.status_code == national.status_code == 200
+    assert 'id="quality-form"' in national.text
+    # basic-2012 reads no quality rows; the world's other county has none stored either
+    with world.database.session() as s:
+        stored = repo.load_dataset(s, [OTHER_COUNTY], approved_only=False).quality
+    assert len(stored) == 0 and 'id="quality-form"' not in basic.text
