@@ -1,5 +1,5 @@
 """The command line speaks Chinese throughout (issue 12): every command's `--help` and every kind of
-usage error, with no English left from typer, click or pydantic (junheng.cli_chinese)."""
+usage error, with no English left from typer, click or pydantic (junheng.cli.chinese)."""
 
 from __future__ import annotations
 
