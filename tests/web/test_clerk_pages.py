@@ -24,7 +24,7 @@ from junheng.monitor.series import year_on_year
 from junheng.planner.service import parse_budget
 from junheng.store import repo
 from junheng.store.models import School, SchoolYear, User
-from junheng.web.routes.monitor_pages import numbers_text
+from junheng.web.routes.warnings import numbers_text
 
 NOT_OPEN = "2030—2031 学年尚未开始:只能填报到 2027—2028 学年"
 WEB = Path(__file__).parents[2] / "src" / "junheng" / "web"

@@ -88,12 +88,25 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(plan.router)  # 整改规划 (planner) and saved scenarios
     app.include_router(reports.router)  # report downloads (Word, PDF, Excel, HTML)
-    from junheng.web.routes import monitor_pages
+    from junheng.web.routes import (  # monitoring: one module per resource
+        forecast,
+        notifications,
+        schedule,
+        task_attachments,
+        tasks,
+        timeline,
+        trends,
+    )
+    from junheng.web.routes import warnings as warning_pages  # not the standard library's warnings
 
-    app.include_router(monitor_pages.router)  # warnings, supervision tasks, timeline, city schedule
-    from junheng.web.routes import monitor_extra
-
-    app.include_router(monitor_extra.router)  # trends, enrolment forecast, notifications and subscriptions
+    app.include_router(warning_pages.router)  # a county's warnings; a task made from a warning
+    app.include_router(tasks.router)  # supervision tasks: list, forms, the task page
+    app.include_router(task_attachments.router)  # a task's evidence files
+    app.include_router(timeline.router)  # a county's timeline and year plan
+    app.include_router(schedule.router)  # the city / province schedule
+    app.include_router(trends.router)  # indicator trends of a county or school
+    app.include_router(forecast.router)  # the enrolment forecast and its inputs
+    app.include_router(notifications.router)  # the notification log and subscriptions
 
     @app.get("/api/v1/docs", include_in_schema=False, response_class=HTMLResponse)
     def api_docs(request: Request):
