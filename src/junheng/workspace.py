@@ -27,7 +27,7 @@ class WorkspaceError(JunhengError):
 # The settings a new junheng.toml documents, every table and key commented out at its default
 # (the defaults live in the code: monitor/config.py, Settings above), so that a workspace shows
 # what can be set without pinning today's defaults, and a table appended later is no duplicate.
-# tests/demo/test_workspace_config.py uncomments them and checks they read back as the defaults.
+# tests/demo/test_demo_setup.py uncomments them and checks they read back as the defaults.
 CONFIG_SECTIONS = """
 # 数据库地址(缺省为本文件夹中的 SQLite 文件 junheng.db;也可用环境变量 JUNHENG_DATABASE_URL):
 # database_url = "postgresql://用户@主机/库名"

@@ -1,5 +1,5 @@
-"""Monitoring services shared by every face (the `watch`, `forecast` and `tasks` commands now,
-the web pages and API later). Web pages should call:
+"""Monitoring services shared by every face (the `watch`, `forecast` and `tasks` commands,
+the web pages and the API). The web pages call:
 
 - warnings:  `list_warnings(session, county_code, status=, severities=, kinds=, indicator=,
              school_code=, year=)`, `warning_json(w)`, `warning_counts(session, county_code)`

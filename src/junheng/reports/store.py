@@ -1,6 +1,6 @@
 """Reports from the store: the web app's download buttons and `junheng report --workspace`.
 
-The evaluation is the one the county page shows: `junheng.services.evaluate_stored` (approved
+The evaluation is the one the county page shows: `junheng.store.evaluations.evaluate_stored` (approved
 data, the stored run); the 基本情况 tables come from the store's dataset (`repo.load_dataset`,
 approved school-years). For the newest approved year the 问题与整改 section also lists the
 county's stored plan items, unfinished supervision tasks and open warnings (docs/methods.md,
@@ -136,7 +136,7 @@ def county_report_stored(session: Session, county_code: str, fmt: str, *, year: 
     A report of an incomplete year says so on its first page; with `allow_incomplete=False`
     (the CLI without --allow-incomplete) it is refused. The evaluation may be stored as a new
     run: the caller commits."""
-    from junheng.services import evaluate_stored
+    from junheng.store.evaluations import evaluate_stored
     from junheng.store import repo
 
     fmt = check_format(fmt)
@@ -187,7 +187,7 @@ def city_report_stored(session: Session, counties: list[OrgNode], fmt: str, *, y
     """The summary report of stored counties for one year (default: the newest year complete for
     any of them); earlier complete years give the progress. Counties whose data of that year are
     not complete are left out (listed in `left_out`)."""
-    from junheng.services import evaluate_stored
+    from junheng.store.evaluations import evaluate_stored
     from junheng.store import repo
 
     fmt = check_format(fmt)
@@ -258,7 +258,7 @@ def counties_under(session: Session, area: str | None) -> tuple[list[OrgNode], s
 
 
 def _open(workspace: Path | None, command: str):
-    from junheng.services import open_database
+    from junheng.store.db import open_workspace_database as open_database
     from junheng.workspace import WorkspaceError
 
     try:

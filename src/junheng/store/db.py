@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from importlib import resources
-from typing import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from junheng.workspace import Settings
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -65,3 +69,15 @@ class Database:
             raise
         finally:
             session.close()
+
+
+def open_workspace_database(workspace_path: Path | None, *, migrate: bool = True) -> tuple[Database, Settings]:
+    """The database of a workspace (its folder, or JUNHENG_WORKSPACE, or the current folder),
+    migrated to the newest schema unless `migrate` is false, and the workspace's settings."""
+    from junheng.workspace import resolve
+
+    settings = resolve(workspace_path).settings()
+    database = Database(settings.database_url)
+    if migrate:
+        database.migrate()
+    return database, settings
