@@ -306,6 +306,37 @@ def task_rights(access, task: SupervisionTask) -> TaskRights:
     return TaskRights(read=read, manage=manage, verify=verify, report=report, transitions=tuple(allowed))
 
 
+def rights_of(session: Session, user: User, task: SupervisionTask) -> TaskRights:
+    """`task_rights` of an account (the CLI's --user; a web request has its Access already)."""
+    from junheng.store.users import Access
+
+    return task_rights(Access.of(session, user), task)
+
+
+# What a face says when the task's rights refuse a change (web pages and CLI alike)
+READ_REFUSAL = "您没有权限查看该督办任务。"
+COMMENT_REFUSAL = "您只能查看该任务,不能添加意见。"
+ATTACH_REFUSAL = "您只能查看该任务,不能上传佐证材料。"
+
+
+def transition_refusal(current: str, target: str) -> str:
+    """Why someone without the right may not move a task from `current` to `target`."""
+    if target == "verified" or current in ("done", "verified"):
+        return "只有县级管理员、市/省督导或系统管理员可以核验、退回或重新开启任务。"
+    return "只有县级管理员或任务所属学校的填报员可以改变该任务的办理状态。"
+
+
+def status_refusal(rights: TaskRights, task: SupervisionTask, target: str) -> str | None:
+    """Why these rights may not move the task to `target`, or None when they may. A target that is
+    no status, the current one or no transition from it is not a question of rights: set_status
+    says what is wrong with it."""
+    if not rights.read:
+        return READ_REFUSAL
+    if target == task.status or target not in TRANSITIONS.get(task.status, ()):
+        return None
+    return None if target in rights.transitions else transition_refusal(task.status, target)
+
+
 def set_status(session: Session, task_id: int, status: str, *, user: User | None = None, via: str = "form",
                note: str | None = None) -> SupervisionTask:
     """Move a task: open → in_progress → done → verified; done → in_progress (returned, with a

@@ -546,7 +546,8 @@ def apply(session: Session, changes: list[Change], *, user: User | None, via: st
           locked_ok: bool = False) -> int:
     """Write the changes with one audit entry each; refuses (before writing anything) changes to
     locked rows (`locks`: submitted or approved school-years and county-years, and the quality
-    rows of a locked county-year) and changes to a year that has not begun (`check_year_open`)."""
+    rows of a locked county-year), changes to a year that has not begun (`check_year_open`) and
+    changes of a deleted county (`_importable_county`)."""
     by_row: dict[tuple[str, str], list[Change]] = {}
     for change in changes:
         by_row.setdefault((change.entity, change.key), []).append(change)
@@ -555,6 +556,8 @@ def apply(session: Session, changes: list[Change], *, user: User | None, via: st
             check_year_open(year)
     if not locked_ok:
         check_unlocked(session, by_row)
+    for code in dict.fromkeys(change.county_code for change in changes):
+        _importable_county(session, code)  # a deleted county refuses the whole import, before any write
     order = {"county": 0, "school": 1, "school_year": 2, "county_year": 2, "quality": 2}
     for (entity, key), row_changes in sorted(by_row.items(), key=lambda item: order[item[0][0]]):
         county = _ensure_county(session, row_changes[0].county_code, row_changes)
@@ -576,8 +579,24 @@ def _describe(entity: str, key: str) -> str:
     return f"{kinds.get(entity, entity)} {key} "
 
 
-def _ensure_county(session: Session, code: str, changes: list[Change]) -> OrgNode:
+def _importable_county(session: Session, code: str) -> OrgNode | None:
+    """The county an import writes into, found as `county_by_code` finds it, or None when there is
+    none yet (the import creates it). A deleted county is refused, as every face refuses it: its
+    data are not written behind its deletion, nor is a second county made under its code; so is a
+    code that belongs to a city or province."""
     node = session.scalar(select(OrgNode).where(OrgNode.code == code))
+    if node is None:
+        return None
+    if node.kind != "county":
+        kind = {"province": "省", "city": "市"}.get(node.kind, node.kind)
+        raise StoreError(f"代码 {code} 是{kind}“{node.name}”的代码,不是县区代码:请更正数据中的县区代码")
+    if node.deleted:
+        raise StoreError(f"县区“{node.name}”({code})已删除,不能导入其数据:请更正数据中的县区代码")
+    return node
+
+
+def _ensure_county(session: Session, code: str, changes: list[Change]) -> OrgNode:
+    node = _importable_county(session, code)
     if node is None:
         name = next((c.new for c in changes if c.entity == "county" and c.field == "county_name"), None)
         node = OrgNode(kind="county", code=code, name=name or code)
