@@ -42,7 +42,7 @@ from junheng.reports.county_remediation import write_remediation
 from junheng.reports.county_resources import resource_overview, write_resource_section
 from junheng.reports.document import ReportDocument, Run
 from junheng.reports.inputs import Remediation
-from junheng.reports.xlsx import SYNTHETIC_NOTE, county_label, standard_named
+from junheng.reports.xlsx import SYNTHETIC_NOTE, area_label, county_label, is_quality_standard, standard_named
 
 # What other modules take from here (city.py builds its tables with the same cells and tables)
 __all__ = ["REPORT_TITLE", "SHADES", "areas_table", "build_county_report", "chinese_date", "count_cell",
@@ -53,8 +53,8 @@ def data_names(result: EvaluationResult, dataset: Dataset | None = None) -> set[
     """County and school names as the data writes them (kept verbatim when typesetting)."""
     names = {result.county_name, result.county_code}
     names |= {u.school_name for u in result.resource.units} | {e.school_name for e in result.resource.excluded}
-    for area in words.ITEM_AREAS:
-        for item in result.item_area(area).indicators.values():
+    for area in result.areas.items().values():
+        for item in area.indicators.values():
             names |= {s.school_name for s in item.schools}
     names |= {m.school_name for m in result.missing_inputs if m.school_name}
     names |= {a.school_name for a in result.allowances_applied}
@@ -69,6 +69,17 @@ def data_names(result: EvaluationResult, dataset: Dataset | None = None) -> set[
 
 
 REPORT_TITLE = "义务教育优质均衡发展自评报告"
+BASIC_REPORT_TITLE = "义务教育均衡发展自评报告"
+
+
+def report_title(result: EvaluationResult) -> str:
+    return REPORT_TITLE if is_quality_standard(result) else BASIC_REPORT_TITLE
+
+
+def areas_words(result: EvaluationResult) -> str:
+    """“资源配置、政府保障程度、教育质量和社会认可度”: the areas of the result's standard."""
+    names = [area_label(result, a) for a in result.areas.present()]
+    return "、".join(names[:-1]) + ("和" if len(names) > 1 else "") + names[-1] if names else ""
 
 
 def default_issuer(result: EvaluationResult) -> str:
@@ -100,9 +111,10 @@ def build_county_report(result: EvaluationResult, dataset: Dataset | None = None
     failing = result.failing_items()
     name = county_label(result)
     generated = generated or schoolyear.local_today()
+    title = report_title(result)
     doc = ReportDocument(
-        title=f"{name}{REPORT_TITLE}",
-        title_lines=(name, REPORT_TITLE),  # the county on line one, the kind of report on line two
+        title=f"{name}{title}",
+        title_lines=(name, title),  # the county on line one, the kind of report on line two
         subtitle=f"\uff08{words.school_year_text(result.year)}\uff09",
         meta=[f"评估标准:{result.standard_name}"],
         warning="".join(filter(None, [
@@ -116,7 +128,7 @@ def build_county_report(result: EvaluationResult, dataset: Dataset | None = None
     standard = standard_named(result.standard)
     basis = standard.source if standard else result.standard_name
     doc.paragraph(f"根据{basis}的要求,我县对照{result.standard_name}的评估指标,对{words.school_year_text(result.year)}"
-                  "全县义务教育学校的资源配置、政府保障程度、教育质量和社会认可度进行了全面自查自评。现将自评情况报告如下。")
+                  f"全县义务教育学校的{areas_words(result)}进行了全面自查自评。现将自评情况报告如下。")
 
     write_coverage(doc, result)
     facts = county_facts(result, dataset)
@@ -126,7 +138,7 @@ def build_county_report(result: EvaluationResult, dataset: Dataset | None = None
     doc.paragraph(standard_paragraph(result))
 
     write_resource_section(doc, result, failing, with_charts)
-    for area in words.ITEM_AREAS:
+    for area in result.areas.items():
         write_item_section(doc, result, area)
     write_conclusion(doc, result, failing)
     write_remediation(doc, result, failing, remediation)

@@ -10,11 +10,12 @@ from junheng.reports.county_cells import SHADES, count_cell, number_cell, status
 from junheng.reports.document import Cell, Column, Table
 from junheng.reports.xlsx import (
     MISSING_TEXT,
-    R_IDS,
     TWO_DECIMALS,
+    area_label,
     indicator_name,
     indicator_unit,
     r_threshold,
+    r_thresholds_exist,
     school_type_label,
     segment_label,
     segments_of,
@@ -28,32 +29,40 @@ def _unit_order(unit: UnitResult) -> tuple:
 
 
 def unit_values_table(result: EvaluationResult) -> Table:
+    """Each unit's values; under a per-school rule with its met count and conclusion."""
+    ids = result.resource_ids()
+    judged = r_thresholds_exist(result)
     columns = [Column("序号", 0.6), Column("学校名称", 3.4), Column("学校类型", 1.5), Column("学段", 0.7),
                Column("学生数", 0.9, "人")]
-    columns += [Column(rid, 1.05, indicator_unit(result, rid) or None) for rid in R_IDS]
-    columns += [Column("达标项数", 0.8), Column("结论", 1.0)]
+    columns += [Column(rid, 1.05, indicator_unit(result, rid) or None) for rid in ids]
+    columns += [Column("达标项数", 0.8), Column("结论", 1.0)] if judged else []
     rows = []
     for n, unit in enumerate(sorted(result.resource.units, key=_unit_order), start=1):
         rows.append([
             count_cell(n), text_cell(unit.school_name), text_cell(school_type_label(unit.school_type)),
             text_cell(segment_label(unit.segment), "center"), count_cell(unit.students),
-            *[number_cell(unit.indicators[rid].value, 2, unit.indicators[rid].met) for rid in R_IDS],
-            Cell(str(unit.met_count), value=unit.met_count, align="center"), status_cell(unit.compliant),
+            *[number_cell(unit.indicators[rid].value, 2, unit.indicators[rid].met if judged else True) for rid in ids],
+            *([Cell(str(unit.met_count), value=unit.met_count, align="center"), status_cell(unit.compliant)]
+              if judged else []),
         ])
-    names = ";".join(f"{rid} {indicator_name(result, rid)}" for rid in R_IDS)
-    thresholds = ";".join(
-        f"{segment_label(s)}:" + "、".join(f"{rid} {words.threshold_text(r_threshold(result, s, rid))}" for rid in R_IDS)
-        for s in segments_of(result))
-    note = f"指标:{names}。标准值 {thresholds}。红色底纹为未达到标准值,黄色底纹为数据缺失。"
+    names = ";".join(f"{rid} {indicator_name(result, rid)}" for rid in ids)
+    if judged:
+        thresholds = ";".join(
+            f"{segment_label(s)}:" + "、".join(f"{rid} {words.threshold_text(r_threshold(result, s, rid))}" for rid in ids)
+            for s in segments_of(result))
+        note = f"指标:{names}。标准值 {thresholds}。红色底纹为未达到标准值,黄色底纹为数据缺失。"
+    else:
+        note = f"指标:{names}。本标准不逐校判定,各校指标值用于计算校际差异系数;黄色底纹为数据缺失。"
     excluded = result.resource.excluded
     if excluded:
         note += "未纳入评估:" + ";".join(f"{e.school_name}({segment_label(e.segment)}):{e.reason}" for e in excluded) + "。"
-    return Table(kind="unit_values", title="各学校(学段)资源配置指标明细", columns=columns, rows=rows,
+    return Table(kind="unit_values", title=f"各学校(学段){area_label(result, 'resource_allocation')}指标明细",
+                 columns=columns, rows=rows,
                  sheet="学校资源配置明细", note=note, font_size=8.0, frozen_columns=2)
 
 
 def school_item_table(result: EvaluationResult, dataset: Dataset | None) -> Table | None:
-    items = [item for area in words.ITEM_AREAS for item in result.item_area(area).indicators.values()
+    items = [item for area in result.areas.items().values() for item in area.indicators.values()
              if item.schools_checked is not None]
     if not items:
         return None
@@ -91,8 +100,8 @@ def _school_list(result: EvaluationResult, dataset: Dataset | None) -> list[tupl
     found: dict[str, tuple[str, str, str | None]] = {}
     for unit in result.resource.units:
         found.setdefault(unit.school_id, (unit.school_id, unit.school_name, unit.school_type))
-    for area in words.ITEM_AREAS:
-        for item in result.item_area(area).indicators.values():
+    for area in result.areas.items().values():
+        for item in area.indicators.values():
             for s in item.schools:
                 found.setdefault(s.school_id, (s.school_id, s.school_name, None))
     return sorted(found.values())
@@ -103,8 +112,9 @@ def cv_table(result: EvaluationResult) -> Table:
                Column("县域值X̄", 1.1), Column("标准差S", 1.1), Column("差异系数CV", 1.1), Column("上限", 0.8),
                Column("结论", 0.9), Column("偏离县域值最大的学校", 5.0)]
     rows = []
+    composite = result.resource.composite_cv or {}
     for segment in segments_of(result):
-        for rid in R_IDS:
+        for rid in result.resource_ids():
             cv = result.resource.cv[segment][rid]
             name = f"{rid} {indicator_name(result, rid)}"
             if not cv.applicable:
@@ -119,8 +129,18 @@ def cv_table(result: EvaluationResult) -> Table:
             rows.append([text_cell(segment_label(segment), "center"), text_cell(name), count_cell(cv.units),
                          count_cell(cv.students), number_cell(cv.county_value),
                          number_cell(spread) if spread is not None else Cell("—", align="center"),
-                         value, Cell(f"{cv.limit:.2f}", value=cv.limit, number_format=TWO_DECIMALS, align="right"),
-                         status_cell(cv.met), text_cell(who if cv.met is not True else (cv.note or ""))])
+                         value, Cell(f"{cv.limit:.2f}", value=cv.limit, number_format=TWO_DECIMALS, align="right")
+                         if cv.limit is not None else Cell("—", align="center"),
+                         status_cell(cv.met) if cv.limit is not None else text_cell("计入综合", "center"),
+                         text_cell(who if cv.met is not True else (cv.note or ""))])
+        c = composite.get(segment)
+        if c is not None:  # the segment's 综合差异系数: the mean of the CVs above, against its own limit
+            value = number_cell(c.value, 3, c.met) if c.value is not None else Cell(MISSING_TEXT, shade="missing",
+                                                                                     align="center")
+            rows.append([text_cell(segment_label(segment), "center"), text_cell(f"综合差异系数({c.indicators}项平均)"),
+                         *[Cell("—", align="center")] * 4, value,
+                         Cell(f"{c.limit:.2f}", value=c.limit, number_format=TWO_DECIMALS, align="right"),
+                         status_cell(c.met), text_cell(c.note or "")])
     return Table(kind="cv", title="校际差异系数计算表", columns=columns, rows=rows, sheet="差异系数",
                  note="县域值X̄、标准差S、差异系数CV的计算方法见附件“数据来源与计算方法”。差异系数保留三位小数。",
                  font_size=8.5, frozen_columns=2)

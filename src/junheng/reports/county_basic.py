@@ -14,7 +14,7 @@ from junheng.engine.result import SCHOOL_STATE_LABELS, EvaluationResult
 from junheng.reports import narrative as words
 from junheng.reports.county_cells import count_cell, text_cell
 from junheng.reports.document import Cell, Column, ReportDocument, Run, Table
-from junheng.reports.xlsx import INTEGER, MISSING_TEXT, county_label, school_type_label, standard_named
+from junheng.reports.xlsx import INTEGER, MISSING_TEXT, area_label, county_label, school_type_label, standard_named
 
 
 SCHOOL_TYPE_ORDER = ("primary", "junior", "nine_year", "twelve_year", "complete_middle", "teaching_point", "special")
@@ -202,14 +202,29 @@ def write_coverage(doc: ReportDocument, result: EvaluationResult) -> None:
         doc.table(table)
 
 
+def areas_counted(result: EvaluationResult) -> str:
+    """“资源配置(7项指标及14项校际差异系数)、政府保障程度(15项)……四个方面”."""
+    parts = []
+    for area, found in result.areas.present().items():
+        label = area_label(result, area)
+        if area == "resource_allocation":
+            cvs = sum(len(seg) for seg in found.cv.values())
+            n = len(result.resource_ids())
+            parts.append(f"{label}({n}项指标、{cvs}项校际差异系数及各学段综合差异系数)" if found.composite_cv
+                         else f"{label}({n}项指标及{cvs}项校际差异系数)")
+        else:
+            parts.append(f"{label}({len(found.indicators)}项)")
+    return "、".join(parts) + words.areas_title(len(parts))
+
+
 def standard_paragraph(result: EvaluationResult) -> str:
     standard = standard_named(result.standard)
     source = standard.source if standard else ""
     text = f"本次自评依据{result.standard_name}"
     if source and source not in result.standard_name:
         text += f",其依据为{source}"
-    text += (",从资源配置(7项指标及14项校际差异系数)、政府保障程度(15项)、教育质量(9项)、社会认可度(1项)四个方面"
-             "和一票否决事项逐项评估。全部数值由填报的原始数据重新计算,未采用任何填报的比率。")
+    text += f",从{areas_counted(result)}" + ("和一票否决事项" if result.veto.labels else "") + (
+        "逐项评估。全部数值由填报的原始数据重新计算,未采用任何填报的比率。")
     if result.allowances_applied:
         labels = sorted({a.label for a in result.allowances_applied})
         text += f"本次评估适用了以下放宽条款:{'、'.join(labels)}(涉及学校见附表)。"

@@ -7,20 +7,21 @@ from junheng.engine.result import EvaluationResult
 from junheng.reports import narrative as words
 from junheng.reports.county_cells import SHADES, count_cell, status_cell, text_cell
 from junheng.reports.document import Cell, Column, ReportDocument, Run, Table
-from junheng.standards.model import AREA_LABELS
+from junheng.reports.xlsx import area_label
 
 
 def areas_table(result: EvaluationResult, failing: list[str]) -> Table:
     columns = [Column("方面", 2.0), Column("指标数", 1.0), Column("达标", 1.0), Column("未达标", 1.0),
                Column("数据缺失", 1.0), Column("结论", 1.2)]
     rows = []
-    for area in words.AREA_ORDER:
+    for area in result.areas.present():
         total, met, not_met, missing = words.area_counts(result, area, failing)
-        rows.append([text_cell(AREA_LABELS[area]), count_cell(total), count_cell(met),
+        rows.append([text_cell(area_label(result, area)), count_cell(total), count_cell(met),
                      Cell(str(not_met), value=not_met, shade="unmet" if not_met else None, align="right"),
                      Cell(str(missing), value=missing, shade="missing" if missing else None, align="right"),
                      status_cell(result.areas[area].met)])
-    return Table(kind="areas", title="四个方面自评结论", columns=columns, rows=rows, sheet="四个方面")
+    title = words.areas_title(len(result.areas.present()))
+    return Table(kind="areas", title=f"{title}自评结论", columns=columns, rows=rows, sheet=title)
 
 
 def failing_items_table(result: EvaluationResult, failing: list[str]) -> Table | None:
@@ -51,15 +52,19 @@ def write_conclusion(doc: ReportDocument, result: EvaluationResult, failing: lis
     vetoes = words.veto_lines(result)
     triggered = [label for label, _, met in vetoes if met is False]
     unfilled = [label for label, _, met in vetoes if met is None]
-    text = "一票否决核查:"
-    if triggered:
-        text += "存在" + "、".join(triggered) + "情形,按规定实行一票否决。"
-    elif unfilled:
-        text += "、".join(unfilled) + "未填报,须补充后方可作出结论。"
-    else:
-        text += "评估前三年内未发现以考试方式招生、违规择校、设置重点校或重点班、重大安全责任事故、弄虚作假等情形。"
-    doc.paragraph(text)
-    doc.table(veto_table(result))
+    if vetoes:  # a standard without veto items (basic-2012) has no such check
+        text = "一票否决核查:"
+        if triggered:
+            text += "存在" + "、".join(triggered) + "情形,按规定实行一票否决。"
+        elif unfilled:
+            text += "、".join(unfilled) + "未填报,须补充后方可作出结论。"
+        else:
+            text += "评估前三年内未发现" + "、".join(label for label, _, _ in vetoes) + "等情形。"
+        doc.paragraph(text)
+        doc.table(veto_table(result))
+    reported = words.reported_sentence(result)
+    if reported:
+        doc.paragraph(f"报告事项:{reported}")
     if result.precondition is not None:
         state = {True: "满足", False: "不满足", None: "无法核实"}[result.precondition.met]
         doc.paragraph(f"申请前提(不计入评估结论):{result.precondition.note}。申请前提{state}。")

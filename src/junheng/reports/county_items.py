@@ -7,8 +7,7 @@ from junheng.engine.result import EvaluationResult, ItemResult
 from junheng.reports import narrative as words
 from junheng.reports.county_cells import SHADES, status_cell, text_cell, verdict_runs
 from junheng.reports.document import Cell, Column, ReportDocument, Run, Table
-from junheng.reports.xlsx import MISSING_TEXT
-from junheng.standards.model import AREA_LABELS
+from junheng.reports.xlsx import MISSING_TEXT, area_label
 
 
 def item_standard_text(result: EvaluationResult, item: ItemResult) -> str:
@@ -44,14 +43,15 @@ def item_table(result: EvaluationResult, area: str, first_article: int = 1) -> T
                  shade=SHADES.get(item.met) if item.met is not True else None),
             text_cell(item_standard_text(result, item)), status_cell(item.met),
         ])
-    return Table(kind=f"items_{area}", title=f"{AREA_LABELS[area]}指标自评情况", columns=columns, rows=rows,
-                 sheet=AREA_LABELS[area], frozen_columns=2)
+    label = area_label(result, area)
+    return Table(kind=f"items_{area}", title=f"{label}指标自评情况", columns=columns, rows=rows,
+                 sheet=label[:31], frozen_columns=2)
 
 
 def item_overview(result: EvaluationResult, area: str) -> str:
     total, met, not_met, missing = words.area_counts(result, area)
     items = result.item_area(area).indicators
-    text = f"{AREA_LABELS[area]}方面共有{total}项指标,我县{met}项达标"
+    text = f"{area_label(result, area)}方面共有{total}项指标,我县{met}项达标"
     if not_met:
         text += f"、{not_met}项暂不达标({'、'.join(i for i, it in items.items() if it.met is False)})"
     if missing:
@@ -60,7 +60,7 @@ def item_overview(result: EvaluationResult, area: str) -> str:
 
 
 def write_item_section(doc: ReportDocument, result: EvaluationResult, area: str) -> None:
-    doc.heading(1, AREA_LABELS[area])
+    doc.heading(1, area_label(result, area))
     doc.paragraph(item_overview(result, area))
     doc.table(item_table(result, area))
     for n, item in enumerate(result.item_area(area).indicators.values(), start=1):

@@ -11,7 +11,7 @@ from junheng.reports import narrative as words
 from junheng.reports.county_cells import count_cell, text_cell
 from junheng.reports.document import Cell, Column, ReportDocument, Run, Table
 from junheng.reports.inputs import Remediation
-from junheng.reports.xlsx import R_IDS, TWO_DECIMALS, gap_text, indicator_unit, segment_label, segments_of
+from junheng.reports.xlsx import TWO_DECIMALS, gap_text, indicator_unit, segment_label, segments_of
 
 
 @dataclass
@@ -39,16 +39,25 @@ def gap_rows(result: EvaluationResult, failing: list[str]) -> list[GapRow]:
             rows.append(GapRow(rid, words.unit_label(unit), current, gap_text(ind.gap) if ind.gap else "",
                                ind.gap.note or "" if ind.gap else "", ind.gap.what if ind.gap else None,
                                ind.gap.unit if ind.gap else None, ind.gap.amount if ind.gap else None))
+    composite = result.resource.composite_cv or {}
     for segment in segments_of(result):
-        for rid in R_IDS:
+        c = composite.get(segment)
+        if c is not None and c.met is False:
+            value = words.cv_text(c.value) if c.value is not None else "无定义"
+            rows.append(GapRow("—", f"全县{segment_label(segment)}", f"综合差异系数{value}(上限{c.limit:.2f})",
+                               "缩小校际差距,使综合差异系数降至上限以内",
+                               "差异系数较大的指标:" + "、".join(
+                                   rid for rid, cv in sorted(result.resource.cv[segment].items(),
+                                                             key=lambda kv: -(kv[1].value or 0))[:3])))
+        for rid in result.resource_ids():
             cv = result.resource.cv[segment][rid]
             if cv.met is False:
                 who = "、".join(c["school_name"] for c in cv.largest_contributors)
                 rows.append(GapRow(rid, f"全县{segment_label(segment)}", f"差异系数{words.cv_text(cv.value)}(上限{cv.limit:.2f})",
                                    "缩小校际差距,使差异系数降至上限以内",
                                    f"偏离县域值最大的学校:{who}" if who else (cv.note or "")))
-    for area in words.ITEM_AREAS:
-        for item in result.item_area(area).indicators.values():
+    for area in result.areas.items().values():
+        for item in area.indicators.values():
             if item.met is not False:
                 continue
             schools = [s for s in item.schools if s.met is False]

@@ -806,13 +806,3 @@ def write_results_xlsx(results: list[EvaluationResult], path: Path) -> None:
     workbook.properties.title = f"{title} — {scope}"
     workbook.properties.creator = "junheng"
     save_workbook(workbook, Path(path))  # school names stay text, never formulas (junheng.spreadsheets)
-
-
-def __getattr__(name: str):
-    """`R_IDS`, the unit-level indicators of the default standard, for reports/county.py until it
-    reads each result's own (`result.resource_ids()`); computed from the standard's file."""
-    if name == "R_IDS":
-        from junheng.standards.loader import DEFAULT_STANDARD
-
-        return tuple(ind.id for ind in standard_named(DEFAULT_STANDARD).resource_indicators())
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
