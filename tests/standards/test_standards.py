@@ -109,13 +109,14 @@ def test_wrong_type_is_named(tmp_path):
     assert any("cv_limits.primary" in p and "应为数字" in p for p in problems)
 
 
-def test_missing_indicator_and_unknown_field_are_named(tmp_path):
+def test_an_area_left_without_items_and_an_unknown_field_are_named(tmp_path):
     text = (Path(__file__).parents[2] / "src/junheng/standards/catalog/national-2017.yaml").read_text("utf-8")
     text = text.replace("id: national-2017", "id: broken").replace("field: no_excess_burden", "field: no_such_field")
     start = text.index("  S1:")
     path = write(tmp_path, "broken", text[:start])
     problems = refused(path)
-    assert any("indicators" in p and "S1" in p and "缺少指标" in p for p in problems)
+    # S1 removed: its area is declared but empty, which is refused (an empty area is never "met")
+    assert any("areas.social_recognition" in p and "社会认可度" in p and "没有指标" in p for p in problems)
     assert any("indicators.Q8.rule.checks.burden" in p and "no_such_field" in p for p in problems)
 
 

@@ -177,6 +177,8 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
     met = combine_met(judged)
     return ResourceArea(met=met, label=std.area_label("resource_allocation"), units=units, cv=cv,
                         composite_cv=composite, per_school_rule=rule is not None, excluded=excluded,
+                        indicator_names={i.id: i.name for i in indicators},
+                        indicator_units={i.id: i.unit or "" for i in indicators},
                         compliant_units=sum(c is True for c in compliance),
                         noncompliant_units=sum(c is False for c in compliance))
 

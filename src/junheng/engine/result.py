@@ -122,6 +122,10 @@ class ResourceArea(BaseModel):
     cv: dict[str, dict[str, CVResult]]
     composite_cv: dict[str, CompositeCV] | None = None  # only under a standard with a composite limit
     per_school_rule: bool = True  # False: units are not judged one by one (values feed the CVs only)
+    # the unit-level indicators' names and units as the standard defined them (results stored
+    # before 2026-12: empty; faces then read them from the standard)
+    indicator_names: dict[str, str] = Field(default_factory=dict)
+    indicator_units: dict[str, str] = Field(default_factory=dict)
     excluded: list[ExcludedUnit] = Field(default_factory=list)
     compliant_units: int = 0
     noncompliant_units: int = 0

@@ -186,12 +186,17 @@ def indicator_spec(result: EvaluationResult, indicator_id: str) -> Indicator | N
 
 def indicator_name(result: EvaluationResult, indicator_id: str) -> str:
     spec = indicator_spec(result, indicator_id)
-    return spec.name if spec else indicator_id
+    if spec is not None:
+        return spec.name
+    own = result.resource.indicator_names if result.resource is not None else {}
+    return own.get(indicator_id, indicator_id)  # a standard file no longer at hand: the result's own
 
 
 def indicator_unit(result: EvaluationResult, indicator_id: str) -> str:
     spec = indicator_spec(result, indicator_id)
-    return (spec.unit or "") if spec else ""
+    if spec is not None:
+        return spec.unit or ""
+    return (result.resource.indicator_units if result.resource is not None else {}).get(indicator_id, "")
 
 
 def r_threshold(result: EvaluationResult, segment: str, indicator_id: str) -> float | None:
@@ -223,10 +228,10 @@ def area_label(result: EvaluationResult, area: str) -> str:
 
 def is_quality_standard(result: EvaluationResult) -> bool:
     """A 优质均衡 standard: one that requires years of 基本均衡 before a county applies (the
-    precondition is what sets it apart from the 2012 基本均衡 standard). Unknown standards count
-    as 优质均衡, the kind every built-in standard but basic-2012 is."""
-    standard = standard_named(result.standard)
-    return standard is None or standard.precondition is not None
+    precondition is what sets it apart from the 2012 基本均衡 standard). Read from the result, which
+    carries the precondition exactly when its standard declares one, so a standard file no
+    longer at hand is named rightly too."""
+    return result.precondition is not None
 
 
 def evaluation_title(results: list[EvaluationResult]) -> str:
