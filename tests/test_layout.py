@@ -29,15 +29,8 @@ from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "junheng"
 
-# (importing module, imported unit) → the move that will remove it
-PENDING = {
-    ("junheng.data.template", "standards"):
-        "write_template should take the fields to write (standards.fields.fields_for) from its callers",
-    ("junheng.store.backup", "monitor"):
-        "the workspace's folders (rules, uploads) should come from junheng.workspace, not monitor.config",
-    ("junheng.monitor.scheduler", "web"):
-        "clean_uploads (the uploads folder's housekeeping) should live below both, e.g. in the store",
-}
+# (importing module, imported unit) → the move that will remove it; empty: every import points inwards
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def _units() -> set[str]:

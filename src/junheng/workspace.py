@@ -18,6 +18,8 @@ from junheng.errors import JunhengError
 
 CONFIG_FILE = "junheng.toml"
 DATABASE_FILE = "junheng.db"
+UPLOADS_FOLDER = "uploads"
+RULES_FOLDER = "monitor-rules"  # the monitoring rule files, unless [monitor] rules_dir names another
 
 
 class WorkspaceError(JunhengError):
@@ -100,6 +102,15 @@ class Workspace:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise WorkspaceError(f"无法读取工作区配置 {self.config_path}:{exc}") from None
 
+    @property
+    def rules_dir(self) -> Path:
+        """The folder of the workspace's monitoring rule files: `[monitor] rules_dir` of
+        junheng.toml (relative to the workspace unless absolute), monitor-rules by default."""
+        monitor = self._config().get("monitor")
+        name = monitor.get("rules_dir", RULES_FOLDER) if isinstance(monitor, dict) else RULES_FOLDER
+        path = Path(str(name))
+        return path if path.is_absolute() else self.root / path
+
     def settings(self) -> Settings:
         config = self._config()
         if not self.initialised and not os.environ.get("JUNHENG_DATABASE_URL"):
@@ -111,7 +122,7 @@ class Workspace:
             raise WorkspaceError(f"没有设置密钥:请在 {self.config_path} 中设置 secret_key 或设置环境变量 JUNHENG_SECRET_KEY")
         url = os.environ.get("JUNHENG_DATABASE_URL") or config.get("database_url") or \
             f"sqlite:///{(self.root / DATABASE_FILE).resolve()}"
-        return Settings(database_url=url, secret_key=secret, uploads=self.root / "uploads",
+        return Settings(database_url=url, secret_key=secret, uploads=self.root / UPLOADS_FOLDER,
                         secure_cookies=self._secure_cookies(config), root=self.root)
 
     def _secure_cookies(self, config: dict) -> bool | None:
@@ -134,7 +145,7 @@ class Workspace:
 
     def create(self, database_url: str | None = None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "uploads").mkdir(exist_ok=True)
+        (self.root / UPLOADS_FOLDER).mkdir(exist_ok=True)
         if self.initialised:
             return
         lines = ["# junheng 工作区设置(TOML)。以 # 开头的行是说明或缺省值:去掉表名(如 [monitor])和键前的 # 并修改取值即可生效。",

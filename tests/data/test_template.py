@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
+from builders import run_junheng
 from dataset_files import columns_of, problems_of
 
 from junheng.data.catalog import catalog
@@ -17,11 +18,16 @@ from junheng.standards.loader import load_standard
 NATIONAL = fields_for(load_standard("national-2017"))
 
 
+def write_for(path, standard_id: str):
+    """The template as the faces write it: the fields a county under that standard is asked for."""
+    std = load_standard(standard_id)
+    write_template(path, fields_for(std), std)
+    return path
+
+
 @pytest.fixture(scope="module")
 def template_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("template") / "模板.xlsx"
-    write_template(path)
-    return path
+    return write_for(tmp_path_factory.mktemp("template") / "模板.xlsx", "national-2017")
 
 
 def validations(sheet) -> dict[str, tuple[str, str | None, str]]:
@@ -109,7 +115,7 @@ def test_a_mistake_in_a_filled_template_is_placed_on_its_sheet_row(template_path
 
 def test_a_basic_2012_template_asks_for_its_own_fields(tmp_path):
     path = tmp_path / "基本均衡.xlsx"
-    write_template(path, load_standard("basic-2012"))
+    write_for(path, "basic-2012")
     workbook = openpyxl.load_workbook(path)
     assert "质量监测" not in workbook.sheetnames  # basic-2012 reads no quality monitoring
     assert "basic-2012" in workbook["填写说明"]["A2"].value
@@ -125,7 +131,7 @@ def test_a_basic_2012_template_asks_for_its_own_fields(tmp_path):
 
 def test_a_filled_basic_2012_template_loads(tmp_path, tables):
     path = tmp_path / "基本均衡.xlsx"
-    write_template(path, load_standard("basic-2012"))
+    write_for(path, "basic-2012")
     asked = {name: {f.key for f in shown} for name, shown in fields_for(load_standard("basic-2012")).items()}
     rows = {name: [{k: v for k, v in row.items() if k in asked[name]} for row in table_rows]
             for name, table_rows in tables.items() if name in asked}
@@ -134,3 +140,48 @@ def test_a_filled_basic_2012_template_loads(tmp_path, tables):
     dataset = load_dataset(fill(path, tmp_path / "filled.xlsx", rows))
     assert dataset.warnings == []
     assert dataset.school_year["computers"].tolist() == [30] * len(rows["school_year"])
+
+
+def test_without_fields_every_catalogue_field_is_listed(tmp_path):
+    path = tmp_path / "全部.xlsx"
+    write_template(path)
+    workbook = openpyxl.load_workbook(path)
+    assert workbook["填写说明"]["A1"].value == "数据填报模板"  # made for no standard in particular
+    for name in Dataset.TABLES:
+        spec = catalog().table(name)
+        assert [c.value for c in workbook[spec.label][1]] == [f.label for f in spec.fields]
+    national = {f.label for f in NATIONAL["school_year"]}
+    assert national < {c.value for c in workbook["学校年度数据"][1]}  # more than any one standard asks
+
+
+def template_command(tmp_path, *options):
+    """`junheng template` run as a user runs it (a fresh process: the entry point's error handling)."""
+    out = tmp_path / "模板.xlsx"
+    return out, run_junheng("template", str(out), *options)
+
+
+def test_the_template_command_writes_national_2017s_by_default(tmp_path):
+    out, result = template_command(tmp_path)
+    assert result.returncode == 0, result.stderr
+    workbook = openpyxl.load_workbook(out)
+    assert "national-2017" in workbook["填写说明"]["A2"].value
+    assert [c.value for c in workbook["学校年度数据"][1]] == [f.label for f in NATIONAL["school_year"]]
+
+
+@pytest.mark.parametrize("option", ["--standard", "-s"])
+def test_the_template_command_follows_the_standard_asked_for(tmp_path, option):
+    out, result = template_command(tmp_path, option, "basic-2012")
+    assert result.returncode == 0, result.stderr
+    workbook = openpyxl.load_workbook(out)
+    assert "basic-2012" in workbook["填写说明"]["A2"].value
+    school_year = {c.value for c in workbook["学校年度数据"][1]}
+    assert "教学用计算机台数" in school_year
+    assert not any("县级及以上骨干教师数" in label for label in school_year)
+
+
+def test_the_template_command_refuses_an_unknown_standard_in_chinese(tmp_path):
+    out, result = template_command(tmp_path, "--standard", "no-such-standard")
+    assert result.returncode == 1
+    assert "没有这个标准" in result.stderr and "national-2017" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not out.exists()

@@ -21,7 +21,7 @@ from junheng.monitor.scheduler import clean_job
 from junheng.monitor.tasks import create_task, safe_filename
 from junheng.web.files import disposition, shown_name
 from junheng.web.routes import upload as upload_routes
-from junheng.web.uploads import PART_MAX_AGE, clean_uploads
+from junheng.store.uploads_folder import PART_MAX_AGE, clean_uploads
 
 UPLOAD = f"/counties/{COUNTY}/upload"
 

@@ -31,13 +31,21 @@ def check(dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 X
 
 
 @commands.command()
-def template(out: Path = typer.Argument(..., help="空白填报模板文件:要生成的 .xlsx 文件")) -> None:
+def template(
+    out: Path = typer.Argument(..., help="空白填报模板文件:要生成的 .xlsx 文件"),
+    standard: Optional[str] = typer.Option(
+        None, "--standard", "-s", help="标准标识或标准文件;模板只列出该标准所需的数据项,缺省为 national-2017"
+    ),
+) -> None:
     """生成空白填报模板:中文表头、每列填写说明、枚举下拉选项。"""
     if out.suffix.lower() != ".xlsx":
         raise typer.BadParameter("模板文件名应以 .xlsx 结尾", param_hint="OUT")
     from junheng.data.template import write_template
+    from junheng.standards.fields import fields_for
+    from junheng.standards.loader import DEFAULT_STANDARD, load_standard
 
-    write_template(out)
+    std = load_standard(standard or DEFAULT_STANDARD)  # a bad id or file: StandardError, shown in Chinese by the CLI
+    write_template(out, fields_for(std), std)
     console.print(f"已生成填报模板:{escape(str(out))}", highlight=False)
 
 

@@ -21,7 +21,7 @@ def uploads_clean(
 ) -> None:
     """清理上传文件夹:删除超过保留期限仍未应用的上传;已应用的上传删除文件和校验结果、保留应用记录;删除中断上传留下的临时文件。网站的定时任务每天也会执行。"""
     from junheng.monitor.config import monitor_settings
-    from junheng.web.uploads import clean_uploads
+    from junheng.store.uploads_folder import clean_uploads
 
     settings = monitor_settings(workspace)
     keep = settings.upload_keep_days if days is None else days

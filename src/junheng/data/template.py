@@ -5,23 +5,23 @@ Chinese headers, a notes row under the header saying per column whether it is re
 its unit and what to write, drop-downs for enums and 是/否, number checks for numeric
 columns, and a first sheet explaining the whole. The importer skips the notes row.
 
-Which columns: the fields a county under the given standard is asked for
-(`junheng.standards.fields.fields_for`), national-2017's when no standard is given; the
-importer reads a workbook with any subset of the catalogue's columns.
+Which columns: those the caller gives, table by table. The faces pass the fields a county
+under its standard is asked for (`junheng.standards.fields.fields_for`, national-2017's by
+default) and that standard for the title; without fields every field of the catalogue is
+listed. The data package does not read standards itself (tests/test_layout.py); the importer
+reads a workbook with any subset of the catalogue's columns.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from junheng.data.catalog import FieldSpec, TableSpec, catalog
+from junheng.data.dataset import Dataset
 from junheng.data.importer import INSTRUCTIONS_SHEET, NOTES_MARKER, YEAR_RANGE
 from junheng.data.writer import writing_to
 from junheng.spreadsheets import save_workbook
-
-if TYPE_CHECKING:
-    from junheng.standards.model import Standard
 
 FIRST_DATA_ROW = 3  # row 1: headers, row 2: notes
 LAST_DATA_ROW = 5000  # drop-downs and number checks reach this far
@@ -33,19 +33,31 @@ REQUIRED_FILL = "FCE4D6"  # light orange: required columns
 NOTES_COLOUR = "595959"
 
 
-def write_template(path: Path, standard: Standard | None = None) -> None:
-    """Write the empty fill-in workbook for a county under `standard` (national-2017 when none
-    is given) to `path` (.xlsx): the tables and fields that standard asks for."""
+class NamedStandard(Protocol):
+    """What the template says of the standard it was made for (a `Standard` is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def catalogue_fields() -> dict[str, list[FieldSpec]]:
+    """Every field of the catalogue, per table in the dataset's order."""
+    return {name: list(catalog().table(name).fields) for name in Dataset.TABLES}
+
+
+def write_template(path: Path, fields: dict[str, list[FieldSpec]] | None = None,
+                   standard: NamedStandard | None = None) -> None:
+    """Write the empty fill-in workbook to `path` (.xlsx): one sheet per table of `fields` with
+    those columns (every catalogue field when None), titled for `standard` when given (the
+    standard the fields were chosen for: `fields_for(standard)`)."""
     import openpyxl
 
-    # imported here: the data package does not depend on standards when it is loaded
-    from junheng.standards.fields import fields_for
-    from junheng.standards.loader import DEFAULT_STANDARD, load_standard
-
-    std = standard if standard is not None else load_standard(DEFAULT_STANDARD)
-    fields = fields_for(std)
+    fields = fields if fields is not None else catalogue_fields()
     workbook = openpyxl.Workbook()
-    _write_instructions(workbook.active, std, fields)
+    _write_instructions(workbook.active, standard, fields)
     for name, shown in fields.items():
         _write_table_sheet(workbook.create_sheet(), catalog().table(name), shown)
     path = Path(path)
@@ -81,7 +93,7 @@ def _general_rules(fields: dict[str, list[FieldSpec]]) -> list[str]:
     return rules
 
 
-def _write_instructions(sheet, std: Standard, fields: dict[str, list[FieldSpec]]) -> None:
+def _write_instructions(sheet, std: NamedStandard | None, fields: dict[str, list[FieldSpec]]) -> None:
     from openpyxl.styles import Alignment, Font
 
     sheet.title = INSTRUCTIONS_SHEET
@@ -90,9 +102,13 @@ def _write_instructions(sheet, std: Standard, fields: dict[str, list[FieldSpec]]
     sheet.column_dimensions["C"].width = 10
     sheet.column_dimensions["D"].width = 30
     sheet.column_dimensions["E"].width = 60
-    sheet.append([f"{std.name} 数据填报模板"])
+    if std is not None:
+        sheet.append([f"{std.name} 数据填报模板"])
+        sheet.append([f"适用标准:{std.name},标准标识 {std.id}。本模板只列出该标准评估所需的数据项和各县区都要填写的基本信息。"])
+    else:
+        sheet.append(["数据填报模板"])
+        sheet.append(["本模板列出数据格式中的全部数据项(不限于某一评估标准);不需要的选填列可以留空。"])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([f"适用标准:{std.name},标准标识 {std.id}。本模板只列出该标准评估所需的数据项和各县区都要填写的基本信息。"])
     sheet.append([])
     sheet.append(["填写要求"])
     sheet.cell(sheet.max_row, 1).font = Font(bold=True)

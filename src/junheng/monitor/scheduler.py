@@ -7,7 +7,7 @@ timezone [monitor] timezone, default Asia/Shanghai). `junheng serve` starts it:
     ...
     if scheduler: scheduler.shutdown(wait=False)
 
-Each run also removes abandoned uploads (`junheng.web.uploads.clean_uploads`, after `[uploads]
+Each run also removes abandoned uploads (`junheng.store.uploads_folder.clean_uploads`, after `[uploads]
 keep_days`). The job never overlaps itself (max_instances=1, coalesced) and takes the workspace lock, so a
 cron `junheng watch` at the same time simply waits for the next turn. Errors are logged, never
 raised into the server.
@@ -53,7 +53,7 @@ def clean_job(settings: MonitorSettings, now=None):
     """Remove abandoned uploads of the workspace (never raises into the server); the report."""
     if settings.uploads is None:
         return None
-    from junheng.web.uploads import clean_uploads
+    from junheng.store.uploads_folder import clean_uploads
 
     try:
         report = clean_uploads(settings.uploads, now=now, keep_days=settings.upload_keep_days)

@@ -1,4 +1,4 @@
-"""The report services every face calls: the CLI now, the web app's download buttons later.
+"""The report services every face calls: the CLI's report commands and the web's download buttons.
 
 In memory (for a web page or the store):
 

@@ -37,7 +37,11 @@ def builtin_dir() -> Path:
 
 
 def builtin_ids() -> list[str]:
-    return sorted(p.stem for p in builtin_dir().glob("*.yaml"))
+    """The ids of the standards shipped with junheng, as the data layer lists them (one list of
+    the catalogue's files; junheng.data.names cannot ask this module, it is below it)."""
+    from junheng.data.names import standard_ids
+
+    return standard_ids()
 
 
 _RULE_KINDS = (

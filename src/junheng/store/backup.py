@@ -47,7 +47,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Callable, Iterator
 
 from junheng.errors import JunhengError
-from junheng.workspace import CONFIG_FILE, DATABASE_FILE, Workspace, resolve
+from junheng.workspace import CONFIG_FILE, DATABASE_FILE, RULES_FOLDER, UPLOADS_FOLDER, Workspace, resolve
 
 FORMAT = "junheng-backup"
 FORMAT_VERSION = 1
@@ -55,7 +55,7 @@ MANIFEST = "manifest.json"
 FILES_PREFIX = "workspace"
 DATABASE_MEMBERS = {"sqlite": "database/junheng.db", "postgresql": "database/junheng.pgdump"}
 # The workspace folders that hold a deployment's own files (beside junheng.toml and the database).
-FOLDERS = ("uploads", "scenarios", "costs", "monitor-rules", "standards")
+FOLDERS = (UPLOADS_FOLDER, "scenarios", "costs", RULES_FOLDER, "standards")
 # Never restored from an archive's workspace/ part: the database files are the database member's.
 RESERVED = {DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", f"{DATABASE_FILE}-journal"}
 
@@ -234,14 +234,11 @@ def _workspace_files(workspace: Workspace, settings, exclude: set[Path],
                      scratch: Path) -> tuple[list[tuple[str, Path]], list[str]]:
     """(archive name, path) of every regular file of the workspace's own folders and its
     settings (not `exclude`, nothing under `scratch`), and notes on what was left out."""
-    from junheng.monitor.config import monitor_settings
-
     root = workspace.root.resolve()
     notes: list[str] = []
-    folders: list[Path] = [Path(settings.uploads)] + [workspace.root / name for name in FOLDERS if name != "uploads"]
-    rules_dir = monitor_settings(workspace.root).rules_dir
-    if rules_dir is not None:
-        folders.append(Path(rules_dir))
+    folders: list[Path] = [Path(settings.uploads)] + [
+        workspace.root / name for name in FOLDERS if name != UPLOADS_FOLDER]
+    folders.append(workspace.rules_dir)  # [monitor] rules_dir may name another folder of the workspace
     files: list[tuple[str, Path]] = [(f"{FILES_PREFIX}/{CONFIG_FILE}", workspace.config_path)]
     seen: set[str] = {files[0][0]}
     for folder in folders:

@@ -6,8 +6,9 @@ validated in full with the import rules once (the parsed result is kept beside i
 county, and compared with what is stored (again at every preview and at apply: the store may
 have changed). Nobody's body is read before the viewer is known to manage the county, and then
 only up to the upload limit (`junheng.web.files.read_form`). Uploads never applied are removed
-after `[uploads] keep_days` (see `junheng.web.uploads.clean_uploads`). The preview lists every difference; "应用" applies all of them in one
-transaction (`repo.apply`, via="upload") or none, e.g. when some target is locked.
+after `[uploads] keep_days` (see `junheng.store.uploads_folder.clean_uploads`). The preview lists
+every difference; "应用" applies all of them in one transaction (`repo.apply`, via="upload") or
+none, e.g. when some target is locked.
 
 An upload changes only what its user may change by form (`store.admin.refused_changes`): a
 county admin's file that would change the county's own attributes (适用标准, the certification
@@ -39,6 +40,15 @@ from junheng.store import admin as store_admin
 from junheng.store import repo
 from junheng.store.models import OrgNode, School, SchoolYear
 from junheng.store.repo import STATE_LABELS, StoreError
+from junheng.store.uploads_folder import (
+    DEFAULT_KEEP_DAYS,
+    SUFFIX,
+    UPLOAD_ID,
+    clean_uploads,
+    file_path,
+    meta_path,
+    write_meta,
+)
 from junheng.store.users import Access
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer, monitor_config
@@ -53,17 +63,7 @@ from junheng.web.files import (
     shown_name,
     written,
 )
-from junheng.web.uploads import (
-    DEFAULT_KEEP_DAYS,
-    SUFFIX,
-    UPLOAD_ID,
-    clean_uploads,
-    file_path,
-    keep_parsed,
-    load_parsed,
-    meta_path,
-    write_meta,
-)
+from junheng.web.uploads import keep_parsed, load_parsed
 from junheng.web.routes.editing import (
     ENTITY_LABELS,
     ENTITY_TABLES,
@@ -139,7 +139,7 @@ async def upload_form(request: Request, _county_checked: OrgNode = Depends(uploa
                            too_large=f"文件太大:上传文件不能超过 {megabytes(limit)}。")
 
 
-upload_size_guard = upload_form  # the forecast-input upload (monitor_extra) guards its body with it
+upload_size_guard = upload_form  # the forecast-input upload (routes/forecast.py) guards its body with it
 
 
 # ---------------------------------------------------------------- reading an upload
@@ -479,10 +479,14 @@ def download_template(code: str, request: Request, viewer: Viewer = Depends(curr
     """The fill-in template for the county's own standard (only the fields it reads)."""
     county = _county(session, viewer, code)
     from junheng.data.template import write_template
+    from junheng.standards.fields import fields_for
+    from junheng.standards.loader import DEFAULT_STANDARD, load_standard
     from junheng.web.routes.editing import county_standard
 
-    standard = county_standard(request, county)
-    return download(written(lambda path: write_template(path, standard), "template.xlsx"), XLSX_TYPE,
+    # a standard that cannot be read: national-2017's template, as before
+    standard = county_standard(request, county) or load_standard(DEFAULT_STANDARD)
+    return download(written(lambda path: write_template(path, fields_for(standard), standard), "template.xlsx"),
+                    XLSX_TYPE,
                     "填报模板.xlsx", "template.xlsx")
 
 
