@@ -155,3 +155,46 @@ def plain(text: str) -> str:
     """A page's text with its Chinese punctuation written back in ASCII: pages typeset their
     text (junheng.typography), tests compare the words."""
     return text.translate(_ASCII_MARKS)
+
+
+# A small county for basic-2012 (the 2012 基本均衡 standard), computed by hand in
+# tests/engine/test_basic_2012.py: per school its type and school-year values. The nine-year
+# school has 100 primary and 100 junior pupils, so its school-wide facilities split 100 : 110.
+BASIC_2012_SCHOOLS = {
+    "P1": dict(school_type="primary", students_primary=100, teaching_aux_area=500.0, sports_area=800.0,
+               equipment_value=100_000.0, computers=10, books=2000, teachers_primary=6,
+               teachers_above_qual_primary=5, mid_title_teachers_primary=3),
+    "P2": dict(school_type="primary", students_primary=200, teaching_aux_area=1200.0, sports_area=1400.0,
+               equipment_value=150_000.0, computers=15, books=3000, teachers_primary=11,
+               teachers_above_qual_primary=8, mid_title_teachers_primary=6),
+    "N1": dict(school_type="nine_year", students_primary=100, students_junior=100, teaching_aux_area=1050.0,
+               sports_area=2100.0, equipment_value=210_000.0, computers=21, books=4200, teachers_primary=6,
+               teachers_junior=8, teachers_above_qual_primary=5, teachers_above_qual_junior=7,
+               mid_title_teachers_primary=2, mid_title_teachers_junior=5),
+    "J1": dict(school_type="junior", students_junior=300, teaching_aux_area=2400.0, sports_area=3000.0,
+               equipment_value=600_000.0, computers=30, books=9000, teachers_junior=25,
+               teachers_above_qual_junior=22, mid_title_teachers_junior=15),
+}
+# J1 with almost no books, computers and buildings: the junior composite CV goes over 0.55.
+BASIC_2012_UNEQUAL_J1 = dict(books=30, computers=1, teaching_aux_area=100.0, sports_area=100.0)
+
+
+def basic_2012_rows(code: str = COUNTY, prefix: str = "", county_name: str | None = None,
+                    j1: dict | None = None, **county_fields) -> tuple[list[dict], list[dict], dict]:
+    """(schools, school_year rows, county_year row) of the basic-2012 county; `prefix` the school
+    ids, `county_name` names the county and its schools ("名称P1学校"), `j1` overrides J1's values."""
+    schools, years = [], []
+    for sid, spec in BASIC_2012_SCHOOLS.items():
+        fields = {k: v for k, v in spec.items() if k != "school_type"} | ((j1 or {}) if sid == "J1" else {})
+        named = dict(county_code=code, county_name=county_name, school_name=f"{county_name}{sid}学校") \
+            if county_name else {}
+        schools.append(school(f"{prefix}{sid}", spec["school_type"], **named))
+        years.append({"school_id": f"{prefix}{sid}", "year": YEAR, **fields})
+    row = {"county_code": code, "year": YEAR, "basic_gov_score": 90.0, "basic_schools_standard_met": True,
+           "public_satisfaction_rate": 93.5} | county_fields
+    return schools, years, row
+
+
+def basic_2012_dataset(j1: dict | None = None, **county_fields) -> Dataset:
+    schools, years, row = basic_2012_rows(j1=j1, **county_fields)
+    return dataset(schools, years, county_years=[row], quality_rows=[])

@@ -11,24 +11,7 @@ from junheng.standards.loader import load_standard
 
 BASIC = load_standard("basic-2012")
 
-# Hand-made county: two primary schools, one nine-year school, one junior school.
-# The nine-year school has 100 primary and 100 junior pupils, so its school-wide facilities
-# split 100 : 110 (weights 1 : 1.1): 1050 m² → 500 m² primary, 550 m² junior.
-SCHOOLS = {
-    "P1": dict(school_type="primary", students_primary=100, teaching_aux_area=500.0, sports_area=800.0,
-               equipment_value=100_000.0, computers=10, books=2000, teachers_primary=6,
-               teachers_above_qual_primary=5, mid_title_teachers_primary=3),
-    "P2": dict(school_type="primary", students_primary=200, teaching_aux_area=1200.0, sports_area=1400.0,
-               equipment_value=150_000.0, computers=15, books=3000, teachers_primary=11,
-               teachers_above_qual_primary=8, mid_title_teachers_primary=6),
-    "N1": dict(school_type="nine_year", students_primary=100, students_junior=100, teaching_aux_area=1050.0,
-               sports_area=2100.0, equipment_value=210_000.0, computers=21, books=4200, teachers_primary=6,
-               teachers_junior=8, teachers_above_qual_primary=5, teachers_above_qual_junior=7,
-               mid_title_teachers_primary=2, mid_title_teachers_junior=5),
-    "J1": dict(school_type="junior", students_junior=300, teaching_aux_area=2400.0, sports_area=3000.0,
-               equipment_value=600_000.0, computers=30, books=9000, teachers_junior=25,
-               teachers_above_qual_junior=22, mid_title_teachers_junior=15),
-}
+# The hand-made county is builders.BASIC_2012_SCHOOLS (two primary, one nine-year, one junior school).
 
 # (students, amount) of each unit per indicator, written out by hand from the table above.
 PRIMARY = {  # P1, P2, N1 primary (N1's facilities: 100/210 of the school's)
@@ -62,14 +45,7 @@ def hand_cv(units):
 
 
 def county(**county_fields):
-    schools = [builders.school(sid, spec["school_type"]) for sid, spec in SCHOOLS.items()]
-    years = []
-    for sid, spec in SCHOOLS.items():
-        fields = {k: v for k, v in spec.items() if k != "school_type"}
-        years.append({"school_id": sid, "year": builders.YEAR, **fields})
-    row = {"county_code": builders.COUNTY, "year": builders.YEAR, "basic_gov_score": 90.0,
-           "basic_schools_standard_met": True, "public_satisfaction_rate": 93.5} | county_fields
-    return builders.dataset(schools, years, county_years=[row], quality_rows=[])
+    return builders.basic_2012_dataset(**county_fields)
 
 
 def evaluate(dataset, standard=BASIC):
