@@ -23,7 +23,7 @@ from junheng.data.catalog import catalog
 from junheng.data.dataset import Dataset
 from junheng.engine.result import EvaluationResult
 from junheng.engine.wording import num
-from junheng.monitor.observe import Observation
+from junheng.monitor.observe import CV_LEVELS, Observation
 from junheng.monitor.rules import (
     BreachRule,
     DataJumpRule,
@@ -118,7 +118,7 @@ def _value_text(obs: Observation, value=None) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, (int, float)):
-        if obs.level == "cv":
+        if obs.level in CV_LEVELS:
             return f"{value:.3f}"
         return num(value, obs.unit)
     return str(value) if value is not None else "—"
@@ -127,7 +127,7 @@ def _value_text(obs: Observation, value=None) -> str:
 def _threshold_text(obs: Observation) -> str:
     if obs.threshold is None:
         return ""
-    limit = f"{obs.threshold:.2f}" if obs.level == "cv" else num(obs.threshold, obs.unit)
+    limit = f"{obs.threshold:.2f}" if obs.level in CV_LEVELS else num(obs.threshold, obs.unit)
     return f"(标准:{OP_WORDS.get(obs.op, '')} {limit})"
 
 
@@ -184,7 +184,7 @@ def detect_breach(ctx: CountyContext, rule_id: str, rule: BreachRule) -> list[Co
             message += f"{obs.detail},学校仍综合达标{_per_school_rule_text(ctx.standard)},但此项须补齐。"
         out.append(Condition(
             key=ctx.key("breach", rule_id, obs.ident), kind="breach", rule_id=rule_id, severity=severity,
-            title=f"{obs.indicator} {obs.where}{obs.label}未达标", message=message, indicator=obs.indicator,
+            title=f"{obs.heading}未达标", message=message, indicator=obs.indicator,
             segment=obs.segment, school_code=obs.school_id, year=ctx.latest,
             numbers=_numbers(obs, ctx.latest, tolerated=obs.tolerated, **_shortfall(obs)),
             responsible=ctx.responsible(rule, obs), badness=obs.shortfall()))
@@ -219,7 +219,7 @@ def detect_margin(ctx: CountyContext, rule_id: str, rule: MarginRule) -> list[Co
             gap = f"{room * 100:.1f}%"
         out.append(Condition(
             key=ctx.key("margin", rule_id, obs.ident), kind="margin", rule_id=rule_id, severity=rule.severity,
-            title=f"{obs.indicator} {obs.where}{obs.label}接近达标线",
+            title=f"{obs.heading}接近达标线",
             message=f"{label(ctx.latest)}{_describe(obs)},距达标线仅 {gap}(预警线 {band})。",
             indicator=obs.indicator, segment=obs.segment, school_code=obs.school_id, year=ctx.latest,
             numbers=_numbers(obs, ctx.latest, headroom=round(room, 6), within=rule.within),
@@ -253,7 +253,7 @@ def detect_decline(ctx: CountyContext, rule_id: str, rule: DeclineRule) -> list[
         word = "降至" if obs.op == ">=" else "升至"
         out.append(Condition(
             key=ctx.key("decline", rule_id, obs.ident), kind="decline", rule_id=rule_id, severity=rule.severity,
-            title=f"{obs.indicator} {obs.where}{obs.label}较上年下滑",
+            title=f"{obs.heading}较上年下滑",
             message=(f"{obs.where}{obs.label}由 {label(year - 1)}的 {_value_text(prev)}{word} {label(year)}的 "
                      f"{_value_text(obs)},较上年变差 {drop * 100:.1f}%{_threshold_text(obs)};"
                      "已通过优质均衡认定的县区各项指标须“不下滑、不反弹”。"),
@@ -302,7 +302,7 @@ def detect_forecast(ctx: CountyContext, rule_id: str, rule: ForecastRule) -> lis
             severity = rule.next_year_severity if years_until == 1 else rule.severity
             found[obs.ident] = Condition(
                 key=ctx.key("forecast", rule_id, obs.ident), kind="forecast", rule_id=rule_id, severity=severity,
-                title=f"{obs.indicator} {obs.where}{obs.label}预计 {label(year)}不达标",
+                title=f"{obs.heading}预计 {label(year)}不达标",
                 message=(f"按入学预测(中位),{label(year)}{_describe(obs)},将不达标"
                          + (f";预测在校生 {students}" if students else "") + "。"),
                 indicator=obs.indicator, segment=obs.segment, school_code=obs.school_id, year=year,

@@ -16,13 +16,15 @@ from junheng.standards.model import Standard
 
 SEGMENT_LABELS = {"primary": "小学", "junior": "初中", "senior": "高中"}
 COMPARISONS = {"不低于": ">=", "高于": ">=", "不超过": "<=", "低于": "<="}  # wording.OPS, reversed
-LEVEL_LABELS = {"unit": "学校学段", "cv": "校际差异系数", "county_value": "县域均值", "county": "县级", "school": "学校"}
+LEVEL_LABELS = {"unit": "学校学段", "cv": "校际差异系数", "composite_cv": "综合差异系数", "county_value": "县域均值",
+                "county": "县级", "school": "学校"}
+CV_LEVELS = ("cv", "composite_cv")  # coefficients of variation: shown to three decimals, limits to two
 
 
 @dataclass(frozen=True)
 class Observation:
-    indicator: str
-    level: str  # unit, cv, county_value, county, school
+    indicator: str | None  # None: a segment's composite CV, which belongs to no single indicator
+    level: str  # unit, cv, composite_cv, county_value, county, school
     label: str
     value: float | bool | str | None
     threshold: float | None
@@ -41,6 +43,11 @@ class Observation:
     def ident(self) -> str:
         """Identifies the place and measure across years (no year in it)."""
         return "/".join(p or "-" for p in (self.indicator, self.level, self.school_id, self.segment, self.check))
+
+    @property
+    def heading(self) -> str:
+        """"R5 某某小学(小学)体育运动场馆面积", "全县初中综合差异系数": the subject of a warning's title."""
+        return f"{self.indicator + ' ' if self.indicator else ''}{self.where}{self.label}"
 
     @property
     def numeric(self) -> bool:
@@ -119,6 +126,7 @@ def observations(result: EvaluationResult, standard: Standard,
                 indicator=ind_id, level="county_value", label=f"{name}(县域均值)", value=cv.county_value,
                 threshold=None, op=">=", met=None, unit=ind.unit if ind else None, responsible=responsible,
                 segment=segment))
+    out += _composites(result, standard)
     sizes = _school_sizes(result, standard, school_rows or {}, school_types or {})
     covered = {(o.indicator, o.school_id) for o in sizes}
     out += sizes
@@ -152,6 +160,23 @@ def observations(result: EvaluationResult, standard: Standard,
                                          threshold=_float(item.threshold), op=None, met=False, unit=item.unit,
                                          responsible=responsible, detail=item.explanation))
             out += found
+    return out
+
+
+def _composites(result: EvaluationResult, standard: Standard) -> list[Observation]:
+    """The 综合差异系数 of each segment under a standard that judges its CVs by their mean."""
+    res = result.resource
+    if res is None or not res.composite_cv:
+        return []
+    responsible = tuple(dict.fromkeys(r for ind in standard.resource_indicators() for r in ind.responsible))
+    out = []
+    for segment, composite in res.composite_cv.items():
+        if composite.indicators == 0:  # no unit of the segment: nothing to watch
+            continue
+        out.append(Observation(
+            indicator=None, level="composite_cv", label="综合差异系数", value=composite.value,
+            threshold=composite.limit, op="<=", met=composite.met, responsible=responsible, segment=segment,
+            detail=composite.note or ""))
     return out
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng.engine.wording import num
+from junheng.monitor.observe import CV_LEVELS
 from junheng.monitor.rules import KIND_LABELS, RulesError, rules_for, severity_legend
 from junheng.monitor.tasks import TaskError, create_task_from_warning, task_json
 from junheng.monitor.warnings import list_warnings, warning_counts, warning_json
@@ -33,7 +34,7 @@ def numbers_text(numbers: dict | None) -> list[str]:
     """The numbers behind a warning, as short Chinese phrases (the message has the whole story)."""
     n = numbers or {}
     unit = n.get("unit")
-    cv = n.get("level") == "cv"
+    cv = n.get("level") in CV_LEVELS
 
     def value(v) -> str:
         if isinstance(v, bool):
