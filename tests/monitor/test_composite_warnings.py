@@ -72,3 +72,16 @@ def test_trend_rows_carry_the_composite():
     result, dataset = basic_result()
     rows = series_rows([result], dataset, levels={"composite_cv"})
     assert {r["segment"] for r in rows} == {"primary", "junior"}
+
+
+def test_the_trend_table_lists_the_composite_as_a_county_row():
+    from junheng.monitor.series import trend_view
+
+    first, dataset = basic_result()
+    later, _ = basic_result(j1=builders.BASIC_2012_UNEQUAL_J1)
+    later = later.model_copy(update={"year": first.year + 1})
+    rows = series_rows([first], dataset) + [dict(r, year=first.year + 1)
+                                            for r in series_rows([later], dataset)]
+    view = trend_view(rows)
+    [junior] = [c for c in view["changes"] if c["level"] == "composite_cv" and c["segment"] == "junior"]
+    assert junior["direction"] == "worse" and junior["indicator"] is None and junior["where"] == "全县初中"

@@ -95,7 +95,7 @@ def year_on_year(rows: list[dict]) -> list[dict]:
             out.append({**row, "previous_year": year - 1, "previous_value": before, "previous_met": prev["met"],
                         "change": change, "relative_change": relative, "direction": direction,
                         "direction_label": {"better": "改善", "worse": "下滑", "same": "持平"}.get(direction, "—")})
-    out.sort(key=lambda r: (r["county_code"], r["year"], r["indicator"], r["level"], r["school_id"] or "",
+    out.sort(key=lambda r: (r["county_code"], r["year"], r["indicator"] or "", r["level"], r["school_id"] or "",
                             r["segment"] or "", r["check"] or ""))
     return out
 
@@ -108,7 +108,7 @@ def _is_number(value) -> bool:
 
 SEGMENT_NAMES = {"primary": "小学", "junior": "初中"}
 UNIT_LEVELS = ("unit", "cv", "county_value")  # the levels of the unit-level (per-student) indicators
-COUNTY_LEVELS = ("cv", "county_value", "county")
+COUNTY_LEVELS = ("cv", "composite_cv", "county_value", "county")
 WORST_SCHOOL_CHANGES = 30  # school rows that got worse, listed on the county page
 
 
@@ -228,7 +228,7 @@ def trend_view(rows: list[dict], *, year: int | None = None, school_id: str | No
         worse_rows = [r for r in changes if r["level"] not in COUNTY_LEVELS and r["direction"] == "worse"]
         worse_rows.sort(key=lambda r: (r["relative_change"] is None,
                                        -abs(r["relative_change"]) if r["relative_change"] is not None else 0,
-                                       r["school_id"] or "", r["indicator"]))
+                                       r["school_id"] or "", r["indicator"] or ""))
         worse = [_change_row(r) for r in worse_rows[:WORST_SCHOOL_CHANGES]]
     counts = {d: sum(1 for r in map(_change_row, changes) if r["direction"] == d) for d in ("better", "worse", "same")}
     return {"years": years, "year": chosen, "previous_year": chosen - 1 if chosen and chosen - 1 in years else None,
