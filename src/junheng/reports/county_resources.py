@@ -7,6 +7,7 @@ from __future__ import annotations
 from junheng.engine.result import EvaluationResult
 from junheng.reports import charts
 from junheng.reports import narrative as words
+from junheng.reports.narrative import per_school_floor, per_school_min_met
 from junheng.reports.county_cells import SHADES, count_cell, number_cell, status_cell, text_cell, verdict_runs
 from junheng.reports.document import Cell, Column, ReportDocument, Run, Table
 from junheng.reports.xlsx import (
@@ -18,7 +19,6 @@ from junheng.reports.xlsx import (
     r_thresholds_exist,
     segment_label,
     segments_of,
-    standard_named,
 )
 
 COMPOSITE_WORDS = "计入综合差异系数"  # a CV without a limit of its own (judged through the composite)
@@ -262,14 +262,3 @@ def cv_paragraph(result: EvaluationResult) -> str:
         parts.append(text)
     return ("校际差异系数按学生数加权计算(计算方法见附件)。" + ";".join(parts) + "。")
 
-
-def per_school_min_met(result: EvaluationResult) -> int:
-    standard = standard_named(result.standard)
-    rule = standard.per_school_rule if standard else None
-    return rule.min_met if rule else 6
-
-
-def per_school_floor(result: EvaluationResult) -> str:
-    standard = standard_named(result.standard)
-    rule = standard.per_school_rule if standard else None
-    return f"{(rule.floor_ratio if rule else 0.85):.0%}"

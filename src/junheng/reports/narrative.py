@@ -244,8 +244,8 @@ def county_value_phrase(figures: list[SegmentFigures]) -> str:
 
 
 def per_unit_rule(result: EvaluationResult) -> str:
-    return (f"“每个学校(学段)均须达标”({_count(result)}项指标中至少{_min_met(result)}项达到标准值、"
-            f"其余不低于标准值的{_floor(result)})")
+    return (f"“每个学校(学段)均须达标”({_count(result)}项指标中至少{per_school_min_met(result)}项达到标准值、"
+            f"其余不低于标准值的{per_school_floor(result)})")
 
 
 def _count(result: EvaluationResult) -> int:
@@ -319,8 +319,8 @@ def r_finding(result: EvaluationResult, rid: str, failing: list[str] | None = No
         return text + r_failure_reason(result, rid, figures) + VERDICT_SENTENCES[False]
     tolerated = [u for u in below if u.compliant is True]
     if tolerated:
-        text += (f"其中{len(tolerated)}个单位本项未达到标准值,但{_count(result)}项中至少{_min_met(result)}项达标"
-                 f"且其余不低于标准值的{_floor(result)},按规定仍为达标单位。")
+        text += (f"其中{len(tolerated)}个单位本项未达到标准值,但{_count(result)}项中至少{per_school_min_met(result)}项达标"
+                 f"且其余不低于标准值的{per_school_floor(result)},按规定仍为达标单位。")
     if status is True and not all(_reaches(f) for f in figures):
         text += "县域值仅作参考,本项按各学校(学段)是否达标和校际差异系数判定。"
     return text + VERDICT_SENTENCES[status]
@@ -348,13 +348,13 @@ def _r_finding_without_units(result: EvaluationResult, rid: str, figures: list[S
     return text + VERDICT_SENTENCES[status]
 
 
-def _min_met(result: EvaluationResult) -> int:
+def per_school_min_met(result: EvaluationResult) -> int:
     standard = standard_named(result.standard)
     rule = standard.per_school_rule if standard else None
     return rule.min_met if rule else 6
 
 
-def _floor(result: EvaluationResult) -> str:
+def per_school_floor(result: EvaluationResult) -> str:
     standard = standard_named(result.standard)
     rule = standard.per_school_rule if standard else None
     return f"{(rule.floor_ratio if rule else 0.85):.0%}"
