@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from junheng.data.catalog import catalog
-from junheng.standards.fields import TABLE_ORDER, all_fields, fields_for
+from junheng.data.dataset import catalogue_fields
+from junheng.standards.fields import TABLE_ORDER, fields_for
 from junheng.standards.loader import builtin_ids, load_standard, load_standard_file
 
 # The catalogue fields added for basic-2012 (data-format.md, "Optional fields of the 2012 基本均衡
@@ -83,5 +84,5 @@ def test_a_workspace_standard_extending_basic_2012_asks_for_its_fields(tmp_path)
     assert keys(fields_for(std)) == keys(fields_for(load_standard("basic-2012")))
 
 
-def test_all_fields_is_the_whole_catalogue():
-    assert keys(all_fields()) == {table: catalog().table(table).keys for table in TABLE_ORDER}
+def test_catalogue_fields_is_the_whole_catalogue():
+    assert keys(catalogue_fields()) == {table: catalog().table(table).keys for table in TABLE_ORDER}

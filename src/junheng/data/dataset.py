@@ -126,3 +126,9 @@ class Dataset:
     def county_attribute(self, county_code: str, key: str):
         rows = self.counties.loc[self.counties["county_code"] == county_code, key].dropna()
         return rows.iloc[0] if len(rows) else None
+
+
+def catalogue_fields() -> dict[str, list]:
+    """Every field of the catalogue (FieldSpec), per table in the dataset's order: what the
+    template lists and a form asks for when no standard narrows it."""
+    return {name: list(catalog().table(name).fields) for name in Dataset.TABLES}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from junheng.data.catalog import FieldSpec, TableSpec, catalog
-from junheng.data.dataset import Dataset
+from junheng.data.dataset import catalogue_fields
 from junheng.data.importer import INSTRUCTIONS_SHEET, NOTES_MARKER, YEAR_RANGE
 from junheng.data.writer import writing_to
 from junheng.spreadsheets import save_workbook
@@ -41,11 +41,6 @@ class NamedStandard(Protocol):
 
     @property
     def name(self) -> str: ...
-
-
-def catalogue_fields() -> dict[str, list[FieldSpec]]:
-    """Every field of the catalogue, per table in the dataset's order."""
-    return {name: list(catalog().table(name).fields) for name in Dataset.TABLES}
 
 
 def write_template(path: Path, fields: dict[str, list[FieldSpec]] | None = None,

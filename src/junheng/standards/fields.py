@@ -18,10 +18,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from junheng.data.catalog import FieldSpec, catalog
+from junheng.data.dataset import Dataset
 from junheng.standards.loader import all_standards
 from junheng.standards.model import Standard
 
-TABLE_ORDER = ("schools", "counties", "school_year", "county_year", "quality")  # the dataset's tables
+TABLE_ORDER = Dataset.TABLES
 
 
 @lru_cache(maxsize=1)
@@ -52,8 +53,3 @@ def fields_for(std: Standard) -> dict[str, list[FieldSpec]]:
                      if f.key in spec.key or f.required or f.key not in owned[name] or f.key in wanted]
     return out
 
-
-def all_fields() -> dict[str, list[FieldSpec]]:
-    """Every catalogue field, per table: what a county is asked for when its standard cannot
-    be read (nothing it might need is hidden)."""
-    return {name: list(catalog().table(name).fields) for name in TABLE_ORDER}
