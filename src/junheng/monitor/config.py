@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from junheng.errors import JunhengError
-from junheng.workspace import CONFIG_FILE, resolve
+from junheng.workspace import CONFIG_FILE, RULES_FOLDER, UPLOADS_FOLDER, resolve
 
 
 class MonitorConfigError(JunhengError):
@@ -110,7 +110,7 @@ def monitor_settings(workspace_path: Path | None = None, *, config: dict | None 
     uploads = config.get("uploads", {}) or {}
     if not all(isinstance(x, dict) for x in (monitor, smtp_conf, webhook, uploads)):
         raise MonitorConfigError("工作区配置中 [monitor]、[smtp]、[webhook]、[uploads] 应为表(table)")
-    rules_dir = monitor.get("rules_dir", "monitor-rules")
+    rules_dir = monitor.get("rules_dir", RULES_FOLDER)
     rules_path = Path(rules_dir) if Path(rules_dir).is_absolute() or root is None else root / rules_dir
     smtp = None
     host = _env("JUNHENG_SMTP_HOST", smtp_conf.get("host"))
@@ -143,7 +143,7 @@ def monitor_settings(workspace_path: Path | None = None, *, config: dict | None 
     if not 0 < keep_days < 100000 or isinstance(uploads.get("keep_days"), bool):
         raise MonitorConfigError(f"[uploads] keep_days 应为正数(天),实际为 {uploads.get('keep_days')!r}")
     return MonitorSettings(
-        root=root, rules_dir=rules_path, uploads=(root / "uploads") if root else None, enabled=enabled,
+        root=root, rules_dir=rules_path, uploads=(root / UPLOADS_FOLDER) if root else None, enabled=enabled,
         schedule=str(_env("JUNHENG_MONITOR_SCHEDULE", monitor.get("schedule", "30 6 * * *"))),
         timezone=str(monitor.get("timezone", "Asia/Shanghai")), site_url=monitor.get("site_url"),
         attachment_limit_bytes=limit, smtp=smtp, webhook_timeout=webhook_timeout, webhook_hosts=hosts,
