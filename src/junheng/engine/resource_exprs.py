@@ -10,11 +10,16 @@ import ibis.expr.types as ir
 
 from junheng.engine.exprs import EPS, real
 from junheng.engine.units import resource_column
-from junheng.standards.model import Standard
+from junheng.standards.model import Indicator, Standard
 
 
 def _by_segment(segment: ir.StringValue, values: dict[str, float]) -> ir.NumericValue:
     return ibis.cases(*((segment == seg, real(value)) for seg, value in values.items()), else_=ibis.null("float64"))
+
+
+def _unit_value(u: ir.Table, ind: Indicator) -> ir.NumericValue:
+    """x = scale·resource/students (null where the unit has no students)."""
+    return (ind.rule.scale * u[resource_column(ind.id)]) / u.students.cast("float64").nullif(0)
 
 
 def unit_values_expr(units: ir.Table, standard: Standard) -> ir.Table:
@@ -28,8 +33,7 @@ def unit_values_expr(units: ir.Table, standard: Standard) -> ir.Table:
     rule = standard.per_school_rule
     indicators = standard.resource_indicators()
     if rule is None:
-        columns = {ind.id: (ind.rule.scale * u[resource_column(ind.id)]) / u.students.cast("float64").nullif(0)
-                   for ind in indicators}
+        columns = {ind.id: _unit_value(u, ind) for ind in indicators}
         columns |= {f"{ind.id}_threshold": ibis.null("float64") for ind in indicators}
         columns |= {f"{ind.id}_met": ibis.null("boolean") for ind in indicators}
         return u.mutate(**columns).mutate(met_count=ibis.literal(0, "int64"), unknown_count=ibis.literal(0, "int64"),
@@ -39,7 +43,7 @@ def unit_values_expr(units: ir.Table, standard: Standard) -> ir.Table:
     below_floor, unmet, unknown, met_total = [], [], [], []
     for ind in indicators:
         threshold = _by_segment(u.segment, ind.thresholds)
-        value = (ind.rule.scale * u[resource_column(ind.id)]) / u.students.cast("float64").nullif(0)
+        value = _unit_value(u, ind)
         met = value >= threshold - EPS
         columns[ind.id] = value
         columns[f"{ind.id}_threshold"] = threshold
