@@ -456,3 +456,105 @@ class HousingProject(SoftDeleted, Base):
     primary_pupils: Mapped[int] = mapped_column(Integer, default=0)
     junior_pupils: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------- social recognition survey (issue 14)
+# A survey of one county-year: the questionnaires and settings it froze when it was created, its
+# quotas (group × school), one-time access codes, the responses (from the public survey page or
+# imported from a survey platform's export) and the results that became the county-year's S1.
+# No names or phone numbers are stored; IP addresses only as keyed hashes (junheng.survey.privacy).
+
+SURVEY_STATES = ("draft", "open", "closed")
+RESPONSE_SOURCES = ("web", "import")
+
+
+class Survey(SoftDeleted, Base):
+    __tablename__ = "surveys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    public_key: Mapped[str] = mapped_column(String(32), unique=True)  # random: the public link /s/<public_key>
+    questionnaires: Mapped[dict] = mapped_column(JSON, default=dict)  # frozen: questionnaire id → its whole file
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)  # frozen survey settings (scale, checks, weights)
+    plan: Mapped[dict | None] = mapped_column(JSON)  # the sampling plan the quotas came from
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    county: Mapped[OrgNode] = relationship()
+
+
+class SurveyQuota(Base):
+    """How many respondents of one group (at one school, or county-wide) the survey wants."""
+
+    __tablename__ = "survey_quotas"
+    __table_args__ = (UniqueConstraint("survey_id", "group", "school_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    group: Mapped[str] = mapped_column(String(32))  # parents, students, teachers, principals, npc_deputies, ...
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    questionnaire: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+
+    school: Mapped[School | None] = relationship()
+
+
+class SurveyCode(Base):
+    """A one-time access code of a quota; only its hash is kept (the code is printed once)."""
+
+    __tablename__ = "survey_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    quota_id: Mapped[int] = mapped_column(ForeignKey("survey_quotas.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # set on submission
+
+    quota: Mapped[SurveyQuota] = relationship()
+
+
+class SurveyResponse(Base):
+    """One respondent's answers: partial while `submitted_at` is None (a reload resumes it)."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (Index("ix_survey_responses_survey", "survey_id", "submitted_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    source: Mapped[str] = mapped_column(String(16))  # web, import
+    row: Mapped[int | None] = mapped_column(Integer)  # imports: the export's 序号
+    quota_id: Mapped[int | None] = mapped_column(ForeignKey("survey_quotas.id"))
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("survey_codes.id"), unique=True)
+    group: Mapped[str] = mapped_column(String(32))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    questionnaire: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)  # item id → option text as shown
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    seconds: Mapped[float | None] = mapped_column(Float)  # time taken to answer
+    ip_hash: Mapped[str | None] = mapped_column(String(64))  # keyed hash, never the address
+
+
+class SurveyResult(Base):
+    """A scoring of a survey; `audit_id` is the audit entry that made it the county-year's S1
+    (None: computed, not applied). The S1 value comes from the survey while that entry is the
+    latest change of the field; a later typed value is marked as typed."""
+
+    __tablename__ = "survey_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[float | None] = mapped_column(Float)  # 0–1
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    respondents: Mapped[int] = mapped_column(Integer, default=0)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict] = mapped_column(JSON, default=dict)  # the whole score: groups, items, schools, exclusions
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    computed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
+
+    survey: Mapped[Survey] = relationship()
