@@ -73,6 +73,9 @@ class Dataset:
     # roster and the workflow); a file's coverage is derived from its own tables
     coverage: dict = field(default_factory=dict)
     closed_schools: set = field(default_factory=set)  # school_ids kept only for the years they reported
+    # (county_code, year) → {county_year field → junheng.engine.result.ValueSource as a dict}: set by
+    # the store for values that came from a computation (a survey's S1) or were typed over one
+    value_sources: dict = field(default_factory=dict)
 
     def complete_only(self) -> "Dataset":
         """The same data without the county-years whose coverage is not complete: what trends,
@@ -93,7 +96,8 @@ class Dataset:
                        county_year=county_rows(self.county_year), quality=county_rows(self.quality),
                        source=self.source, synthetic=self.synthetic, warnings=list(self.warnings),
                        coverage={p: c for p, c in self.coverage.items() if c.complete},
-                       closed_schools=set(self.closed_schools))
+                       closed_schools=set(self.closed_schools),
+                       value_sources={p: v for p, v in self.value_sources.items() if p not in partial})
 
     TABLES = ("schools", "counties", "school_year", "county_year", "quality")
 

@@ -8,7 +8,7 @@ writes the explanations and gaps in real units.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from junheng.data.catalog import catalog
 from junheng.engine.result import (
@@ -32,6 +32,7 @@ from junheng.engine.result import (
     SchoolFinding,
     UnitIndicator,
     UnitResult,
+    ValueSource,
     VetoResult,
     combine_met,
 )
@@ -70,6 +71,7 @@ class CountyFrames:
     county_raw: dict | None  # the county_year row itself
     school_year: list[dict]  # the raw school_year rows (for naming missing inputs)
     quality: list[dict]
+    sources: dict = field(default_factory=dict)  # county_year field → ValueSource dict (Dataset.value_sources)
 
 
 # ---------------------------------------------------------------- resource allocation
@@ -316,8 +318,11 @@ def _county_item(ind: Indicator, f: CountyFrames, missing: list[MissingInput]) -
     met = combine_met([c.met for c in checks])
     explanation = ";".join(_describe_check(c) for c in checks) + f"。{_verdict_sentence(met)}"
     single = checks[0] if len(checks) == 1 else None
+    read = [key for check in ind.rule.checks.values() for key in check.inputs()]
+    sources = {key: ValueSource(**f.sources[key]) for key in read if key in f.sources}
     return _item(ind, met, explanation, checks=checks, gap=gap, missing=own_missing,
-                 value=single.value if single else None, threshold=single.threshold if single else None)
+                 value=single.value if single else None, threshold=single.threshold if single else None,
+                 sources=sources)
 
 
 def _verdict_sentence(met: bool | None) -> str:

@@ -69,7 +69,7 @@ def _restrict(dataset: Dataset, counties: set[str], years: set[int]) -> Dataset:
     ]
     return Dataset(schools=schools, school_year=school_year, counties=dataset.counties, county_year=county_year,
                    quality=dataset.quality, source=dataset.source, synthetic=dataset.synthetic,
-                   coverage=dataset.coverage)
+                   coverage=dataset.coverage, value_sources=dataset.value_sources)
 
 
 def evaluate_dataset(
@@ -140,6 +140,7 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
             units=units.get(pair, []), excluded=excluded.get(pair, []), cv=cv.get(pair, []),
             schools=school_groups.get(pair, []), county=county_checks.get(pair), county_raw=county_raw.get(pair),
             school_year=school_year.get(pair, []), quality=quality.get(pair, []),
+            sources=dataset.value_sources.get(pair, {}),
         )
         basic = dataset.county_attribute(pair[0], "basic_balance_year")
         coverage = coverage_of(dataset, *pair)

@@ -149,6 +149,16 @@ class CheckResult(BaseModel):
     unit: str | None = None
 
 
+class ValueSource(BaseModel):
+    """Where an input value came from when it was computed rather than typed: a survey's result
+    (or, later, counts and scores), or "typed" when a value was typed over a computed one."""
+
+    kind: str  # survey, typed, computed
+    label: str  # in Chinese, for every face: 问卷调查“2026 年社会认可度调查”(第 3 次计算)
+    ref: str | None = None  # e.g. survey:3 (the survey's id)
+    details: dict[str, Any] = Field(default_factory=dict)  # e.g. rate, ci_low, ci_high, respondents
+
+
 class ItemResult(BaseModel):
     id: str
     name: str
@@ -163,6 +173,7 @@ class ItemResult(BaseModel):
     gap: Gap | None = None
     missing: list[MissingInput] = Field(default_factory=list)
     responsible: list[str] = Field(default_factory=list)
+    sources: dict[str, ValueSource] = Field(default_factory=dict)  # input field → where its value came from
 
 
 class ItemArea(BaseModel):

@@ -547,6 +547,7 @@ class SurveyResult(Base):
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
     county_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"), index=True)
     year: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(64))  # the county_year field it was applied to
     rate: Mapped[float | None] = mapped_column(Float)  # 0–1
     ci_low: Mapped[float | None] = mapped_column(Float)
     ci_high: Mapped[float | None] = mapped_column(Float)

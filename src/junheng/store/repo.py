@@ -35,6 +35,7 @@ from junheng.store.models import (
     User,
     utcnow,
 )
+from junheng.store.value_sources import value_sources
 
 COUNTY_ATTRIBUTES = ("standard", "basic_balance_year", "target_year", "certified_year", "resident_population")
 SCHOOL_COLUMNS = {"school_id", "school_name", "county_code", "school_type"}
@@ -212,6 +213,7 @@ def load_dataset(session: Session, county_codes: Iterable[str] | None = None, *,
     dataset.closed_schools = closed
     if approved_only:  # with drafts included the evaluation is a preview: it covers what it reads
         dataset.coverage = coverage_by_year(session, counties)
+    dataset.value_sources = value_sources(session, counties)  # a survey's S1, or typed over it
     return dataset
 
 
@@ -314,6 +316,9 @@ def inputs_version(dataset: Dataset, county_code: str, year: int) -> str:
     coverage = dataset.coverage.get((county_code, year))
     if coverage is not None:
         canonical["coverage"] = coverage.model_dump(mode="json")
+    sources = dataset.value_sources.get((county_code, year))
+    if sources:  # only when there are any: stores without surveys keep their runs' versions
+        canonical["sources"] = sources
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 

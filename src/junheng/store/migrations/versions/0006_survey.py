@@ -62,6 +62,7 @@ def upgrade() -> None:
     sa.Column('survey_id', sa.Integer(), nullable=False),
     sa.Column('county_id', sa.Integer(), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('field', sa.String(length=64), nullable=True),
     sa.Column('rate', sa.Float(), nullable=True),
     sa.Column('ci_low', sa.Float(), nullable=True),
     sa.Column('ci_high', sa.Float(), nullable=True),
