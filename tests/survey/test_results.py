@@ -56,6 +56,8 @@ def test_an_applied_result_is_the_value_audited_and_its_source(database):
     assert source.kind == "survey" and source.ref.startswith("survey:")
     assert source.details["ci_low"] == 0.851 and source.details["respondents"] == 640
     assert "2024 年社会认可度调查" in source.label and "640" in source.label
+    assert "95% 置信区间 85.10%—89.58%" in source.label
+    assert item.explanation.endswith("数据来源:" + source.label + "。")  # what every face shows
     assert "sources" in item.model_dump(mode="json")
 
 

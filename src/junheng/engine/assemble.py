@@ -320,6 +320,8 @@ def _county_item(ind: Indicator, f: CountyFrames, missing: list[MissingInput]) -
     single = checks[0] if len(checks) == 1 else None
     read = [key for check in ind.rule.checks.values() for key in check.inputs()]
     sources = {key: ValueSource(**f.sources[key]) for key in read if key in f.sources}
+    if sources:  # every face shows the explanation: a computed (or overtyped) value says so there
+        explanation += "数据来源:" + ";".join(s.label for s in sources.values()) + "。"
     return _item(ind, met, explanation, checks=checks, gap=gap, missing=own_missing,
                  value=single.value if single else None, threshold=single.threshold if single else None,
                  sources=sources)

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from junheng.engine.wording import num
 from junheng.schoolyear import LOCAL_TIME
 from junheng.store.models import AuditEntry, OrgNode, Survey, SurveyResult
 
@@ -34,8 +35,12 @@ def survey_source(result: SurveyResult, survey: Survey) -> dict:
     details = {"survey_id": survey.id, "result_id": result.id, "rate": result.rate, "ci_low": result.ci_low,
                "ci_high": result.ci_high, "respondents": result.respondents, "answers": result.answers,
                "computed_at": result.computed_at.isoformat() if result.computed_at else None}
+    confidence = (result.result or {}).get("confidence", 0.95)
+    interval = (f",{confidence:.0%} 置信区间 {num(result.ci_low * 100, '%')}—{num(result.ci_high * 100, '%')}"
+                if result.ci_low is not None and result.ci_high is not None else "")
     return {"kind": "survey", "ref": f"survey:{survey.id}", "details": details,
-            "label": f"问卷调查“{survey.title}”(有效样本 {result.respondents} 人,{_date(result.computed_at)} 计算)"}
+            "label": f"问卷调查“{survey.title}”(有效样本 {result.respondents} 人{interval},"
+                     f"{_date(result.computed_at)}计算)"}
 
 
 def value_sources(session: Session, counties: Iterable[OrgNode]) -> dict[tuple[str, int], dict[str, dict]]:
