@@ -24,6 +24,7 @@ from junheng.cli import (
     planning,
     reports,
     standards,
+    survey,
     tasks,
     tokens,
     uploads,
@@ -48,7 +49,7 @@ app = ChineseTyper(
 for family in (datasets, workspace, monitor, reports, planning):
     app.add_typer(family.commands)  # no name: their commands are junheng's own
 for name, module in (("standards", standards), ("users", users), ("tokens", tokens), ("uploads", uploads),
-                     ("tasks", tasks), ("notify", notify)):
+                     ("tasks", tasks), ("notify", notify), ("survey", survey)):
     app.add_typer(module.group, name=name)
 
 
