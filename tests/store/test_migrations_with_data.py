@@ -6,8 +6,8 @@ before — and downgraded back to R's parent, where every row of the older schem
 
 The rows come from a store built at head through the product's own functions (import, users,
 grants, tokens, sessions, login throttle, audit, evaluation runs, warnings, tasks with comments and
-attachments, subscriptions, digests, forecast inputs), projected onto the columns each older
-schema has."""
+attachments, subscriptions, digests, forecast inputs, a survey with its quota, codes, responses and
+result), projected onto the columns each older schema has."""
 
 from __future__ import annotations
 
@@ -91,6 +91,32 @@ def _fill(database: Database, uploads: Path) -> None:
                              primary_pupils=120, junior_pupils=40))
     with database.session() as s:
         services.evaluate_stored(s, COUNTY, YEAR)  # an evaluation run
+    _fill_survey(database)
+
+
+def _fill_survey(database: Database) -> None:
+    """A survey with a quota, codes, a partial and a submitted response and a result (issue 14),
+    through junheng.survey.collection."""
+    from junheng.survey import collection
+    from junheng.survey.privacy import keyed_hash
+    from junheng.survey.questionnaire import default_questionnaires
+    from junheng.survey.settings import load_settings
+
+    secret = "migration-test"
+    with database.session() as s:
+        user = s.scalar(sa.select(User).where(User.username == "xian"))
+        survey = collection.create_survey(s, COUNTY, YEAR, title="社会认可度调查", questionnaires=default_questionnaires(),
+                                          settings=load_settings(None), user=user, via="cli")
+        collection.set_quotas(s, survey, [collection.QuotaRow("parents", "P1", 5)])
+        (_, first), (_, second) = collection.issue_codes(s, survey, secret=secret)[:2]
+        collection.open_survey(s, survey, user=user, via="cli")
+        items = [i["id"] for i in collection.shown_items(collection.questionnaire(survey, "society"))]
+        done = collection.start_or_resume(s, survey, first, secret=secret, ip_hash=keyed_hash(secret, "10.0.0.8"))
+        collection.submit(s, survey, done, {items[0]: "满意", items[1]: "不了解"})
+        partial = collection.start_or_resume(s, survey, second, secret=secret)
+        collection.save_answers(s, survey, partial, {items[0]: "基本满意"})
+        collection.record_result(s, survey, {"overall": {"rate": 1.0, "ci_low": None, "ci_high": None,
+                                                         "respondents": 1, "answers": 1}}, user=user)
 
 
 def _evaluation(database: Database) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -31,6 +32,10 @@ def init(
         console.print(f"管理员 {escape(admin)} 的密码(只显示这一次):[bold]{escape(generated)}[/]", highlight=False)
 
 
+class ServeOnly(str, Enum):
+    survey = "survey"
+
+
 @commands.command()
 def serve(
     workspace: Optional[Path] = WORKSPACE_OPTION,
@@ -38,6 +43,8 @@ def serve(
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="端口"),
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="工作进程数(多核服务器上可设为 CPU 核数;缺省 1)"),
+    only: Optional[ServeOnly] = typer.Option(
+        None, "--only", help="survey:只提供问卷调查页面(/s/…),不含登录、管理和接口,也不运行定时预警;可单独放在互联网上"),
 ) -> None:
     """启动网站(浏览器访问 http://地址:端口/)。"""
     import os
@@ -51,17 +58,25 @@ def serve(
 
     database, settings = open_database(workspace)
     _check_port_free(host, port)  # before the scheduler starts: a taken port is a message, not uvicorn's traceback
-    scheduler = start_scheduler(database, workspace)  # timed warnings (junheng.toml [monitor]), in this process only
-    console.print(f"网站已启动:http://{host}:{port}/ (按 Ctrl+C 停止)", highlight=False)
+    if only is ServeOnly.survey:  # the public survey pages alone (junheng.web.survey_app): no scheduler
+        from junheng.web.survey_app import create_survey_app
+
+        make, factory, scheduler = create_survey_app, "junheng.web.survey_app:create_survey_app_from_environment", None
+        console.print(f"问卷调查服务已启动:http://{host}:{port}/s/调查链接码(只提供问卷页面;按 Ctrl+C 停止)",
+                      highlight=False)
+    else:
+        make, factory = create_app, "junheng.web.app:create_app_from_environment"
+        scheduler = start_scheduler(database, workspace)  # timed warnings (junheng.toml [monitor]), in this process only
+        console.print(f"网站已启动:http://{host}:{port}/ (按 Ctrl+C 停止)", highlight=False)
     try:
         # Idle connections stay open 65 s (uvicorn's default is 5 s): a browser or client that
         # comes back after a few seconds' thought otherwise races the server closing its connection.
         options = {"host": host, "port": port, "log_level": "warning", "timeout_keep_alive": 65}
         if workers == 1:
-            uvicorn.run(create_app(settings, database), **options)
+            uvicorn.run(make(settings, database), **options)
         else:  # worker processes import the app themselves, from the workspace named here
             os.environ["JUNHENG_WORKSPACE"] = str(resolve(workspace).root)
-            uvicorn.run("junheng.web.app:create_app_from_environment", factory=True, workers=workers, **options)
+            uvicorn.run(factory, factory=True, workers=workers, **options)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)

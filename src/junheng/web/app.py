@@ -107,6 +107,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(trends.router)  # indicator trends of a county or school
     app.include_router(forecast.router)  # the enrolment forecast and its inputs
     app.include_router(notifications.router)  # the notification log and subscriptions
+    from junheng.web.routes import survey_public
+
+    app.include_router(survey_public.router)  # the public survey pages /s/<key> (also alone: web.survey_app)
 
     @app.get("/api/v1/docs", include_in_schema=False, response_class=HTMLResponse)
     def api_docs(request: Request):
