@@ -10,7 +10,8 @@ from junheng.engine.evaluate import evaluate_dataset
 from junheng.store import repo
 from junheng.store.models import AuditEntry, CountyYear, Survey
 from junheng.store.repo import StoreError
-from junheng.survey.results import SurveyResultError, apply_result, record_result, survey_field
+from junheng.survey.collection import record_result
+from junheng.survey.results import SurveyResultError, apply_result, survey_field
 from junheng.standards.loader import load_standard
 
 SCORE = {"overall": {"rate": 0.8734, "ci_low": 0.851, "ci_high": 0.8958, "respondents": 640, "answers": 7010},

@@ -1,7 +1,7 @@
-"""A survey's score kept in the store, and made the county-year's social recognition rate.
+"""A survey's result (junheng.survey.collection.record_result) made the county-year's social
+recognition rate.
 
-`record_result` keeps a scoring (the `junheng survey score` JSON: overall, groups, items,
-schools, excluded) as a SurveyResult; `apply_result` writes its overall rate into the county-year
+`apply_result` writes its overall rate into the county-year
 field the county's standard reads for social recognition, as one audited change (repo.apply: the
 same locks and checks as every other change) and links the audit entry to the result, so the
 evaluation says the value came from the survey (junheng.store.value_sources). A value typed later
@@ -36,18 +36,6 @@ def survey_field(std: Standard) -> str:
         raise SurveyResultError(f"标准“{std.name}”没有可由问卷结果填写的{std.area_label(SURVEY_AREA)}指标"
                                 "(应恰有一个县级百分比字段),问卷结果不能写入该县的评估数据")
     return fields[0]
-
-
-def record_result(session: Session, survey: Survey, score: dict, *, user: User | None) -> SurveyResult:
-    """Keep one scoring of `survey` (the score JSON; rates are fractions 0–1)."""
-    overall = score.get("overall") or {}
-    result = SurveyResult(survey_id=survey.id, county_id=survey.county_id, year=survey.year,
-                          rate=overall.get("rate"), ci_low=overall.get("ci_low"), ci_high=overall.get("ci_high"),
-                          respondents=int(overall.get("respondents") or 0), answers=int(overall.get("answers") or 0),
-                          result=score, computed_by=user.id if user else None)
-    session.add(result)
-    session.flush()
-    return result
 
 
 def apply_result(session: Session, result: SurveyResult, *, user: User | None, via: str) -> SurveyResult:
