@@ -20,8 +20,8 @@ group = ChineseTyper(help="社会认可度问卷调查:问卷、抽样方案、�
 # ---------------------------------------------------------------- questionnaires and scoring (helper B)
 
 
-class ScoreFormat(str, Enum):
-    text = "text"
+class ScoreFormat(str, Enum):  # as the other commands name them (OutputFormat): table or json
+    table = "table"
     json = "json"
 
 
@@ -44,7 +44,7 @@ def survey_score(
     export: Path = typer.Argument(..., help="问卷星导出的答卷数据(“按选项文本”的 .xlsx 或 .csv)"),
     mapping: Path = typer.Option(..., "--mapping", "-m", help="对照文件(YAML):身份题、计分题等所在的列"),
     settings: Optional[Path] = typer.Option(None, "--settings", "-s", help="县区的调查设置文件(YAML);缺省用内置设置"),
-    fmt: ScoreFormat = typer.Option(ScoreFormat.text, "--format", "-f", help="输出格式:text(表格)或 json"),
+    fmt: ScoreFormat = typer.Option(ScoreFormat.table, "--format", "-f", help="输出格式:table(表格)或 json"),
     out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则打印到屏幕"),
 ) -> None:
     """从问卷星导出的答卷计算社会认可度:质量检查、总体与各类人员、各题的认可度及置信区间。"""
