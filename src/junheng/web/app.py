@@ -110,6 +110,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     from junheng.web.routes import survey_public
 
     app.include_router(survey_public.router)  # the public survey pages /s/<key> (also alone: web.survey_app)
+    from junheng.web.routes import surveys
+
+    app.include_router(surveys.router)  # a county's surveys and a survey's page (bureau staff)
 
     @app.get("/api/v1/docs", include_in_schema=False, response_class=HTMLResponse)
     def api_docs(request: Request):
