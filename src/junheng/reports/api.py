@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import TYPE_CHECKING, Callable, Literal
 
 from junheng.data.dataset import Dataset
 from junheng.engine.result import EvaluationResult
@@ -27,6 +27,9 @@ from junheng.errors import JunhengError
 from junheng.reports.document import ReportDocument
 from junheng.reports.inputs import Remediation
 from junheng.schoolyear import label as school_year_label
+
+if TYPE_CHECKING:
+    from junheng.reports.county_survey import SurveyEvidence
 
 ReportFormat = Literal["docx", "pdf", "html", "xlsx"]
 FORMATS: tuple[str, ...] = ("docx", "pdf", "html", "xlsx")
@@ -96,15 +99,17 @@ def safe_filename(name: str) -> str:
 
 
 def county_report(result: EvaluationResult, fmt: str, *, dataset: Dataset | None = None,
-                  remediation: Remediation | None = None, issuer: str | None = None) -> RenderedReport:
+                  remediation: Remediation | None = None, issuer: str | None = None,
+                  survey: SurveyEvidence | None = None) -> RenderedReport:
     """The self-evaluation report of one county-year. `dataset` (optional) gives 基本情况;
     `remediation` (optional) adds the plan, supervision tasks and warnings to 问题与整改;
-    `issuer` (optional) is the body named in the 落款 (default: the county's 人民政府)."""
+    `issuer` (optional) is the body named in the 落款 (default: the county's 人民政府);
+    `survey` (optional) the survey result behind the social recognition figure."""
     from junheng.reports.county import build_county_report
 
     fmt = check_format(fmt)
     document = build_county_report(result, dataset, remediation=remediation, with_charts=fmt != "xlsx",
-                                   issuer=issuer)
+                                   issuer=issuer, survey=survey)
     from junheng.reports.xlsx import is_quality_standard
 
     kind = "优质均衡" if is_quality_standard(result) else "均衡"

@@ -40,6 +40,7 @@ from junheng.reports.county_items import write_item_section
 from junheng.reports.county_method import method_paragraphs, source_text
 from junheng.reports.county_remediation import write_remediation
 from junheng.reports.county_resources import resource_overview, write_resource_section
+from junheng.reports.county_survey import SurveyEvidence, write_survey_section
 from junheng.reports.document import ReportDocument, Run
 from junheng.reports.inputs import Remediation
 from junheng.reports.xlsx import SYNTHETIC_NOTE, area_label, county_label, is_quality_standard, standard_named
@@ -104,10 +105,11 @@ def write_signature(doc: ReportDocument, issuer: str, day: date) -> None:
 
 def build_county_report(result: EvaluationResult, dataset: Dataset | None = None, *,
                         remediation: Remediation | None = None, with_charts: bool = True,
-                        generated: date | None = None, issuer: str | None = None) -> ReportDocument:
+                        generated: date | None = None, issuer: str | None = None,
+                        survey: SurveyEvidence | None = None) -> ReportDocument:
     """The self-evaluation report of one county-year as a ReportDocument. `issuer` is the body
     that signs it (落款; default: the county's 人民政府), `generated` its date (default: today in
-    Beijing)."""
+    Beijing), `survey` the survey result behind the social recognition figure (county_survey)."""
     failing = result.failing_items()
     name = county_label(result)
     generated = generated or schoolyear.local_today()
@@ -140,6 +142,7 @@ def build_county_report(result: EvaluationResult, dataset: Dataset | None = None
     write_resource_section(doc, result, failing, with_charts)
     for area in result.areas.items():
         write_item_section(doc, result, area)
+        write_survey_section(doc, result, area, survey)
     write_conclusion(doc, result, failing)
     write_remediation(doc, result, failing, remediation)
     write_signature(doc, issuer or default_issuer(result), generated)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from junheng.engine.result import EvaluationResult
@@ -49,6 +49,9 @@ from junheng.store.models import (
     School,
     SchoolYear,
     SupervisionTask,
+    Survey,
+    SurveyQuota,
+    SurveyResult,
 )
 
 
@@ -127,6 +130,51 @@ def stored_remediation(session: Session, county: OrgNode) -> Remediation | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# 社会认可度调查: the survey result behind the social recognition figure
+
+
+def _local_day(value):
+    """A stored time as its Beijing date (SQLite hands back naive UTC)."""
+    from datetime import timezone
+
+    from junheng.schoolyear import LOCAL_TIME
+
+    if value is None:
+        return None
+    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return aware.astimezone(LOCAL_TIME).date()
+
+
+def stored_survey(session: Session, result: EvaluationResult):
+    """The applied survey result the evaluation's social recognition value came from (its
+    ValueSource of kind "survey" names it), as county_survey.SurveyEvidence; None when the value
+    was typed, or the result is no longer there."""
+    from junheng.reports.county_survey import SurveyEvidence, item_source, survey_item
+
+    item = survey_item(result)
+    source = item_source(item) if item is not None else None
+    if source is None or source.kind != "survey":
+        return None
+    row = session.get(SurveyResult, source.details.get("result_id")) if source.details.get("result_id") else None
+    if row is None or row.audit_id is None:
+        return None
+    survey = session.get(Survey, row.survey_id)
+    score = dict(row.result or {})
+    settings = survey.settings or {}
+    planned = (survey.plan or {}).get("total") or session.scalar(
+        select(func.sum(SurveyQuota.size)).where(SurveyQuota.survey_id == survey.id))
+    scale = score.get("scale") or settings.get("scale") or {}
+    questionnaires = [q for q in (survey.questionnaires or {}).values() if isinstance(q, dict)]
+    recognising = scale.get("recognising") or [o for q in questionnaires for o in q.get("recognising") or []]
+    excluded = scale.get("excluded") or [o for q in questionnaires for o in q.get("excluded") or []]
+    return SurveyEvidence(
+        survey_id=survey.id, title=survey.title, score=score, opened=_local_day(survey.opened_at),
+        closed=_local_day(survey.closed_at), computed=_local_day(row.computed_at),
+        planned=int(planned) if planned else None, recognising=tuple(dict.fromkeys(map(str, recognising))),
+        excluded_options=tuple(dict.fromkeys(map(str, excluded))), checks=dict(settings.get("checks") or {}))
+
+
+# ---------------------------------------------------------------------------------------------
 # One county
 
 
@@ -150,7 +198,8 @@ def county_report_stored(session: Session, county_code: str, fmt: str, *, year: 
     dataset = repo.load_dataset(session, [county.code])
     # today's tasks and warnings belong in the report of the current year, not in an old one
     remediation = stored_remediation(session, county) if year == choose_year(county, years, None, complete) else None
-    return county_report(result, fmt, dataset=dataset, remediation=remediation), result
+    return county_report(result, fmt, dataset=dataset, remediation=remediation,
+                         survey=stored_survey(session, result)), result
 
 
 # ---------------------------------------------------------------------------------------------
