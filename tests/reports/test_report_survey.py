@@ -257,10 +257,3 @@ def test_without_exclusions_the_section_says_none_were_removed():
     doc = build_county_report(surveyed_result(), with_charts=False, survey=evidence(excluded=[]))
     assert "没有答卷被剔除" in doc.text() and doc.table_of("survey_exclusions") is None
 
-
-def test_the_report_keeps_in_step_with_the_survey_package():
-    from junheng.survey.checks import REASON_LABELS
-    from junheng.survey.results import SURVEY_AREA
-
-    assert county_survey.REASON_WORDS == REASON_LABELS
-    assert county_survey.SURVEY_AREA == SURVEY_AREA

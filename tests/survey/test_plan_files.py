@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from builders import COUNTY, YEAR, dataset as build, plain, run_junheng, school, school_year
 from junheng.data.writer import write_dataset_csv
-from junheng.reports.pdf import find_soffice
+from junheng.reports.pdf import docx_to_pdf, find_soffice
 from junheng.survey.plan_files import plan_docx, plan_pdf, plan_xlsx
 from junheng.survey.sampling import SchoolRow, make_plan
 from junheng.survey.settings import default_settings
@@ -88,7 +88,7 @@ def test_docx_one_section_per_school(plan):
 @pytest.mark.skipif(find_soffice() is None, reason="LibreOffice is not installed (scripts/install-system-deps.sh)")
 def test_pdf_has_a_page_per_school(plan):
     pdfplumber = pytest.importorskip("pdfplumber")
-    pdf = plan_pdf(plan)
+    pdf = plan_pdf(plan, docx_to_pdf)
     assert pdf.startswith(b"%PDF")
     with pdfplumber.open(io.BytesIO(pdf)) as document:
         pages = [plain(page.extract_text() or "") for page in document.pages]

@@ -186,6 +186,7 @@ def survey_plan(
     """生成社会认可度调查的抽样方案:样本总量、各类人员名额、各学校名额(可打印,每校一页)。"""
     from junheng.cli.common import err_console
     from junheng.schoolyear import label
+    from junheng.reports.pdf import docx_to_pdf
     from junheng.survey.plan_files import FORMAT_NAMES, plan_bytes, plan_format
     from junheng.survey.sampling import SamplingError, parse_locale_shares, plan_from_dataset
     from junheng.survey.settings import load_settings
@@ -208,7 +209,7 @@ def survey_plan(
     err_console.print(f"正在生成抽样方案({FORMAT_NAMES[fmt]}):{escape(plan.county_name)}({escape(plan.county_code)})"
                       f"{label(plan.year)},常住人口 {plan.population} 人,学校 {len(plan.schools)} 所"
                       + ("(PDF 由 LibreOffice 转换,约需数秒)" if fmt == "pdf" else ""), highlight=False)
-    data = plan_bytes(plan, fmt)
+    data = plan_bytes(plan, fmt, to_pdf=docx_to_pdf)
     try:
         out.write_bytes(data)
     except OSError as exc:
@@ -458,12 +459,174 @@ def survey_status(
                            f"调查页面 /s/{survey.public_key}"), soft_wrap=True)
         table = Table(title="各名额", title_justify="left")
         for name, justify in (("名额", "left"), ("问卷", "left"), ("已提交 / 名额", "right"), ("作答中", "right"),
-                              ("访问码 已用 / 已发", "right"), ("", "left")):
+                              ("访问码 已用 / 已发", "right"), ("备注", "left")):
             table.add_column(name, justify=justify)
         for row in rows:
             full = "已满" if row.submitted >= row.quota.size else ""
-            table.add_row(Text(row.title), Text(row.quota.questionnaire), f"{row.submitted} / {row.quota.size}",
+            title = (survey.questionnaires or {}).get(row.quota.questionnaire, {}).get("title", row.quota.questionnaire)
+            table.add_row(Text(row.title), Text(title), f"{row.submitted} / {row.quota.size}",
                           str(row.partial), f"{row.codes_used} / {row.codes}", full)
         console.print(table)
         submitted, size = sum(r.submitted for r in rows), sum(r.quota.size for r in rows)
         console.print(f"合计:已提交 {submitted} / {size} 份,作答中 {sum(r.partial for r in rows)} 份。", highlight=False)
+
+
+# ---------------------------------------------------------------- stored surveys: import, result, responses (helper E)
+
+
+ResultFormat = ScoreFormat  # the same choice: table or json
+
+
+@group.command("import")
+def survey_import(
+    export: Path = typer.Argument(..., help="问卷星导出的答卷数据(“按选项文本”的 .xlsx 或 .csv)"),
+    survey_id: int = typer.Option(..., "--survey", min=1, max=2**31 - 1, help="调查编号(见 junheng survey status)"),
+    mapping: Path = typer.Option(..., "--mapping", "-m", help="对照文件(YAML):身份题、计分题、学校所在的列"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+    user: Optional[str] = USER_OPTION,
+) -> None:
+    """把问卷星导出的答卷导入工作区中的调查(全部导入或全部不导入;同一份答卷不能导入两次;记入审计日志)。"""
+    from junheng.services import open_database
+    from junheng.survey import collection, service
+    from junheng.survey.exports import load_mapping
+
+    columns = load_mapping(mapping)
+    database, settings = open_database(workspace)
+    with database.session() as session:
+        survey = collection.survey_by_id(session, survey_id)
+        summary = service.import_responses(session, survey, export, columns, secret=settings.secret_key,
+                                           user=_acting_user(session, user), via="cli")
+        total = service.imported_count(session, survey)
+        survey_title = survey.title
+    from junheng.survey.groups import group_label
+
+    groups = "、".join(f"{group_label(g)} {n} 份" for g, n in summary.groups.items())
+    console.print(f"已导入 {summary.rows} 份答卷到调查 {survey_id}:{escape(survey_title)}(序号 {summary.first_row}–"
+                  f"{summary.last_row};{groups};注明学校的 {summary.with_school} 份)。本调查共导入 {total} 份。",
+                  highlight=False, soft_wrap=True)
+    console.print(f"下一步:junheng survey result {survey_id}(计算认可度;加 --apply 作为该县区该年度的社会认可度)",
+                  highlight=False, soft_wrap=True)
+
+
+@group.command("result")
+def survey_result(
+    survey_id: int = typer.Argument(..., min=1, max=2**31 - 1, metavar="SURVEY_ID", help="调查编号(见 junheng survey status)"),
+    apply: bool = typer.Option(False, "--apply", help="把结果作为该县区该年度的社会认可度(记入审计日志,评估注明来源)"),
+    fmt: ResultFormat = typer.Option(ResultFormat.table, "--format", "-f", help="输出格式:table(表格)或 json"),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则打印到屏幕"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+    user: Optional[str] = USER_OPTION,
+) -> None:
+    """计算调查的结果(网页答卷和导入的答卷):质量检查,总体、各类人员、各题、各学校的认可度及置信区间;加 --apply 作为评估所用的社会认可度。"""
+    import json
+
+    from junheng.schoolyear import label as school_year_label
+    from junheng.services import open_database
+    from junheng.survey import collection, service
+    from junheng.survey.results import apply_result
+
+    if out is not None and not out.parent.exists():
+        raise collection.SurveyError(f"输出文件夹 {out.parent} 不存在")
+    database, _ = open_database(workspace)
+    with database.session() as session:  # scoring and applying are one change: a refused apply keeps nothing
+        survey = collection.survey_by_id(session, survey_id)
+        acting = _acting_user(session, user)
+        result = service.score_survey(session, survey, user=acting, via="cli")
+        if apply:
+            apply_result(session, result, user=acting, via="cli")
+        summary = service.result_summary(result)
+        data = {"result_id": result.id, "applied": result.audit_id is not None, "field": result.field,
+                **result.result}
+        county = collection.county_of(session, survey)
+        where = f"{county.name}({county.code}){school_year_label(survey.year)}"
+    if fmt is ResultFormat.json:
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+        if out is None:
+            print(text)
+            return
+        _write(out, text + "\n")
+    else:
+        if out is None:
+            _print_result(console, summary, where)
+            return
+        from io import StringIO
+
+        from rich.console import Console
+
+        buffer = StringIO()
+        _print_result(Console(file=buffer, width=160, color_system=None, soft_wrap=True), summary, where)
+        _write(out, buffer.getvalue())
+    console.print(f"已写出:{escape(str(out))}", highlight=False)
+
+
+def _print_result(out, summary: dict, where: str) -> None:
+    """A stored survey's result: overall with its interval, groups, items and schools weakest first, exclusions."""
+    from rich.table import Table
+    from rich.text import Text
+
+    overall, counts, sources = summary["overall"], summary["counts"], summary["sources"]
+    level = f"{(summary['confidence'] or 0.95) * 100:g}%"
+    title = (summary.get("survey") or {}).get("title") or ""
+    out.print(Text(f"调查 {summary['survey'].get('id')}:{title}(结果编号 {summary['result_id']})", style="bold"))
+    how = "按固定权重合并各类人员的认可度" if summary["weighted"] else "合并全部有效答卷"
+    out.print(Text(f"总体认可度 {_percent(overall['rate'])}({level} 置信区间 {_interval(overall)});{how}。"))
+    out.print(Text(f"答卷 {counts.get('rows', 0):,} 份(网页 {sources.get('web', 0):,} 份,导入 {sources.get('import', 0):,} 份),"
+                   f"有效 {counts.get('valid', 0):,} 份,排除 {counts.get('excluded', 0):,} 份;"
+                   f"有效答卷 {overall['respondents']:,} 人,计入的回答 {overall['answers']:,} 个。"))
+    if summary["applied"]:
+        out.print(Text(f"已作为{where}的社会认可度({_percent(overall['rate'])});评估结果注明来源于本调查。"))
+    else:
+        out.print(Text("未写入评估数据;加 --apply 作为该县区该年度的社会认可度。"))
+
+    def table(title: str, first: str, rows: list[dict], name: str, respondents: bool = True) -> None:
+        if not rows:
+            return
+        shown = Table(title=title, title_justify="left")
+        for column, justify in ((first, "left"), ("认可度", "right"), (f"{level} 置信区间", "right"),
+                                *((("有效答卷", "right"),) if respondents else ()), ("计入的回答", "right")):
+            shown.add_column(column, justify=justify)
+        for row in rows:
+            shown.add_row(Text(str(row[name])), _percent(row["rate"]), _interval(row),
+                          *((f"{row['respondents']:,}",) if respondents else ()), f"{row['answers']:,}")
+        out.print(shown)
+
+    table("各类人员(认可度由低到高)", "类别", summary["groups"], "label")
+    table("各题(认可度由低到高)", "题目", summary["items"], "label", respondents=False)
+    table("各学校(认可度由低到高)", "学校", summary["schools"], "name")
+    source_names = {"web": "网页", "import": "导入"}
+    for title, rows in (("排除的答卷", summary["exclusions"]), ("标记但仍计入的答卷", summary["flagged"])):
+        if not rows:
+            continue
+        shown = Table(title=f"{title}({len(rows):,} 份)", title_justify="left")
+        shown.add_column("来源")
+        shown.add_column("序号", justify="right")
+        shown.add_column("原因")
+        for row in rows[:MAX_SHOWN]:
+            shown.add_row(source_names.get(row["source"], str(row["source"])), str(row["row"]), Text(row["reason"] or ""))
+        out.print(shown)
+        if len(rows) > MAX_SHOWN:
+            out.print(Text(f"另有 {len(rows) - MAX_SHOWN:,} 份未显示;全部列表见 --format json。"))
+    if not summary["exclusions"] and not summary["flagged"]:
+        out.print(Text("质量检查:没有排除或标记的答卷。"))
+
+
+@group.command("responses")
+def survey_responses(
+    survey_id: int = typer.Argument(..., min=1, max=2**31 - 1, metavar="SURVEY_ID", help="调查编号(见 junheng survey status)"),
+    out: Path = typer.Option(..., "--output", "-o", help="答卷表:.csv(UTF-8,Excel 可直接打开)或 .xlsx"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+) -> None:
+    """导出调查的匿名答卷表:序号、来源、人员类别、学校、提交时间、用时、各题答案、是否排除及原因(不含 IP 地址散列、访问码)。"""
+    from junheng.services import open_database
+    from junheng.survey import collection, service
+
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise service.SurveyServiceError(f"不支持的文件类型“{out.suffix or '(无)'}”:答卷表可存为 .csv 或 .xlsx")
+    database, _ = open_database(workspace)
+    with database.session() as session:
+        survey = collection.survey_by_id(session, survey_id)
+        columns, rows = service.responses_table(session, survey)
+    service.write_responses(out, columns, rows)
+    console.print(f"已导出 {len(rows)} 份答卷:{escape(str(out))}(匿名:不含 IP 地址散列和访问码)。",
+                  highlight=False, soft_wrap=True)

@@ -25,21 +25,13 @@ from junheng.engine.result import EvaluationResult, ItemResult, ValueSource
 from junheng.reports import narrative as words
 from junheng.reports.county_cells import count_cell, text_cell
 from junheng.reports.document import Cell, Column, ReportDocument, Run, Table, chinese_number
+from junheng.survey.checks import REASON_LABELS
+from junheng.survey.results import SURVEY_AREA
 
-# The standard's area a survey's rate feeds (junheng.survey.results.SURVEY_AREA; a test keeps them equal)
-SURVEY_AREA = "social_recognition"
 WEAKEST_ITEMS = 5
 MAX_TEXT = 300  # characters of a question's text shown in a table cell
 SECTION_TITLE = "社会认可度调查"
-
-# The exclusion reasons' words when a stored result carries no `reason_labels`
-# (junheng.survey.checks.REASON_LABELS; a test keeps them equal).
-REASON_WORDS = {
-    "too_fast": "答题过快",
-    "duplicate": "同一 IP 地址的重复答卷",
-    "straight_lining": "所有题目选同一选项",
-    "outside_quota": "不属于任何配额",
-}
+REASON_WORDS = REASON_LABELS  # the exclusion reasons' words when a stored result carries no `reason_labels`
 OTHER_REASON = "其他原因"
 OTHER_GROUP = "其他人员"
 SOURCE_WORDS = {"web": "扫码在线作答", "import": "从问卷平台导入"}

@@ -1,14 +1,17 @@
 """The sampling plan to print: a workbook (a summary sheet and one row per school), and a Word
 document (the county's summary, then one page per school to hand to its principal), the PDF
-made from that document by LibreOffice (junheng.reports.pdf).
+made from that document by the converter the caller passes (junheng.reports.pdf.docx_to_pdf:
+the survey package does not import the reports package, which reads survey results).
 
-    plan_xlsx(plan) -> bytes    plan_docx(plan) -> bytes    plan_pdf(plan) -> bytes
+    plan_xlsx(plan) -> bytes    plan_docx(plan) -> bytes    plan_pdf(plan, to_pdf) -> bytes
 
 Every text cell of the workbook is stored as text (junheng.spreadsheets): a school named
 "=HYPERLINK(…)" stays a name.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import io
 
@@ -316,11 +319,9 @@ def plan_docx(plan: SamplingPlan) -> bytes:
     return out.getvalue()
 
 
-def plan_pdf(plan: SamplingPlan) -> bytes:
-    """The Word document of the plan as PDF (LibreOffice; junheng.reports.pdf)."""
-    from junheng.reports.pdf import docx_to_pdf
-
-    return docx_to_pdf(plan_docx(plan))
+def plan_pdf(plan: SamplingPlan, to_pdf: Callable[[bytes], bytes]) -> bytes:
+    """The Word document of the plan as PDF, converted by `to_pdf` (docx bytes → PDF bytes)."""
+    return to_pdf(plan_docx(plan))
 
 
 FORMATS = {".xlsx": "xlsx", ".docx": "docx", ".pdf": "pdf", ".json": "json"}
@@ -339,9 +340,14 @@ def plan_format(path) -> str:
     return fmt
 
 
-def plan_bytes(plan: SamplingPlan, fmt: str) -> bytes:
+def plan_bytes(plan: SamplingPlan, fmt: str, *, to_pdf: Callable[[bytes], bytes] | None = None) -> bytes:
+    """The plan in `fmt`; a PDF needs `to_pdf` (junheng.reports.pdf.docx_to_pdf)."""
     if fmt == "json":
         import json
 
         return (json.dumps(plan.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    return {"xlsx": plan_xlsx, "docx": plan_docx, "pdf": plan_pdf}[fmt](plan)
+    if fmt == "pdf":
+        if to_pdf is None:
+            raise ValueError("a PDF needs a converter (to_pdf)")
+        return plan_pdf(plan, to_pdf)
+    return {"xlsx": plan_xlsx, "docx": plan_docx}[fmt](plan)

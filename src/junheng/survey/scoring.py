@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 # Bounds on what a user's data may hold (a province is about 2 million responses).
 MAX_RESPONSES = 20_000_000
-MAX_ANSWERS = 1_000_000_000
+MAX_ANSWERS = 500_000_000
 MAX_ITEMS = 1_000
 MAX_SCHOOLS = 200_000
 MAX_ITEM_LENGTH = 500
@@ -131,7 +131,7 @@ def score(responses, answers, *, group_weights: Mapping[str, float] | None = Non
     weights = _check_weights(group_weights)
     responses = _conform(responses, RESPONSES_SCHEMA, "答卷表(responses)")
     answers = _conform(answers, ANSWERS_SCHEMA, "回答表(answers)")
-    _check_rows(_rows(_checks_expr(responses, answers).to_pyarrow()))
+    _check_rows(_rows(_checks_expr(responses).to_pyarrow()))
     sums = _rows(_sums_expr(responses, answers).to_pyarrow())
     return _assemble(sums, z, confidence, weights)
 
@@ -149,7 +149,7 @@ def score_frames(responses_df, answers_df, *, group_weights: Mapping[str, float]
     tables.put("answers", _arrow(answers_df, ANSWERS_SCHEMA, "回答表(answers)"))
     key = _code_fingerprint()
     checks = tables.execute(f"survey-checks|{key}",
-                            lambda: _checks_expr(tables.table("responses"), tables.table("answers")))
+                            lambda: _checks_expr(tables.table("responses")))
     _check_rows(_frame_rows(checks))
     sums = tables.execute(f"survey-sums|{key}",
                           lambda: _sums_expr(tables.table("responses"), tables.table("answers")))
@@ -234,7 +234,8 @@ def _arrow(data, schema: pa.Schema, what: str) -> pa.Table:
     if missing:
         raise SurveyScoreError(f"{what}缺少列:{'、'.join(missing)};应有列 {'、'.join(schema.names)}。")
     if len(data) > (MAX_RESPONSES if schema is RESPONSES_SCHEMA else MAX_ANSWERS):
-        raise SurveyScoreError(f"{what}有 {len(data):,} 行,超过上限。")
+        limit = MAX_RESPONSES if schema is RESPONSES_SCHEMA else MAX_ANSWERS
+        raise SurveyScoreError(f"{what}有 {len(data):,} 行,超过上限 {limit:,} 行。")
     fields, arrays = [], []
     for f in schema:
         column = get(f.name)
@@ -249,7 +250,8 @@ def _arrow(data, schema: pa.Schema, what: str) -> pa.Table:
             arrays.append(array.cast(target))
             fields.append(pa.field(f.name, target))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
-            raise SurveyScoreError(f"{what}的列 {f.name} 应为 {_type_name(f.type)},有不能转换的值({exc})。") from None
+            raise SurveyScoreError(f"{what}的列 {f.name} 应为{_type_name(f.type)},有不能转换的值"
+                                   f"({type(exc).__name__})。") from None
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
@@ -257,7 +259,7 @@ def _type_name(dtype: pa.DataType) -> str:
     return "整数" if pa.types.is_integer(dtype) else "文字"
 
 
-def _checks_expr(responses: "ibis.Table", answers: "ibis.Table") -> "ibis.Table":
+def _checks_expr(responses: "ibis.Table") -> "ibis.Table":
     """One row: the responses' rows, identified rows and distinct ids (duplicates count twice in rates)."""
     r = responses
     return r.aggregate(rows=r.count(), ids=r.response_id.count(), distinct_ids=r.response_id.nunique())

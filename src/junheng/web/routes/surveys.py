@@ -587,6 +587,7 @@ def plan_download(survey_id: RowId, fmt: str, viewer: Viewer = Depends(current_v
         raise HTTPException(status_code=404, detail="抽样方案可下载为 Excel(.xlsx)或 PDF(.pdf)。")
     if not survey.plan:
         raise HTTPException(status_code=404, detail="这个调查不是按抽样方案创建的,没有抽样方案可下载。")
+    from junheng.reports.pdf import docx_to_pdf
     from junheng.survey.plan_files import plan_bytes
     from junheng.web.routes.reports import rendering
 
@@ -594,5 +595,5 @@ def plan_download(survey_id: RowId, fmt: str, viewer: Viewer = Depends(current_v
         plan = stored_plan(survey.plan)
     except (KeyError, TypeError, ValueError):
         raise HTTPException(status_code=500, detail="调查保存的抽样方案格式有误,无法生成文件。") from None
-    content = rendering(lambda: plan_bytes(plan, fmt))
+    content = rendering(lambda: plan_bytes(plan, fmt, to_pdf=docx_to_pdf))
     return download(content, PLAN_FORMATS[fmt], f"{plan.title}.{fmt}", f"survey-{survey.id}-plan.{fmt}", private=True)
