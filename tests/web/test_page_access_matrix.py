@@ -7,7 +7,9 @@ The world (tests/web/web_world.py): county 990001 (P1, P2, P3, J1, J2, N1) and c
 (Q1), imported approved; users admin, supervisor (of 990001), county (county_admin of 990001),
 viewer (of 990001), school (school_filler of P1), and anonymous (no session). "own" addresses
 county 990001 (school P1, its task, upload, scenario, user); "other" addresses county 990002
-(school Q1, ...), out of everyone's scope but the system admin's.
+(school Q1, ...), out of everyone's scope but the system admin's. Each county has a survey
+(`_survey_world`: open, codes issued, three responses submitted, scored); the public survey page
+/s/<key> is reached by the own county's survey's public key, with no login and no county scope.
 
 Outcomes: OK (2xx, or a 303 that does not go to /login), 403, 404 (the page hides that the
 thing exists), LOGIN (303 to /login?next=...). Every refusal is a Chinese page; a refused write
@@ -18,11 +20,13 @@ the form saves, the upload apply and the trend page run on PostgreSQL too."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -46,11 +50,17 @@ from junheng.store.models import (
     RoleGrant,
     School,
     SchoolYear,
+    Survey,
     User,
     utcnow,
 )
 from junheng.store.users import grant
+from junheng.survey import collection
+from junheng.survey.questionnaire import default_questionnaires
+from junheng.survey.settings import default_settings
 from junheng.web.routes.forms import _quality_version
+from junheng.web.routes.survey_public import response_token
+from junheng.web.routes.surveys import plan_for
 
 ROLES = ["admin", "supervisor", "county", "viewer", "school", "anonymous"]  # county: county_admin, school: filler
 USERS = role_users(admin=None, supervisor=COUNTY, county=COUNTY, viewer=COUNTY, school="P1",
@@ -214,6 +224,74 @@ class Matrix:
             return sub.id
 
 
+    # ------------------------------------------------------------ the surveys
+
+    @property
+    def secret(self) -> str:
+        return self.world.settings.secret_key
+
+    def set_survey(self, scope: str, **columns) -> None:
+        """Set columns of the scope's survey directly (test set-up, not audited)."""
+        with self.database.session() as s:
+            survey = s.get(Survey, int(self.ids[scope]["survey"]))
+            for name, value in columns.items():
+                setattr(survey, name, value)
+
+    def survey_code(self, scope: str, group: str = "parents") -> str:
+        """A new unused code of the scope's survey (one more per quota; a plain code exists only at
+        its issuance) in a quota that is not full."""
+        with self.database.session() as s:
+            survey = collection.survey_by_id(s, int(self.ids[scope]["survey"]))
+            issued = collection.issue_codes(s, survey, secret=self.secret, extra=1)
+            return next(code for quota, code in issued if quota.group == group)
+
+    def survey_response(self, scope: str) -> tuple[dict, dict[str, str]]:
+        """A new partial response (started from a new code): the page's hidden fields (r, t) and
+        every shown question answered with its first option (as the page posts them)."""
+        code = self.survey_code(scope)
+        with self.database.session() as s:
+            survey = collection.survey_by_id(s, int(self.ids[scope]["survey"]))
+            response = collection.start_or_resume(s, survey, code, secret=self.secret)
+            s.flush()
+            hidden = {"r": str(response.id), "t": response_token(self.secret, survey.public_key, response.id)}
+            answers = {f"q_{item}": option for item, option in survey_answers(survey, response).items()}
+        return hidden, answers
+
+
+def survey_answers(survey: Survey, response) -> dict[str, str]:
+    """Every shown question of the response's questionnaire answered with its first option."""
+    q = collection.questionnaire(survey, response.questionnaire)
+    return {item["id"]: options[0] for item in collection.shown_items(q) if (options := collection.options_of(q, item))}
+
+
+def _survey_world(database: Database, code: str, school: str, secret: str) -> dict[str, str]:
+    """The county's survey (made from its sampling plan, as the page makes one, but with small
+    quotas: parents of `school` 6, teachers county-wide 4): open, codes issued, three responses
+    submitted (two parents, a teacher) and scored once. Its ids: survey, key (the public key),
+    result."""
+    from junheng.survey.service import score_survey
+
+    with database.session() as s:
+        county = repo.county_by_code(s, code)
+        county.resident_population = 400_000  # the sampling plan's population (POST /counties/{code}/surveys)
+        s.flush()
+        survey = collection.create_survey(s, code, YEAR, title="矩阵调查", questionnaires=default_questionnaires(),
+                                          settings=default_settings(), user=None, via="cli",
+                                          plan=plan_for(s, county, YEAR).to_json())
+        collection.set_quotas(s, survey, [collection.QuotaRow("parents", school, 6),
+                                          collection.QuotaRow("teachers", None, 4)])
+        collection.open_survey(s, survey, user=None, via="cli")
+        issued = collection.issue_codes(s, survey, secret=secret)
+        parents = [c for q, c in issued if q.group == "parents"][:2]
+        teachers = [c for q, c in issued if q.group == "teachers"][:1]
+        for plain_code in parents + teachers:
+            response = collection.start_or_resume(s, survey, plain_code, secret=secret)
+            collection.submit(s, survey, response, survey_answers(survey, response),
+                              now=response.started_at + timedelta(minutes=10))  # not too fast
+        result = score_survey(s, survey, user=None, via="cli")
+        return {"survey": str(survey.id), "key": survey.public_key, "result": str(result.id)}
+
+
 def _build(database: Database, folder: Path, kind: str) -> Matrix:
     world = web_world_on(database, folder, USERS)
     matrix = Matrix(world, folder, kind)
@@ -248,6 +326,7 @@ def _build(database: Database, folder: Path, kind: str) -> Matrix:
             f"name: 测试情景\nchanges:\n  - type: add_building\n    school_id: {school}\n    music_rooms: 1\n", "utf-8")
         ids["scenario"] = "测试情景"
         matrix.set_school_year(school, "approved")
+        ids |= _survey_world(database, code, school, matrix.secret)
     return matrix
 
 
@@ -432,6 +511,57 @@ def _attachment(m: Matrix, scope: str, role: str):
     return None, {}, {"file": ("佐证2.pdf", b"%PDF-1.4 more evidence", "application/pdf")}
 
 
+SURVEY_BASE = "http://survey.example.test"
+SURVEY_MAPPING = """\
+identity:
+  column: "1、您的身份是"
+  values: {家长: parents, 教师: teachers, 社会人士: public}
+items: ["2、您对立德树人是否满意", "3、您对减负是否满意"]
+"""
+SURVEY_EXPORT = [  # a 问卷星 export (CSV) the mapping reads, as tests/web/test_survey_pages.py's
+    ["序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP", "1、您的身份是", "2、您对立德树人是否满意",
+     "3、您对减负是否满意"],
+    ["1", "2024/11/03 12:00:00", "120秒", "手机提交", "直接访问", "36.112.10.1(山东-济南)", "家长", "满意", "不满意"],
+    ["2", "2024/11/03 12:05:30", "95秒", "微信", "N/A", "36.112.10.2(山东-济南)", "教师", "不了解", "满意"],
+]
+
+
+def _survey_open(m: Matrix, scope: str, role: str):
+    m.set_survey(scope, status="draft")  # an open survey answers "unchanged" and changes nothing
+    return None, {}, None
+
+
+def _survey_close(m: Matrix, scope: str, role: str):
+    m.set_survey(scope, status="open")
+    return None, {}, None
+
+
+def _survey_apply(m: Matrix, scope: str, role: str):
+    m.set_county_year(m.ids[scope]["county"], "draft")  # an approved county-year is locked
+    return None, {"result_id": m.ids[scope]["result"]}, None
+
+
+def _survey_import(m: Matrix, scope: str, role: str):
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(SURVEY_EXPORT)
+    return None, {}, {"export": ("答卷.csv", buffer.getvalue().encode("utf-8"), "text/csv"),
+                      "mapping": ("对应.yaml", SURVEY_MAPPING.encode("utf-8"), "application/x-yaml")}
+
+
+def _survey_start(m: Matrix, scope: str, role: str):
+    return None, {"code": m.survey_code(scope)}, None
+
+
+def _survey_save(m: Matrix, scope: str, role: str):
+    hidden, answers = m.survey_response(scope)
+    return None, hidden | dict(list(answers.items())[:2]), None
+
+
+def _survey_submit(m: Matrix, scope: str, role: str):
+    hidden, answers = m.survey_response(scope)
+    return None, hidden | answers | {"confirm": "1"}, None
+
+
 PLAN = {"year": str(YEAR), "mode": "both", "budget": "", "budget_kind": "per_year", "years": "1"}
 OWN_SCHOOL = allow(*READ, "school")  # a school's own filler reads it as the county's readers do
 MANAGE_OWN = allow(*MANAGE)
@@ -559,6 +689,26 @@ PAGES = [
     post("/notifications/subscriptions", allow(*READ), form=_subscribe),
     post("/notifications/subscriptions/{subscription_id}/{action}", EVERYONE,
          allow(refused=NOT_FOUND), form=_pause),
+    # the social recognition survey: the county's surveys (read as the county, acted on by its managers)
+    get("/counties/{code}/surveys", allow(*READ), url="/counties/{county}/surveys"),
+    post("/counties/{code}/surveys", MANAGE_OWN, url="/counties/{county}/surveys",
+         form=data(year=str(YEAR), title="矩阵新调查")),
+    get("/surveys/{survey_id}", allow(*READ), url="/surveys/{survey}"),
+    post("/surveys/{survey_id}/open", MANAGE_OWN, url="/surveys/{survey}/open", form=_survey_open),
+    post("/surveys/{survey_id}/close", MANAGE_OWN, url="/surveys/{survey}/close", form=_survey_close),
+    post("/surveys/{survey_id}/score", MANAGE_OWN, url="/surveys/{survey}/score", form=data()),
+    post("/surveys/{survey_id}/apply", MANAGE_OWN, url="/surveys/{survey}/apply", form=_survey_apply),
+    post("/surveys/{survey_id}/codes", MANAGE_OWN, url="/surveys/{survey}/codes",
+         form=data(base_url=SURVEY_BASE, format="xlsx", extra="1")),  # every quota has its codes: one more each
+    post("/surveys/{survey_id}/import", MANAGE_OWN, url="/surveys/{survey}/import", form=_survey_import),
+    get("/surveys/{survey_id}/responses.{fmt}", allow(*READ), url="/surveys/{survey}/responses.csv"),
+    get("/surveys/{survey_id}/plan.{fmt}", allow(*READ), url="/surveys/{survey}/plan.xlsx"),
+    # the public survey page: no login, reached by the survey's public key (no county scope)
+    get("/s/{key}", PUBLIC, None),
+    post("/s/{key}/start", PUBLIC, None, form=_survey_start),
+    post("/s/{key}/save", PUBLIC, None, form=_survey_save),
+    post("/s/{key}/submit", PUBLIC, None, form=_survey_submit),
+    get("/s/{key}/thanks", PUBLIC, None),
 ]
 PAGE_BY_NAME = {p.name: p for p in PAGES}
 
