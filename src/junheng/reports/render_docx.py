@@ -25,6 +25,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from junheng.wordfiles import LATIN_FONT, set_fonts
 from junheng import __version__
 from junheng.reports.document import (
     Cell,
@@ -42,7 +43,6 @@ BODY_FONT = "仿宋"
 TABLE_FONT = "宋体"
 TITLE_FONT = "宋体"
 HEADING_FONTS = {1: "黑体", 2: "楷体", 3: "仿宋", 4: "仿宋"}
-LATIN_FONT = "Times New Roman"
 
 BODY_SIZE = Pt(16)  # 三号
 TITLE_SIZE = Pt(22)  # 二号
@@ -64,21 +64,6 @@ ALIGN = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER, "
 
 # ---------------------------------------------------------------------------------------------
 # Low-level XML helpers
-
-
-def set_fonts(element, east_asia: str, latin: str = LATIN_FONT) -> None:
-    """Name the fonts of a style's or run's rPr; theme fonts are removed (they would win)."""
-    rpr = element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
-    for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(attribute), None)
-    fonts.set(qn("w:ascii"), latin)
-    fonts.set(qn("w:hAnsi"), latin)
-    fonts.set(qn("w:cs"), latin)
-    fonts.set(qn("w:eastAsia"), east_asia)
 
 
 def set_language(element) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from junheng.errors import JunhengError
+from junheng.wordfiles import set_fonts
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 characters: no 0, O, 1, I, L
 CODE_LENGTH = 8  # 31^8 ≈ 8.5 × 10^11 codes; with the page's rate limits a guess is hopeless
@@ -138,6 +139,9 @@ CODES_PER_ROW = 2
 ROWS_PER_PAGE = 4  # 8 cut-out cards per A4 page, each with its QR image
 
 
+CODE_SHEET_FONT = "Noto Sans CJK SC"  # the codes sheets' Chinese (the reports use their own fonts)
+
+
 def _docx_bytes(title: str, survey_link: str, sections: list[SheetSection]) -> bytes:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
@@ -149,7 +153,7 @@ def _docx_bytes(title: str, survey_link: str, sections: list[SheetSection]) -> b
         section_format.left_margin = section_format.right_margin = Cm(1.5)
     doc.styles["Normal"].font.size = Pt(10.5)
     for name in ("Normal", "Heading 1", "Heading 2"):
-        _chinese_font(doc.styles[name].element)
+        set_fonts(doc.styles[name].element, CODE_SHEET_FONT)
 
     # the poster: the survey's link as one large QR code, for a notice board or a parents' group
     heading = doc.add_heading(title, level=1)
@@ -198,16 +202,3 @@ def _docx_bytes(title: str, survey_link: str, sections: list[SheetSection]) -> b
     return out.getvalue()
 
 
-def _chinese_font(element, east_asia: str = "Noto Sans CJK SC") -> None:
-    """A style's fonts named (theme fonts removed: they would win), so Chinese prints in a CJK font."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    rpr = element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
-    for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(attribute), None)
-    fonts.set(qn("w:eastAsia"), east_asia)

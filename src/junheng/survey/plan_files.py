@@ -11,14 +11,14 @@ Every text cell of the workbook is stored as text (junheng.spreadsheets): a scho
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import io
+from collections.abc import Callable
 
 from junheng.data.catalog import catalog
 from junheng.schoolyear import label as school_year_label
 from junheng.survey.groups import group_label
 from junheng.survey.sampling import COUNTY_GROUPS, LOCALE_LABELS, SCHOOL_GROUPS, SamplingPlan, SchoolQuota
+from junheng.wordfiles import set_fonts
 
 BASIS_LABELS = {"population": "按常住人口的城乡比例", "students": "按在校生的城乡分布(未给出常住人口城乡比例)"}
 # what each school group is asked to do, on the school's page
@@ -162,7 +162,6 @@ def plan_xlsx(plan: SamplingPlan) -> bytes:
 BODY_FONT = "仿宋"
 TABLE_FONT = "宋体"
 TITLE_FONT = "黑体"
-LATIN_FONT = "Times New Roman"
 
 
 def plan_docx(plan: SamplingPlan) -> bytes:
@@ -178,21 +177,9 @@ def plan_docx(plan: SamplingPlan) -> bytes:
 
     document = Document()
 
-    def fonts(element, east_asia: str) -> None:
-        rpr = element.get_or_add_rPr()
-        found = rpr.find(qn("w:rFonts"))
-        if found is None:
-            found = OxmlElement("w:rFonts")
-            rpr.insert(0, found)
-        for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-            found.attrib.pop(qn(attribute), None)
-        for attribute in ("w:ascii", "w:hAnsi", "w:cs"):
-            found.set(qn(attribute), LATIN_FONT)
-        found.set(qn("w:eastAsia"), east_asia)
-
     normal = document.styles["Normal"]
     normal.font.size = Pt(12)
-    fonts(normal.element, BODY_FONT)
+    set_fonts(normal.element, BODY_FONT)
     normal.paragraph_format.space_after = Pt(3)
     normal.paragraph_format.line_spacing = 1.15
 
@@ -208,7 +195,7 @@ def plan_docx(plan: SamplingPlan) -> bytes:
         run = paragraph.add_run(text)
         run.bold = True
         run.font.size = Pt(size)
-        fonts(run._element, TITLE_FONT)
+        set_fonts(run._element, TITLE_FONT)
 
     def heading(text: str) -> None:
         paragraph = document.add_paragraph()
@@ -216,7 +203,7 @@ def plan_docx(plan: SamplingPlan) -> bytes:
         paragraph.paragraph_format.keep_with_next = True
         run = paragraph.add_run(text)
         run.bold = True
-        fonts(run._element, TITLE_FONT)
+        set_fonts(run._element, TITLE_FONT)
 
     def text(value: str, size: float | None = None) -> None:
         paragraph = document.add_paragraph()
@@ -247,7 +234,7 @@ def plan_docx(plan: SamplingPlan) -> bytes:
                 run = paragraph.add_run("" if value is None else str(value))
                 run.font.size = Pt(10.5)
                 run.bold = r == 0
-                fonts(run._element, TABLE_FONT)
+                set_fonts(run._element, TABLE_FONT)
         document.add_paragraph().paragraph_format.space_after = Pt(0)
 
     page(document.sections[0])
