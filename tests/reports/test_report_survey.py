@@ -257,3 +257,11 @@ def test_without_exclusions_the_section_says_none_were_removed():
     doc = build_county_report(surveyed_result(), with_charts=False, survey=evidence(excluded=[]))
     assert "没有答卷被剔除" in doc.text() and doc.table_of("survey_exclusions") is None
 
+
+
+def test_a_rate_just_below_the_threshold_is_not_rounded_up_to_it():
+    close = rate(0.84996, 0.83, 0.87, 612, 7010)
+    doc = build_county_report(surveyed_result(84.996), with_charts=False, survey=evidence(overall=close))
+    text = section_text(doc.text())
+    assert "全县总体社会认可度为84.996%" in text and "未达到标准" in text
+    assert "85.0%(" not in text

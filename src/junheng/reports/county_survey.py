@@ -70,8 +70,15 @@ def item_source(item: ItemResult) -> ValueSource | None:
     return next(iter(item.sources.values()), None)
 
 
-def _pct(rate: float | None) -> str:
-    return words.percent(rate, 1)
+def _pct(rate: float | None, bound: float | None = None) -> str:
+    """A rate with one decimal; beside the standard's bound, with as many more (up to four) as it
+    takes for the rounded figure to stay on its side of the bound (84.96% is not shown as 85.0%
+    next to 未达到标准)."""
+    digits = 1
+    if rate is not None and bound is not None:
+        while digits < 4 and (round(rate * 100, digits) >= bound * 100) != (rate >= bound):
+            digits += 1
+    return words.percent(rate, digits)
 
 
 def _interval(rate: dict[str, Any]) -> str:
@@ -277,7 +284,7 @@ def overall_paragraph(evidence: SurveyEvidence, item: ItemResult) -> tuple[Run, 
     confidence = evidence.score.get("confidence") or 0.95
     rate = overall.get("rate")
     requirement, bound = _threshold(item)
-    text = f"全县总体社会认可度为{_pct(rate)}"
+    text = f"全县总体社会认可度为{_pct(rate, bound)}"
     low, high = overall.get("ci_low"), overall.get("ci_high")
     has_interval = words.is_number(low) and words.is_number(high)
     if has_interval:
@@ -296,7 +303,7 @@ def overall_paragraph(evidence: SurveyEvidence, item: ItemResult) -> tuple[Run, 
         else:
             after += ("置信区间跨越标准值,与标准值的差别在抽样误差范围之内,督导评估的抽样调查可能得出不同结论,"
                       "须重点关注。")
-    weak = [f"{label}({_pct(g.get('rate'))})" for label, g in group_rows(evidence.score)
+    weak = [f"{label}({_pct(g.get('rate'), bound)})" for label, g in group_rows(evidence.score)
             if bound is not None and words.is_number(g.get("rate")) and g["rate"] < bound]
     if weak:
         after += f"认可度低于标准值的调查对象:{'、'.join(weak)}。"
