@@ -22,6 +22,7 @@ from junheng.cli import (
     monitor,
     notify,
     planning,
+    quality,
     reports,
     standards,
     survey,
@@ -46,7 +47,7 @@ app = ChineseTyper(
     pretty_exceptions_enable=False,
 )
 # The help lists commands in this order: the top-level families, then the groups.
-for family in (datasets, workspace, monitor, reports, planning):
+for family in (datasets, workspace, monitor, reports, planning, quality):
     app.add_typer(family.commands)  # no name: their commands are junheng's own
 for name, module in (("standards", standards), ("users", users), ("tokens", tokens), ("uploads", uploads),
                      ("tasks", tasks), ("notify", notify), ("survey", survey)):

@@ -120,10 +120,59 @@ class TeacherCertificationRule(_Strict):
     fallback_field: str | None = None
 
 
+# How the 校际差异率 is computed from student scores: the method names junheng.quality.icc's
+# registry knows (name → function there; a test ties the two lists), each with its Chinese name.
+DIFFERENCE_RATE_METHODS = {
+    "icc1_anova": "组内相关系数 ICC(1)(单因素方差分析估计,学校规模不等)",
+}
+
+
+class DifferenceRate(_Strict):
+    """The 校际差异率's method and the confidence of its interval."""
+
+    method: str = "icc1_anova"
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+
+    @model_validator(mode="after")
+    def _known_method(self) -> "DifferenceRate":
+        if self.method not in DIFFERENCE_RATE_METHODS:
+            known = "、".join(f"{k}({v})" for k, v in DIFFERENCE_RATE_METHODS.items())
+            raise ValueError(f"校际差异率的计算方法“{self.method}”无效;可用:{known}")
+        return self
+
+
+COUNTY_LEVEL_METHODS = {
+    "mean_score": "全县平均分所在的水平",
+    "share_of_students": "达到该水平及以上的学生占比不低于 share 的最高水平",
+}
+
+
+class CountyLevel(_Strict):
+    """How the county's level per subject is read from its students' scores: the level of the
+    pooled county mean score (default), or the highest level reached by at least `share` of the
+    students (share of students at that level or above)."""
+
+    method: str = "mean_score"
+    share: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _share_given(self) -> "CountyLevel":
+        if self.method not in COUNTY_LEVEL_METHODS:
+            known = "、".join(f"{k}({v})" for k, v in COUNTY_LEVEL_METHODS.items())
+            raise ValueError(f"县区学业水平的认定方法“{self.method}”无效;可用:{known}")
+        if self.method == "share_of_students" and self.share is None:
+            raise ValueError("method 为 share_of_students 时须给出 share(学生占比,0 到 1 之间)")
+        if self.method == "mean_score" and self.share is not None:
+            raise ValueError("share 只用于 method: share_of_students")
+        return self
+
+
 class QualityMonitoringRule(_Strict):
     kind: Literal["quality_monitoring"]
     min_level: int = Field(ge=1, le=4)
     max_diff_rate: float = Field(gt=0, le=1)
+    difference_rate: DifferenceRate = DifferenceRate()
+    county_level: CountyLevel = CountyLevel()
 
 
 Rule = Annotated[

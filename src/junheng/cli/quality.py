@@ -1,0 +1,129 @@
+"""`junheng quality`: 教育质量监测 from a file of student scores, without a workspace — each county ×
+subject × grade's level (Ⅰ–Ⅳ) and level shares, and its 校际差异率 (ICC(1)) with interval."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+
+from junheng.cli.chinese import ChineseTyper
+from junheng.cli.common import console
+
+commands = ChineseTyper()  # top-level commands: junheng.cli adds them without a group name
+
+
+class QualityFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@commands.command()
+def quality(
+    scores: Path = typer.Argument(..., metavar="SCORES", help="学生成绩文件:.csv、.xlsx 或 .parquet"),
+    cuts: Path = typer.Option(..., "--cuts", help="分数线文件(.csv 或 .yaml):学科、年级、Ⅱ级、Ⅲ级、Ⅳ级"),
+    year: Optional[int] = typer.Option(None, "--year", "-y", help="年度;成绩只有一个年度时可不指定"),
+    standard: Optional[str] = typer.Option(
+        None, "--standard", "-s", help="标准标识或标准文件(校际差异率的计算方法和县区水平的认定方法);缺省为 national-2017"),
+    top: int = typer.Option(5, "--top", min=0, max=50, help="每个学科年级列出对校际差异贡献最大的学校数"),
+    fmt: QualityFormat = typer.Option(QualityFormat.table, "--format", "-f", help="输出格式:table(表格)或 json"),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则打印到屏幕"),
+) -> None:
+    """教育质量监测:各县区、学科、年级的学业水平(Ⅰ–Ⅳ级)及各级占比,校际差异率(ICC)及其置信区间。"""
+    import json
+    import secrets
+
+    from junheng.quality.analysis import QualitySettings, analyse, to_json
+    from junheng.quality.cuts import read_cuts
+    from junheng.quality.scores import read_scores
+    from junheng.standards.loader import DEFAULT_STANDARD, load_standard
+
+    cut_scores = read_cuts(cuts)  # before the scores: a bad cut file costs no import
+    settings = QualitySettings.from_standard(load_standard(standard or DEFAULT_STANDARD), top_schools=top)
+    table = read_scores(scores, key=secrets.token_hex(32))  # pseudonyms mean nothing after this run
+    results = analyse(table, cut_scores, settings=settings, year=year)
+    if fmt is QualityFormat.json:
+        text = json.dumps(to_json(results), ensure_ascii=False, indent=2) + "\n"
+        if out is None:
+            print(text, end="")
+            return
+        _write(out, text)
+    else:
+        if out is None:
+            print_results(console, results, settings)
+            return
+        from io import StringIO
+
+        from rich.console import Console
+
+        buffer = StringIO()
+        print_results(Console(file=buffer, width=160, color_system=None, soft_wrap=True), results, settings)
+        _write(out, buffer.getvalue())
+    console.print(f"已写出:{escape(str(out))}", highlight=False)
+
+
+def _write(out: Path, text: str) -> None:
+    """The whole file or nothing: written beside it, then moved into place."""
+    import os
+
+    from junheng.errors import JunhengError
+
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise JunhengError(f"无法写入输出文件“{out}”({exc.strerror})") from None
+
+
+def _number(value, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _percent(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def print_results(out, results: dict, settings) -> None:
+    """The results as a Chinese table, one row per county × subject × grade, then the notes."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from junheng.quality.levels import LEVEL_NAMES
+    from junheng.standards.model import COUNTY_LEVEL_METHODS, DIFFERENCE_RATE_METHODS
+
+    level = f"{settings.confidence * 100:g}%"
+    how = COUNTY_LEVEL_METHODS[settings.county_level]
+    if settings.county_level == "share_of_students":
+        how = how.replace("share", f"{settings.level_share * 100:g}%")
+    out.print(Text("教育质量监测:学业水平与校际差异率", style="bold"))
+    out.print(Text(f"校际差异率:{DIFFERENCE_RATE_METHODS[settings.method]};负值照实列出,与标准比较时按 0 计。"))
+    out.print(Text(f"县区学业水平:{how}。"))
+    table = Table(title_justify="left")
+    for name, justify in (("县区", "left"), ("学科", "left"), ("年级", "right"), ("学生数", "right"),
+                          ("学校数", "right"), ("平均分", "right"), ("水平", "center"),
+                          ("Ⅰ/Ⅱ/Ⅲ/Ⅳ级占比", "right"), ("校际差异率", "right"), (f"{level} 置信区间", "right")):
+        table.add_column(name, justify=justify, overflow="fold")  # a narrow terminal wraps, never cuts
+    notes = []
+    for result in results.values():
+        ci = "—" if result.icc_ci is None else f"{_number(result.icc_ci[0])} 至 {_number(result.icc_ci[1])}"
+        shares = "/".join(f"{result.level_shares[f'level_{lv}'] * 100:.0f}" for lv in (1, 2, 3, 4)) + "%"
+        table.add_row(Text(result.county_code), Text(result.subject), str(result.grade), f"{result.students:,}",
+                      f"{result.schools:,}", _number(result.mean, 1), f"{LEVEL_NAMES[result.level]}级", shares,
+                      _number(result.icc), ci)
+        where = f"{result.county_code} {result.subject} {result.grade} 年级"
+        if result.reason:
+            notes.append(f"{where}:{result.reason}")
+        if result.between_variance is not None:
+            note = f"{where}:校间方差 {_number(result.between_variance, 2)},校内方差 {_number(result.within_variance, 2)}"
+            if result.top_schools:
+                note += ";对校际差异贡献最大的学校:" + "、".join(
+                    f"{s.school_id}({_percent(s.share)})" for s in result.top_schools)
+            notes.append(note)
+    out.print(table)
+    for note in notes:
+        out.print(Text(note))
