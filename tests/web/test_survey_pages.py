@@ -243,6 +243,8 @@ def test_create_open_collect_compute_apply_and_the_evaluation_names_the_survey(w
     listing = page_json(client, f"/counties/{COUNTY}/surveys")
     assert listing["surveys"][0]["standing"]["state"] == "current"
     assert "是(当前取值来自本调查)" in plain(client.get(f"/counties/{COUNTY}/surveys").text)
+    page = client.get(f"/surveys/{survey_id}").text  # the applied result offers no second apply
+    assert 'id="apply-current"' in page and 'id="apply-form"' not in page
 
     # the anonymised response table
     table = client.get(f"/surveys/{survey_id}/responses.csv")
