@@ -53,6 +53,18 @@ templates.env.filters["enum_label"] = lambda value, field, table=None: catalog()
 templates.env.filters["standard_name"] = _standard_name
 
 
+def _has_survey_area(request: Request, county) -> bool:
+    """Whether the county's standard has the area a survey feeds (the page then links the surveys)."""
+    from junheng.standards.loader import StandardError
+    from junheng.survey.results import SURVEY_AREA
+
+    try:
+        std = find_standard_by_id(county.standard or DEFAULT_STANDARD, [standards_folder(request)])
+    except (StandardError, OSError):
+        return True  # an unreadable standard hides nothing the county may need
+    return std.has_area(SURVEY_AREA)
+
+
 def standards_folder(request: Request) -> Path:
     """The workspace's own standard files (`<workspace>/standards/*.yaml`), shown beside the catalogue's."""
     return Path(request.app.state.settings.folder) / "standards"
@@ -187,7 +199,8 @@ def county_dashboard(code: str, request: Request, year: Year | None = None,
                "can_manage": viewer.access.can_manage_county(county), "areas": [], "item_areas": [], "r_ids": [],
                "statuses": {(r.school_id, r.year): r.status for r in years_rows},
                "complete_years": set(progress.complete_years),
-               "in_progress": [p for p in progress_rows(progress, code) if p["year"] != shown_year or result is None]}
+               "in_progress": [p for p in progress_rows(progress, code) if p["year"] != shown_year or result is None],
+               "surveyed": _has_survey_area(request, county)}
     if result is not None:
         folders = [standards_folder(request)]
         names = _r_names(result, folders)
