@@ -139,3 +139,14 @@ def test_counties_only_named_in_schools_become_county_nodes(database):
         repo.import_dataset(s, builders.dataset(), user=None, via="cli")
         node = s.scalars(select(OrgNode).where(OrgNode.kind == "county")).one()
         assert node.code == builders.COUNTY and node.name == "测试县"
+
+
+def test_the_inputs_version_ignores_empty_new_fields_but_not_a_value_moved_between_fields():
+    dataset = builders.dataset()
+    before = repo.inputs_version(dataset, builders.COUNTY, builders.YEAR)
+    dataset.county_year["a_field_added_to_the_format"] = None  # empty everywhere until entered
+    assert repo.inputs_version(dataset, builders.COUNTY, builders.YEAR) == before
+    one = builders.dataset(county_years=[builders.county_year(hs_quota_ratio=None, migrant_public_ratio=55.0)])
+    other = builders.dataset(county_years=[builders.county_year(hs_quota_ratio=55.0, migrant_public_ratio=None)])
+    assert repo.inputs_version(one, builders.COUNTY, builders.YEAR) != repo.inputs_version(other, builders.COUNTY,
+                                                                                            builders.YEAR)

@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 FieldType = Literal[
     "text", "count", "number", "percent", "rate01", "bool", "year", "enum", "level",
@@ -94,6 +94,39 @@ class SchoolTypeSpec(_Frozen):
     segments: tuple[str, ...]
 
 
+class Terms(_Frozen):
+    """A sum of fields: Σplus − Σminus (a plain list in the file is `plus` alone)."""
+
+    plus: tuple[str, ...]
+    minus: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.plus + self.minus
+
+
+class Derivation(_Frozen):
+    """A county_year percent field computed from counts of the same row (format.yaml `derived`;
+    applied by junheng.engine.derived): target = scale × numerator ÷ denominator."""
+
+    target: str
+    basis: str  # what it is computed from, completing 由…计算 (学籍人数)
+    numerator: Terms
+    denominator: Terms
+    scale: float = 100.0
+    tolerance: float = 0.05  # percentage points: a typed value further off is flagged
+    terms: dict[str, str] = {}  # short names of the inputs in the formula (the field label otherwise)
+
+    @field_validator("numerator", "denominator", mode="before")
+    @classmethod
+    def _plain_list(cls, value):
+        return {"plus": value} if isinstance(value, (list, tuple)) else value
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.numerator.fields + self.denominator.fields))
+
+
 TEXT_TYPES = ("text", "school_ref", "county_ref")
 LABEL_ORDER = ("school_year", "county_year", "schools", "quality", "counties")  # where an unqualified key is looked up
 
@@ -103,6 +136,23 @@ class Catalog(_Frozen):
     segments: dict[str, str]
     text_max_length: int
     tables: dict[str, TableSpec]
+    derived: dict[str, Derivation] = {}  # county_year target field → its derivation from counts
+
+    @model_validator(mode="after")
+    def _derivations_fit(self) -> "Catalog":
+        table = self.tables.get("county_year")
+        for target, d in self.derived.items():
+            keys = table.keys if table is not None else []
+            if target != d.target or target not in keys or table.field(target).type != "percent":
+                raise ValueError(f"derived.{target}: the target must be a county_year percent field")
+            if not d.numerator.plus or not d.denominator.plus or d.scale <= 0 or d.tolerance < 0:
+                raise ValueError(f"derived.{target}: needs numerator and denominator terms, scale > 0, tolerance >= 0")
+            for key in d.inputs:
+                if key == target or key not in keys or table.field(key).type != "count":
+                    raise ValueError(f"derived.{target}: input {key} must be another county_year count field")
+            if extra := set(d.terms) - set(d.inputs):
+                raise ValueError(f"derived.{target}: terms names fields that are no inputs: {sorted(extra)}")
+        return self
 
     def table(self, name: str) -> TableSpec:
         return self.tables[name]
@@ -171,5 +221,6 @@ def catalog() -> Catalog:
                                       "fields": tuple(bounded(f) for f in spec["fields"])})
         for name, spec in raw["tables"].items()
     }
+    derived = {target: {"target": target, **spec} for target, spec in (raw.get("derived") or {}).items()}
     return Catalog(school_types=raw["school_types"], segments=raw["segments"], text_max_length=longest,
-                   tables=tables)
+                   tables=tables, derived=derived)

@@ -16,6 +16,7 @@ from junheng.data.dataset import Dataset
 from junheng.engine.assemble import CountyFrames, assemble
 from junheng.engine.backend import register
 from junheng.engine.coverage import coverage_of
+from junheng.engine.derived import Derived, apply_derivations
 from junheng.engine.resources import compute_resources
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
@@ -83,6 +84,8 @@ def evaluate_dataset(
 ) -> list[EvaluationResult]:
     """Evaluate every selected county-year; each under its own standard unless one is given."""
     pairs = select_pairs(dataset, county, year)
+    derived = apply_derivations(dataset)  # Q1, Q2 from counts (format.yaml `derived`), once per call
+    dataset = derived.dataset
     by_standard: dict[str, list[tuple[str, int]]] = defaultdict(list)
     fixed = standard if isinstance(standard, Standard) else None
     for pair in pairs:
@@ -92,7 +95,7 @@ def evaluate_dataset(
     results: dict[tuple[str, int], EvaluationResult] = {}
     for standard_id, group in by_standard.items():
         std = fixed or load_standard(standard_id)
-        results.update(_evaluate_group(dataset, std, group, backend, on_progress))
+        results.update(_evaluate_group(dataset, std, group, backend, on_progress, derived))
     return [results[p] for p in pairs]
 
 
@@ -111,8 +114,9 @@ def _county_checks(tables, std: Standard):
 
 
 def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, int]],
-                    backend, on_progress) -> dict[tuple[str, int], EvaluationResult]:
+                    backend, on_progress, derived: Derived | None = None) -> dict[tuple[str, int], EvaluationResult]:
     pairs = list(pairs)
+    read = std.fields_read()["county_year"]
     sub = _restrict(dataset, {c for c, _ in pairs}, {y for _, y in pairs})
     tables = register(sub, backend)
     resources = compute_resources(sub, std, tables)
@@ -147,7 +151,8 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
         out[pair] = assemble(
             std, frames, county_name=dataset.county_name(pair[0]), coverage=coverage,
             basic_balance_year=int(basic) if basic is not None else None,
-            synthetic=dataset.synthetic, source=dataset.source, warnings=list(dataset.warnings),
+            synthetic=dataset.synthetic, source=dataset.source,
+            warnings=list(dataset.warnings) + (derived.warnings(pair, read) if derived else []),
         )
         if on_progress:
             on_progress(1)

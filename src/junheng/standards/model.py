@@ -18,6 +18,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from junheng.data.catalog import catalog
+
 Area = Literal["resource_allocation", "government_guarantee", "education_quality", "social_recognition"]
 AREAS: tuple[Area, ...] = ("resource_allocation", "government_guarantee", "education_quality", "social_recognition")
 AREA_LABELS = {
@@ -360,6 +362,9 @@ class Standard(_Strict):
                 out["quality"] |= {"subject", "level", "inter_school_diff_rate"}
         out["county_year"] |= set(self.veto)
         out["county_year"] |= {r.field for r in self.reported.values()}
+        for target, derivation in catalog().derived.items():
+            if target in out["county_year"]:  # the counts a rate it reads can be computed from
+                out["county_year"] |= set(derivation.inputs)
         return out
 
     def enabled_allowances(self, kind: str | None = None) -> dict[str, Allowance]:

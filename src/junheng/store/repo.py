@@ -298,6 +298,14 @@ def _year_value(value) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _canonical(frame: pd.DataFrame) -> dict:
+    """A table as plain data for fingerprinting: sorted rows, named columns, and without the columns
+    that hold no value at all (a field added to the format, empty until someone enters it, changes
+    no stored run's version)."""
+    frame = frame.sort_values(list(frame.columns[:2])).dropna(axis=1, how="all").astype(object)
+    return {"columns": list(frame.columns), "rows": frame.where(frame.notna(), None).values.tolist()}
+
+
 def inputs_version(dataset: Dataset, county_code: str, year: int) -> str:
     """A fingerprint of exactly the inputs an evaluation of this county-year reads, and of the
     roster it is judged against."""
@@ -311,8 +319,7 @@ def inputs_version(dataset: Dataset, county_code: str, year: int) -> str:
         "quality": dataset.quality[(dataset.quality["county_code"] == county_code) & (dataset.quality["year"] == year)],
         "counties": dataset.counties[dataset.counties["county_code"] == county_code],
     }
-    canonical = {k: v.sort_values(list(v.columns[:2])).astype(object).where(v.notna(), None).values.tolist()
-                 for k, v in parts.items()}
+    canonical = {k: _canonical(v) for k, v in parts.items()}
     coverage = dataset.coverage.get((county_code, year))
     if coverage is not None:
         canonical["coverage"] = coverage.model_dump(mode="json")

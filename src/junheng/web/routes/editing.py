@@ -122,7 +122,8 @@ OTHER_GROUP = ("other", "其他")
 
 COUNTY_YEAR_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("quality", "教育质量", ("junior_consolidation_rate", "disabled_enrollment_rate", "informatization",
-                             "teachers_ict_proficient", "curriculum_complete", "no_excess_burden")),
+                             "teachers_ict_proficient", "curriculum_complete", "no_excess_burden",
+                             "cohort_", "disabled_")),  # the counts Q1 and Q2 can be computed from
     ("recognition", "社会认可度", ("social_recognition_rate",)),
     ("veto", "一票否决事项(发生时选“是”)", ("veto_",)),
 ]
