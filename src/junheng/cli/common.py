@@ -69,3 +69,43 @@ def beijing(iso: str) -> str:
     when = datetime.fromisoformat(iso)
     when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
     return when.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+
+
+def write_output(out: Path, text: str) -> None:
+    """The whole file or nothing: written beside it, then moved into place; a Chinese error when
+    it cannot be written."""
+    import os
+
+    from junheng.errors import JunhengError
+
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise JunhengError(f"无法写入输出文件“{out}”({exc.strerror})") from None
+
+
+def emit(out: Optional[Path], *, data=None, render=None, width: int = 160) -> None:
+    """A command's result: `data` as JSON, or the tables `render(console)` prints, to the screen or
+    (plain text, no colours) to the file `out`."""
+    import json
+    from io import StringIO
+
+    from rich.markup import escape
+
+    if data is not None:
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        if out is None:
+            print(text, end="")
+            return
+        write_output(out, text)
+    else:
+        if out is None:
+            render(console)
+            return
+        buffer = StringIO()
+        render(Console(file=buffer, width=width, color_system=None, soft_wrap=True))
+        write_output(out, buffer.getvalue())
+    console.print(f"已写出:{escape(str(out))}", highlight=False)

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 
 from junheng.cli.chinese import ChineseTyper
-from junheng.cli.common import console
+from junheng.cli.common import emit
 
 commands = ChineseTyper()  # top-level commands: junheng.cli adds them without a group name
 
@@ -33,7 +32,6 @@ def quality(
     out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则打印到屏幕"),
 ) -> None:
     """教育质量监测:各县区、学科、年级的学业水平(Ⅰ–Ⅳ级)及各级占比,校际差异率(ICC)及其置信区间。"""
-    import json
     import secrets
 
     from junheng.quality.analysis import QualitySettings, analyse, to_json
@@ -46,38 +44,9 @@ def quality(
     table = read_scores(scores, key=secrets.token_hex(32))  # pseudonyms mean nothing after this run
     results = analyse(table, cut_scores, settings=settings, year=year)
     if fmt is QualityFormat.json:
-        text = json.dumps(to_json(results), ensure_ascii=False, indent=2) + "\n"
-        if out is None:
-            print(text, end="")
-            return
-        _write(out, text)
+        emit(out, data=to_json(results))
     else:
-        if out is None:
-            print_results(console, results, settings)
-            return
-        from io import StringIO
-
-        from rich.console import Console
-
-        buffer = StringIO()
-        print_results(Console(file=buffer, width=160, color_system=None, soft_wrap=True), results, settings)
-        _write(out, buffer.getvalue())
-    console.print(f"已写出:{escape(str(out))}", highlight=False)
-
-
-def _write(out: Path, text: str) -> None:
-    """The whole file or nothing: written beside it, then moved into place."""
-    import os
-
-    from junheng.errors import JunhengError
-
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise JunhengError(f"无法写入输出文件“{out}”({exc.strerror})") from None
+        emit(out, render=lambda to: print_results(to, results, settings))
 
 
 def _number(value, digits: int = 3) -> str:

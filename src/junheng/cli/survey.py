@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from junheng.cli.chinese import ChineseTyper
-from junheng.cli.common import USER_OPTION, WORKSPACE_OPTION, console
+from junheng.cli.common import USER_OPTION, WORKSPACE_OPTION, console, emit
 
 group = ChineseTyper(help="社会认可度问卷调查:问卷、抽样方案、导入问卷星数据、计算认可度。", no_args_is_help=True)
 
@@ -48,8 +48,6 @@ def survey_score(
     out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则打印到屏幕"),
 ) -> None:
     """从问卷星导出的答卷计算社会认可度:质量检查、总体与各类人员、各题的认可度及置信区间。"""
-    import json
-
     from junheng.survey.checks import exclusions
     from junheng.survey.exports import load_mapping, read_export, score_report
     from junheng.survey.privacy import run_key
@@ -62,32 +60,9 @@ def survey_score(
     result = imported.score(survey_settings, found)
     report = score_report(imported, result, found)
     if fmt is ScoreFormat.json:
-        text = json.dumps(report, ensure_ascii=False, indent=2)
-        if out is None:
-            print(text)
-            return
-        _write(out, text + "\n")
+        emit(out, data=report)
     else:
-        if out is None:
-            _print_score(console, report)
-            return
-        from io import StringIO
-
-        from rich.console import Console
-
-        buffer = StringIO()
-        _print_score(Console(file=buffer, width=140, color_system=None, soft_wrap=True), report)
-        _write(out, buffer.getvalue())
-    console.print(f"已写出:{escape(str(out))}", highlight=False)
-
-
-def _write(out: Path, text: str) -> None:
-    from junheng.errors import JunhengError
-
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise JunhengError(f"无法写入输出文件“{out}”({exc.strerror})") from None
+        emit(out, render=lambda to: _print_score(to, report), width=140)
 
 
 def _percent(value) -> str:
@@ -518,8 +493,6 @@ def survey_result(
     user: Optional[str] = USER_OPTION,
 ) -> None:
     """计算调查的结果(网页答卷和导入的答卷):质量检查,总体、各类人员、各题、各学校的认可度及置信区间;加 --apply 作为评估所用的社会认可度。"""
-    import json
-
     from junheng.schoolyear import label as school_year_label
     from junheng.services import open_database
     from junheng.survey import collection, service
@@ -540,23 +513,9 @@ def survey_result(
         county = collection.county_of(session, survey)
         where = f"{county.name}({county.code}){school_year_label(survey.year)}"
     if fmt is ResultFormat.json:
-        text = json.dumps(data, ensure_ascii=False, indent=2)
-        if out is None:
-            print(text)
-            return
-        _write(out, text + "\n")
+        emit(out, data=data)
     else:
-        if out is None:
-            _print_result(console, summary, where)
-            return
-        from io import StringIO
-
-        from rich.console import Console
-
-        buffer = StringIO()
-        _print_result(Console(file=buffer, width=160, color_system=None, soft_wrap=True), summary, where)
-        _write(out, buffer.getvalue())
-    console.print(f"已写出:{escape(str(out))}", highlight=False)
+        emit(out, render=lambda to: _print_result(to, summary, where))
 
 
 def _print_result(out, summary: dict, where: str) -> None:
