@@ -55,14 +55,11 @@ templates.env.filters["standard_name"] = _standard_name
 
 def _has_survey_area(request: Request, county) -> bool:
     """Whether the county's standard has the area a survey feeds (the page then links the surveys)."""
-    from junheng.standards.loader import StandardError
     from junheng.survey.results import SURVEY_AREA
+    from junheng.web.routes.editing import county_standard  # (editing imports this module)
 
-    try:
-        std = find_standard_by_id(county.standard or DEFAULT_STANDARD, [standards_folder(request)])
-    except (StandardError, OSError):
-        return True  # an unreadable standard hides nothing the county may need
-    return std.has_area(SURVEY_AREA)
+    std = county_standard(request, county)
+    return std is None or std.has_area(SURVEY_AREA)  # an unreadable standard hides nothing
 
 
 def standards_folder(request: Request) -> Path:
