@@ -527,7 +527,12 @@ def _quality_item(ind: Indicator, f: CountyFrames, missing: list[MissingInput]) 
     met = not failing
     explanation = (f"监测 {len(checks)} 个学科," + ("全部达到Ⅲ级以上且校际差异率低于 " + num(rule.max_diff_rate) if met
                                                  else "未达标学科:" + "、".join(failing))) + f"。{_verdict_sentence(met)}"
-    return _item(ind, met, explanation, checks=checks)
+    # rows computed from student scores (or typed over them) say so: store.value_sources keys them "quality/<subject>"
+    keys = [f"quality/{r['subject']}" for r in sorted(rows, key=lambda r: r["subject"])]
+    sources = {key: ValueSource(**f.sources[key]) for key in keys if key in f.sources}
+    if sources:
+        explanation += "数据来源:" + ";".join(f"{key.split('/', 1)[1]}:{s.label}" for key, s in sources.items()) + "。"
+    return _item(ind, met, explanation, checks=checks, sources=sources)
 
 
 # ---------------------------------------------------------------- the whole result

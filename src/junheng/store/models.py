@@ -559,3 +559,30 @@ class SurveyResult(Base):
     audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
 
     survey: Mapped[Survey] = relationship()
+
+
+class QualityAnalysis(Base):
+    """One county-year's 教育质量监测 computed from student scores (junheng.quality.workspace):
+    the file it came from, the settings and cut scores used, and the whole result per subject ×
+    grade (levels, shares, ICC with interval, variances, schools, histograms). `applied` maps the
+    quality-row subject labels it wrote (Q9) to the level and rate written; the engine names the
+    analysis as the rows' source while the stored rows still hold those values."""
+
+    __tablename__ = "quality_analyses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    source_name: Mapped[str] = mapped_column(String(255))  # the scores file's name as given (shown, never a path)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)  # score rows of this county in the file
+    standard: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)  # method, confidence, county_level, level_share
+    cuts: Mapped[list] = mapped_column(JSON, default=list)  # [{subject, grade, level_2, level_3, level_4}]
+    results: Mapped[dict] = mapped_column(JSON, default=dict)  # "subject/grade" → result (see quality.workspace)
+    applied: Mapped[dict] = mapped_column(JSON, default=dict)  # quality subject label → {level, inter_school_diff_rate}
+    notes: Mapped[list] = mapped_column(JSON, default=list)  # Chinese sentences: coverage, what was not applied
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    computed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    via: Mapped[str] = mapped_column(String(16), default="cli")
+
+    county: Mapped[OrgNode] = relationship()

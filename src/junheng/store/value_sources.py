@@ -4,6 +4,10 @@ applied it is the latest change of the field; a value typed after it is marked a
 which computed value it replaced). Values never computed carry no source: they are entered data,
 like every other input.
 
+Quality rows computed from student scores (junheng.quality.service) are named likewise, under the
+key "quality/<subject>": the newest analysis of the county-year is their source while the rows
+still hold the values it wrote; a row changed since is marked as typed.
+
 The engine reads the result as Dataset.value_sources (junheng.engine.result.ValueSource).
 """
 
@@ -17,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from junheng.engine.wording import num
 from junheng.schoolyear import LOCAL_TIME
-from junheng.store.models import AuditEntry, OrgNode, Survey, SurveyResult
+from junheng.store.models import AuditEntry, OrgNode, QualityAnalysis, QualityRow, Survey, SurveyResult
 
 VIA_LABELS = {"form": "网页表单", "upload": "文件导入", "api": "接口", "cli": "命令行", "system": "系统"}
 
@@ -72,4 +76,55 @@ def value_sources(session: Session, counties: Iterable[OrgNode]) -> dict[tuple[s
                       "label": f"人工录入({how},{_date(entry.at) if entry else ''});"
                                f"替换了问卷调查“{survey.title}”的结果"}
         out.setdefault((code_of[county_id], year), {})[field] = source
+    for pair, fields in quality_sources(session, code_of).items():
+        out.setdefault(pair, {}).update(fields)
+    return out
+
+
+QUALITY_PREFIX = "quality/"  # value-source keys of quality rows: "quality/数学(八年级)"
+SAME = 1e-12
+
+
+def _quality_label(analysis: QualityAnalysis, entry: dict) -> str:
+    ci = entry.get("icc_ci")
+    confidence = entry.get("confidence", 0.95)
+    interval = f",{confidence:.0%} 置信区间 {num(ci[0])}—{num(ci[1])}" if ci else ""
+    icc = entry.get("icc")
+    rate = f";校际差异率(组内相关系数 ICC(1)){num(icc)}{interval}" if icc is not None else ""
+    return (f"由学生成绩计算(文件“{analysis.source_name}”,{_date(analysis.computed_at)}导入;"
+            f"{entry['students']} 名学生、{entry['schools']} 所学校{rate})")
+
+
+def quality_sources(session: Session, code_of: dict[int, str]) -> dict[tuple[str, int], dict[str, dict]]:
+    """(county_code, year) → {"quality/<subject>" → ValueSource dict} for the quality rows the
+    newest analysis of each county-year wrote."""
+    newest: dict[tuple[int, int], QualityAnalysis] = {}
+    for analysis in session.scalars(select(QualityAnalysis).where(QualityAnalysis.county_id.in_(list(code_of)))
+                                    .order_by(QualityAnalysis.id)):
+        newest[(analysis.county_id, analysis.year)] = analysis
+    out: dict[tuple[str, int], dict[str, dict]] = {}
+    for (county_id, year), analysis in newest.items():
+        rows = {r.subject: r for r in session.scalars(select(QualityRow).where(
+            QualityRow.county_id == county_id, QualityRow.year == year, QualityRow.deleted_at.is_(None)))}
+        by_label = {entry.get("label"): entry for entry in analysis.results.values()}
+        for label, written in analysis.applied.items():
+            row = rows.get(label)
+            if row is None:
+                continue  # deleted since: no value, no source
+            entry = by_label.get(label, {})
+            same = row.level == written["level"] and abs(row.inter_school_diff_rate
+                                                         - written["inter_school_diff_rate"]) <= SAME
+            ref = f"quality-analysis:{analysis.id}"
+            if same:
+                source = {"kind": "computed", "ref": ref, "label": _quality_label(analysis, entry),
+                          "details": {"analysis_id": analysis.id, "students": entry.get("students"),
+                                      "schools": entry.get("schools"), "icc": entry.get("icc"),
+                                      "icc_ci": entry.get("icc_ci"), "method": entry.get("method"),
+                                      "confidence": entry.get("confidence"), "level_method": entry.get("level_method"),
+                                      "source_name": analysis.source_name}}
+            else:
+                source = {"kind": "typed", "ref": ref,
+                          "details": {"replaced_analysis_id": analysis.id, "replaced": written},
+                          "label": f"人工录入;替换了由学生成绩计算的结果(文件“{analysis.source_name}”)"}
+            out.setdefault((code_of[county_id], year), {})[QUALITY_PREFIX + label] = source
     return out
