@@ -92,6 +92,26 @@ def _fill(database: Database, uploads: Path) -> None:
     with database.session() as s:
         services.evaluate_stored(s, COUNTY, YEAR)  # an evaluation run
     _fill_survey(database)
+    _fill_quality(database, uploads)
+
+
+def _fill_quality(database: Database, uploads: Path) -> None:
+    """A quality analysis from student scores (issue 15), through junheng.quality.service, for the
+    next year (the evaluated year is approved, so locked)."""
+    from junheng.quality.service import import_scores
+    from junheng.workspace import Settings
+
+    folder = uploads.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    scores, cuts = folder / "成绩.csv", folder / "分数线.csv"
+    rows = [f"{COUNTY},{school},{YEAR + 1},8,数学,{key},{score}"
+            for school, key, score in (("J1", "a", 50), ("J1", "b", 70), ("J2", "c", 60), ("J2", "d", 90))]
+    scores.write_text("county_code,school_id,year,grade,subject,student_key,score\n" + "\n".join(rows) + "\n",
+                      encoding="utf-8")
+    cuts.write_text("subject,grade,level_2,level_3,level_4\n数学,8,40,60,80\n", encoding="utf-8")
+    settings = Settings(database_url=str(database.engine.url), secret_key="s" * 40, uploads=uploads, root=folder)
+    with database.session() as s:
+        import_scores(s, settings, scores, cuts, user=None, via="cli")
 
 
 def _fill_survey(database: Database) -> None:

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from junheng.cli.chinese import ChineseTyper
-from junheng.cli.common import emit
+from junheng.cli.common import USER_OPTION, WORKSPACE_OPTION, emit, err_console
 
 commands = ChineseTyper()  # top-level commands: junheng.cli adds them without a group name
 
@@ -30,8 +30,12 @@ def quality(
     top: int = typer.Option(5, "--top", min=0, max=50, help="每个学科年级列出对校际差异贡献最大的学校数"),
     fmt: QualityFormat = typer.Option(QualityFormat.table, "--format", "-f", help="输出格式:table(表格)或 json"),
     out: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件;不指定则打印到屏幕"),
+    apply: bool = typer.Option(
+        False, "--apply", help="导入工作区:保存分析结果,写入各县区该年度的质量监测结果(记入审计日志,评估注明来源)"),
+    workspace: Optional[Path] = WORKSPACE_OPTION,
+    user: Optional[str] = USER_OPTION,
 ) -> None:
-    """教育质量监测:各县区、学科、年级的学业水平(Ⅰ–Ⅳ级)及各级占比,校际差异率(ICC)及其置信区间。"""
+    """教育质量监测:各县区、学科、年级的学业水平(Ⅰ–Ⅳ级)及各级占比,校际差异率(ICC)及其置信区间;加 --apply 导入工作区。"""
     import secrets
 
     from junheng.quality.analysis import QualitySettings, analyse, to_json
@@ -40,6 +44,13 @@ def quality(
     from junheng.standards.loader import DEFAULT_STANDARD, load_standard
 
     cut_scores = read_cuts(cuts)  # before the scores: a bad cut file costs no import
+    if apply:
+        if standard is not None:
+            from junheng.quality import QualityError
+
+            raise QualityError("导入工作区时按各县区适用的标准计算,不能再用 --standard 指定标准")
+        _apply(scores, cut_scores, year=year, workspace=workspace, user=user, fmt=fmt, out=out)
+        return
     settings = QualitySettings.from_standard(load_standard(standard or DEFAULT_STANDARD), top_schools=top)
     table = read_scores(scores, key=secrets.token_hex(32))  # pseudonyms mean nothing after this run
     results = analyse(table, cut_scores, settings=settings, year=year)
@@ -47,6 +58,33 @@ def quality(
         emit(out, data=to_json(results))
     else:
         emit(out, render=lambda to: print_results(to, results, settings))
+
+
+def _apply(scores: Path, cuts, *, year, workspace, user, fmt, out) -> None:
+    """The scores into the workspace (junheng.quality.service.import_scores): every county of the
+    file in one transaction, refused whole; `--user` acts with that account's rights."""
+    from junheng.cli.common import user_named
+    from junheng.quality.analysis import QualitySettings, to_json
+    from junheng.quality.service import import_scores
+    from junheng.services import open_database
+    from junheng.store.users import Access
+
+    database, settings = open_database(workspace)
+    with database.session() as session:
+        acting = user_named(session, user) if user else None
+        outcome = import_scores(session, settings, scores, cuts, user=acting, via="cli", year=year,
+                                access=Access.of(session, acting) if acting else None)
+        counties = [(a.county.name, a.county.code) for a in outcome.analyses]
+        shown = QualitySettings(**outcome.analyses[0].settings) if outcome.analyses else QualitySettings()
+    if fmt is QualityFormat.json:
+        emit(out, data=to_json(outcome.results))
+    else:
+        emit(out, render=lambda to: print_results(to, outcome.results, shown))
+    err_console.print(f"已导入工作区:{outcome.year} 年度 {len(counties)} 个县区"
+                      f"({'、'.join(f'{name}({code})' for name, code in counties)}),"
+                      f"质量监测结果变更 {outcome.changes} 项。")
+    for note in outcome.notes:
+        err_console.print(note)
 
 
 def _number(value, digits: int = 3) -> str:

@@ -69,6 +69,7 @@ class ImportOutcome:
     analyses: list[QualityAnalysis] = field(default_factory=list)
     changes: int = 0
     notes: list[str] = field(default_factory=list)
+    results: dict[str, CountySubjectGrade] = field(default_factory=dict)  # as `junheng quality` gives them
 
 
 def _sha256(path: Path) -> str:
@@ -178,7 +179,7 @@ def _analyse_and_store(session: Session, table: "ir.Table", cuts: CutScores, cou
     rows = {str(r.county_code): int(r.n) for r in execute(
         year_table.group_by("county_code").aggregate(n=year_table.count())).itertuples(index=False)}
 
-    outcome = ImportOutcome(year=chosen)
+    outcome = ImportOutcome(year=chosen, results=dict(sorted(results.items())))
     changes: list[repo.Change] = []
     staged: list[tuple[OrgNode, dict, dict, list[str]]] = []
     for code, county in counties.items():
