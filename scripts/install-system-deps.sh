@@ -7,13 +7,14 @@
 #   fonts-noto-cjk            Noto Sans/Serif CJK: Chinese glyphs for the PDF and the charts
 #   fonts-arphic-ukai         AR PL UKai CN: the 楷体 headings of the PDF (reports/assets/fonts.conf)
 #   chromium                  headless browser of the browser tests (Playwright)
+#   openjdk-17-jre-headless   the Java runtime of the Spark backend (pyspark in local mode)
 #
 # Idempotent: packages already installed are skipped, and when nothing is missing it does not
 # touch apt at all. `apt-get update` runs at most once. Needs root (or sudo) on Debian/Ubuntu.
 # Usage: bash scripts/install-system-deps.sh        (JUNHENG_SKIP_SYSTEM_DEPS=1 to skip)
 set -euo pipefail
 
-PACKAGES=(libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai chromium)
+PACKAGES=(libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai chromium openjdk-17-jre-headless)
 
 if [ "${JUNHENG_SKIP_SYSTEM_DEPS:-}" = "1" ]; then
     echo "install-system-deps: skipped (JUNHENG_SKIP_SYSTEM_DEPS=1)"
