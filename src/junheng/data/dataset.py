@@ -120,16 +120,24 @@ class Dataset:
         pairs = joined[["county_code", "year"]].drop_duplicates().sort_values(["county_code", "year"])
         return [(str(c), int(y)) for c, y in pairs.itertuples(index=False)]
 
+    def county_names(self) -> dict[str, str]:
+        """county_code → name: the counties table's first name, else the schools table's."""
+        names: dict[str, str] = {}
+        for frame in (self.schools, self.counties):  # the counties table wins: written last
+            given = frame[["county_code", "county_name"]].dropna().drop_duplicates("county_code", keep="first")
+            names.update(zip(given["county_code"].astype(str), given["county_name"].astype(str)))
+        return names
+
     def county_name(self, county_code: str) -> str:
-        for frame in (self.counties, self.schools):
-            names = frame.loc[frame["county_code"] == county_code, "county_name"].dropna()
-            if len(names):
-                return str(names.iloc[0])
-        return county_code
+        return self.county_names().get(county_code, county_code)
+
+    def county_attributes(self, key: str) -> dict[str, object]:
+        """county_code → the counties table's first non-empty value of `key`."""
+        given = self.counties[["county_code", key]].dropna().drop_duplicates("county_code", keep="first")
+        return dict(zip(given["county_code"].astype(str), given[key]))
 
     def county_attribute(self, county_code: str, key: str):
-        rows = self.counties.loc[self.counties["county_code"] == county_code, key].dropna()
-        return rows.iloc[0] if len(rows) else None
+        return self.county_attributes(key).get(county_code)
 
 
 def catalogue_fields() -> dict[str, list]:

@@ -13,6 +13,7 @@ A school belongs to the roster of year Y when
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -72,21 +73,29 @@ def county_coverage(schools: Iterable[RosterSchool], year: int, *, basis: str, c
 def dataset_coverage(dataset, county_code: str, year: int) -> Coverage:
     """A dataset's coverage: its `schools` table is the roster and every row counts as given
     (a file has no workflow)."""
-    schools = dataset.schools[dataset.schools["county_code"] == county_code]
-    ids = set(schools["school_id"])
+    return dataset_coverages(dataset, [(county_code, year)])[(county_code, year)]
+
+
+def dataset_coverages(dataset, pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Coverage]:
+    """`dataset_coverage` of many county-years, each table grouped once (not filtered per county)."""
+    pairs = list(pairs)
+    counties = {c for c, _ in pairs}
+    schools = dataset.schools[dataset.schools["county_code"].isin(counties)]
     rows: dict[str, dict[int, str]] = {}
-    school_year = dataset.school_year[dataset.school_year["school_id"].isin(ids)]
+    school_year = dataset.school_year[dataset.school_year["school_id"].isin(set(schools["school_id"]))]
     for school_id, y in zip(school_year["school_id"], school_year["year"]):
         rows.setdefault(str(school_id), {})[int(y)] = "approved"
     build = schools["build_year"] if "build_year" in schools.columns else [None] * len(schools)
-    roster = [RosterSchool(school_id=str(sid), school_name=str(name), build_year=_int_or_none(b),
-                           rows=rows.get(str(sid), {}))
-              for sid, name, b in zip(schools["school_id"], schools["school_name"], build)]
-    county_rows = dataset.county_year[(dataset.county_year["county_code"] == county_code)
-                                      & (dataset.county_year["year"] == year)]
-    quality = dataset.quality[(dataset.quality["county_code"] == county_code) & (dataset.quality["year"] == year)]
-    return county_coverage(roster, year, basis="dataset", county_year_status="present" if len(county_rows) else None,
-                           quality_rows=len(quality))
+    roster: dict[str, list[RosterSchool]] = {}
+    for county, sid, name, b in zip(schools["county_code"], schools["school_id"], schools["school_name"], build):
+        roster.setdefault(str(county), []).append(RosterSchool(
+            school_id=str(sid), school_name=str(name), build_year=_int_or_none(b), rows=rows.get(str(sid), {})))
+    county_rows = {(str(c), int(y)) for c, y in zip(dataset.county_year["county_code"], dataset.county_year["year"])}
+    quality = Counter((str(c), int(y)) for c, y in zip(dataset.quality["county_code"], dataset.quality["year"]))
+    return {(c, y): county_coverage(roster.get(c, []), y, basis="dataset",
+                                    county_year_status="present" if (c, y) in county_rows else None,
+                                    quality_rows=quality.get((c, y), 0))
+            for c, y in pairs}
 
 
 def _int_or_none(value) -> int | None:
@@ -96,6 +105,13 @@ def _int_or_none(value) -> int | None:
 def coverage_of(dataset, county_code: str, year: int) -> Coverage:
     """The store's coverage when the dataset came from the store, else the file's own."""
     return dataset.coverage.get((county_code, year)) or dataset_coverage(dataset, county_code, year)
+
+
+def coverages_of(dataset, pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Coverage]:
+    """`coverage_of` of many county-years at once."""
+    pairs = list(pairs)
+    own = dataset_coverages(dataset, [p for p in pairs if not dataset.coverage.get(p)])
+    return {p: dataset.coverage.get(p) or own[p] for p in pairs}
 
 
 def default_year(dataset, county_code: str, years: list[int]) -> int:

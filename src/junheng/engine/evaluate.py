@@ -15,7 +15,7 @@ import pyarrow as pa
 from junheng.data.dataset import Dataset
 from junheng.engine.assemble import CountyFrames, assemble
 from junheng.engine.backend import register
-from junheng.engine.coverage import coverage_of
+from junheng.engine.coverage import coverages_of
 from junheng.engine.derived import Derived, apply_derivations
 from junheng.engine.resources import compute_resources
 from junheng.engine.result import EvaluationResult
@@ -38,11 +38,13 @@ def select_pairs(dataset: Dataset, county: str | None, year: int | None) -> list
     return chosen
 
 
-def standard_for(dataset: Dataset, county: str, override: str | None) -> str:
+def standard_for(dataset: Dataset, county: str, override: str | None, chosen: dict | None = None) -> str:
+    """The standard a county is evaluated under; `chosen`: the counties' `standard` attributes,
+    when the caller asks for many counties (dataset.county_attributes("standard"))."""
     if override:
         return override
-    chosen = dataset.county_attribute(county, "standard")
-    return str(chosen) if chosen else DEFAULT_STANDARD
+    value = (chosen if chosen is not None else dataset.county_attributes("standard")).get(county)
+    return str(value) if value else DEFAULT_STANDARD
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -88,8 +90,9 @@ def evaluate_dataset(
     dataset = derived.dataset
     by_standard: dict[str, list[tuple[str, int]]] = defaultdict(list)
     fixed = standard if isinstance(standard, Standard) else None
+    chosen = None if fixed else dataset.county_attributes("standard")
     for pair in pairs:
-        key = fixed.id if fixed else standard_for(dataset, pair[0], standard)
+        key = fixed.id if fixed else standard_for(dataset, pair[0], standard, chosen)
         by_standard[key].append(pair)
 
     results: dict[tuple[str, int], EvaluationResult] = {}
@@ -136,6 +139,8 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
         (str(r["county_code"]), int(r["year"])): r for r in records(county_rows)}
     county_raw = {(str(r["county_code"]), int(r["year"])): r for r in records(sub.county_year)}
     quality = _groups(dataset.quality)
+    coverages = coverages_of(dataset, pairs)
+    names, basic_years = dataset.county_names(), dataset.county_attributes("basic_balance_year")
 
     out = {}
     for pair in pairs:
@@ -146,10 +151,9 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
             school_year=school_year.get(pair, []), quality=quality.get(pair, []),
             sources=dataset.value_sources.get(pair, {}),
         )
-        basic = dataset.county_attribute(pair[0], "basic_balance_year")
-        coverage = coverage_of(dataset, *pair)
+        basic = basic_years.get(pair[0])
         out[pair] = assemble(
-            std, frames, county_name=dataset.county_name(pair[0]), coverage=coverage,
+            std, frames, county_name=names.get(pair[0], pair[0]), coverage=coverages[pair],
             basic_balance_year=int(basic) if basic is not None else None,
             synthetic=dataset.synthetic, source=dataset.source,
             warnings=list(dataset.warnings) + (derived.warnings(pair, read) if derived else []),
