@@ -29,6 +29,7 @@ from junheng.reports.inputs import Remediation
 from junheng.schoolyear import label as school_year_label
 
 if TYPE_CHECKING:
+    from junheng.reports.county_quality import QualityEvidence
     from junheng.reports.county_survey import SurveyEvidence
 
 ReportFormat = Literal["docx", "pdf", "html", "xlsx"]
@@ -100,16 +101,17 @@ def safe_filename(name: str) -> str:
 
 def county_report(result: EvaluationResult, fmt: str, *, dataset: Dataset | None = None,
                   remediation: Remediation | None = None, issuer: str | None = None,
-                  survey: SurveyEvidence | None = None) -> RenderedReport:
+                  survey: SurveyEvidence | None = None, quality: QualityEvidence | None = None) -> RenderedReport:
     """The self-evaluation report of one county-year. `dataset` (optional) gives 基本情况;
     `remediation` (optional) adds the plan, supervision tasks and warnings to 问题与整改;
     `issuer` (optional) is the body named in the 落款 (default: the county's 人民政府);
-    `survey` (optional) the survey result behind the social recognition figure."""
+    `survey` (optional) the survey result behind the social recognition figure; `quality`
+    (optional) the analysis of student scores behind the quality monitoring figures."""
     from junheng.reports.county import build_county_report
 
     fmt = check_format(fmt)
     document = build_county_report(result, dataset, remediation=remediation, with_charts=fmt != "xlsx",
-                                   issuer=issuer, survey=survey)
+                                   issuer=issuer, survey=survey, quality=quality)
     from junheng.reports.xlsx import is_quality_standard
 
     kind = "优质均衡" if is_quality_standard(result) else "均衡"

@@ -6,7 +6,8 @@ the remediation plan, supervision tasks and warnings (inputs.py). Without the da
 facts are taken from the result's units; the store feeds its results the same way.
 
 Sections, one module each: 基本情况 (county_basic), 资源配置 (county_resources), 政府保障程度,
-教育质量, 社会认可度 (county_items), 研判结论 (county_conclusion), 问题与整改
+教育质量, 社会认可度 (county_items; after 教育质量 its 教育质量监测 part, county_quality, and after
+社会认可度 its 社会认可度调查 part, county_survey), 研判结论 (county_conclusion), 问题与整改
 (county_remediation), then the landscape 附表 (county_appendix: per-school indicators,
 school-level items, CV table, missing data) and the data sources and computation method
 (county_method); their cells are county_cells. This module puts them in order and signs the report.
@@ -38,6 +39,7 @@ from junheng.reports.county_cells import SHADES, count_cell, text_cell
 from junheng.reports.county_conclusion import areas_table, failing_items_table, write_conclusion
 from junheng.reports.county_items import write_item_section
 from junheng.reports.county_method import method_paragraphs, source_text
+from junheng.reports.county_quality import QualityEvidence, write_quality_section
 from junheng.reports.county_remediation import write_remediation
 from junheng.reports.county_resources import resource_overview, write_resource_section
 from junheng.reports.county_survey import SurveyEvidence, write_survey_section
@@ -106,10 +108,12 @@ def write_signature(doc: ReportDocument, issuer: str, day: date) -> None:
 def build_county_report(result: EvaluationResult, dataset: Dataset | None = None, *,
                         remediation: Remediation | None = None, with_charts: bool = True,
                         generated: date | None = None, issuer: str | None = None,
-                        survey: SurveyEvidence | None = None) -> ReportDocument:
+                        survey: SurveyEvidence | None = None,
+                        quality: QualityEvidence | None = None) -> ReportDocument:
     """The self-evaluation report of one county-year as a ReportDocument. `issuer` is the body
     that signs it (落款; default: the county's 人民政府), `generated` its date (default: today in
-    Beijing), `survey` the survey result behind the social recognition figure (county_survey)."""
+    Beijing), `survey` the survey result behind the social recognition figure (county_survey),
+    `quality` the analysis of student scores behind the quality monitoring figures (county_quality)."""
     failing = result.failing_items()
     name = county_label(result)
     generated = generated or schoolyear.local_today()
@@ -142,6 +146,7 @@ def build_county_report(result: EvaluationResult, dataset: Dataset | None = None
     write_resource_section(doc, result, failing, with_charts)
     for area in result.areas.items():
         write_item_section(doc, result, area)
+        write_quality_section(doc, result, area, quality)
         write_survey_section(doc, result, area, survey)
     write_conclusion(doc, result, failing)
     write_remediation(doc, result, failing, remediation)

@@ -175,6 +175,28 @@ def stored_survey(session: Session, result: EvaluationResult):
 
 
 # ---------------------------------------------------------------------------------------------
+# 教育质量监测: the analysis of student scores behind the quality monitoring figures
+
+
+def stored_quality(session: Session, county: OrgNode, result: EvaluationResult):
+    """The newest stored analysis of the county-year's student scores (quality.service), as
+    county_quality.QualityEvidence; None when there is none or the standard has no quality
+    monitoring indicator."""
+    from junheng.quality.service import latest_analysis
+    from junheng.reports.county_quality import QualityEvidence, quality_item
+
+    if quality_item(result) is None:
+        return None
+    analysis = latest_analysis(session, county, result.year)
+    if analysis is None:
+        return None
+    return QualityEvidence(source_name=analysis.source_name, rows=int(analysis.rows or 0),
+                           results=dict(analysis.results or {}), settings=dict(analysis.settings or {}),
+                           notes=tuple(str(n) for n in analysis.notes or []),
+                           imported=_local_day(analysis.computed_at))
+
+
+# ---------------------------------------------------------------------------------------------
 # One county
 
 
@@ -199,7 +221,7 @@ def county_report_stored(session: Session, county_code: str, fmt: str, *, year: 
     # today's tasks and warnings belong in the report of the current year, not in an old one
     remediation = stored_remediation(session, county) if year == choose_year(county, years, None, complete) else None
     return county_report(result, fmt, dataset=dataset, remediation=remediation,
-                         survey=stored_survey(session, result)), result
+                         survey=stored_survey(session, result), quality=stored_quality(session, county, result)), result
 
 
 # ---------------------------------------------------------------------------------------------
