@@ -83,9 +83,11 @@ def evaluate_dataset(
     standard: str | Standard | None = None,
     backend=None,
     on_progress: Callable[[int], None] | None = None,
+    pairs: list[tuple[str, int]] | None = None,
 ) -> list[EvaluationResult]:
-    """Evaluate every selected county-year; each under its own standard unless one is given."""
-    pairs = select_pairs(dataset, county, year)
+    """Evaluate every selected county-year (or exactly `pairs`, e.g. one chunk of a whole-region
+    run); each under its own standard unless one is given."""
+    pairs = select_pairs(dataset, county, year) if pairs is None else list(pairs)
     derived = apply_derivations(dataset)  # Q1, Q2 from counts (format.yaml `derived`), once per call
     dataset = derived.dataset
     by_standard: dict[str, list[tuple[str, int]]] = defaultdict(list)
