@@ -101,6 +101,7 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
     raw = {r["school_id"]: r for r in f.school_year}
     units: list[UnitResult] = []
     no_count: list[ExcludedUnit] = []
+    enabled = std.enabled_allowances()  # once, not per unit
     for row in f.units:
         if row["students"] is None:
             # Without its student count a unit has no value at all; its segment's CVs are unknown too.
@@ -134,10 +135,8 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
         met_count = int(row["met_count"])
         if rule is not None and met_count < rule.min_met and int(row["unknown_count"]) == 0:
             reasons.insert(0, f"{len(indicators)} 项中 {met_count} 项达标,至少需 {rule.min_met} 项")
-        for key in std.enabled_allowances():
-            column = f"allowance__{key}"
-            if row.get(column):
-                allowance = std.allowances[key]
+        for key, allowance in enabled.items():
+            if row.get(f"allowance__{key}"):
                 allowances.append(AllowanceApplied(
                     allowance=key, label=allowance.label, indicator=allowance.indicator, school_id=row["school_id"],
                     school_name=row["school_name"], detail=f"{SEGMENT_LABELS.get(row['segment'], row['segment'])}学段"))
@@ -341,10 +340,11 @@ def _school_item(ind: Indicator, std: Standard, f: CountyFrames, missing: list[M
     rows = _scoped(f, ind)
     findings: list[SchoolFinding] = []
     own_missing: list[MissingInput] = []
+    own_allowances = {k: a for k, a in std.enabled_allowances().items() if a.indicator == ind.id}
     for row in rows:
         met = clean(row[f"{ind.id}__met"])
-        for key, allowance in std.enabled_allowances().items():
-            if allowance.indicator == ind.id and clean(row.get(f"{ind.id}__allowance__{key}")):
+        for key, allowance in own_allowances.items():
+            if clean(row.get(f"{ind.id}__allowance__{key}")):
                 allowances.append(AllowanceApplied(allowance=key, label=allowance.label, indicator=ind.id,
                                                    school_id=row["school_id"], school_name=row["school_name"],
                                                    detail=allowance.label))
