@@ -149,7 +149,7 @@ CHARTS = """() => {
 }"""
 
 ALL_CHARTS_DRAWN = """() => Array.from(document.querySelectorAll(
-  "[id^=cv-], #heatmap, [data-trend-chart], [data-forecast-chart], [data-trends-src][aria-busy=true]"))
+  "[id^=cv-], #heatmap, [data-trend-chart], [data-forecast-chart], [data-quality-chart], [data-trends-src][aria-busy=true]"))
   .every((el) => !el.hasAttribute("data-trends-src") && window.echarts && echarts.getInstanceByDom(el))"""
 
 SCROLL = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"

@@ -231,11 +231,33 @@ def world(tmp_path_factory) -> tuple[WebWorld, dict]:
         warnings = s.scalars(select(MonitorWarning).where(MonitorWarning.county_id == county.id)).all()
         ids = {"task": task.id, "warnings": len(warnings)}
     world = WebWorld(database, web_settings(database, folder / "uploads"))
+    _quality_analysis(world, folder)
     county = login(world.app(), "county", PASSWORD)
     ids["uploads"] = [upload(county, {("P2", "教师培训经费"): 70000}),  # a valid one: its preview of changes
                       upload(county, {("P1", "小学在校生数"): "一千", ("J1", "学校类型"): "大学"})]  # its problems
     yield world, ids
     database.engine.dispose()
+
+
+def _quality_analysis(world: WebWorld, folder: Path) -> None:
+    """Student scores of P1, J1 and N1 imported (the quality pages show an analysis); the
+    county-year opened for it and approved again."""
+    from junheng.quality.service import import_scores
+    from junheng.store import repo
+    from junheng.store.models import CountyYear
+
+    scores, cuts = folder / "成绩.csv", folder / "分数线.csv"
+    rows = [f"{COUNTY},{school},{YEAR},8,数学,{school}-{i},{score}" for school, base in (("P1", 40), ("J1", 60),
+            ("N1", 75)) for i, score in enumerate((base, base + 10, base + 20))]
+    scores.write_text("county_code,school_id,year,grade,subject,student_key,score\n" + "\n".join(rows) + "\n", "utf-8")
+    cuts.write_text("subject,grade,level_2,level_3,level_4\n数学,8,60,75,90\n", "utf-8")
+    with world.database.session() as s:
+        county = repo.county_by_code(s, COUNTY)
+        row = s.scalar(select(CountyYear).where(CountyYear.county_id == county.id, CountyYear.year == YEAR))
+        row.status = "draft"
+        s.flush()
+        import_scores(s, world.settings, scores, cuts, user=None, via="cli", only_county=county)
+        row.status = "approved"
 
 
 def upload(client, cells: dict[tuple[str, str], object]) -> str:
@@ -263,7 +285,8 @@ def named_pages(ids: dict) -> list[str]:
             f"/counties/{COUNTY}/years/{YEAR}", f"/counties/{COUNTY}/upload", f"/counties/{COUNTY}/audit",
             "/standards/national-2017", "/standards/shandong", f"/counties/{COUNTY}/forecast",
             f"/counties/{COUNTY}/trends", f"/schools/P1/trends", f"/counties/{COUNTY}/warnings",
-            f"/counties/{COUNTY}/tasks", f"/tasks/{ids['task']}", f"/counties/{COUNTY}/review", *ids["uploads"]]
+            f"/counties/{COUNTY}/tasks", f"/tasks/{ids['task']}", f"/counties/{COUNTY}/review",
+            f"/counties/{COUNTY}/quality", f"/schools/P1/quality", f"/schools/J1/quality", *ids["uploads"]]
 
 
 def crawl(client, start: list[str]) -> dict[str, str]:

@@ -562,6 +562,20 @@ def _survey_submit(m: Matrix, scope: str, role: str):
     return None, hidden | answers | {"confirm": "1"}, None
 
 
+QUALITY_CUTS = "subject,grade,level_2,level_3,level_4\n数学,8,3,5,9\n"
+
+
+def _quality_import(m: Matrix, scope: str, role: str):
+    """A scores file of the scope's school (three students) and its cut scores; the county-year
+    open (an approved one locks its quality rows)."""
+    code, school = m.ids[scope]["county"], m.ids[scope]["school"]
+    m.set_county_year(code, "draft")
+    rows = "".join(f"{code},{school},{YEAR},8,数学,s{i},{score}\n" for i, score in enumerate((4, 6, 8), 1))
+    scores = "county_code,school_id,year,grade,subject,student_key,score\n" + rows
+    return None, {}, {"scores": ("成绩.csv", scores.encode("utf-8"), "text/csv"),
+                      "cuts": ("分数线.csv", QUALITY_CUTS.encode("utf-8"), "text/csv")}
+
+
 PLAN = {"year": str(YEAR), "mode": "both", "budget": "", "budget_kind": "per_year", "years": "1"}
 OWN_SCHOOL = allow(*READ, "school")  # a school's own filler reads it as the county's readers do
 MANAGE_OWN = allow(*MANAGE)
@@ -703,6 +717,10 @@ PAGES = [
     post("/surveys/{survey_id}/import", MANAGE_OWN, url="/surveys/{survey}/import", form=_survey_import),
     get("/surveys/{survey_id}/responses.{fmt}", allow(*READ), url="/surveys/{survey}/responses.csv"),
     get("/surveys/{survey_id}/plan.{fmt}", allow(*READ), url="/surveys/{survey}/plan.xlsx"),
+    # 教育质量监测 from student scores: read as the county (a school by its filler too), imported by its managers
+    get("/counties/{code}/quality", allow(*READ), url="/counties/{county}/quality"),
+    post("/counties/{code}/quality", MANAGE_OWN, url="/counties/{county}/quality", form=_quality_import),
+    get("/schools/{code}/quality", OWN_SCHOOL, url="/schools/{school}/quality"),
     # the public survey page: no login, reached by the survey's public key (no county scope)
     get("/s/{key}", PUBLIC, None),
     post("/s/{key}/start", PUBLIC, None, form=_survey_start),

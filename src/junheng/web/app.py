@@ -113,6 +113,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     from junheng.web.routes import surveys
 
     app.include_router(surveys.router)  # a county's surveys and a survey's page (bureau staff)
+    from junheng.web.routes import quality
+
+    app.include_router(quality.router)  # 教育质量监测 from student scores: county and school pages, the upload
 
     @app.get("/api/v1/docs", include_in_schema=False, response_class=HTMLResponse)
     def api_docs(request: Request):

@@ -18,13 +18,14 @@ import json
 import re
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request, Response
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from junheng.errors import JunhengError
 from junheng.filenames import clean_name
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,6 +85,29 @@ def save_upload(source, target: Path, limit: int) -> int | None:
 
 
 # ---------------------------------------------------------------- request bodies within a limit
+
+
+class UploadRefused(JunhengError):
+    """An uploaded file missing, of another kind, empty or too large (the message says which)."""
+
+
+def saved_upload(upload, folder: Path, name: str, kinds: tuple[str, ...], limit: int, what: str) -> tuple[Path, str]:
+    """An uploaded form file copied to `folder` under our own name (`name` + its suffix, which the
+    readers need) and the user's file name to show; UploadRefused (Chinese) when it is missing, of
+    another kind than `kinds`, empty or larger than `limit`."""
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        raise UploadRefused(f"请选择{what}。")
+    shown = shown_name(upload.filename)
+    suffix = PurePosixPath(shown.lower()).suffix
+    if suffix not in kinds:
+        raise UploadRefused(f"{what}“{shown}”的类型不对:应为 {'、'.join(kinds)} 文件。")
+    target = folder / f"{name}{suffix}"
+    size = save_upload(upload.file, target, limit)
+    if size is None:
+        raise UploadRefused(f"{what}“{shown}”太大:不能超过 {megabytes(limit)}。")
+    if size == 0:
+        raise UploadRefused(f"{what}“{shown}”是空文件。")
+    return target, shown
 
 
 def too_large_message(limit: int, what: str = "提交的内容") -> str:

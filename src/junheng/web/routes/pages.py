@@ -62,6 +62,13 @@ def _has_survey_area(request: Request, county) -> bool:
     return std is None or std.has_area(SURVEY_AREA)  # an unreadable standard hides nothing
 
 
+def _quality_monitored(request: Request, county) -> bool:
+    """Whether the county's standard monitors quality (the page then links the quality page)."""
+    from junheng.web.routes.quality import quality_monitored  # (quality imports this module)
+
+    return quality_monitored(request, county)
+
+
 def standards_folder(request: Request) -> Path:
     """The workspace's own standard files (`<workspace>/standards/*.yaml`), shown beside the catalogue's."""
     return Path(request.app.state.settings.folder) / "standards"
@@ -197,7 +204,7 @@ def county_dashboard(code: str, request: Request, year: Year | None = None,
                "statuses": {(r.school_id, r.year): r.status for r in years_rows},
                "complete_years": set(progress.complete_years),
                "in_progress": [p for p in progress_rows(progress, code) if p["year"] != shown_year or result is None],
-               "surveyed": _has_survey_area(request, county)}
+               "surveyed": _has_survey_area(request, county), "quality_monitored": _quality_monitored(request, county)}
     if result is not None:
         folders = [standards_folder(request)]
         names = _r_names(result, folders)
@@ -262,10 +269,17 @@ def school_page(code: str, request: Request, viewer: Viewer = Depends(current_vi
                "r_names": dict(zip(r_ids, _r_names(result, folders))) if result else {},
                "area_names": _area_names(result, folders) if result else {},
                "per_school_rule": bool(result and result.resource and result.resource.per_school_rule),
-               "can_edit": viewer.access.can_edit_school(school)}
+               "can_edit": viewer.access.can_edit_school(school), "quality_year": _school_quality_year(session, school)}
     data = {"school_id": school.code, "name": school.name, "years": [{"year": r.year, "status": r.status} for r in rows],
             "units": [u.model_dump(mode="json") for u in units], "findings": findings}
     return render(request, "school.html", context, data)
+
+
+def _school_quality_year(session: Session, school) -> int | None:
+    """The newest year whose stored quality analysis has the school's figures (the page links it)."""
+    from junheng.web.routes.quality import school_quality_year
+
+    return school_quality_year(session, school)
 
 
 @router.get("/standards/{standard_id}")

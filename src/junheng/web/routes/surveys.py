@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,7 +43,7 @@ from junheng.survey import collection
 from junheng.survey.groups import GROUPS, group_label
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
-from junheng.web.files import MULTIPART_SLACK, XLSX_TYPE, download, megabytes, read_form, save_upload, shown_name
+from junheng.web.files import MULTIPART_SLACK, XLSX_TYPE, download, megabytes, read_form, saved_upload
 from junheng.web.params import RowId, parse_int
 from junheng.web.routes.editing import form_data, local_time, with_message
 from junheng.web.routes.pages import render
@@ -484,24 +484,6 @@ async def import_form(request: Request, _checked=Depends(import_survey)):
                            too_large=f"文件太大:问卷星导出文件不能超过 {megabytes(_export_limit(request))}。")
 
 
-def _saved(upload, folder: Path, name: str, kinds: tuple[str, ...], limit: int, what: str) -> tuple[Path, str]:
-    """An uploaded file copied to `folder` under our own name; collection.SurveyError (Chinese)
-    when it is missing, of another kind, empty or too large."""
-    if upload is None or isinstance(upload, str) or not upload.filename:
-        raise collection.SurveyError(f"请选择{what}。")
-    shown = shown_name(upload.filename)
-    suffix = PurePosixPath(shown.lower()).suffix
-    if suffix not in kinds:
-        raise collection.SurveyError(f"{what}“{shown}”的类型不对:应为 {'、'.join(kinds)} 文件。")
-    target = folder / f"{name}{suffix}"
-    size = save_upload(upload.file, target, limit)
-    if size is None:
-        raise collection.SurveyError(f"{what}“{shown}”太大:不能超过 {megabytes(limit)}。")
-    if size == 0:
-        raise collection.SurveyError(f"{what}“{shown}”是空文件。")
-    return target, shown
-
-
 @router.post("/surveys/{survey_id}/import")
 def import_post(survey_id: RowId, request: Request, checked=Depends(import_survey), form=Depends(import_form),
                 viewer: Viewer = Depends(check_csrf), session: Session = REQUEST_SESSION):
@@ -513,9 +495,9 @@ def import_post(survey_id: RowId, request: Request, checked=Depends(import_surve
     names: dict[str, str] = {}
     try:
         try:
-            export, names["export"] = _saved(form.get("export"), folder, "export", EXPORT_KINDS,
+            export, names["export"] = saved_upload(form.get("export"), folder, "export", EXPORT_KINDS,
                                              _export_limit(request), "问卷星导出文件")
-            mapping_path, names["mapping"] = _saved(form.get("mapping"), folder, "mapping", MAPPING_KINDS,
+            mapping_path, names["mapping"] = saved_upload(form.get("mapping"), folder, "mapping", MAPPING_KINDS,
                                                     MAX_MAPPING_BYTES, "列对应文件")
             mapping = load_mapping(mapping_path)
             import_responses(session, survey, export, mapping, secret=_secret(request), user=viewer.user,
