@@ -93,3 +93,22 @@ def vetoed_small():
     """Everything met, but the county admitted pupils by examination."""
     dataset = builders.dataset(county_years=[builders.county_year(veto_exam_admission=True)])
     return evaluate_dataset(dataset)[0], dataset
+
+
+def approve_all(s) -> None:
+    """Every stored school-year and county-year approved (a report from the store reads approved data)."""
+    from sqlalchemy import select
+
+    from junheng.store.models import CountyYear, SchoolYear
+
+    for row in [*s.scalars(select(SchoolYear)), *s.scalars(select(CountyYear))]:
+        row.status = "approved"
+
+
+def stored_report(database, fmt: str) -> bytes:
+    """The county report of builders' county-year from the store, in `fmt`."""
+    from junheng.reports.store import county_report_stored
+
+    with database.session() as s:
+        report, _ = county_report_stored(s, builders.COUNTY, fmt, year=builders.YEAR)
+    return report.content

@@ -12,7 +12,7 @@ import io
 import builders
 import openpyxl
 import pytest
-from report_files import docx_tables, docx_text, table_titled
+from report_files import approve_all, docx_tables, docx_text, stored_report, table_titled
 from sqlalchemy import select
 
 from junheng.engine.evaluate import evaluate_dataset
@@ -23,9 +23,8 @@ from junheng.reports.api import county_report
 from junheng.reports.county import build_county_report
 from junheng.reports.county_quality import SECTION_TITLE, QualityEvidence, rate_text
 from junheng.reports.document import Heading
-from junheng.reports.store import county_report_stored
 from junheng.store import repo
-from junheng.store.models import CountyYear, QualityRow, SchoolYear
+from junheng.store.models import QualityRow
 from junheng.workspace import Settings
 
 HEADER = "county_code,school_id,year,grade,subject,student_key,score\n"
@@ -43,17 +42,6 @@ def scores_file(tmp_path, math=MATH, chinese=CHINESE, name="成绩.csv"):
     path = tmp_path / name
     path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
     return path
-
-
-def approve_all(s) -> None:
-    for row in [*s.scalars(select(SchoolYear)), *s.scalars(select(CountyYear))]:
-        row.status = "approved"
-
-
-def stored_report(database, fmt: str) -> bytes:
-    with database.session() as s:
-        report, _ = county_report_stored(s, builders.COUNTY, fmt, year=builders.YEAR)
-    return report.content
 
 
 def section_text(text: str) -> str:

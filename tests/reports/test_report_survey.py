@@ -12,8 +12,7 @@ from datetime import datetime, timezone
 import builders
 import openpyxl
 import pytest
-from report_files import docx_tables, docx_text, table_titled
-from sqlalchemy import select
+from report_files import approve_all, docx_tables, docx_text, stored_report, table_titled
 
 from junheng.engine.evaluate import evaluate_dataset
 from junheng.engine.result import ValueSource
@@ -22,9 +21,8 @@ from junheng.reports.api import county_report
 from junheng.reports.county import build_county_report
 from junheng.reports.county_survey import SECTION_TITLE, SurveyEvidence, weakest_items
 from junheng.reports.document import Heading, Paragraph
-from junheng.reports.store import county_report_stored
 from junheng.store import repo
-from junheng.store.models import CountyYear, SchoolYear, Survey, SurveyResult
+from junheng.store.models import Survey, SurveyResult
 from junheng.survey.results import apply_result
 
 ITEMS = {  # item key → (text, rate, ci_low, ci_high)
@@ -94,17 +92,6 @@ def store_survey(s, title="2024 年社会认可度调查", data=None) -> SurveyR
     s.add(row)
     s.flush()
     return apply_result(s, row, user=None, via="cli")
-
-
-def approve_all(s) -> None:
-    for row in [*s.scalars(select(SchoolYear)), *s.scalars(select(CountyYear))]:
-        row.status = "approved"
-
-
-def stored_report(database, fmt: str) -> bytes:
-    with database.session() as s:
-        report, _ = county_report_stored(s, builders.COUNTY, fmt, year=builders.YEAR)
-    return report.content
 
 
 def section_text(text: str) -> str:
