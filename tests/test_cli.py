@@ -27,7 +27,7 @@ def assert_user_error(result, *fragments):
 
 
 @pytest.mark.parametrize("arguments,fragments", [
-    (["evaluate"], ["缺少参数:数据集(DATASET),应为 CSV 文件夹或 XLSX 工作簿", "用法:junheng evaluate [选项] DATASET"]),
+    (["evaluate"], ["缺少参数:数据集(DATASET),应为 CSV 文件夹、XLSX 工作簿或 Parquet 文件夹", "用法:junheng evaluate [选项] [DATASET]"]),
     (["evaluate", "x", "--format", "pdf"], ["--format", "“pdf”不是可选值", "table、json、xlsx"]),
     (["evaluat"], ["没有命令 evaluat", "evaluate"]),
     (["evaluate", "x", "--bogus"], ["没有选项 --bogus"]),

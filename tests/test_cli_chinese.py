@@ -95,11 +95,11 @@ def test_the_installed_command_prints_chinese_help():
 
 USAGE_ERRORS = [
     # missing argument: its Chinese name, its name in the usage line, what is expected, the usage line
-    (["evaluate"], ["缺少参数:数据集(DATASET),应为 CSV 文件夹或 XLSX 工作簿", "用法:junheng evaluate [选项] DATASET"]),
+    (["evaluate"], ["缺少参数:数据集(DATASET),应为 CSV 文件夹、XLSX 工作簿或 Parquet 文件夹", "用法:junheng evaluate [选项] [DATASET]"]),
     (["forecast"], ["缺少参数:县区代码(COUNTY)", "用法:junheng forecast [选项] COUNTY"]),
     (["users", "add", "bob"], ["缺少必填的选项 --role", "admin、supervisor"]),
     (["evaluate", "x", "--bogus"], ["没有选项 --bogus", "运行 junheng evaluate --help 查看用法"]),
-    (["evaluate", "x", "--countyy", "1"], ["没有选项 --countyy", "是否要输入 --county"]),
+    (["evaluate", "x", "--countyy", "1"], ["没有选项 --countyy", "是否要输入", "--county?"]),
     (["evaluate", "x", "--year", "abc"], ["选项 --year(学年)的取值“abc”无效:应为整数"]),
     (["uploads", "clean", "--days", "x"], ["选项 --days(保留天数)的取值“x”无效:应为不小于 0 的数"]),
     (["forecast", "140599", "-n", "50"], ["选项 --years(预测年数)的取值“50”无效:应为 1–10 之间的整数"]),
@@ -107,7 +107,7 @@ USAGE_ERRORS = [
     (["evaluate", "x", "--format", "pdf"], ["选项 --format(输出格式)的取值无效:“pdf”不是可选值;可选:table、json、xlsx"]),
     (["tokens", "revoke", "abc"], ["参数 令牌编号(TOKEN_ID)的取值“abc”无效:应为整数"]),
     (["template", "out.txt"], ["参数 空白填报模板文件(OUT)的取值无效:模板文件名应以 .xlsx 结尾"]),
-    (["evaluate", "x", "y", "z"], ["多余的参数:y z", "用法:junheng evaluate [选项] DATASET"]),
+    (["evaluate", "x", "y", "z"], ["多余的参数:y z", "用法:junheng evaluate [选项] [DATASET]"]),
     (["evaluate", "x", "--year"], ["选项 --year 后面缺少取值,应为整数", "junheng evaluate --help"]),
     (["watch", "--list=3"], ["选项 --list 是开关,后面不能跟取值", "junheng watch --help"]),
     (["tasks", "--"], ["缺少命令:junheng tasks 后面应写一个命令", "list、add、status"]),

@@ -29,30 +29,48 @@ class OutputError(JunhengError):
     pass
 
 
+@dataclass(frozen=True)
+class BackendChoice:
+    """Where the engine's table computations run (junheng.engine.backends): a backend name
+    (None: JUNHENG_BACKEND, else duckdb) and its connection settings."""
+
+    name: str | None = None
+    database_url: str | None = None  # postgres: the store's URL (None: JUNHENG_DATABASE_URL)
+    spark_url: str | None = None  # spark: a master URL or sc://… (None: local[2])
+
+
 def evaluate_loaded(dataset: Dataset, *, county: str | None = None, year: int | None = None,
-                    standard: str | None = None, console: Console | None = None) -> list[EvaluationResult]:
-    """Evaluate with a progress bar when several county-years are selected."""
+                    standard: str | None = None, console: Console | None = None,
+                    backend: BackendChoice | None = None) -> list[EvaluationResult]:
+    """Evaluate on the chosen backend, with a progress bar when several county-years are selected."""
+    from junheng.engine.backends import open_backend
     from junheng.engine.evaluate import evaluate_dataset, select_pairs
 
+    choice = backend or BackendChoice()
     total = len(select_pairs(dataset, county, year))
-    if total == 1 or console is None:
-        return evaluate_dataset(dataset, county=county, year=year, standard=standard)
-    with Progress(TextColumn("评估中"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("evaluate", total=total)
-        return evaluate_dataset(dataset, county=county, year=year, standard=standard,
-                                on_progress=lambda n: progress.advance(task, n))
+    with open_backend(choice.name, database_url=choice.database_url, spark_url=choice.spark_url) as engine:
+        if total == 1 or console is None:
+            return evaluate_dataset(dataset, county=county, year=year, standard=standard, backend=engine)
+        with Progress(TextColumn("评估中"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("evaluate", total=total)
+            return evaluate_dataset(dataset, county=county, year=year, standard=standard, backend=engine,
+                                    on_progress=lambda n: progress.advance(task, n))
 
 
 def evaluate_dataset_file(path: Path, *, county: str | None = None, year: int | None = None,
-                          standard: str | None = None, console: Console | None = None) -> list[EvaluationResult]:
+                          standard: str | None = None, console: Console | None = None,
+                          backend: BackendChoice | None = None) -> list[EvaluationResult]:
     from junheng.data.importer import load_dataset
+    from junheng.engine.backends import backend_name
 
+    if backend is not None:
+        backend_name(backend.name)  # an unknown backend is refused before the dataset is read
     dataset = load_dataset(path)
     if console is not None:
         for warning in dataset.warnings:
             console.print(f"[yellow]提示:[/] {escape(warning)}", highlight=False)
-    return evaluate_loaded(dataset, county=county, year=year, standard=standard, console=console)
+    return evaluate_loaded(dataset, county=county, year=year, standard=standard, console=console, backend=backend)
 
 
 def results_json(results: list[EvaluationResult], single: bool):

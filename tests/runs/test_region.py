@@ -1,19 +1,20 @@
-"""Whole-region runs (junheng.runs.region): every county-year evaluated in chunks into Parquet, the
-same results as one engine call, a summary, and a run killed mid-way resumed without recomputing
-what was finished."""
+"""Whole-region runs (junheng.runs.region, `junheng evaluate --all`): every county-year evaluated in
+chunks into Parquet, the same results as one engine call, a summary, and a command killed mid-way
+resumed without recomputing what was finished."""
 
 from __future__ import annotations
 
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import builders
 import pyarrow.parquet as pq
 import pytest
 
+from junheng.data.importer import load_dataset
 from junheng.data.writer import write_dataset_csv
 from junheng.demo.synthetic import generate_region
 from junheng.engine.evaluate import evaluate_dataset
@@ -66,21 +67,13 @@ def test_a_rerun_reuses_everything_and_other_data_is_refused(region, tmp_path):
         run_all(region, tmp_path / "new", source="测试", chunk=0)
 
 
-SCRIPT = """
-import sys
-from pathlib import Path
-from junheng.data.importer import load_dataset
-from junheng.runs.region import run_all
-run_all(load_dataset(Path(sys.argv[1])), Path(sys.argv[2]), source="kill", chunk=1)
-"""
-
-
 def test_a_killed_run_resumes_without_recomputing_finished_county_years(tmp_path):
     region = generate_region(40, seed=5, schools_per_county=15)
     data = tmp_path / "data"
     write_dataset_csv(region, data)
     out = tmp_path / "out"
-    child = subprocess.Popen([sys.executable, "-c", SCRIPT, str(data), str(out)])
+    command = [builders.junheng_command(), "evaluate", "--all", str(data), "-o", str(out), "--chunk", "1"]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list((out / RESULTS).glob("part-*.parquet"))) < 3:
         if child.poll() is not None:
@@ -90,12 +83,37 @@ def test_a_killed_run_resumes_without_recomputing_finished_county_years(tmp_path
     child.wait(timeout=30)
     finished = {p.name: p.stat().st_mtime_ns for p in (out / RESULTS).glob("part-*.parquet")}
     assert 3 <= len(finished) < 40
-    from junheng.data.importer import load_dataset
-
-    outcome = run_all(load_dataset(data), out, source="kill", chunk=1)
-    assert outcome.reused == len(finished) and outcome.computed == 40 - len(finished)
+    resumed = builders.run_junheng("evaluate", "--all", str(data), "-o", str(out), "--chunk", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"本次计算 {40 - len(finished)} 个,沿用上次已完成的 {len(finished)} 个" in builders.plain(resumed.stdout)
     for name, mtime in finished.items():  # finished parts are kept, not rewritten
         assert (out / RESULTS / name).stat().st_mtime_ns == mtime
     assert not list(out.rglob("*.tmp"))
     expected = {f"{r.county_code}/{r.year}": r.to_json() for r in evaluate_dataset(load_dataset(data))}
     assert _stored(out) == json.loads(json.dumps(expected))
+
+
+def test_the_command_over_a_workspace_store_and_its_refusals(tmp_path):
+    from junheng.services import init_workspace, open_database
+    from junheng.store import repo
+
+    root = tmp_path / "ws"
+    init_workspace(root, admin="admin", password="Jh-2026-kT9#qL")
+    database, _ = open_database(root)
+    with database.session() as s:
+        repo.import_dataset(s, generate_region(3, seed=2, schools_per_county=10), user=None, via="cli",
+                            status="approved")
+    out = tmp_path / "全部"
+    run = builders.run_junheng("evaluate", "--all", "-w", str(root), "-o", str(out))
+    assert run.returncode == 0, run.stderr
+    text = builders.plain(run.stdout)
+    assert "已评估 3 个县区的 3 个县区年度(本次计算 3 个)" in text and "结论" in text
+    assert len(_stored(out)) == 3 and (out / "summary.csv").exists()
+    for arguments, message in (
+            (["evaluate", "--all", "-w", str(root)], "请用 -o 指定输出文件夹"),
+            (["evaluate", "--all", "-w", str(root), "-o", str(out), "-c", "110101"], "不能同时指定 --county"),
+            (["evaluate", "--all", "-w", str(root), "-o", str(out), "--backend", "oracle"], "duckdb"),
+            (["evaluate"], "缺少参数:数据集")):
+        refused = builders.run_junheng(*arguments)
+        assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
+        assert message in builders.plain(refused.stderr), refused.stderr

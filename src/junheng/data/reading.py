@@ -3,7 +3,9 @@ nation, cheap for a county), with their spreadsheet row numbers.
 
 A folder of CSV files, one workbook (through `junheng.data.workbook`: visible sheets only, the
 cells really in the file, within limits; formulas never computed and merged cells refused, naming
-the cells), or the metadata beside them (metadata.yaml, a 元数据 sheet). A file is judged by its
+the cells), a folder of Parquet tables (through `junheng.data.parquet`: partitioned by province
+and year, every column turned into the text a CSV cell holds), or the metadata beside them
+(metadata.yaml or metadata.json, a 元数据 sheet). A file is judged by its
 content, not only its name. Problems are collected, not raised, so that all of them are shown.
 """
 
@@ -54,7 +56,7 @@ class RawTable:
 class Sources:
     """What reading found: tables (None when present but unreadable), metadata, problems."""
 
-    kind: str  # "folder" or "workbook"
+    kind: str  # "folder" (CSV files), "parquet" (Parquet tables in a folder), "workbook" or "rows"
     tables: dict[str, RawTable | None] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # table → the file or sheet it came from
     metadata: dict = field(default_factory=dict)
@@ -69,6 +71,10 @@ def read_sources(path: Path) -> Sources:
     if not path.exists():
         raise DatasetUnreadable(f"找不到数据集“{path}”:应为包含各表 CSV 文件的文件夹,或一个 .xlsx 工作簿")
     if path.is_dir():
+        from junheng.data import parquet
+
+        if refusal := parquet.inner_folder_refusal(path):
+            raise DatasetUnreadable(refusal)
         return _read_folder(path)
     suffix = path.suffix.lower()
     try:
@@ -110,11 +116,21 @@ def record_table(found: Sources, spec: TableSpec, source: str, read: Callable[[]
 
 
 def _read_folder(folder: Path) -> Sources:
+    """CSV files, or Parquet tables (`junheng.data.parquet`: a folder or a .parquet file per table)."""
+    from junheng.data import parquet
+
     found = Sources(kind="folder")
+    budget = parquet.Budget()
+    csv_tables = 0
     for file in sorted(folder.iterdir()):
-        if file.is_dir() or file.name.startswith((".", "~$")):  # hidden and Excel lock files
+        if file.name.startswith((".", "~$")):  # hidden and Excel lock files
+            continue
+        if parquet.read_entry(file, found, budget) or file.is_dir():
             continue
         if file.name.lower() == METADATA_FILE:
+            if found.metadata_source:
+                found.problems.append(metadata_problem(None, f"{found.metadata_source}和文件“{file.name}”都是元数据,请只保留一个"))
+                continue
             found.metadata = _read_metadata_file(file, found.problems)
             found.metadata_source = f"文件“{file.name}”"
             continue
@@ -122,7 +138,10 @@ def _read_folder(folder: Path) -> Sources:
         if spec is None:
             found.warnings.append(_unknown_file_note(file))
             continue
+        csv_tables += 1
         record_table(found, spec, f"文件“{file.name}”", lambda f=file, s=spec: _read_csv(f, s, found.problems))
+    if found.tables and not csv_tables:
+        found.kind = "parquet"
     return found
 
 
@@ -441,8 +460,10 @@ def missing_or_empty_tables(found: Sources) -> list[Problem]:
         if spec.optional_table:
             continue
         if spec.name not in found.tables:
-            where = (f"请在文件夹中提供 {spec.name}.csv(或 {spec.label}.csv)" if found.kind == "folder"
-                     else f"请在工作簿中添加名为“{spec.label}”的工作表")
+            where = {
+                "folder": f"请在文件夹中提供 {spec.name}.csv(或 {spec.label}.csv)",
+                "parquet": f"请在文件夹中提供 Parquet 表 {spec.name}(文件夹 {spec.name}/ 或文件 {spec.name}.parquet)",
+            }.get(found.kind, f"请在工作簿中添加名为“{spec.label}”的工作表")
             if spec.name in found.hidden:
                 hidden = "”“".join(found.hidden[spec.name])
                 where = f"工作簿中的“{hidden}”是隐藏的工作表,隐藏的工作表不导入:请在 Excel 中取消隐藏后再导入"

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,3 +128,38 @@ def writing_to(target: Path) -> Iterator[None]:
         raise WriteError(f"无法写入“{target}”:没有写入权限,或文件正被 Excel 等程序打开,请关闭后重试") from None
     except OSError as exc:
         raise WriteError(f"无法写入“{target}”:{exc.strerror or exc}") from None
+
+
+@contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """A folder written whole or not at all: yields an empty temporary folder beside `target`;
+    when the block succeeds it takes the place of `target` (an earlier folder there is removed),
+    when it fails it is removed and `target` stays as it was. File-system errors become a
+    WriteError (`writing_to`)."""
+    target = Path(target).absolute()
+    with writing_to(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.writing-"))
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(staging, 0o777 & ~umask)  # as a folder made by mkdir (mkdtemp makes 0700)
+            yield staging
+            _replace_folder(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone already when it took the target's place
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+    os.replace(target, old / target.name)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        os.replace(old / target.name, target)  # put the earlier folder back (kept in `old` if even that fails)
+        old.rmdir()
+        raise
+    shutil.rmtree(old, ignore_errors=True)

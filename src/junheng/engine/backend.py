@@ -4,6 +4,9 @@ Expressions are built on unbound tables with fixed names (`junheng_<table>`) and
 Ibis for the backend's dialect; DuckDB in-process is the default, and any Ibis SQL backend
 (PostgreSQL, Spark) can be passed instead: the engine never writes SQL text itself.
 
+What differs between backends (how tables are put, how results come back) is declared in
+junheng.engine.backends.QUIRKS.
+
 Compiling a wide Ibis expression costs far more than running it on a county (tenths of a
 second each), so compiled queries are cached per standard, expression, input schema and
 dialect, in memory and on disk (JUNHENG_CACHE_DIR, default ~/.cache/junheng). On the embedded
@@ -101,7 +104,7 @@ class Tables:
     """The dataset's tables registered on one backend under fixed names.
 
     `backend=None` is the embedded default: a DuckDB connection fed Arrow tables in place.
-    Any other Ibis backend goes through Ibis' own create_table and sql().
+    Any other Ibis backend is put to and read from as its quirks say (junheng.engine.backends).
     """
 
     backend: Any = None  # an Ibis backend, or None for embedded DuckDB
@@ -109,13 +112,16 @@ class Tables:
     schemas: dict[str, pa.Schema] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from junheng.engine.backends import quirks_of
+
+        self.quirks = quirks_of(self.backend)
         if self.backend is None:
             import duckdb
 
             self._con = duckdb.connect()
         else:
-            self._con = self.backend.con if self.backend.name == "duckdb" else None
-        self.dialect = "duckdb" if self._con is not None else self.backend.name
+            self._con = self.backend.con if self.quirks.put == "arrow" else None
+        self.dialect = self.quirks.dialect
 
     def name(self, table: str) -> str:
         return f"{self.prefix}{table}"
@@ -129,10 +135,13 @@ class Tables:
     def put(self, table: str, data: pd.DataFrame | pa.Table) -> None:
         arrow = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
         self.schemas[table] = arrow.schema
+        name = self.name(table)
         if self._con is not None:
-            self._con.register(self.name(table), arrow)
-        else:
-            self.backend.create_table(self.name(table), arrow, temp=True, overwrite=True)
+            self._con.register(name, arrow)
+        elif self.quirks.put == "temp_view":  # Spark: no temporary tables, but session-scoped views
+            self.backend._session.createDataFrame(_spark_ready(arrow)).createOrReplaceTempView(name)
+        else:  # PostgreSQL: a table in the run's schema (first on the search path)
+            self.backend.create_table(name, arrow, overwrite=True)
 
     def _arrow(self, key: str, build: Callable[[], "ibis.Table"]) -> pa.Table:
         # The input schemas are part of the key: the same expression on other column types is other SQL.
@@ -142,7 +151,12 @@ class Tables:
             return self._con.sql(sql).to_arrow_table()
         import ibis
 
-        return self.backend.sql(sql, schema=ibis.schema(schema), dialect=self.dialect).to_pyarrow()
+        target = ibis.schema(schema).to_pyarrow()
+        if self.quirks.fetch == "rows":
+            return _rows_to_arrow(self.backend.con, sql, target)
+        frame = self.backend._session.sql(sql)
+        # PySpark ≥ 4 hands Arrow straight over; 3.5 through pandas
+        return conform(frame.toArrow() if hasattr(frame, "toArrow") else pa.Table.from_pandas(frame.toPandas()), target)
 
     def execute(self, key: str, build: Callable[[], "ibis.Table"]) -> pd.DataFrame:
         return to_pandas(self._arrow(key, build))
@@ -152,6 +166,34 @@ class Tables:
         arrow = self._arrow(key, build)
         self.put(table, arrow)
         return to_pandas(arrow)
+
+
+def conform(result: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A backend's result in the expression's own column types (DECIMAL literals, int32 counts, ...),
+    so every backend hands the assembly the same table."""
+    fields = [f.with_nullable(True) for f in schema]
+    return pa.Table.from_arrays([result.column(f.name).cast(f.type) for f in fields], schema=pa.schema(fields))
+
+
+def _rows_to_arrow(con, sql: str, schema: pa.Schema) -> pa.Table:
+    """PostgreSQL rows as Arrow in the expression's types; NUMERIC (what SUM of bigint and
+    decimal literals give) read as float, so it converts like any number."""
+    from psycopg.types.numeric import FloatLoader
+
+    with con.cursor() as cursor:
+        cursor.adapters.register_loader("numeric", FloatLoader)
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    columns = list(zip(*rows)) if rows else [()] * len(schema)
+    fields = [f.with_nullable(True) for f in schema]
+    return pa.Table.from_arrays([pa.array(col, type=f.type) for col, f in zip(columns, fields)],
+                                schema=pa.schema(fields))
+
+
+def _spark_ready(arrow: pa.Table) -> pa.Table:
+    """Arrow Spark reads: large strings as plain strings."""
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f for f in arrow.schema]
+    return arrow.cast(pa.schema(fields))
 
 
 def register(dataset: Dataset, backend=None, prefix: str | None = None) -> Tables:

@@ -17,6 +17,11 @@ def real(value: float) -> ir.NumericValue:
     return ibis.literal(float(value), type="float64")
 
 
+def as_count(flag: ir.BooleanValue) -> ir.IntegerValue:
+    """1 where `flag` is true, else 0 (null too), as int64: PostgreSQL casts boolean only to int4."""
+    return ibis.ifelse(flag.fill_null(False), ibis.literal(1, "int64"), ibis.literal(0, "int64"))
+
+
 def all_of(flags: list[ir.BooleanValue]) -> ir.BooleanValue:
     """Three-valued AND: false if any is false, null if none false but some null, else true."""
     any_false = ibis.literal(False)

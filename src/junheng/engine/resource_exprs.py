@@ -8,7 +8,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from junheng.engine.exprs import EPS, real
+from junheng.engine.exprs import EPS, as_count, real
 from junheng.engine.units import resource_column
 from junheng.standards.model import Indicator, Standard
 
@@ -49,9 +49,9 @@ def unit_values_expr(units: ir.Table, standard: Standard) -> ir.Table:
         columns[f"{ind.id}_threshold"] = threshold
         columns[f"{ind.id}_met"] = met
         below_floor.append((value < rule.floor_ratio * threshold - EPS).fill_null(False))
-        unmet.append((~met).fill_null(False).cast("int64"))
-        unknown.append(value.isnull().cast("int64"))
-        met_total.append(met.fill_null(False).cast("int64"))
+        unmet.append(as_count(~met))
+        unknown.append(as_count(value.isnull()))
+        met_total.append(as_count(met))
     any_below_floor = below_floor[0]
     for flag in below_floor[1:]:
         any_below_floor = any_below_floor | flag
@@ -76,7 +76,7 @@ def cv_expr(values: ir.Table, standard: Standard) -> ir.Table:
         students=values.students.sum(),
         **{f"N_{i}": ibis.ifelse(present[i], values.students, 0).sum() for i in ids},
         **{f"T_{i}": (scale[i] * values[resource_column(i)]).sum() for i in ids},
-        **{f"missing_{i}": values[i].isnull().cast("int64").sum() for i in ids},
+        **{f"missing_{i}": as_count(values[i].isnull()).sum() for i in ids},
     )
     totals = totals.mutate(**{f"mean_{i}": totals[f"T_{i}"] / totals[f"N_{i}"].cast("float64").nullif(0) for i in ids})
     joined = values.join(totals, keys)

@@ -46,6 +46,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import IO, Callable, Iterator
 
+from junheng.database_urls import shown_url
 from junheng.errors import JunhengError
 from junheng.workspace import CONFIG_FILE, DATABASE_FILE, RULES_FOLDER, UPLOADS_FOLDER, Workspace, resolve
 
@@ -140,22 +141,12 @@ class _Steps:
 # ---------------------------------------------------------------- helpers
 
 
-def _safe_url(url: str) -> str:
-    """A database URL fit for messages (no password)."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown without its credentials part
-        return re.sub(r"//[^@/]*@", "//***@", url)
-
-
 def _kind(url: str) -> str:
     if url.startswith("sqlite"):
         return "sqlite"
     if url.startswith("postgresql"):
         return "postgresql"
-    raise BackupError(f"不支持的数据库地址 {_safe_url(url)}:只支持 sqlite:/// 和 postgresql://")
+    raise BackupError(f"不支持的数据库地址 {shown_url(url)}:只支持 sqlite:/// 和 postgresql://")
 
 
 def _sqlite_path(url: str) -> Path:
@@ -326,14 +317,14 @@ def _snapshot_postgresql(url: str, target: Path) -> str:
                 except Exception:  # noqa: BLE001 - no alembic_version table
                     revision = None
                 if not revision:
-                    raise BackupError(f"数据库 {_safe_url(url)} 还没有初始化(没有数据库结构版本),无需备份")
+                    raise BackupError(f"数据库 {shown_url(url)} 还没有初始化(没有数据库结构版本),无需备份")
                 # pg_dump imports the snapshot while this transaction holds it open
                 _run([pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={target}",
                       f"--dbname={connection_url}"], env, "pg_dump 导出数据库")
     except BackupError:
         raise
     except Exception as exc:  # noqa: BLE001 - connection problems
-        raise BackupError(f"无法连接数据库 {_safe_url(url)}:{_first_line(exc)}") from None
+        raise BackupError(f"无法连接数据库 {shown_url(url)}:{_first_line(exc)}") from None
     finally:
         engine.dispose()
     return str(revision)
@@ -619,12 +610,12 @@ def _postgres_is_empty(url: str) -> None:
                 "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"))
     except Exception as exc:  # noqa: BLE001 - cannot connect
         first = _first_line(exc)
-        raise BackupError(f"无法连接目标数据库 {_safe_url(url)}:{first}。请先创建一个空数据库"
+        raise BackupError(f"无法连接目标数据库 {shown_url(url)}:{first}。请先创建一个空数据库"
                           "(如 createdb 库名),再恢复") from None
     finally:
         engine.dispose()
     if held:
-        raise BackupError(f"目标数据库 {_safe_url(url)} 不是空的(已有 {held} 个表、视图或序列):"
+        raise BackupError(f"目标数据库 {shown_url(url)} 不是空的(已有 {held} 个表、视图或序列):"
                           "恢复只写入空数据库,不会覆盖已有数据。请新建一个空数据库")
 
 
@@ -687,7 +678,7 @@ def restore_workspace(archive: Path, workspace_path: Path, *, database_url: str 
         wanted = _kind(database_url)
         if wanted != kind:
             names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-            raise BackupError(f"备份来自 {names[kind]} 数据库,不能恢复到 {names[wanted]} 数据库 {_safe_url(database_url)}")
+            raise BackupError(f"备份来自 {names[kind]} 数据库,不能恢复到 {names[wanted]} 数据库 {shown_url(database_url)}")
         if kind == "sqlite":
             sqlite_target = _sqlite_path(database_url).resolve()
             if sqlite_target.exists():
@@ -788,11 +779,11 @@ def restore_workspace(archive: Path, workspace_path: Path, *, database_url: str 
             sqlite_target.unlink(missing_ok=True)
         if database_written:
             message = exc.user_message() if isinstance(exc, JunhengError) else f"{type(exc).__name__}: {exc}"
-            raise BackupError(f"{message}。目标数据库 {_safe_url(database_url)} 已写入恢复的数据,"
+            raise BackupError(f"{message}。目标数据库 {shown_url(database_url)} 已写入恢复的数据,"
                               "再次恢复前请清空它或新建一个空数据库") from exc
         raise
     if kind == "sqlite" and sqlite_target is None:
         url = f"sqlite:///{(target / DATABASE_FILE).resolve()}"
-    return RestoreSummary(workspace=target, database_kind=kind, database_url=_safe_url(url),
+    return RestoreSummary(workspace=target, database_kind=kind, database_url=shown_url(url),
                           schema_from=manifest["schema_revision"], schema_to=schema_to,
                           files=len(manifest["files"]) - 1, bytes=total, notes=notes)
