@@ -30,8 +30,6 @@ from junheng.engine.result import (
     ReportedResult,
     ResourceArea,
     SchoolFinding,
-    UnitIndicator,
-    UnitResult,
     ValueSource,
     VetoResult,
     combine_met,
@@ -99,9 +97,14 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
     indicators = std.resource_indicators()
     rule = std.per_school_rule
     raw = {r["school_id"]: r for r in f.school_year}
-    units: list[UnitResult] = []
+    # Units and their indicators are built as plain dicts and validated once, by ResourceArea, in
+    # pydantic's core: a nation has about 300,000 units, and a model per unit and indicator cost
+    # more than the rest of the assembly (same fields and coercions either way).
+    units: list[dict] = []
     no_count: list[ExcludedUnit] = []
     enabled = std.enabled_allowances()  # once, not per unit
+    # each indicator's columns, named once rather than per unit
+    columns = [(ind, f"{ind.id}_met", f"explicit_{ind.id}", f"res_{ind.id}", ind.thresholds or {}) for ind in indicators]
     for row in f.units:
         if row["students"] is None:
             # Without its student count a unit has no value at all; its segment's CVs are unknown too.
@@ -110,17 +113,18 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
             missing.append(_missing("resource_allocation", "school_year", f"students_{row['segment']}",
                                     row["school_id"], row["school_name"]))
             continue
-        ind_results: dict[str, UnitIndicator] = {}
+        ind_results: dict[str, dict] = {}
         reasons: list[str] = []
-        for ind in indicators:
+        segment = row["segment"]
+        for ind, met_column, explicit_column, resource_column, thresholds in columns:
             value = row[ind.id]
-            met = row[f"{ind.id}_met"]
-            threshold = (ind.thresholds or {}).get(row["segment"]) if rule is not None else None
-            explicit = bool(row.get(f"explicit_{ind.id}"))
+            met = row[met_column]
+            threshold = thresholds.get(segment) if rule is not None else None
+            explicit = bool(row.get(explicit_column))
             gap = _unit_gap(ind, row, value, explicit) if met is False else None
             ratio = value / threshold if value is not None and threshold else None
-            ind_results[ind.id] = UnitIndicator(value=value, threshold=threshold, met=met, ratio=ratio,
-                                                resource=row[f"res_{ind.id}"], gap=gap)
+            ind_results[ind.id] = {"value": value, "threshold": threshold, "met": met, "ratio": ratio,
+                                   "resource": row[resource_column], "gap": gap}
             if met is False:
                 floor_note = "" if ratio is None or ratio >= rule.floor_ratio - EPS else f",不足{rule.floor_ratio:.0%}"
                 reasons.append(f"{ind.id} {ind.name} {value:.2f}{' ' + ind.unit if ind.unit else ''},"
@@ -140,10 +144,10 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
                 allowances.append(AllowanceApplied(
                     allowance=key, label=allowance.label, indicator=allowance.indicator, school_id=row["school_id"],
                     school_name=row["school_name"], detail=f"{SEGMENT_LABELS.get(row['segment'], row['segment'])}学段"))
-        units.append(UnitResult(
-            school_id=row["school_id"], school_name=row["school_name"], school_type=row["school_type"],
-            segment=row["segment"], students=int(row["students"]), share=row["share"],
-            indicators=ind_results, met_count=met_count, compliant=row["compliant"], reasons=reasons))
+        units.append({
+            "school_id": row["school_id"], "school_name": row["school_name"], "school_type": row["school_type"],
+            "segment": row["segment"], "students": int(row["students"]), "share": row["share"],
+            "indicators": ind_results, "met_count": met_count, "compliant": row["compliant"], "reasons": reasons})
 
     cv: dict[str, dict[str, CVResult]] = {}
     for segment in std.segments:
@@ -171,7 +175,7 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
     excluded = [ExcludedUnit(school_id=r["school_id"], school_name=r["school_name"], segment=r["segment"],
                              students=r["students"], reason=r["excluded"])
                 for r in f.excluded] + no_count
-    compliance = [u.compliant for u in units] if rule is not None else []
+    compliance = [u["compliant"] for u in units] if rule is not None else []
     composite = _composite_cv(std, cv) if std.composite_cv else None
     judged = compliance + ([c.met for c in composite.values()] if composite is not None
                            else [c.met for seg in cv.values() for c in seg.values()])

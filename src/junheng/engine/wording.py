@@ -26,10 +26,18 @@ def met_word(met: bool | None) -> str:
     return {True: "达标", False: "未达标", None: "数据缺失"}[met]
 
 
+_PLAIN = (bool, int, str)  # what Arrow rows mostly hold: returned as they are, without pandas
+
+
 def clean(value):
     """NaN/NA → None, numpy scalars → Python scalars (for the JSON result)."""
     if value is None:
         return None
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is float:
+        return None if value != value else value  # NaN is the one float unequal to itself
     try:
         import pandas as pd
 
