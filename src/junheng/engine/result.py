@@ -360,3 +360,9 @@ class EvaluationResult(BaseModel):
         out = self.model_dump(mode="json")
         out["areas"] = {name: area for name, area in out["areas"].items() if area is not None}
         return out
+
+    def to_json_text(self) -> str:
+        """`to_json()` as compact JSON text, serialised by pydantic's core (whole-region runs
+        write hundreds of thousands of units)."""
+        absent = {name for name in Areas.model_fields if getattr(self.areas, name) is None}
+        return self.model_dump_json(exclude={"areas": absent} if absent else None)

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 import junheng
 from junheng.data.dataset import Dataset
-from junheng.engine.evaluate import evaluate_dataset, select_pairs
+from junheng.engine.evaluate import evaluate_dataset, paused_collector, select_pairs
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
 
@@ -171,7 +171,7 @@ def _write_part(folder: Path, number: int, results: list[EvaluationResult]) -> P
         rows.append({"county_code": r.county_code, "year": r.year, "county_name": r.county_name,
                      "standard": r.standard, "verdict": r.verdict, "complete": r.complete,
                      "failing": ",".join(failed),
-                     "result": json.dumps(r.to_json(), ensure_ascii=False)})
+                     "result": r.to_json_text()})
         failing += [{"county_code": r.county_code, "year": r.year, "standard": r.standard, "indicator": i,
                      "name": names.get(i, i)} for i in failed]
     name = PART.format(number)
@@ -205,10 +205,13 @@ def run_all(dataset: Dataset, folder: Path, *, source: str, standard: Any = None
     if on_progress and len(pairs) - len(todo):
         on_progress(len(pairs) - len(todo))
     parts = []
-    for group in _chunks(todo, chunk):
-        results = evaluate_dataset(dataset, standard=standard, backend=backend, pairs=group, on_progress=on_progress)
-        parts.append(_write_part(folder, number, results))
-        number += 1
+    with paused_collector():  # as in evaluate_dataset: the results are many objects without cycles
+        for group in _chunks(todo, chunk):
+            results = evaluate_dataset(dataset, standard=standard, backend=backend, pairs=group,
+                                       on_progress=on_progress)
+            parts.append(_write_part(folder, number, results))
+            number += 1
+            del results
     summary = summarise(folder)
     _write_atomic(folder / SUMMARY_JSON, json.dumps(summary.to_json(), ensure_ascii=False, indent=2).encode("utf-8"))
     _write_atomic(folder / SUMMARY_CSV, _summary_csv(summary).encode("utf-8-sig"))
