@@ -181,6 +181,21 @@ def test_a_bad_file_is_refused_in_chinese_and_nothing_is_stored(world, sent, mes
     assert not [p for p in world.settings.uploads.rglob("*") if p.is_file()]
 
 
+def test_a_file_of_two_years_needs_the_year_field_which_chooses_one(world):
+    two_years = scores_csv() + scores_csv().decode("utf-8").split("\n", 1)[1].replace(
+        f",{YEAR},", f",{YEAR - 1},").encode("utf-8")
+    county = world.login("county")
+    refused = county.post(URL, files=files(two_years))
+    assert refused.status_code == 400 and "请指定一个年度" in plain(refused.text)
+    bad = county.post(URL, data={"year": "二〇二四"}, files=files(two_years))
+    assert bad.status_code == 400 and "1990 到 2100 之间的年份" in plain(bad.text)
+    assert count(world, QualityAnalysis) == 0
+    chosen = county.post(URL, data={"year": str(YEAR)}, files=files(two_years))
+    assert chosen.status_code == 303, plain(chosen.text)
+    with world.database.session() as s:
+        assert [a.year for a in s.scalars(select(QualityAnalysis))] == [YEAR]
+
+
 def test_a_locked_county_year_refuses_the_upload(world):
     with world.database.session() as s:
         county = repo.county_by_code(s, COUNTY)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from junheng.data.problems import DatasetInvalid
 from junheng.engine.tolerance import EPS
 from junheng.errors import JunhengError
+from junheng.quality import QualityError
 from junheng.quality.cuts import MAX_BYTES as MAX_CUTS_BYTES
 from junheng.quality.levels import LEVEL_NAMES, LEVELS
 from junheng.quality.service import QualityAccessDenied, analysis_json, analysis_years, import_scores, latest_analysis
@@ -41,7 +42,7 @@ from junheng.standards.model import COUNTY_LEVEL_METHODS, DIFFERENCE_RATE_METHOD
 from junheng.store.models import OrgNode, QualityAnalysis, School, User
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.files import MULTIPART_SLACK, megabytes, read_form, saved_upload
-from junheng.web.params import Year
+from junheng.web.params import Year, parse_int
 from junheng.web.routes.editing import FLASH_MESSAGES, VIA_LABELS, county_standard, local_time, school_for_read, \
     user_label, with_message
 from junheng.web.routes.pages import render
@@ -231,8 +232,12 @@ def import_quality(code: str, request: Request, county: OrgNode = Depends(manage
             cuts, cuts_shown = saved_upload(form.get("cuts"), folder, secrets.token_hex(8), CUT_KINDS,
                                             MAX_CUTS_BYTES, "分数线文件")
             names[cuts] = cuts_shown
+            year_text = str(form.get("year") or "").strip()
+            year = parse_int(year_text, 1990, 2100) if year_text else None
+            if year_text and year is None:
+                raise QualityError(f"学年“{year_text[:20]}”无效:应为 1990 到 2100 之间的年份(学年开始的年份),或不填")
             outcome = import_scores(session, settings, scores, cuts, user=viewer.user, via="upload",
-                                    access=viewer.access, only_county=county, source_name=shown)
+                                    access=viewer.access, only_county=county, source_name=shown, year=year)
         except JunhengError as exc:
             session.rollback()
             error, problems = _refusal(exc, folder, names)
