@@ -70,6 +70,10 @@ def test_a_province_file_fills_every_county_in_one_run(tmp_path):
             q9 = [i for i in result.areas.education_quality.indicators.values() if "quality/数学(八年级)" in i.sources]
             assert q9 and q9[0].sources["quality/数学(八年级)"].kind == "computed"
             assert "全省成绩.csv" in q9[0].explanation
+    again = builders.run_junheng("quality", str(scores), "--cuts", str(cuts), "--apply", "-w", str(root))
+    assert again.returncode == 0 and "质量监测结果变更 0 项" in again.stderr
+    shown = builders.plain(again.stdout)
+    assert "对校际差异贡献最大的学校:测试学校" in shown and "学校:J1(" not in shown  # names, not ids
 
 
 def test_a_refused_run_exits_in_chinese_and_keeps_nothing(tmp_path):

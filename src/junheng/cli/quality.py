@@ -75,11 +75,13 @@ def _apply(scores: Path, cuts, *, year, workspace, user, fmt, out) -> None:
         outcome = import_scores(session, settings, scores, cuts, user=acting, via="cli", year=year,
                                 access=Access.of(session, acting) if acting else None)
         counties = [(a.county.name, a.county.code) for a in outcome.analyses]
+        names = {(a.county.code, s["school_id"]): s["school_name"] for a in outcome.analyses
+                 for entry in a.results.values() for s in entry["school_figures"]}
         shown = QualitySettings(**outcome.analyses[0].settings) if outcome.analyses else QualitySettings()
     if fmt is QualityFormat.json:
         emit(out, data=to_json(outcome.results))
     else:
-        emit(out, render=lambda to: print_results(to, outcome.results, shown))
+        emit(out, render=lambda to: print_results(to, outcome.results, shown, names))
     err_console.print(f"已导入工作区:{outcome.year} 年度 {len(counties)} 个县区"
                       f"({'、'.join(f'{name}({code})' for name, code in counties)}),"
                       f"质量监测结果变更 {outcome.changes} 项。")
@@ -95,8 +97,9 @@ def _percent(value) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def print_results(out, results: dict, settings) -> None:
-    """The results as a Chinese table, one row per county × subject × grade, then the notes."""
+def print_results(out, results: dict, settings, names: dict | None = None) -> None:
+    """The results as a Chinese table, one row per county × subject × grade, then the notes;
+    `names`: (county, school id) → school name, when the schools are known (a workspace import)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -129,7 +132,8 @@ def print_results(out, results: dict, settings) -> None:
             note = f"{where}:校间方差 {_number(result.between_variance, 2)},校内方差 {_number(result.within_variance, 2)}"
             if result.top_schools:
                 note += ";对校际差异贡献最大的学校:" + "、".join(
-                    f"{s.school_id}({_percent(s.share)})" for s in result.top_schools)
+                    f"{(names or {}).get((result.county_code, s.school_id), s.school_id)}({_percent(s.share)})"
+                    for s in result.top_schools)
             notes.append(note)
     out.print(table)
     for note in notes:
