@@ -195,7 +195,7 @@ def _analyse_and_store(session: Session, table: "ir.Table", cuts: CutScores, cou
                 school["school_name"] = names.get(school["school_id"], school["school_id"])
             entry["applied"] = result.difference_rate is not None
             if result.difference_rate is None:
-                notes.append(f"{label}:{result.reason or '无法计算校际差异率'};未写入质量监测结果(Q9)")
+                notes.append(f"{label}:{result.reason or '无法计算校际差异率'};未写入质量监测结果")
             else:
                 applied[label] = {"level": result.level, "inter_school_diff_rate": result.difference_rate}
                 changes += _row_changes(session, county, chosen, label, applied[label])
