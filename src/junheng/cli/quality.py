@@ -104,12 +104,10 @@ def print_results(out, results: dict, settings, names: dict | None = None) -> No
     from rich.text import Text
 
     from junheng.quality.levels import LEVEL_NAMES
-    from junheng.standards.model import COUNTY_LEVEL_METHODS, DIFFERENCE_RATE_METHODS
+    from junheng.standards.model import DIFFERENCE_RATE_METHODS, county_level_text
 
     level = f"{settings.confidence * 100:g}%"
-    how = COUNTY_LEVEL_METHODS[settings.county_level]
-    if settings.county_level == "share_of_students":
-        how = how.replace("share", f"{settings.level_share * 100:g}%")
+    how = county_level_text(settings.county_level, settings.level_share)
     out.print(Text("教育质量监测:学业水平与校际差异率", style="bold"))
     out.print(Text(f"校际差异率:{DIFFERENCE_RATE_METHODS[settings.method]};负值照实列出,与标准比较时按 0 计。"))
     out.print(Text(f"县区学业水平:{how}。"))

@@ -31,7 +31,7 @@ from junheng.reports.county_cells import count_cell, status_cell, text_cell
 from junheng.reports.county_survey import _day, _how_many  # the survey part's date and 两/五 wording
 from junheng.reports.document import Cell, Column, ReportDocument, Table
 from junheng.reports.xlsx import indicator_spec
-from junheng.standards.model import COUNTY_LEVEL_METHODS, DIFFERENCE_RATE_METHODS
+from junheng.standards.model import COUNTY_LEVEL_METHODS, DIFFERENCE_RATE_METHODS, county_level_text
 
 SECTION_TITLE = "教育质量监测"
 SOURCE_PREFIX = "quality/"  # the item's value-source keys: "quality/数学(八年级)" (store.value_sources)
@@ -300,10 +300,9 @@ def obtained_paragraph(evidence: QualityEvidence) -> str:
 def method_paragraph(evidence: QualityEvidence, with_cuts: bool = True) -> str:
     settings = evidence.settings
     confidence = _confidence(evidence)
-    how = COUNTY_LEVEL_METHODS.get(str(settings.get("county_level") or "mean_score"), COUNTY_LEVEL_METHODS["mean_score"])
-    share = settings.get("level_share")
-    if "share" in how:
-        how = how.replace("share", f"{share * 100:g}%" if words.is_number(share) else "标准规定的比例")
+    level_method = str(settings.get("county_level") or "")
+    how = county_level_text(level_method if level_method in COUNTY_LEVEL_METHODS else "mean_score",
+                            settings.get("level_share"))
     method = DIFFERENCE_RATE_METHODS.get(str(settings.get("method") or ""))
     text = (f"计算方法:每名学生的成绩按本学科本年级的划线分数划为Ⅰ级至Ⅳ级{'(见下表)' if with_cuts else ''},"
             f"统计各级学生占比;县区的学业水平取{how}。")

@@ -149,6 +149,14 @@ COUNTY_LEVEL_METHODS = {
 }
 
 
+def county_level_text(method: str, share: float | int | None) -> str:
+    """How a county's level is determined, in Chinese, the share written as a percentage (every
+    face that explains the level: terminal, pages, report)."""
+    how = COUNTY_LEVEL_METHODS.get(method, method)
+    number = isinstance(share, (int, float)) and not isinstance(share, bool) and share == share  # not NaN
+    return how.replace("share", f"{share * 100:g}%" if number else "标准规定的比例")
+
+
 class CountyLevel(_Strict):
     """How the county's level per subject is read from its students' scores: the level of the
     pooled county mean score (default), or the highest level reached by at least `share` of the

@@ -38,7 +38,7 @@ from junheng.quality import QualityError
 from junheng.quality.cuts import MAX_BYTES as MAX_CUTS_BYTES
 from junheng.quality.levels import LEVEL_NAMES, LEVELS
 from junheng.quality.service import QualityAccessDenied, analysis_json, analysis_years, import_scores, latest_analysis
-from junheng.standards.model import COUNTY_LEVEL_METHODS, DIFFERENCE_RATE_METHODS
+from junheng.standards.model import DIFFERENCE_RATE_METHODS, county_level_text
 from junheng.store.models import OrgNode, QualityAnalysis, School, User
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
 from junheng.web.files import MULTIPART_SLACK, megabytes, read_form, saved_upload
@@ -106,12 +106,6 @@ def _bins(entry: dict) -> list[str]:
     return [f"{_edge(low)}–{_edge(high)}" for low, high in zip(edges, edges[1:])]
 
 
-def _level_method(entry: dict, settings: dict) -> str:
-    how = COUNTY_LEVEL_METHODS.get(entry.get("level_method") or "", entry.get("level_method") or "")
-    share = settings.get("level_share")
-    return how.replace("share", f"{share * 100:g}%") if share is not None else how
-
-
 def _shares(level_shares: dict) -> list[float | None]:
     return [_percent(level_shares.get(f"level_{n}")) for n in LEVELS]
 
@@ -135,7 +129,7 @@ def _entry_view(entry: dict, rule, settings: dict) -> dict:
     return entry | {
         "level_name": LEVEL_LABELS[level - 1] if level in LEVELS else "—",
         "level_met": None if rule is None or level is None else level >= rule.min_level,
-        "level_method_text": _level_method(entry, settings),
+        "level_method_text": county_level_text(entry.get("level_method") or "", settings.get("level_share")),
         "shares_percent": _shares(entry.get("level_shares") or {}),
         "icc_text": _decimals(icc), "icc_negative": icc is not None and icc < 0,
         "ci_text": (f"{_decimals(entry['icc_ci'][0])} 至 {_decimals(entry['icc_ci'][1])}"
