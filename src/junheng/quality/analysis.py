@@ -116,6 +116,21 @@ def _years(scores: "ir.Table") -> list[int]:
     return [int(y) for y in frame["year"]]
 
 
+def one_year(scores: "ir.Table", year: int | None = None) -> tuple["ir.Table", int]:
+    """The scores of one year and that year: `year`, or the table's only year. A table with
+    several years needs `year`; an empty table, or a year it does not have, is refused."""
+    years = _years(scores)
+    if year is not None:
+        if year not in years:
+            raise QualityError(f"成绩中没有 {year} 年度的数据;有:{'、'.join(map(str, years)) or '无'}")
+        return scores.filter(scores.year.cast("int64") == year), year
+    if len(years) > 1:
+        raise QualityError(f"成绩包含多个年度({'、'.join(map(str, years))}),请指定一个年度(--year)")
+    if not years:
+        raise QualityError("成绩表中没有任何成绩")
+    return scores, years[0]
+
+
 def analyse(scores: "ir.Table", cuts: CutScores, *, settings: QualitySettings | None = None,
             year: int | None = None) -> dict[str, CountySubjectGrade]:
     """Levels and 校际差异率 of every county × subject × grade of one year of `scores`
@@ -124,22 +139,19 @@ def analyse(scores: "ir.Table", cuts: CutScores, *, settings: QualitySettings | 
     A table with several years needs `year`; scores without cut scores for their subject and
     grade are refused (QualityError), as is an empty table.
     """
-    settings = settings or QualitySettings()
-    years = _years(scores)
-    if year is not None:
-        if year not in years:
-            raise QualityError(f"成绩中没有 {year} 年度的数据;有:{'、'.join(map(str, years)) or '无'}")
-        scores = scores.filter(scores.year.cast("int64") == year)
-    elif len(years) > 1:
-        raise QualityError(f"成绩包含多个年度({'、'.join(map(str, years))}),请指定一个年度(--year)")
-    elif not years:
-        raise QualityError("成绩表中没有任何成绩")
-    else:
-        year = years[0]
+    scores, year = one_year(scores, year)
     with school_table(scores, cuts).cache() as school:  # the one pass over the scores
-        levels = execute(county_levels(school, cuts, method=settings.county_level, share=settings.level_share))
-        rates: dict[tuple, RateEstimate] = rate_method(settings.method)(
-            school, confidence=settings.confidence, top=settings.top_schools)
+        return analyse_schools(school, cuts, settings=settings, year=year)
+
+
+def analyse_schools(school: "ir.Table", cuts: CutScores, *, settings: QualitySettings | None = None,
+                    year: int) -> dict[str, CountySubjectGrade]:
+    """`analyse` from the per-school table of one year's scores (`school_table`): a caller that
+    also shows every school's figures computes that table once."""
+    settings = settings or QualitySettings()
+    levels = execute(county_levels(school, cuts, method=settings.county_level, share=settings.level_share))
+    rates: dict[tuple, RateEstimate] = rate_method(settings.method)(
+        school, confidence=settings.confidence, top=settings.top_schools)
     out: dict[str, CountySubjectGrade] = {}
     for row in levels.sort_values(list(KEYS)).itertuples(index=False):
         key = (str(row.county_code), str(row.subject), int(row.grade))
@@ -161,4 +173,4 @@ def to_json(results: dict[str, CountySubjectGrade]) -> dict[str, dict]:
     return {key: result.to_json() for key, result in results.items()}
 
 
-__all__ = ["LEVELS", "CountySubjectGrade", "QualitySettings", "analyse", "to_json"]
+__all__ = ["LEVELS", "CountySubjectGrade", "QualitySettings", "analyse", "analyse_schools", "one_year", "to_json"]

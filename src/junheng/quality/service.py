@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng.quality import KEYS, QualityError, execute
-from junheng.quality.analysis import CountySubjectGrade, QualitySettings, analyse, school_table
+from junheng.quality.analysis import CountySubjectGrade, QualitySettings, analyse_schools, one_year, school_table
 from junheng.quality.cuts import CutScores, read_cuts
 from junheng.quality.levels import SHARE_COLUMNS
 from junheng.quality.scores import SCORES_COLUMNS, read_scores
@@ -162,17 +162,14 @@ def _analyse_and_store(session: Session, table: "ir.Table", cuts: CutScores, cou
         by_standard.setdefault(std.id, []).append(code)
     results: dict[str, CountySubjectGrade] = {}
     settings_of: dict[str, QualitySettings] = {}
-    chosen = year
-    for std_id, codes in by_standard.items():
-        settings = QualitySettings.from_standard(load_standard(std_id))
-        part = table.filter(table.county_code.isin(codes))
-        found = analyse(part, cuts, settings=settings, year=chosen)
-        results.update(found)
-        chosen = next(iter(found.values())).year if found else chosen
-        settings_of.update({code: settings for code in codes})
-    assert chosen is not None  # analyse refuses an empty table and several years without `year`
-    year_table = table.filter(table.year.cast("int64") == chosen)
-    extras = _extras(year_table, cuts)
+    year_table, chosen = one_year(table, year)  # refuses an empty table, several years without `year`
+    with school_table(year_table, cuts).cache() as school:  # one per-school pass serves both
+        for std_id, codes in by_standard.items():
+            settings = QualitySettings.from_standard(load_standard(std_id))
+            results.update(analyse_schools(school.filter(school.county_code.isin(codes)), cuts,
+                                           settings=settings, year=chosen))
+            settings_of.update({code: settings for code in codes})
+        extras = _extras(year_table, school)
     rows = {str(r.county_code): int(r.n) for r in execute(
         year_table.group_by("county_code").aggregate(n=year_table.count())).itertuples(index=False)}
 
@@ -237,10 +234,10 @@ def _row_changes(session: Session, county: OrgNode, year: int, label: str, value
     return out
 
 
-def _extras(scores: "ir.Table", cuts: CutScores) -> dict[str, dict]:
+def _extras(scores: "ir.Table", school: "ir.Table") -> dict[str, dict]:
     """Per county × subject × grade: the county's histogram ({edges, counts}, HISTOGRAM_BINS equal
-    bins from the lowest to the highest score) and every school's n, mean, level shares and counts
-    in the same bins; two group-bys."""
+    bins from the lowest to the highest score) and every school's n, mean, level shares (from
+    `school`, the analysis' per-school table) and counts in the same bins."""
     import ibis
 
     score = scores.score.cast("float64")
@@ -253,7 +250,7 @@ def _extras(scores: "ir.Table", cuts: CutScores) -> dict[str, dict]:
     bins = execute(binned)
     edges = {(str(r.county_code), str(r.subject), int(r.grade)): (float(r.low), float(r.high))
              for r in execute(bounds).itertuples(index=False)}
-    school = execute(school_table(scores, cuts))
+    school = execute(school)
     county_hist: dict[str, dict] = {}
     school_hist: dict[tuple, list[int]] = {}
     for r in bins.itertuples(index=False):
