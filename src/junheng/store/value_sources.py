@@ -98,12 +98,13 @@ def _quality_label(analysis: QualityAnalysis, entry: dict) -> str:
 def quality_sources(session: Session, code_of: dict[int, str]) -> dict[tuple[str, int], dict[str, dict]]:
     """(county_code, year) → {"quality/<subject>" → ValueSource dict} for the quality rows the
     newest analysis of each county-year wrote."""
-    newest: dict[tuple[int, int], QualityAnalysis] = {}
-    for analysis in session.scalars(select(QualityAnalysis).where(QualityAnalysis.county_id.in_(list(code_of)))
-                                    .order_by(QualityAnalysis.id)):
-        newest[(analysis.county_id, analysis.year)] = analysis
+    # only the newest analysis of each county-year is loaded (every re-import keeps its own, with
+    # its whole result: this runs whenever the store's data is read for an evaluation)
+    newest_ids = select(func.max(QualityAnalysis.id)).where(QualityAnalysis.county_id.in_(list(code_of))) \
+        .group_by(QualityAnalysis.county_id, QualityAnalysis.year)
     out: dict[tuple[str, int], dict[str, dict]] = {}
-    for (county_id, year), analysis in newest.items():
+    for analysis in session.scalars(select(QualityAnalysis).where(QualityAnalysis.id.in_(newest_ids))):
+        county_id, year = analysis.county_id, analysis.year
         rows = {r.subject: r for r in session.scalars(select(QualityRow).where(
             QualityRow.county_id == county_id, QualityRow.year == year, QualityRow.deleted_at.is_(None)))}
         by_label = {entry.get("label"): entry for entry in analysis.results.values()}
