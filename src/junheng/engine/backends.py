@@ -42,7 +42,6 @@ class BackendError(JunhengError):
 class Quirks:
     """What one backend needs from the engine."""
 
-    label: str  # its name for users
     dialect: str  # the SQL dialect Ibis compiles for (the compiled-query cache key too)
     put: Literal["arrow", "schema_table", "temp_view"]  # how Tables.put puts a table there
     fetch: Literal["arrow", "rows"]  # how a result comes back: Arrow, or rows (NUMERIC read as float)
@@ -50,9 +49,9 @@ class Quirks:
 
 
 QUIRKS: dict[str, Quirks] = {
-    "duckdb": Quirks(label="DuckDB(进程内)", dialect="duckdb", put="arrow", fetch="arrow", ansi_division=False),
-    "postgres": Quirks(label="PostgreSQL", dialect="postgres", put="schema_table", fetch="rows", ansi_division=True),
-    "spark": Quirks(label="Spark", dialect="pyspark", put="temp_view", fetch="arrow", ansi_division=True),
+    "duckdb": Quirks(dialect="duckdb", put="arrow", fetch="arrow", ansi_division=False),
+    "postgres": Quirks(dialect="postgres", put="schema_table", fetch="rows", ansi_division=True),
+    "spark": Quirks(dialect="pyspark", put="temp_view", fetch="arrow", ansi_division=True),
 }
 _BY_IBIS_NAME = {"duckdb": "duckdb", "postgres": "postgres", "pyspark": "spark"}
 
