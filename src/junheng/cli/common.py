@@ -26,6 +26,14 @@ class OutputFormat(str, Enum):
     xlsx = "xlsx"
 
 
+def print_warnings(warnings: list[str]) -> None:
+    """A dataset's warnings on stderr, one 提示 line each."""
+    from rich.markup import escape
+
+    for warning in warnings:
+        err_console.print(f"[yellow]提示:[/] {escape(warning)}", highlight=False)
+
+
 def open_workspace_database(workspace: Optional[Path]):
     """The workspace's database (junheng.store.db.Database)."""
     from junheng.services import open_database

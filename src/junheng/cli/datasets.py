@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from junheng.cli.chinese import ChineseTyper
-from junheng.cli.common import WORKSPACE_OPTION, OutputFormat, console, err_console
+from junheng.cli.common import WORKSPACE_OPTION, OutputFormat, console, err_console, print_warnings
 
 commands = ChineseTyper()  # top-level commands: junheng.cli adds them without a group name
 
@@ -21,18 +21,13 @@ def check(dataset: Path = typer.Argument(..., help="数据集:CSV 文件夹或 X
     from junheng.data.importer import load_dataset
 
     data = load_dataset(dataset)
-    _print_warnings(data.warnings)
+    print_warnings(data.warnings)
     pairs = data.county_year_pairs()
     console.print(
         f"[green]校验通过[/]:{len(data.schools)} 所学校,{len(data.school_year)} 条学校年度数据,"
         f"{len(pairs)} 个县区年度。",
         highlight=False,
     )
-
-
-def _print_warnings(warnings: list[str]) -> None:
-    for warning in warnings:
-        err_console.print(f"[yellow]提示:[/] {escape(warning)}", highlight=False)
 
 
 @commands.command()
@@ -126,7 +121,7 @@ def convert(
     if to is DatasetFormat.xlsx and out.suffix.lower() != ".xlsx":
         raise typer.BadParameter("XLSX 工作簿的文件名应以 .xlsx 结尾", param_hint="--output")
     data = load_dataset(dataset)
-    _print_warnings(data.warnings)
+    print_warnings(data.warnings)
     if to is DatasetFormat.parquet:
         files = write_dataset_parquet(data, out)
         console.print(f"已写入 Parquet 数据集:{escape(str(out))}({files} 个文件)", highlight=False)

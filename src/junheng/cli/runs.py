@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from junheng.cli.common import console, err_console
+from junheng.cli.common import console, err_console, print_warnings
 
 
 def evaluate_all(dataset: Optional[Path], workspace: Optional[Path], out: Optional[Path], *,
@@ -42,8 +42,7 @@ def _region(dataset: Optional[Path], workspace: Optional[Path]):
         from junheng.data.importer import load_dataset
 
         data = load_dataset(dataset)
-        for warning in data.warnings:
-            err_console.print(f"[yellow]提示:[/] {escape(warning)}", highlight=False)
+        print_warnings(data.warnings)
         return data, str(dataset)
     from junheng.services import open_database
     from junheng.store import repo
