@@ -117,3 +117,17 @@ def test_the_command_over_a_workspace_store_and_its_refusals(tmp_path):
         refused = builders.run_junheng(*arguments)
         assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
         assert message in builders.plain(refused.stderr), refused.stderr
+
+
+def test_a_changed_standard_file_is_other_inputs(region, tmp_path):
+    """Resuming under a standard whose file changed would mix results of two standards."""
+    from junheng.standards.loader import load_standard
+
+    original = tmp_path / "test-province.yaml"
+    original.write_text("extends: national-2017\nid: test-province\nname: 测试省标准\n", encoding="utf-8")
+    run_all(region, tmp_path / "out", source="测试", standard=str(original), chunk=5)
+    assert run_all(region, tmp_path / "out", source="测试", standard=str(original), chunk=5).reused == 12
+    original.write_text("extends: national-2017\nid: test-province\nname: 测试省标准(修订)\n", encoding="utf-8")
+    load_standard.cache_clear()  # the rerun is a new process: it reads the file anew
+    with pytest.raises(RunError, match="另一份数据或另一个标准"):
+        run_all(region, tmp_path / "out", source="测试", standard=str(original), chunk=5)

@@ -39,9 +39,11 @@ import pyarrow.parquet as pq
 
 import junheng
 from junheng.data.dataset import Dataset
-from junheng.engine.evaluate import evaluate_dataset, paused_collector, select_pairs
+from junheng.engine.evaluate import evaluate_dataset, paused_collector, select_pairs, standard_for
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
+from junheng.standards.loader import load_standard
+from junheng.standards.model import Standard
 
 RUN_FILE = "run.json"
 RESULTS = "results"
@@ -91,10 +93,11 @@ class RunOutcome:
 
 def dataset_fingerprint(dataset: Dataset, standard: Any = None) -> str:
     """A fingerprint of everything an evaluation of the dataset reads: every table (columns and
-    values), the store's coverage and value sources, the standard override and junheng's version."""
-    digest = hashlib.sha256(f"{junheng.__version__}|{getattr(standard, 'id', standard)}".encode())
-    if standard is not None and hasattr(standard, "fingerprint"):
-        digest.update(standard.fingerprint().encode())
+    values), the store's coverage and value sources, the content of every standard its counties
+    are evaluated under (the override, or each county's own) and junheng's version."""
+    digest = hashlib.sha256(junheng.__version__.encode())
+    for std in _standards(dataset, standard):
+        digest.update(f"{std.id}:{std.fingerprint()}".encode())
     for name in Dataset.TABLES:
         frame = dataset.table(name)
         digest.update(f"{name}:{','.join(map(str, frame.columns))}:{len(frame)}".encode())
@@ -104,6 +107,15 @@ def dataset_fingerprint(dataset: Dataset, standard: Any = None) -> str:
              "sources": {f"{c}/{y}": v for (c, y), v in sorted(dataset.value_sources.items())}}
     digest.update(json.dumps(extra, sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def _standards(dataset: Dataset, standard: Any) -> list[Standard]:
+    """The standards the dataset's counties are evaluated under, as evaluate_dataset picks them."""
+    if isinstance(standard, Standard):
+        return [standard]
+    chosen = dataset.county_attributes("standard")
+    ids = sorted({standard_for(dataset, county, standard, chosen) for county, _ in select_pairs(dataset, None, None)})
+    return [load_standard(i) for i in ids]
 
 
 def _prepare(folder: Path, run: dict, restart: bool) -> None:
