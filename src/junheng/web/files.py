@@ -110,6 +110,14 @@ def saved_upload(upload, folder: Path, name: str, kinds: tuple[str, ...], limit:
     return target, shown
 
 
+def with_user_file_names(message: str, folder: Path, names: dict[Path, str]) -> str:
+    """A message about files `saved_upload` kept in `folder`, naming them as the user did
+    (`names`: saved path → the user's file name) and never showing the server's paths."""
+    for path, shown in names.items():
+        message = message.replace(str(path), shown).replace(path.name, shown)
+    return message.replace(str(folder) + "/", "").replace(str(folder), "")
+
+
 def too_large_message(limit: int, what: str = "提交的内容") -> str:
     return f"{what}太大:不能超过 {megabytes(limit) if limit >= 1024 * 1024 else f'{limit // 1024} KB'}。"
 

@@ -41,7 +41,7 @@ from junheng.quality.service import QualityAccessDenied, analysis_json, analysis
 from junheng.standards.model import DIFFERENCE_RATE_METHODS, county_level_text
 from junheng.store.models import OrgNode, QualityAnalysis, School, User
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
-from junheng.web.files import MULTIPART_SLACK, megabytes, read_form, saved_upload
+from junheng.web.files import MULTIPART_SLACK, megabytes, read_form, saved_upload, with_user_file_names
 from junheng.web.params import Year, parse_int
 from junheng.web.routes.editing import FLASH_MESSAGES, VIA_LABELS, county_standard, local_time, school_for_read, \
     user_label, with_message
@@ -202,9 +202,7 @@ def _refusal(exc: JunhengError, folder: Path, names: dict[Path, str]) -> tuple[s
     """The error's Chinese message with the user's file names for the server's paths: its first
     line, and the problems listed below it."""
     message = exc.user_message(keys=False) if isinstance(exc, DatasetInvalid) else exc.user_message()
-    for path, shown in names.items():
-        message = message.replace(str(path), shown).replace(path.name, shown)
-    message = message.replace(str(folder) + "/", "").replace(str(folder), "")
+    message = with_user_file_names(message, folder, names)
     first, *rest = message.splitlines()
     return first.rstrip(":"), [LISTED.sub("", line) for line in rest if line.strip()]
 

@@ -43,7 +43,8 @@ from junheng.survey import collection
 from junheng.survey.groups import GROUPS, group_label
 from junheng.web.app import templates
 from junheng.web.deps import REQUEST_SESSION, Viewer, check_csrf, county_for, current_viewer
-from junheng.web.files import MULTIPART_SLACK, XLSX_TYPE, download, megabytes, read_form, saved_upload
+from junheng.web.files import MULTIPART_SLACK, XLSX_TYPE, download, megabytes, read_form, saved_upload, \
+    with_user_file_names
 from junheng.web.params import RowId, parse_int
 from junheng.web.routes.editing import form_data, local_time, with_message
 from junheng.web.routes.pages import render
@@ -492,23 +493,20 @@ def import_post(survey_id: RowId, request: Request, checked=Depends(import_surve
     from junheng.survey.service import import_responses
 
     folder = Path(tempfile.mkdtemp(prefix="junheng-survey-import-"))
-    names: dict[str, str] = {}
+    names: dict[Path, str] = {}
     try:
         try:
-            export, names["export"] = saved_upload(form.get("export"), folder, "export", EXPORT_KINDS,
-                                             _export_limit(request), "问卷星导出文件")
-            mapping_path, names["mapping"] = saved_upload(form.get("mapping"), folder, "mapping", MAPPING_KINDS,
-                                                    MAX_MAPPING_BYTES, "列对应文件")
+            export, shown = saved_upload(form.get("export"), folder, "export", EXPORT_KINDS,
+                                         _export_limit(request), "问卷星导出文件")
+            names[export] = shown
+            mapping_path, names[mapping_path] = saved_upload(form.get("mapping"), folder, "mapping", MAPPING_KINDS,
+                                                             MAX_MAPPING_BYTES, "列对应文件")
             mapping = load_mapping(mapping_path)
             import_responses(session, survey, export, mapping, secret=_secret(request), user=viewer.user,
                              via="upload")
         except JunhengError as exc:
             session.rollback()
-            message = _refusal(exc)
-            for key, path in (("export", folder / "export"), ("mapping", folder / "mapping")):
-                for suffix in (*EXPORT_KINDS, *MAPPING_KINDS):  # the user's file names, never the server's paths
-                    message = message.replace(str(path) + suffix, names.get(key, ""))
-            message = message.replace(str(folder) + "/", "").replace(str(folder), "")
+            message = with_user_file_names(_refusal(exc), folder, names)
             return _survey_page(request, session, viewer, survey, county, status_code=400, error_at="import",
                                 error=f"没有导入任何答卷:{message}")
     finally:
