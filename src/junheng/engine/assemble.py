@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from junheng.data.catalog import catalog
 from junheng.engine.result import (
@@ -34,6 +35,7 @@ from junheng.engine.result import (
     VetoResult,
     combine_met,
 )
+from junheng.engine.rows import Rows, SchoolYearLookup
 from junheng.engine.tolerance import EPS
 from junheng.engine.wording import OPS, clean, met_word, num
 from junheng.standards.model import Check, Indicator, Standard
@@ -61,27 +63,27 @@ class CountyFrames:
 
     county_code: str
     year: int
-    units: list[dict]
-    excluded: list[dict]
-    cv: list[dict]
-    schools: list[dict]  # school-level check columns
+    units: Rows
+    excluded: Rows
+    cv: Rows
+    schools: Rows  # school-level check columns
     county: dict | None  # county-level check columns (None: no county_year row)
     county_raw: dict | None  # the county_year row itself
-    school_year: list[dict]  # the raw school_year rows (for naming missing inputs)
+    school_year: SchoolYearLookup  # the raw school_year rows (for naming missing inputs)
     quality: list[dict]
     sources: dict = field(default_factory=dict)  # county_year field → ValueSource dict (Dataset.value_sources)
 
 
 # ---------------------------------------------------------------- resource allocation
 
-def _unit_gap(ind: Indicator, row, value: float | None, explicit: bool) -> Gap | None:
+def _unit_gap(ind: Indicator, segment: str, students: int, resource: float | None, share: float | None,
+              value: float | None, explicit: bool) -> Gap | None:
     rule = ind.rule
-    threshold = ind.thresholds[row["segment"]]  # only called for a unit judged against its threshold
-    needed = threshold * row["students"] / rule.scale - (row[f"res_{ind.id}"] or 0.0)
+    threshold = ind.thresholds[segment]  # only called for a unit judged against its threshold
+    needed = threshold * students / rule.scale - (resource or 0.0)
     if value is None or needed <= 0:
         return None
     note = None
-    share = row["share"]
     if rule.source == "shared" and not explicit and share and share < 1 - EPS:
         # Adding to a shared facility raises this unit's part only by its share.
         needed_school = needed / share
@@ -96,72 +98,86 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
                    allowances: list[AllowanceApplied]) -> ResourceArea:
     indicators = std.resource_indicators()
     rule = std.per_school_rule
-    raw = {r["school_id"]: r for r in f.school_year}
     # Units and their indicators are built as plain dicts and validated once, by ResourceArea, in
-    # pydantic's core: a nation has about 300,000 units, and a model per unit and indicator cost
-    # more than the rest of the assembly (same fields and coercions either way).
+    # pydantic's core: a nation has about 220,000 units, and a model per unit and indicator cost
+    # more than the rest of the assembly (same fields and coercions either way). The unit table is
+    # read column by column (rows.py): a dict per row cost more than the SQL that made it.
+    u = f.units
+    n = len(u)
+    ids, names, types = u.column("school_id"), u.column("school_name"), u.column("school_type")
+    segments, students, shares = u.column("segment"), u.column("students"), u.column("share")
+    met_counts, unknown_counts, compliant = u.column("met_count"), u.column("unknown_count"), u.column("compliant")
+    nothing = [None] * n
+    # Each indicator's columns and its per-unit results, built column by column; a unit's own
+    # loop over its indicators only where one is unmet or unknown (reasons, gaps, missing inputs).
+    columns, results = [], []
+    for ind in indicators:
+        values, mets, resources = u.column(ind.id), u.column(f"{ind.id}_met"), u.column(f"res_{ind.id}")
+        explicits = u.column(f"explicit_{ind.id}") if u.has(f"explicit_{ind.id}") else nothing
+        thresholds = [ind.thresholds.get(seg) for seg in segments] if rule is not None and ind.thresholds else nothing
+        ratios = [v / t if v is not None and t else None for v, t in zip(values, thresholds)]
+        columns.append((ind, values, mets, explicits, resources, thresholds, ratios))
+        results.append((ind.id, [{"value": v, "threshold": t, "met": m, "ratio": r, "resource": res, "gap": None}
+                                 for v, t, m, r, res in zip(values, thresholds, mets, ratios, resources)]))
+    everything_met = len(indicators)
+    enabled = [(key, allowance, u.column(f"allowance__{key}")) for key, allowance in std.enabled_allowances().items()
+               if u.has(f"allowance__{key}")]
     units: list[dict] = []
     no_count: list[ExcludedUnit] = []
-    enabled = std.enabled_allowances()  # once, not per unit
-    # each indicator's columns, named once rather than per unit
-    columns = [(ind, f"{ind.id}_met", f"explicit_{ind.id}", f"res_{ind.id}", ind.thresholds or {}) for ind in indicators]
-    for row in f.units:
-        if row["students"] is None:
+    for k in range(n):
+        school_id, school_name, segment = ids[k], names[k], segments[k]
+        if students[k] is None:
             # Without its student count a unit has no value at all; its segment's CVs are unknown too.
-            no_count.append(ExcludedUnit(school_id=row["school_id"], school_name=row["school_name"],
-                                         segment=row["segment"], students=None, reason=STUDENTS_MISSING))
-            missing.append(_missing("resource_allocation", "school_year", f"students_{row['segment']}",
-                                    row["school_id"], row["school_name"]))
+            no_count.append(ExcludedUnit(school_id=school_id, school_name=school_name,
+                                         segment=segment, students=None, reason=STUDENTS_MISSING))
+            missing.append(_missing("resource_allocation", "school_year", f"students_{segment}",
+                                    school_id, school_name))
             continue
-        ind_results: dict[str, dict] = {}
+        ind_results = {ind_id: dicts[k] for ind_id, dicts in results}
         reasons: list[str] = []
-        segment = row["segment"]
-        for ind, met_column, explicit_column, resource_column, thresholds in columns:
-            value = row[ind.id]
-            met = row[met_column]
-            threshold = thresholds.get(segment) if rule is not None else None
-            explicit = bool(row.get(explicit_column))
-            gap = _unit_gap(ind, row, value, explicit) if met is False else None
-            ratio = value / threshold if value is not None and threshold else None
-            ind_results[ind.id] = {"value": value, "threshold": threshold, "met": met, "ratio": ratio,
-                                   "resource": row[resource_column], "gap": gap}
-            if met is False:
-                floor_note = "" if ratio is None or ratio >= rule.floor_ratio - EPS else f",不足{rule.floor_ratio:.0%}"
-                reasons.append(f"{ind.id} {ind.name} {value:.2f}{' ' + ind.unit if ind.unit else ''},"
-                               f"达标值 {threshold:g}(达到 {ratio:.1%}{floor_note})")
-            if value is None and rule is not None:
-                reasons.append(f"{ind.id} {ind.name}:数据缺失")
-            if value is None:
-                source = raw.get(row["school_id"], {})
-                for key in _resource_inputs(ind, row["segment"], explicit):
-                    if source.get(key) is None:
-                        missing.append(_missing(ind.id, "school_year", key, row["school_id"], row["school_name"]))
-        met_count = int(row["met_count"])
-        if rule is not None and met_count < rule.min_met and int(row["unknown_count"]) == 0:
-            reasons.insert(0, f"{len(indicators)} 项中 {met_count} 项达标,至少需 {rule.min_met} 项")
-        for key, allowance in enabled.items():
-            if row.get(f"allowance__{key}"):
+        met_count = int(met_counts[k])
+        if met_count != everything_met:
+            for ind, values, mets, explicits, resources, thresholds, ratios in columns:
+                value, met, threshold, ratio = values[k], mets[k], thresholds[k], ratios[k]
+                explicit = bool(explicits[k])
+                if met is False:
+                    ind_results[ind.id]["gap"] = _unit_gap(ind, segment, students[k], resources[k], shares[k],
+                                                           value, explicit)
+                    floor_note = "" if ratio is None or ratio >= rule.floor_ratio - EPS else f",不足{rule.floor_ratio:.0%}"
+                    reasons.append(f"{ind.id} {ind.name} {value:.2f}{' ' + ind.unit if ind.unit else ''},"
+                                   f"达标值 {threshold:g}(达到 {ratio:.1%}{floor_note})")
+                if value is None:
+                    if rule is not None:
+                        reasons.append(f"{ind.id} {ind.name}:数据缺失")
+                    source = f.school_year.row(school_id, f.year)
+                    for key in _resource_inputs(ind, segment, explicit):
+                        if source.get(key) is None:
+                            missing.append(_missing(ind.id, "school_year", key, school_id, school_name))
+            if rule is not None and met_count < rule.min_met and int(unknown_counts[k]) == 0:
+                reasons.insert(0, f"{len(indicators)} 项中 {met_count} 项达标,至少需 {rule.min_met} 项")
+        for key, allowance, applied in enabled:
+            if applied[k]:
                 allowances.append(AllowanceApplied(
-                    allowance=key, label=allowance.label, indicator=allowance.indicator, school_id=row["school_id"],
-                    school_name=row["school_name"], detail=f"{SEGMENT_LABELS.get(row['segment'], row['segment'])}学段"))
+                    allowance=key, label=allowance.label, indicator=allowance.indicator, school_id=school_id,
+                    school_name=school_name, detail=f"{SEGMENT_LABELS.get(segment, segment)}学段"))
         units.append({
-            "school_id": row["school_id"], "school_name": row["school_name"], "school_type": row["school_type"],
-            "segment": row["segment"], "students": int(row["students"]), "share": row["share"],
-            "indicators": ind_results, "met_count": met_count, "compliant": row["compliant"], "reasons": reasons})
+            "school_id": school_id, "school_name": school_name, "school_type": types[k],
+            "segment": segment, "students": int(students[k]), "share": shares[k],
+            "indicators": ind_results, "met_count": met_count, "compliant": compliant[k], "reasons": reasons})
 
     cv: dict[str, dict[str, CVResult]] = {}
+    cv_rows = {(r["segment"], r["indicator"]): r for r in f.cv}
     for segment in std.segments:
-        seg_rows = {r["indicator"]: r for r in f.cv if r["segment"] == segment}
-        seg_units = [u for u in f.units if u["segment"] == segment and u["students"] is not None]
+        in_segment = [k for k in range(n) if segments[k] == segment and students[k] is not None]
         cv[segment] = {}
-        for ind in indicators:
-            limit = std.cv_limit(segment)
-            if ind.id not in seg_rows:
+        limit = std.cv_limit(segment)
+        for ind, values, *_ in columns:
+            r = cv_rows.get((segment, ind.id))
+            if r is None:
                 cv[segment][ind.id] = CVResult(value=None, limit=limit, met=None if std.composite_cv else True,
                                                applicable=False,
                                                note=f"本县无{SEGMENT_LABELS.get(segment, segment)}学段评估单位")
                 continue
-            r = seg_rows[ind.id]
             value, mean = r["value"], r["county_value"]
             note = None
             if int(r["missing"]) > 0:
@@ -171,11 +187,11 @@ def _resource_area(std: Standard, f: CountyFrames, missing: list[MissingInput],
             cv[segment][ind.id] = CVResult(
                 value=value, limit=limit, met=r["met"], county_value=mean, units=int(r["units"]),
                 students=int(r["students"] or 0), note=note,
-                largest_contributors=_contributors(seg_units, ind.id, mean))
+                largest_contributors=_contributors(in_segment, values, students, ids, names, mean))
     excluded = [ExcludedUnit(school_id=r["school_id"], school_name=r["school_name"], segment=r["segment"],
                              students=r["students"], reason=r["excluded"])
                 for r in f.excluded] + no_count
-    compliance = [u["compliant"] for u in units] if rule is not None else []
+    compliance = [unit["compliant"] for unit in units] if rule is not None else []
     composite = _composite_cv(std, cv) if std.composite_cv else None
     judged = compliance + ([c.met for c in composite.values()] if composite is not None
                            else [c.met for seg in cv.values() for c in seg.values()])
@@ -218,35 +234,52 @@ def _resource_inputs(ind: Indicator, segment: str, explicit: bool) -> list[str]:
     return [rule.resource]
 
 
-def _contributors(seg_units: list[dict], ind_id: str, mean: float | None, top: int = 3) -> list[dict]:
-    """The units that add most to the weighted variance: where to look first."""
-    if mean is None or not seg_units:
+def _contributors(units: list[int], values: list, students: list, ids: list, names: list,
+                  mean: float | None, top: int = 3) -> list[dict]:
+    """The units (positions in the county's unit columns) that add most to the weighted
+    variance: where to look first."""
+    if mean is None or not units:
         return []
-    parts = [(u["students"] * (u[ind_id] - mean) ** 2, u) for u in seg_units if u[ind_id] is not None]
-    total = sum(p for p, _ in parts)
+    parts = [(students[k] * (values[k] - mean) ** 2, k) for k in units if values[k] is not None]
+    total = sum(map(itemgetter(0), parts))
     if not total or math.isnan(total):
         return []
-    parts.sort(key=lambda item: item[0], reverse=True)
+    parts.sort(key=itemgetter(0), reverse=True)  # stable: equal parts keep the units' order
     return [
-        {"school_id": u["school_id"], "school_name": u["school_name"], "value": float(u[ind_id]),
-         "share_of_variance": float(p / total), "direction": "低于县域均值" if u[ind_id] < mean else "高于县域均值"}
-        for p, u in parts[:top]
+        {"school_id": ids[k], "school_name": names[k], "value": float(values[k]),
+         "share_of_variance": float(p / total), "direction": "低于县域均值" if values[k] < mean else "高于县域均值"}
+        for p, k in parts[:top]
     ]
 
 
 # ---------------------------------------------------------------- checks
 
+_WORDING: dict[tuple[int, str], tuple[Check, str, object, str]] = {}  # (id(check), name) → its fixed wording
+
+
+def _check_wording(name: str, check: Check) -> tuple[str, object, str]:
+    """A check's label, threshold and comparison as the standard states them: the same for every
+    county, so worded once per check (the check is kept in the entry, so its id is never reused)."""
+    entry = _WORDING.get((id(check), name))
+    if entry is None or entry[0] is not check:
+        label = check.label or (_label("county_year", check.field) if check.field else name)
+        if check.op in ("is_true",):
+            threshold, comparison = "是", "为“是”"
+        elif check.op == "in":
+            values = catalog().table("school_year").field(check.field).values or {}
+            threshold, comparison = "、".join(values.get(v, v) for v in check.values), "属于"
+        else:
+            threshold, comparison = check.threshold, OPS[check.op]
+        if len(_WORDING) > 10_000:  # standards reloaded again and again (edited files): start afresh
+            _WORDING.clear()
+        entry = _WORDING[(id(check), name)] = (check, label, threshold, comparison)
+    return entry[1:]
+
+
 def _check_result(name: str, check: Check, value, met, bound) -> CheckResult:
-    label = check.label or (_label("county_year", check.field) if check.field else name)
-    if check.op in ("is_true",):
-        threshold, comparison = "是", "为“是”"
-    elif check.op == "in":
-        values = catalog().table("school_year").field(check.field).values or {}
-        threshold = "、".join(values.get(v, v) for v in check.values)
-        comparison = "属于"
-    else:
-        threshold = clean(bound) if check.ref_field else check.threshold
-        comparison = OPS[check.op]
+    label, threshold, comparison = _check_wording(name, check)
+    if check.ref_field and check.op not in ("is_true", "in"):
+        threshold = clean(bound)  # the bound is the county's own value of another field
     if isinstance(value, float) and check.op == "is_true":
         value = bool(value)
     return CheckResult(name=name, label=label, value=clean(value), threshold=threshold, comparison=comparison,
@@ -321,8 +354,10 @@ def _county_item(ind: Indicator, f: CountyFrames, missing: list[MissingInput]) -
     met = combine_met([c.met for c in checks])
     explanation = ";".join(_describe_check(c) for c in checks) + f"。{_verdict_sentence(met)}"
     single = checks[0] if len(checks) == 1 else None
-    read = [key for check in ind.rule.checks.values() for key in check.inputs()]
-    sources = {key: ValueSource(**f.sources[key]) for key in read if key in f.sources}
+    sources = {}
+    if f.sources:  # a store's data: which values were computed or overtyped
+        read = [key for check in ind.rule.checks.values() for key in check.inputs()]
+        sources = {key: ValueSource(**f.sources[key]) for key in read if key in f.sources}
     if sources:  # every face shows the explanation: a computed (or overtyped) value says so there
         explanation += "数据来源:" + ";".join(s.label for s in sources.values()) + "。"
     return _item(ind, met, explanation, checks=checks, gap=gap, missing=own_missing,
@@ -334,67 +369,72 @@ def _verdict_sentence(met: bool | None) -> str:
     return {True: "此项达标。", False: "此项暂不达标。", None: "此项数据缺失,无法判定。"}[met]
 
 
-def _scoped(f: CountyFrames, ind: Indicator) -> list[dict]:
-    return [row for row in f.schools if row[f"{ind.id}__in_scope"]]
-
-
 def _school_item(ind: Indicator, std: Standard, f: CountyFrames, missing: list[MissingInput],
                  allowances: list[AllowanceApplied]) -> ItemResult:
     kind = ind.rule.kind
-    rows = _scoped(f, ind)
+    rows = f.schools  # read column by column; a school's whole row only where it is not met
+    scoped = [k for k, inside in enumerate(rows.column(f"{ind.id}__in_scope")) if inside]
+    mets = rows.column(f"{ind.id}__met")
+    ids, names = rows.column("school_id"), rows.column("school_name")
     findings: list[SchoolFinding] = []
     own_missing: list[MissingInput] = []
-    own_allowances = {k: a for k, a in std.enabled_allowances().items() if a.indicator == ind.id}
-    for row in rows:
-        met = clean(row[f"{ind.id}__met"])
-        for key, allowance in own_allowances.items():
-            if clean(row.get(f"{ind.id}__allowance__{key}")):
+    own_allowances = [(key, a, rows.column(f"{ind.id}__allowance__{key}"))
+                      for key, a in std.enabled_allowances().items()
+                      if a.indicator == ind.id and rows.has(f"{ind.id}__allowance__{key}")]
+    for k in scoped if own_allowances else ():
+        for key, allowance, applied in own_allowances:
+            if clean(applied[k]):
                 allowances.append(AllowanceApplied(allowance=key, label=allowance.label, indicator=ind.id,
-                                                   school_id=row["school_id"], school_name=row["school_name"],
+                                                   school_id=ids[k], school_name=names[k],
                                                    detail=allowance.label))
-        if met is True:
-            continue
+    unmet = [k for k in scoped if mets[k] is not True]  # most schools meet it: only the others are read
+    for k in unmet:
+        met = clean(mets[k])
+        row = rows.row(k)
         detail, gap, inputs = SCHOOL_DETAILS[kind](ind, row)
-        findings.append(SchoolFinding(school_id=row["school_id"], school_name=row["school_name"], met=met,
-                                      detail=detail, gap=gap))
+        findings.append(SchoolFinding(school_id=ids[k], school_name=names[k], met=met, detail=detail, gap=gap))
         if met is None:
-            own_missing += [_missing(ind.id, "school_year", key, row["school_id"], row["school_name"]) for key in inputs]
-    school_met = combine_met([row[f"{ind.id}__met"] for row in rows]) if rows else True
+            own_missing += [_missing(ind.id, "school_year", key, ids[k], names[k]) for key in inputs]
+    school_met = combine_met([mets[k] for k in unmet]) if unmet else True
     checks: list[CheckResult] = []
     value = threshold = gap = None
     if kind == "teacher_certification":
-        school_met, value, threshold, checks, gap = _certification(ind, rows, f, own_missing)
+        teachers, certified = rows.column(f"{ind.id}__teachers"), rows.column(f"{ind.id}__certified")
+        school_met, value, threshold, checks, gap = _certification(
+            ind, [teachers[k] for k in scoped], [certified[k] for k in scoped], f, own_missing)
     if kind == "school_checks" and ind.rule.county_checks:
         checks, _ = _county_checks(ind, ind.rule.county_checks, f, own_missing)
     met = combine_met([school_met] + [c.met for c in checks])
     missing += own_missing
     failing = [x for x in findings if x.met is False]
     unknown = [x for x in findings if x.met is None]
-    parts = [f"纳入检查 {len(rows)} 所学校"]
+    parts = [f"纳入检查 {len(scoped)} 所学校"]
     if failing:
         parts.append(f"{len(failing)} 所未达标:" + "、".join(x.school_name for x in failing[:10])
                      + (" 等" if len(failing) > 10 else ""))
     if unknown:
         parts.append(f"{len(unknown)} 所数据缺失")
-    if not failing and not unknown and len(rows):
+    if not failing and not unknown and len(scoped):
         parts.append("全部达标")
     parts += [_describe_check(c) for c in checks if kind != "teacher_certification"]
     if kind == "teacher_certification" and value is not None:
         parts.append(f"全县持证上岗率 {num(value, '%')}")
     explanation = ",".join(parts[:1]) + (";" + ";".join(parts[1:]) if parts[1:] else "") + f"。{_verdict_sentence(met)}"
-    return _item(ind, met, explanation, schools=findings, schools_checked=len(rows), checks=checks,
+    return _item(ind, met, explanation, schools=findings, schools_checked=len(scoped), checks=checks,
                  missing=own_missing, value=value, threshold=threshold, gap=gap)
 
 
-def _certification(ind: Indicator, rows: list[dict], f: CountyFrames, missing: list[MissingInput]):
+def _certification(ind: Indicator, teachers: list, certified: list, f: CountyFrames, missing: list[MissingInput]):
+    """The county's certification rate from its schools' counts (`teachers`, `certified`: one
+    per school in scope), or the county's own figure when a school's count is missing."""
     rule = ind.rule
-    known = all(row[f"{ind.id}__certified"] is not None for row in rows)
-    teachers = float(sum(row[f"{ind.id}__teachers"] or 0 for row in rows))
-    if known and teachers > 0:
-        certified = float(sum(row[f"{ind.id}__certified"] for row in rows))
-        rate = 100.0 * certified / teachers
+    known = all(c is not None for c in certified)
+    total = float(sum(t or 0 for t in teachers))
+    if known and total > 0:
+        done = float(sum(certified))
+        rate = 100.0 * done / total
         met = rate >= rule.threshold - EPS
-        gap = None if met else Gap(amount=_ceil(rule.threshold / 100 * teachers - certified), unit="人",
+        gap = None if met else Gap(amount=_ceil(rule.threshold / 100 * total - done), unit="人",
                                    what="未持证专任教师需取得教师资格证或调整岗位")
         check = CheckResult(name="rate", label="持证上岗率(学校数据汇总)", value=rate, threshold=rule.threshold,
                             comparison=OPS[">="], met=met, unit="%")

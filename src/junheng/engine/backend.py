@@ -161,11 +161,14 @@ class Tables:
     def execute(self, key: str, build: Callable[[], "ibis.Table"]) -> pd.DataFrame:
         return to_pandas(self._arrow(key, build))
 
-    def materialize(self, table: str, key: str, build: Callable[[], "ibis.Table"]) -> pd.DataFrame:
+    def execute_arrow(self, key: str, build: Callable[[], "ibis.Table"]) -> pa.Table:
+        return self._arrow(key, build)
+
+    def materialize_arrow(self, table: str, key: str, build: Callable[[], "ibis.Table"]) -> pa.Table:
         """Store an intermediate result on the backend as `table`; return it too."""
         arrow = self._arrow(key, build)
         self.put(table, arrow)
-        return to_pandas(arrow)
+        return arrow
 
 
 def conform(result: pa.Table, schema: pa.Schema) -> pa.Table:

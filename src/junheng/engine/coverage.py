@@ -17,8 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-import pandas as pd
-
+from junheng.data.dataset import column_values, member
 from junheng.engine.result import Coverage, MissingSchool
 
 PENDING_STATES = ("draft", "submitted", "returned")
@@ -80,26 +79,23 @@ def dataset_coverages(dataset, pairs: Iterable[tuple[str, int]]) -> dict[tuple[s
     """`dataset_coverage` of many county-years, each table grouped once (not filtered per county)."""
     pairs = list(pairs)
     counties = {c for c, _ in pairs}
-    schools = dataset.schools[dataset.schools["county_code"].isin(counties)]
+    schools = dataset.schools[member(dataset.schools["county_code"], counties)]
     rows: dict[str, dict[int, str]] = {}
-    school_year = dataset.school_year[dataset.school_year["school_id"].isin(set(schools["school_id"]))]
-    for school_id, y in zip(school_year["school_id"], school_year["year"]):
-        rows.setdefault(str(school_id), {})[int(y)] = "approved"
-    build = schools["build_year"] if "build_year" in schools.columns else [None] * len(schools)
+    school_year = dataset.school_year[member(dataset.school_year["school_id"], schools["school_id"])]
+    for school_id, y in zip(column_values(school_year["school_id"]), column_values(school_year["year"])):
+        rows.setdefault(school_id, {})[y] = "approved"
+    build = column_values(schools["build_year"]) if "build_year" in schools.columns else [None] * len(schools)
     roster: dict[str, list[RosterSchool]] = {}
-    for county, sid, name, b in zip(schools["county_code"], schools["school_id"], schools["school_name"], build):
-        roster.setdefault(str(county), []).append(RosterSchool(
-            school_id=str(sid), school_name=str(name), build_year=_int_or_none(b), rows=rows.get(str(sid), {})))
-    county_rows = {(str(c), int(y)) for c, y in zip(dataset.county_year["county_code"], dataset.county_year["year"])}
-    quality = Counter((str(c), int(y)) for c, y in zip(dataset.quality["county_code"], dataset.quality["year"]))
+    for county, sid, name, b in zip(column_values(schools["county_code"]), column_values(schools["school_id"]),
+                                    column_values(schools["school_name"]), build):
+        roster.setdefault(county, []).append(RosterSchool(
+            school_id=sid, school_name=name, build_year=None if b is None else int(b), rows=rows.get(sid, {})))
+    county_rows = set(zip(column_values(dataset.county_year["county_code"]), column_values(dataset.county_year["year"])))
+    quality = Counter(zip(column_values(dataset.quality["county_code"]), column_values(dataset.quality["year"])))
     return {(c, y): county_coverage(roster.get(c, []), y, basis="dataset",
                                     county_year_status="present" if (c, y) in county_rows else None,
                                     quality_rows=quality.get((c, y), 0))
             for c, y in pairs}
-
-
-def _int_or_none(value) -> int | None:
-    return None if pd.isna(value) else int(value)
 
 
 def coverage_of(dataset, county_code: str, year: int) -> Coverage:

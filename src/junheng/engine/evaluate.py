@@ -14,12 +14,13 @@ from typing import Callable, Iterable, Iterator
 import pandas as pd
 import pyarrow as pa
 
-from junheng.data.dataset import Dataset
+from junheng.data.dataset import Dataset, member
 from junheng.engine.assemble import CountyFrames, assemble
 from junheng.engine.backend import register
 from junheng.engine.coverage import coverages_of
 from junheng.engine.derived import Derived, apply_derivations
 from junheng.engine.resources import compute_resources
+from junheng.engine.rows import Grouped, SchoolYearLookup
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
 from junheng.standards.loader import DEFAULT_STANDARD, load_standard
@@ -65,12 +66,18 @@ def _groups(frame: pd.DataFrame) -> dict[tuple[str, int], list[dict]]:
 
 
 def _restrict(dataset: Dataset, counties: set[str], years: set[int]) -> Dataset:
-    schools = dataset.schools[dataset.schools["county_code"].isin(counties)]
+    """The dataset's rows of these counties and years (the dataset itself when that is all of it)."""
+    everything = (counties >= set(dataset.schools["county_code"].dropna())
+                  and counties >= set(dataset.county_year["county_code"].dropna())
+                  and years >= set(dataset.school_year["year"].dropna()) and years >= set(dataset.county_year["year"].dropna()))
+    if everything:
+        return dataset
+    schools = dataset.schools[member(dataset.schools["county_code"], counties)]
     school_year = dataset.school_year[
-        dataset.school_year["school_id"].isin(schools["school_id"]) & dataset.school_year["year"].isin(years)
+        member(dataset.school_year["school_id"], schools["school_id"]) & dataset.school_year["year"].isin(years)
     ]
     county_year = dataset.county_year[
-        dataset.county_year["county_code"].isin(counties) & dataset.county_year["year"].isin(years)
+        member(dataset.county_year["county_code"], counties) & dataset.county_year["year"].isin(years)
     ]
     return Dataset(schools=schools, school_year=school_year, counties=dataset.counties, county_year=county_year,
                    quality=dataset.quality, source=dataset.source, synthetic=dataset.synthetic,
@@ -111,12 +118,21 @@ def evaluate_dataset(
 def paused_collector() -> Iterator[None]:
     """Python's cycle collector paused while results are built: they are millions of small
     objects without cycles (freed by reference counting alone) that the collector would scan
-    again and again as they accumulate (a nation: 32 s with it, 20 s without)."""
+    again and again as they accumulate (a nation: 32 s with it, 20 s without).
+
+    On the way out the objects made meanwhile are moved to the oldest generation unscanned
+    (freeze then unfreeze: two list splices), so that switching the collector back on does not
+    scan them all at once (a second for a nation); they are looked at with the next full
+    collection, like any long-lived object. Skipped when something else froze objects (a server
+    keeping its start-up objects out of the collector's way), which unfreezing would undo."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 
@@ -143,21 +159,21 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
     tables = register(sub, backend)
     resources = compute_resources(sub, std, tables)
     fingerprint = std.fingerprint()
-    schools = tables.execute(
+    schools = tables.execute_arrow(
         f"school_checks|{fingerprint}",
         lambda: _school_checks(tables, std),
     )
-    county_rows = tables.execute(
+    county_rows = tables.execute_arrow(
         f"county_checks|{fingerprint}", lambda: _county_checks(tables, std)
     ) if len(sub.county_year) else None
 
-    units, excluded, cv = _groups(resources.units), _groups(resources.excluded), _groups(resources.cv)
-    school_groups = _groups(schools)
-    school_year = _groups(sub.school_year.merge(sub.schools[["school_id", "county_code"]], on="school_id"))
-    county_checks = {} if county_rows is None else {
-        (str(r["county_code"]), int(r["year"])): r for r in records(county_rows)}
+    units = Grouped(resources.unit_rows)  # sorted by segment and school (resources.py)
+    excluded, cv = Grouped(resources.excluded_rows), Grouped(resources.cv_rows)
+    school_checks = Grouped(schools)
+    county_checks = Grouped(county_rows) if county_rows is not None else None
     county_raw = {(str(r["county_code"]), int(r["year"])): r for r in records(sub.county_year)}
     quality = _groups(dataset.quality)
+    raw_school_years = SchoolYearLookup(sub.school_year)
     coverages = coverages_of(dataset, pairs)
     names, basic_years = dataset.county_names(), dataset.county_attributes("basic_balance_year")
 
@@ -165,9 +181,9 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
     for pair in pairs:
         frames = CountyFrames(
             county_code=pair[0], year=pair[1],
-            units=units.get(pair, []), excluded=excluded.get(pair, []), cv=cv.get(pair, []),
-            schools=school_groups.get(pair, []), county=county_checks.get(pair), county_raw=county_raw.get(pair),
-            school_year=school_year.get(pair, []), quality=quality.get(pair, []),
+            units=units.get(pair), excluded=excluded.get(pair), cv=cv.get(pair),
+            schools=school_checks.get(pair), county=county_checks.one(pair) if county_checks else None,
+            county_raw=county_raw.get(pair), school_year=raw_school_years, quality=quality.get(pair, []),
             sources=dataset.value_sources.get(pair, {}),
         )
         basic = basic_years.get(pair[0])

@@ -9,41 +9,77 @@ value exactly at its threshold passes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from junheng.data.dataset import Dataset
-from junheng.engine.backend import Tables, register
+from junheng.engine.backend import Tables, register, to_pandas
 from junheng.engine.tolerance import EPS
 from junheng.standards.model import Standard
 
 
 @dataclass
 class ResourceTables:
-    units: pd.DataFrame  # one row per evaluated unit: values, met flags, compliance
-    cv: pd.DataFrame  # one row per (county, year, segment, indicator)
-    excluded: pd.DataFrame  # units left out (0 students, a standard's exclusion)
+    """The resource part's results as Arrow tables (what the assembly reads), with pandas views
+    for callers that analyse them (made on first use: a nation's evaluation never needs them)."""
+
+    unit_rows: pa.Table  # one row per evaluated unit: values, met flags, compliance
+    cv_rows: pa.Table  # one row per (county, year, segment, indicator)
+    excluded_rows: pa.Table  # units left out (0 students, a standard's exclusion)
+    indicator_ids: tuple[str, ...]  # the unit tables' value columns
+
+    @cached_property
+    def units(self) -> pd.DataFrame:
+        frame = to_pandas(self.unit_rows)
+        for column in self.indicator_ids:
+            frame[column] = frame[column].astype("float64")  # NaN where undefined, for numeric use
+        return frame
+
+    @cached_property
+    def cv(self) -> pd.DataFrame:
+        frame = to_pandas(self.cv_rows)
+        for column in ("value", "county_value", "limit"):
+            frame[column] = frame[column].astype("float64")
+        frame["missing"] = frame["missing"].astype("int64")
+        return frame
+
+    @cached_property
+    def excluded(self) -> pd.DataFrame:
+        return to_pandas(self.excluded_rows)
 
 
-def _cv_long(wide: pd.DataFrame, standard: Standard) -> pd.DataFrame:
-    rows = []
+
+def _cv_long(wide: pa.Table, standard: Standard) -> pa.Table:
+    """The wide CV table (one row per county, year, segment) as one row per indicator, judged:
+    met when CV ≤ limit; an undefined CV (X̄ = 0) is not met; a CV with a unit lacking its input
+    cannot be judged (null); under a composite CV every single CV is judged only through the
+    composite (assemble.py)."""
+    parts = []
+    limits = pa.array([standard.cv_limit(seg) for seg in wide.column("segment").to_pylist()], pa.float64())
     for ind in standard.resource_indicators():
         i = ind.id
-        part = wide[["county_code", "year", "segment", "units", "students"]].copy()
-        part["indicator"] = i
-        part["value"] = wide[f"cv_{i}"].astype("float64")
-        part["county_value"] = wide[f"mean_{i}"].astype("float64")
-        part["missing"] = wide[f"missing_{i}"].astype("int64")
-        rows.append(part)
-    cv = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    cv["limit"] = cv["segment"].map(lambda seg: standard.cv_limit(seg)).astype("float64")
-    met = (cv["value"] <= cv["limit"] + EPS).astype("boolean")
-    met[cv["value"].isna()] = False  # X̄ = 0: undefined, not met
-    met[cv["missing"] > 0] = pd.NA  # some unit lacks the input: cannot be judged
-    if standard.composite_cv:
-        met[:] = pd.NA  # judged only through the segment's composite (assemble.py)
-    cv["met"] = met
-    return cv.sort_values(["county_code", "year", "segment", "indicator"]).reset_index(drop=True)
+        value = wide.column(f"cv_{i}").cast(pa.float64())
+        missing = wide.column(f"missing_{i}").cast(pa.int64())
+        met = pc.less_equal(value, pc.add(limits, EPS))
+        met = pc.if_else(pc.is_null(value), False, met)
+        met = pc.if_else(pc.greater(missing, 0), pa.scalar(None, pa.bool_()), met)
+        if standard.composite_cv:
+            met = pa.nulls(len(wide), pa.bool_())
+        n = len(wide)
+        parts.append(pa.table({
+            "county_code": wide.column("county_code"), "year": wide.column("year"),
+            "segment": wide.column("segment"), "units": wide.column("units"), "students": wide.column("students"),
+            "indicator": pa.array([i] * n, pa.string()), "value": value,
+            "county_value": wide.column(f"mean_{i}").cast(pa.float64()), "missing": missing,
+            "limit": limits, "met": met,
+        }))
+    if not parts:
+        return pa.table({})
+    cv = pa.concat_tables(parts, promote_options="permissive")
+    return cv.take(pc.sort_indices(cv, [(k, "ascending") for k in ("county_code", "year", "segment", "indicator")]))
 
 
 def _unit_values(tables: Tables, standard: Standard):
@@ -64,17 +100,15 @@ def compute_resources(dataset: Dataset, standard: Standard, tables: Tables | Non
     """Resource allocation of every county and year in `dataset` under `standard`."""
     tables = tables or register(dataset)
     fingerprint = standard.fingerprint()
-    all_units = tables.materialize(
+    all_units = tables.materialize_arrow(
         "unit_values", f"unit_values|{fingerprint}",
         lambda: _unit_values(tables, standard),
     )
-    wide = tables.execute(f"cv|{fingerprint}", lambda: _cv(tables, standard))
-    is_excluded = all_units["excluded"].notna()
-    excluded = all_units.loc[
-        is_excluded, ["county_code", "year", "school_id", "school_name", "segment", "students", "excluded"]
-    ].reset_index(drop=True)
-    unit_frame = all_units.loc[~is_excluded].copy()
-    for i in (ind.id for ind in standard.resource_indicators()):
-        unit_frame[i] = unit_frame[i].astype("float64")  # NaN where undefined, for numeric use
-    unit_frame = unit_frame.sort_values(["county_code", "year", "segment", "school_id"]).reset_index(drop=True)
-    return ResourceTables(units=unit_frame, cv=_cv_long(wide, standard), excluded=excluded)
+    wide = tables.execute_arrow(f"cv|{fingerprint}", lambda: _cv(tables, standard))
+    is_excluded = pc.is_valid(all_units.column("excluded"))
+    excluded = all_units.filter(is_excluded).select(
+        ["county_code", "year", "school_id", "school_name", "segment", "students", "excluded"])
+    units = all_units.filter(pc.invert(is_excluded))
+    units = units.take(pc.sort_indices(units, [(k, "ascending") for k in ("county_code", "year", "segment", "school_id")]))
+    return ResourceTables(unit_rows=units, cv_rows=_cv_long(wide, standard), excluded_rows=excluded,
+                          indicator_ids=tuple(ind.id for ind in standard.resource_indicators()))

@@ -1,0 +1,107 @@
+"""The engine's result tables as plain Python values, one county-year at a time.
+
+A nation's tables hold hundreds of thousands of rows. Turning every row into a dict cost more
+than the SQL that made them, so each table is converted column by column, once (Arrow →
+Python lists), and the assembly gets one county-year's slice of the columns. A row becomes a
+dict only where the assembly needs one: a failing school, a missing input.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from junheng.engine.wording import clean
+
+Pair = tuple[str, int]
+KEYS = ("county_code", "year")
+
+
+def plain_arrow(table: pa.Table) -> pa.Table:
+    """Columns as the assembly reads them: DECIMAL (how DuckDB types some literals) as float,
+    NaN as null (a value is known or it is not)."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_decimal(column.type):
+            column = column.cast(pa.float64())
+        if pa.types.is_floating(column.type) and column.null_count < len(column):
+            column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+class Rows:
+    """One county-year's rows of a table: its columns' slices, rows on demand."""
+
+    __slots__ = ("_columns", "_start", "_stop")
+
+    def __init__(self, columns: dict[str, list], start: int = 0, stop: int = 0):
+        self._columns, self._start, self._stop = columns, start, stop
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    def has(self, name: str) -> bool:
+        return name in self._columns
+
+    def column(self, name: str) -> list:
+        return self._columns[name][self._start:self._stop]
+
+    def row(self, k: int) -> dict:
+        i = self._start + k
+        return {name: values[i] for name, values in self._columns.items()}
+
+    def __iter__(self) -> Iterator[dict]:
+        return (self.row(k) for k in range(len(self)))
+
+
+EMPTY = Rows({})
+
+
+class Grouped:
+    """A table's rows grouped by county and year; within a group in `order` (or, without one,
+    in the order the backend gave them: the sort is stable)."""
+
+    def __init__(self, table: pa.Table | pd.DataFrame, order: tuple[str, ...] = ()):
+        if isinstance(table, pd.DataFrame):
+            table = pa.Table.from_pandas(table, preserve_index=False)
+        if table.num_rows:
+            table = table.take(pc.sort_indices(table, [(k, "ascending") for k in (*KEYS, *order)]))
+        self._columns = plain_arrow(table).to_pydict()
+        self._bounds: dict[Pair, tuple[int, int]] = {}
+        counties, years = self._columns.get("county_code", []), self._columns.get("year", [])
+        start = 0
+        for i in range(1, len(counties) + 1):
+            if i == len(counties) or counties[i] != counties[start] or years[i] != years[start]:
+                self._bounds[(str(counties[start]), int(years[start]))] = (start, i)
+                start = i
+
+    def get(self, pair: Pair) -> Rows:
+        bounds = self._bounds.get(pair)
+        return Rows(self._columns, *bounds) if bounds else Rows(self._columns)
+
+    def one(self, pair: Pair) -> dict | None:
+        """The group's single row (a county-level table), None without one."""
+        rows = self.get(pair)
+        return rows.row(0) if len(rows) else None
+
+
+class SchoolYearLookup:
+    """The raw school_year rows, found by school and year: only read to name a missing input, so
+    the index is built on the first question and a row is converted only when asked for."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self._frame = frame
+        self._index: dict[tuple[str, int], int] | None = None
+
+    def row(self, school_id: str, year: int) -> dict:
+        if self._index is None:
+            self._index = {(str(s), int(y)): i for i, (s, y) in
+                           enumerate(zip(self._frame["school_id"], self._frame["year"]))}
+        i = self._index.get((school_id, year))
+        if i is None:
+            return {}
+        return {key: clean(value) for key, value in self._frame.iloc[i].items()}
