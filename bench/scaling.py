@@ -42,6 +42,9 @@ def best(fn, runs: int) -> tuple[float, object]:
     result = fn()  # warm-up: SQL compiled and cached, JIT and JVM warm
     times = []
     for _ in range(runs):
+        # The previous run's result is dropped first: a nation's results hold about 3 GB, and
+        # keeping one alive while the next is built measured the allocator, not the engine.
+        result = None
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)

@@ -19,7 +19,7 @@ from junheng.engine.assemble import CountyFrames, assemble
 from junheng.engine.backend import register
 from junheng.engine.coverage import coverages_of
 from junheng.engine.derived import Derived, apply_derivations
-from junheng.engine.resources import compute_resources
+from junheng.engine.resources import UNIT_ORDER, compute_resources
 from junheng.engine.rows import Grouped, SchoolYearLookup
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
@@ -167,7 +167,7 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
         f"county_checks|{fingerprint}", lambda: _county_checks(tables, std)
     ) if len(sub.county_year) else None
 
-    units = Grouped(resources.unit_rows)  # sorted by segment and school (resources.py)
+    units = Grouped(resources.unit_rows, order=UNIT_ORDER[2:])  # within a county-year by segment and school
     excluded, cv = Grouped(resources.excluded_rows), Grouped(resources.cv_rows)
     school_checks = Grouped(schools)
     county_checks = Grouped(county_rows) if county_rows is not None else None

@@ -21,19 +21,24 @@ from junheng.engine.tolerance import EPS
 from junheng.standards.model import Standard
 
 
+UNIT_ORDER = ("county_code", "year", "segment", "school_id")
+
+
 @dataclass
 class ResourceTables:
     """The resource part's results as Arrow tables (what the assembly reads), with pandas views
     for callers that analyse them (made on first use: a nation's evaluation never needs them)."""
 
-    unit_rows: pa.Table  # one row per evaluated unit: values, met flags, compliance
+    unit_rows: pa.Table  # one row per evaluated unit: values, met flags, compliance (in no particular order)
     cv_rows: pa.Table  # one row per (county, year, segment, indicator)
     excluded_rows: pa.Table  # units left out (0 students, a standard's exclusion)
     indicator_ids: tuple[str, ...]  # the unit tables' value columns
 
     @cached_property
     def units(self) -> pd.DataFrame:
-        frame = to_pandas(self.unit_rows)
+        """Sorted by county, year, segment and school."""
+        rows = self.unit_rows
+        frame = to_pandas(rows.take(pc.sort_indices(rows, [(k, "ascending") for k in UNIT_ORDER])))
         for column in self.indicator_ids:
             frame[column] = frame[column].astype("float64")  # NaN where undefined, for numeric use
         return frame
@@ -108,7 +113,6 @@ def compute_resources(dataset: Dataset, standard: Standard, tables: Tables | Non
     is_excluded = pc.is_valid(all_units.column("excluded"))
     excluded = all_units.filter(is_excluded).select(
         ["county_code", "year", "school_id", "school_name", "segment", "students", "excluded"])
-    units = all_units.filter(pc.invert(is_excluded))
-    units = units.take(pc.sort_indices(units, [(k, "ascending") for k in ("county_code", "year", "segment", "school_id")]))
+    units = all_units.filter(pc.invert(is_excluded))  # in the backend's order: readers sort as they need
     return ResourceTables(unit_rows=units, cv_rows=_cv_long(wide, standard), excluded_rows=excluded,
                           indicator_ids=tuple(ind.id for ind in standard.resource_indicators()))
