@@ -170,9 +170,10 @@ def server_command(workspace: Path, port: int, workers: int) -> list[str]:
             "--workers", str(workers)]
 
 
-def start_server(command: list[str], port: int, log: Path) -> subprocess.Popen:
+def start_server(command: list[str], port: int, log: Path, env: dict | None = None) -> subprocess.Popen:
     handle = log.open("w")
-    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                               env={**os.environ, **(env or {})})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -208,6 +209,7 @@ class Recorder:
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     sent: int = 0
     login_bounces: int = 0  # logins whose redirect target answered "not logged in" (retried)
+    loop_cpu: float = 0.0  # CPU seconds of the server's main threads (the event loop) in the timed part
 
     def open(self) -> bool:
         return self.sent < self.budget and time.monotonic() < self.deadline
@@ -310,11 +312,13 @@ async def run_load(world: World, base: str, args, server_pid: int) -> tuple[Reco
             task.cancel()
         failed = next((t for t in done if t.exception()), None)
         raise SystemExit(f"logins did not complete: {failed.exception() if failed else 'timeout'}")
-    started, cpu = time.monotonic(), cpu_seconds(server_pid)
+    started, (cpu, loop) = time.monotonic(), cpu_split(server_pid)
     rec.deadline = started + args.duration
     gate.go.set()
     await asyncio.gather(*tasks)
-    return rec, time.monotonic() - started, cpu_seconds(server_pid) - cpu
+    cpu_after, loop_after = cpu_split(server_pid)
+    rec.loop_cpu = loop_after - loop
+    return rec, time.monotonic() - started, cpu_after - cpu
 
 
 # ---------------------------------------------------------------- report
@@ -355,15 +359,29 @@ def markdown(result: dict) -> str:
 def cpu_seconds(group: int) -> float:
     """CPU time (user + system) used so far by the server's processes (its process group: the
     server was started in a session of its own, uvicorn workers included), from /proc."""
-    total = 0
+    return cpu_split(group)[0]
+
+
+def cpu_split(group: int) -> tuple[float, float]:
+    """(all the server's CPU seconds, those of its processes' main threads): uvicorn runs the
+    event loop (HTTP, middleware, sending) on the main thread, FastAPI the sync handlers (the
+    store, templates) in worker threads."""
+    total = main = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # gone meanwhile
             continue
-        if int(fields[2]) == group:  # field 5 of stat: the process group
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        if int(fields[2]) != group:  # field 5 of stat: the process group
+            continue
+        total += int(fields[11]) + int(fields[12])
+        try:
+            own = (stat.parent / "task" / stat.parent.name / "stat").read_text().rsplit(")", 1)[1].split()
+            main += int(own[11]) + int(own[12])
+        except OSError:
+            pass
+    tick = os.sysconf("SC_CLK_TCK")
+    return total / tick, main / tick
 
 
 def machine() -> str:
@@ -390,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", type=Path, metavar="WORKSPACE", help="a workspace kept with --keep: no set-up")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (junheng serve --workers)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the server's requests (pyinstrument, CPU time; junheng.web.profiling) and "
+                             "print where their CPU goes per kind of request (the sampling costs CPU itself)")
     args = parser.parse_args(argv)
     args.duration = min(max(args.duration, 1), MAX_DURATION)
     args.max_requests = min(max(args.max_requests, 1), MAX_REQUESTS)
@@ -418,19 +439,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  users: {dict(kinds)}")
         port = free_port()
         command = server_command(workspace, port, args.workers)
-        server = start_server(command, port, workspace / "server.log")
+        profile = workspace / f"profile-{time.strftime('%Y%m%d-%H%M%S')}" if args.profile else None
+        server = start_server(command, port, workspace / "server.log",
+                              {"JUNHENG_PROFILE": str(profile)} if profile else None)
         print(f"server: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command))} (pid {server.pid})")
         load_before = os.getloadavg()[0]
         rec, elapsed, server_cpu = asyncio.run(run_load(world, f"http://127.0.0.1:{port}", args, server.pid))
         result = summary(rec, elapsed) | {
-            "login_bounces": rec.login_bounces, "server_cpu_s": server_cpu, "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
+            "login_bounces": rec.login_bounces, "server_cpu_s": server_cpu, "server_loop_cpu_s": rec.loop_cpu, "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
             "users": len(world.people), "counties": len(world.counties), "think_s": args.think,
             "duration_s": args.duration, "workers": args.workers,
             "machine": machine(), "command": " ".join([Path(sys.executable).name, *sys.argv])}
         print()
         print(markdown(result))
+        per = max(result["requests"], 1)
         print(f"server CPU during the timed part: {server_cpu:.1f} s "
-              f"({server_cpu / max(result['requests'], 1) * 1000:.0f} ms per request); load average "
+              f"({server_cpu / per * 1000:.1f} ms per request, of which the event loop threads "
+              f"{rec.loop_cpu / per * 1000:.1f} ms); load average "
               f"{result['load_average_before']:.1f} before, {result['load_average_after']:.1f} after")
         if rec.login_bounces:
             print(f"logins bounced back to /login and retried: {rec.login_bounces} of {len(world.people)}")
@@ -438,6 +463,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"errors of {kind}: {samples}")
         if args.json:
             args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        if profile is not None:  # the server writes its profile when it stops
+            stop_server(server)
+            from junheng.web.profiling import summarise
+
+            print(f"\nprofile (CPU time, pyinstrument; call trees in {profile}/profile-tree-*.txt"
+                  f"{'' if args.keep or args.reuse else ', removed with the workspace'}):")
+            print(summarise(profile))
         if args.keep and not args.reuse:
             print(f"kept: rerun with --reuse {workspace}; drop later with: psql -h 127.0.0.1 -U postgres "
                   f"-c 'DROP DATABASE \"{name}\" WITH (FORCE)'")

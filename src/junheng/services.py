@@ -22,7 +22,12 @@ from rich.progress import (
 from junheng.data.dataset import Dataset
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
-from junheng.store.evaluations import evaluate_stored, stored_result  # noqa: F401 (the faces take them from here)
+from junheng.store.evaluations import (  # noqa: F401 (the faces take them from here)
+    data_stamps,
+    evaluate_stored,
+    stored_result,
+    year_progress,
+)
 
 
 class OutputError(JunhengError):

@@ -117,7 +117,7 @@ def test_the_county_page_shows_the_stored_analysis(imported):
     assert [sum(c["series"][0]["data"]) for c in histograms] == [7, 6]  # 数学, 语文 (in key order)
     assert all(len(c["bins"]) == 20 for c in histograms)
     assert {tuple(c["rows"]) for c in found if c["kind"] == "shares"} == {("全县",)}
-    assert 'src="/static/quality.js"' in response.text and "<script>" not in response.text.split("<main", 1)[-1]
+    assert 'src="/static/quality.js?v=' in response.text and "<script>" not in response.text.split("<main", 1)[-1]
 
 
 def test_the_county_page_answers_json_and_readers_of_other_counties_are_refused(imported):

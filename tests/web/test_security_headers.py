@@ -166,7 +166,8 @@ def test_the_api_docs_load_swagger_ui_from_our_own_files(web_world):
     assert_secured(docs)
     assert "http://" not in docs.text and "https://" not in docs.text  # no CDN: county intranets are closed
     sources = re.findall(r'(?:src|href)="(/static/[^"]+)"', docs.text)
-    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in sources and "/static/api-docs.js" in sources
+    paths = {source.split("?v=", 1)[0] for source in sources}  # versioned URLs (web.assets)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in paths and "/static/api-docs.js" in paths
     for source in sources:
         assert client.get(source).status_code == 200, source
     assert_no_inline_behaviour(docs.text, "/api/v1/docs")
@@ -271,7 +272,7 @@ def test_rendered_pages_hold_no_inline_behaviour_and_load_app_js(web_world):
     pages = rendered_pages(web_world)
     for name, html in pages.items():
         assert_no_inline_behaviour(html, name)
-        assert '<script src="/static/app.js" defer></script>' in html, name
+        assert re.search(r'<script src="/static/app\.js\?v=[0-9a-f]{12}" defer></script>', html), name
     # the behaviours moved to data attributes
     assert 'data-select-all="items"' in pages["review"]
     assert 'data-require-checked="items" data-require-message="请先勾选要审核通过的数据"' in pages["review"]

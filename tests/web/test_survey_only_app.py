@@ -78,7 +78,7 @@ def test_serve_only_survey_runs_the_survey_app_without_the_scheduler(monkeypatch
     monkeypatch.setattr(workspace_cli, "_check_port_free", lambda host, port: None)
     monkeypatch.setattr(uvicorn, "run", lambda target, **options: served.append(target))
     monkeypatch.setattr(scheduler, "start_scheduler", lambda *a, **k: started.append(1))
-    result = CliRunner().invoke(app, ["serve", "--only", "survey", "-w", str(tmp_path)])
+    result = CliRunner().invoke(app, ["serve", "--only", "survey", "--workers", "1", "-w", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "只提供问卷页面" in builders.plain(result.output) and not started
     routes = route_paths(served[0])

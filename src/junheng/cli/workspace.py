@@ -41,13 +41,14 @@ def serve(
     workspace: Optional[Path] = WORKSPACE_OPTION,
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="端口"),
-    workers: int = typer.Option(1, "--workers", min=1, max=64,
-                                help="工作进程数(多核服务器上可设为 CPU 核数;缺省 1)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64,
+                                          help="工作进程数;缺省为本机的 CPU 核数(每个进程启动时先预热缓存,再开始接受访问)"),
     only: Optional[ServeOnly] = typer.Option(
         None, "--only", help="survey:只提供问卷调查页面(/s/…),不含登录、管理和接口,也不运行定时预警;可单独放在互联网上"),
 ) -> None:
     """启动网站(浏览器访问 http://地址:端口/)。"""
     import os
+    from functools import partial
 
     import uvicorn
 
@@ -57,6 +58,7 @@ def serve(
     from junheng.workspace import resolve
 
     database, settings = open_database(workspace)
+    workers = default_workers(workers)
     _check_port_free(host, port)  # before the scheduler starts: a taken port is a message, not uvicorn's traceback
     if only is ServeOnly.survey:  # the public survey pages alone (junheng.web.survey_app): no scheduler
         from junheng.web.survey_app import create_survey_app
@@ -65,7 +67,7 @@ def serve(
         console.print(f"问卷调查服务已启动:http://{host}:{port}/s/调查链接码(只提供问卷页面;按 Ctrl+C 停止)",
                       highlight=False)
     else:
-        make, factory = create_app, "junheng.web.app:create_app_from_environment"
+        make, factory = partial(create_app, warm=True), "junheng.web.app:create_app_from_environment"
         scheduler = start_scheduler(database, workspace)  # timed warnings (junheng.toml [monitor]), in this process only
         console.print(f"网站已启动:http://{host}:{port}/ (按 Ctrl+C 停止)", highlight=False)
     try:
@@ -84,6 +86,19 @@ def serve(
 
 class ServeError(JunhengError):
     pass
+
+
+def default_workers(workers: int | None) -> int:
+    """`--workers` as given, else one worker process per CPU core this process may run on. SQLite
+    workspaces too: the store opens SQLite in WAL mode with a 30 s busy timeout
+    (junheng.store.db), so several processes read at once and their writes wait for each other
+    (on a local disk; SQLite's locking is not reliable on network file systems)."""
+    import os
+
+    if workers is not None:
+        return workers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 64))  # --workers allows at most 64
 
 
 def _check_port_free(host: str, port: int) -> None:

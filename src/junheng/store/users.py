@@ -310,8 +310,8 @@ def start_session(session: Session, user: User) -> tuple[str, WebSession]:
 def session_for(session: Session, token: str | None) -> WebSession | None:
     if not token:
         return None
-    # the user and their grants in the same round trips: every page needs them (Access.of)
-    row = session.get(WebSession, _digest(token), options=[joinedload(WebSession.user).selectinload(User.grants)])
+    # the session, its user and their grants in one query: every page needs them (Access.of)
+    row = session.get(WebSession, _digest(token), options=[joinedload(WebSession.user).joinedload(User.grants)])
     if row is None:
         return None
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
@@ -379,8 +379,9 @@ def token_state(row: ApiToken, now: datetime | None = None) -> str:
 def token_user(session: Session, token: str, *, write: bool, now: datetime | None = None) -> User:
     """The user a request carrying `token` acts as; TokenRefused (401/403, in Chinese) otherwise.
     `write`: the request may change something (any method but GET, HEAD, OPTIONS)."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token))
-                         .options(joinedload(ApiToken.user).selectinload(User.grants)))
+    # the token, its user and their grants in one query (Access.of needs them)
+    row = session.execute(select(ApiToken).where(ApiToken.token_hash == _digest(token))
+                          .options(joinedload(ApiToken.user).joinedload(User.grants))).unique().scalar_one_or_none()
     if row is None:
         raise TokenRefused("API 令牌无效:请检查请求头 Authorization: Bearer <令牌>", 401)
     if row.revoked_at is not None:
@@ -423,11 +424,15 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
 # ---------------------------------------------------------------- access
 
 
-def _subtree_ids(session: Session, root_id: int) -> set[int]:
-    nodes = session.execute(select(OrgNode.id, OrgNode.parent_id)).all()
+def _children(session: Session) -> dict[int | None, list[int]]:
     children: dict[int | None, list[int]] = {}
-    for node_id, parent_id in nodes:
+    for node_id, parent_id in session.execute(select(OrgNode.id, OrgNode.parent_id)).all():
         children.setdefault(parent_id, []).append(node_id)
+    return children
+
+
+def _subtree_ids(session: Session, root_id: int, children: dict[int | None, list[int]] | None = None) -> set[int]:
+    children = _children(session) if children is None else children
     out, stack = set(), [root_id]
     while stack:
         current = stack.pop()
@@ -454,13 +459,15 @@ class Access:
     @classmethod
     def of(cls, session: Session, user: User) -> "Access":
         access = cls(user=user)
+        children = None  # the organisation tree, read once for all the grants that need it
         for g in user.grants:
             if g.role == "admin":
                 access.admin = True
             elif g.role == "school_filler" and g.school_id is not None:
                 access.fill_schools.add(g.school_id)
             elif g.org_node_id is not None:
-                below = _subtree_ids(session, g.org_node_id)
+                children = _children(session) if children is None else children
+                below = _subtree_ids(session, g.org_node_id, children)
                 access.read_nodes |= below
                 if g.role == "county_admin":
                     access.manage_counties.add(g.org_node_id)

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from http import HTTPStatus
 from importlib import resources
 
 import jinja2
+import markupsafe
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from junheng.engine.wording import num
 from junheng.errors import JunhengError
 from junheng.schoolyear import label as school_year_label
 from junheng.store.db import Database
 from junheng.typography import typeset_html
+from junheng.web.assets import StaticAssets
 from junheng.web.deps import PASSWORD_CHANGE_MESSAGE, PASSWORD_CHANGE_PATH, LoginRequired, PasswordChangeRequired
 from junheng.web.files import BodyLimitMiddleware
 from junheng.web.security import AllowOptions, SecurityHeaders
@@ -26,16 +29,55 @@ from junheng.workspace import Settings
 PACKAGE = resources.files("junheng.web")
 
 
+FRAGMENT_MARK = "<!--junheng-fragment:{}-->"
+
+
 class _ChineseTemplate(jinja2.Template):
     """Pages show Chinese punctuation in Chinese text (junheng.typography); the templates and the
-    messages are written with ASCII marks, and form values and data attributes stay untouched."""
+    messages are written with ASCII marks, and form values and data attributes stay untouched.
+
+    A page may hold fragments rendered (and typeset) before: `{{ fragment("name") }}` leaves a
+    comment that typesetting passes over, replaced afterwards by the context's
+    `fragments["name"]` (web/routes/pages.py keeps a stored run's fragments, so a page view
+    renders and typesets only the rest)."""
 
     def render(self, *args, **kwargs) -> str:
-        return typeset_html(super().render(*args, **kwargs))
+        html = typeset_html(super().render(*args, **kwargs))
+        fragments = (args[0] if args and isinstance(args[0], dict) else kwargs).get("fragments") or {}
+        for name, text in fragments.items():
+            html = html.replace(FRAGMENT_MARK.format(name), text, 1)
+        return html
 
 
-templates = Jinja2Templates(directory=str(PACKAGE.joinpath("templates")))
+def _fragment(name: str) -> markupsafe.Markup:
+    return markupsafe.Markup(FRAGMENT_MARK.format(name))
+
+
+def _environment() -> jinja2.Environment:
+    """The one Jinja environment of the site. Templates are compiled once per process and never
+    checked for changes (auto_reload off) unless JUNHENG_TEMPLATE_RELOAD=1 (editing templates
+    on a development server); `warm_templates` compiles them all at start-up."""
+    import os
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(PACKAGE.joinpath("templates"))),
+                              autoescape=jinja2.select_autoescape(), auto_reload=os.environ.get("JUNHENG_TEMPLATE_RELOAD") == "1",
+                              cache_size=-1)  # every template kept (there are a few dozen)
+
+
+templates = Jinja2Templates(env=_environment())
 templates.env.template_class = _ChineseTemplate
+templates.env.globals["fragment"] = _fragment
+ASSETS = StaticAssets(directory=str(PACKAGE.joinpath("static")))  # one per process: hashes and gzip kept
+templates.env.globals["static"] = ASSETS.url  # {{ static("app.css") }} → /static/app.css?v=<hash>
+# Pages and JSON are compressed for clients that accept gzip (a county page: 38 KB → 5 KB) at a
+# moderate level (about 0.3 ms for a page); static files come compressed already (web.assets),
+# and files that are compressed by nature are sent as they are.
+GZIP_LEVEL = 5
+NOT_COMPRESSED = DEFAULT_EXCLUDED_CONTENT_TYPES + (
+    "application/pdf", "application/octet-stream",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
 DEFAULT_MESSAGES = {  # Chinese for the errors Starlette raises itself (unknown path, wrong method, ...)
     400: "请求格式有误", 401: "请先登录", 403: "没有权限", 404: "未找到该地址或资源",
     405: "该地址不支持此请求方法", 413: "上传的内容过大", 415: "不支持的内容类型",
@@ -52,16 +94,93 @@ class JunhengApp(FastAPI):
         return SecurityHeaders(AllowOptions(super().build_middleware_stack(), lambda: self.router.routes))
 
 
-def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+def warm_templates() -> int:
+    """Compile every template of the site now (each is compiled once per process and kept)."""
+    names = templates.env.list_templates(extensions=["html"])
+    for name in names:
+        templates.env.get_template(name)
+    return len(names)
+
+
+def warm_up(app: FastAPI, *, budget_s: float = 20.0) -> dict:
+    """What a server process prepares before it answers anyone, so that no user's request pays
+    for it: the modules a request imports, the data format catalogue and the standards, every
+    template compiled, and from the store each county's current evaluation, its year progress
+    and its page's result fragments (junheng.store.evaluations.warm; a run not stored yet is
+    evaluated and stored, within `budget_s`). Returns what was done (for the log and the tests)."""
+    import time
+
+    started = time.monotonic()
+    import junheng.data.importer  # noqa: F401 (a save's validation)
+    import junheng.engine.evaluate  # noqa: F401 (an evaluation not stored yet)
+    from junheng.data.catalog import catalog
+    from junheng.standards.loader import available_ids, find_standard_by_id
+    from junheng.store.evaluations import evaluate_stored, warm
+    from junheng.store.models import OrgNode
+    from junheng.web.routes.pages import result_fragments, standards_folder_of
+
+    catalog()
+    folders = [standards_folder_of(app.state.settings)]
+    for standard_id in available_ids(folders):
+        find_standard_by_id(standard_id, folders)
+    done = {"templates": warm_templates(), "static_files": ASSETS.warm()}
+    done |= warm(app.state.db, budget_s=budget_s)
+    from sqlalchemy import select
+
+    from junheng.engine.evaluate import NothingToEvaluate
+
+    fragments = 0
+    with app.state.db.session() as session:
+        for county in session.scalars(select(OrgNode).where(OrgNode.kind == "county", OrgNode.deleted_at.is_(None))
+                                      .order_by(OrgNode.code)):
+            if time.monotonic() - started > budget_s:
+                break
+            try:
+                result, run, _ = evaluate_stored(session, county.code)
+            except NothingToEvaluate:
+                continue
+            result_fragments(str(app.state.db.url), folders[0], county, result, run)
+            fragments += 1
+    done["fragments"] = fragments
+    done["seconds"] = round(time.monotonic() - started, 2)
+    return done
+
+
+def _lifespan(warm: bool):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if warm:
+            import logging
+
+            import anyio.to_thread
+
+            done = await anyio.to_thread.run_sync(warm_up, app)
+            app.state.warmed = done
+            logging.getLogger("junheng.web").info("warmed up: %s", done)
+        yield
+
+    return lifespan
+
+
+def create_app(settings: Settings, database: Database | None = None, *, warm: bool = False) -> FastAPI:
+    """The site. With `warm` (what `junheng serve` asks for) the process prepares its caches at
+    start-up (`warm_up`), before the server accepts connections."""
     # The API documentation is our own page (api_docs.html): Swagger UI served from /static/vendor
     # with its settings in static/api-docs.js, not FastAPI's page, which loads Swagger UI from a CDN
     # (absent on a closed county intranet) and starts it with an inline script (refused by the CSP).
     app = JunhengApp(title="均衡 junheng API", version="1", docs_url=None,
-                     openapi_url="/api/v1/openapi.json", redoc_url=None)
+                     openapi_url="/api/v1/openapi.json", redoc_url=None, lifespan=_lifespan(warm))
     app.state.settings = settings
     app.state.db = database or Database(settings.database_url)
+    app.state.warmed = None
     app.add_middleware(BodyLimitMiddleware)  # one ceiling on every body, also those FastAPI reads itself
-    app.mount("/static", StaticFiles(directory=str(PACKAGE.joinpath("static"))), name="static")
+    from junheng.web.profiling import RequestProfiler, profile_folder
+
+    if profile_folder() is not None:  # bench/load.py --profile: CPU profile of every request (pyinstrument)
+        app.add_middleware(RequestProfiler, folder=profile_folder())
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=GZIP_LEVEL,
+                       exclude_content_types=NOT_COMPRESSED)
+    app.mount("/static", ASSETS, name="static")
 
     from junheng.web.routes import (  # data entry, review, upload, audit log
         admin,
@@ -194,4 +313,4 @@ def create_app_from_environment() -> FastAPI:
 
     workspace = os.environ.get("JUNHENG_WORKSPACE")
     database, settings = open_database(Path(workspace) if workspace else None, migrate=False)
-    return create_app(settings, database)
+    return create_app(settings, database, warm=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, defer
 
 from junheng.data.catalog import catalog
 from junheng.engine.result import VERDICT_LABELS
-from junheng.services import evaluate_stored
+from junheng.services import evaluate_stored, year_progress
 from junheng.store import repo
 from junheng.store.models import EvaluationRun, OrgNode, School, SchoolYear
 from junheng.store.repo import STATE_LABELS
@@ -186,7 +186,7 @@ def evaluation(code: str, year: Year | None = Query(None, description="学年;�
     result, run, years = evaluate_stored(session, code, year, user=viewer.user)
     if year is not None and result.year != year:
         raise not_found(f"{node.name}没有 {year} 学年的已审核数据;可评估的学年:{'、'.join(map(str, years))}")
-    progress = repo.year_progress(session, node)
+    progress = year_progress(session, node)
     return result.to_json() | {
         "run": {"id": run.id, "inputs_version": run.inputs_version, "approved_only": run.approved_only},
         "progress": {"complete_years": progress.complete_years,

@@ -96,8 +96,9 @@ def _write(session: Session, viewer: Viewer, *, table: str, entity: str, key: st
         dataset = validate_rows(rows, source="API")
     except DatasetInvalid as exc:
         raise problems_error(exc, table) from None
-    # only this row: the roster row is context for validation and never written through here
-    changes = [c for c in repo.diff(session, dataset, whole_store=False) if c.entity == entity and c.key == key]
+    # only this row, against its stored values read above: the roster row is context for
+    # validation and never written through here
+    changes = repo.row_changes(dataset, entity, key, stored)
     _, erased = merged(stored, incoming)
     changes += [Change(entity, key, county_code, field, stored[field], None) for field in sorted(erased)]
     repo.apply(session, changes, user=viewer.user, via="api")
@@ -158,7 +159,7 @@ def put_school_year(body: ValuesIn, response: Response, code: str, year: YearPat
     rows = {"schools": roster_rows(session, school), "school_year": [{"school_id": school.code, "year": year, **values}]}
     changes = _write(session, viewer, table="school_year", entity="school_year", key=f"{school.code}/{year}",
                      county_code=school.county.code, stored=stored, incoming=incoming, rows=rows)
-    saved = _school_year(session, school, year)
+    saved = row if row is not None else _school_year(session, school, year)  # (`row` is the object apply changed)
     if saved is None:  # nothing to store (only empty values for a year without data)
         raise not_found(f"学校 {code} 还没有 {year} 学年的数据,清空不存在的数据没有意义")
     if row is None:

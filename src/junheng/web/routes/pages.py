@@ -8,7 +8,8 @@ standard reports without judging them."""
 
 from __future__ import annotations
 
-from collections import Counter
+import os
+from collections import Counter, OrderedDict
 from pathlib import Path
 
 import jinja2
@@ -22,7 +23,7 @@ from junheng.engine.evaluate import NothingToEvaluate
 from junheng.engine.result import EvaluationResult
 from junheng.reports.standards import rule_text
 from junheng.schoolyear import label as school_year_label
-from junheng.services import evaluate_stored
+from junheng.services import data_stamps, evaluate_stored, year_progress
 from junheng.standards.loader import DEFAULT_STANDARD, available_ids, find_standard_by_id, standard_name
 from junheng.standards.model import AREA_LABELS
 from junheng.store import repo
@@ -71,7 +72,11 @@ def _quality_monitored(request: Request, county) -> bool:
 
 def standards_folder(request: Request) -> Path:
     """The workspace's own standard files (`<workspace>/standards/*.yaml`), shown beside the catalogue's."""
-    return Path(request.app.state.settings.folder) / "standards"
+    return standards_folder_of(request.app.state.settings)
+
+
+def standards_folder_of(settings) -> Path:
+    return Path(settings.folder) / "standards"
 
 
 def render(request: Request, template: str, context: dict, data: dict | None = None, status_code: int = 200):
@@ -91,10 +96,12 @@ def home(viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SE
 @router.get("/overview")
 def overview(request: Request, viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     rows = []
-    for county in viewer.access.readable_counties(session):
+    counties = viewer.access.readable_counties(session)
+    data_stamps(session, [c.id for c in counties])  # every county's data stamp in one go
+    for county in counties:
         # the current evaluation of approved data (stored runs are found again cheaply), never an older run
         try:
-            result, run, _ = evaluate_stored(session, county.code, user=viewer.user)
+            result, run, _ = evaluate_stored(session, county.code, user=viewer.user, county=county)
         except NothingToEvaluate:
             result, run = None, None
         # a provisional result (no year complete yet) names no failing items for the county
@@ -104,7 +111,7 @@ def overview(request: Request, viewer: Viewer = Depends(current_viewer), session
                      "certified_year": county.certified_year, "year": run.year if run else None,
                      "verdict": run.verdict if run else None, "failing": failing,
                      "complete": result.complete if result else None,
-                     "in_progress": progress_rows(repo.year_progress(session, county), county.code)})
+                     "in_progress": progress_rows(year_progress(session, county), county.code)})
     return render(request, "overview.html", {"viewer": viewer, "rows": rows}, {"counties": rows})
 
 
@@ -171,6 +178,53 @@ def progress_rows(progress, code: str) -> list[dict]:
             for y, c in progress.in_progress]
 
 
+_FRAGMENTS: "OrderedDict[tuple, dict[str, str]]" = OrderedDict()  # (database, run, inputs, county, standards) → HTML
+_FRAGMENTS_KEPT = 256
+RESULT_FRAGMENTS = ("county_result_head", "county_result_body")  # templates/_county_result_*.html
+
+
+def _standards_signature(folder: Path) -> tuple:
+    """What of the workspace's standard files the fragments read (names of indicators and areas):
+    a changed file is a new signature."""
+    try:
+        return tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in os.scandir(folder)))
+    except OSError:
+        return ()
+
+
+def result_fragments(database_url: str, folder: Path, county, result: EvaluationResult, run) -> dict[str, str]:
+    """The county page's parts that show the stored run (verdict cards, failing items, charts,
+    heatmap), rendered and typeset once per run: a run never changes, so they are kept by its id
+    and inputs version (and the workspace's standard files the names come from); everything that
+    depends on the viewer or on the workflow is rendered with the page."""
+    key = (database_url, run.id, run.inputs_version, county.code, _standards_signature(folder))
+    hit = _FRAGMENTS.get(key)
+    if hit is not None:
+        _FRAGMENTS.move_to_end(key)
+        return hit
+    folders = [folder]
+    names = _r_names(result, folders)
+    ids = result.resource_ids()
+    judged = result.resource is not None and result.resource.per_school_rule
+    context = {"county": county, "result": result, "run": run, "segments": SEGMENTS, "r_ids": ids,
+               "areas": list(result.areas.present()), "item_areas": list(result.areas.items()),
+               "area_names": _area_names(result, folders), "per_school_rule": judged,
+               "r_names": dict(zip(ids, names)), "failing": result.failing_items()}
+    if result.resource is not None:
+        cv_chart = _cv_chart(result)
+        context |= {"cv_chart": {seg: c | {"names": [names[ids.index(i)] for i in c["indicators"]]}
+                                 for seg, c in cv_chart.items()}}
+        if judged:
+            context |= {"heatmap": _heatmap(result) | {"names": names}}
+        else:
+            context |= {"unit_values": _unit_values(result)}
+    rendered = {name: templates.env.get_template(f"_{name}.html").render(context) for name in RESULT_FRAGMENTS}
+    _FRAGMENTS[key] = rendered
+    if len(_FRAGMENTS) > _FRAGMENTS_KEPT:
+        _FRAGMENTS.popitem(last=False)
+    return rendered
+
+
 @router.get("/counties/{code}")
 def county_dashboard(code: str, request: Request, year: Year | None = None,
                      viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
@@ -182,11 +236,11 @@ def county_dashboard(code: str, request: Request, year: Year | None = None,
     # the workflow state of every school-year (not their values: the page shows states only)
     years_rows = session.execute(select(SchoolYear.school_id, SchoolYear.year, SchoolYear.status, SchoolYear.deleted_at)
                                  .where(SchoolYear.school_id.in_([s.id for s in schools]))).all()
-    progress = repo.year_progress(session, county)
+    progress = year_progress(session, county)
     all_years = sorted({r.year for r in years_rows} | set(progress.coverage))
     try:
         # without a year: the latest complete year (a year in progress never stands for the county)
-        result, run, _ = evaluate_stored(session, code, year, user=viewer.user)
+        result, run, _ = evaluate_stored(session, code, year, user=viewer.user, county=county)
     except NothingToEvaluate as exc:
         result, run, message = None, None, exc.user_message()
     else:
@@ -205,22 +259,11 @@ def county_dashboard(code: str, request: Request, year: Year | None = None,
                "complete_years": set(progress.complete_years),
                "in_progress": [p for p in progress_rows(progress, code) if p["year"] != shown_year or result is None],
                "surveyed": _has_survey_area(request, county), "quality_monitored": _quality_monitored(request, county)}
-    if result is not None:
-        folders = [standards_folder(request)]
-        names = _r_names(result, folders)
-        ids = result.resource_ids()
-        judged = result.resource is not None and result.resource.per_school_rule
-        context |= {"areas": list(result.areas.present()), "item_areas": list(result.areas.items()),
-                    "area_names": _area_names(result, folders), "r_ids": ids, "per_school_rule": judged,
-                    "r_names": dict(zip(ids, names)), "failing": result.failing_items()}
-        if result.resource is not None:
-            cv_chart = _cv_chart(result)
-            context |= {"cv_chart": {seg: c | {"names": [names[ids.index(i)] for i in c["indicators"]]}
-                                     for seg, c in cv_chart.items()}}
-            if judged:
-                context |= {"heatmap": _heatmap(result) | {"names": names}}
-            else:
-                context |= {"unit_values": _unit_values(result)}
+    if result is not None and request.query_params.get("format") != "json":
+        context["fragments"] = result_fragments(str(request.app.state.db.url), standards_folder(request), county,
+                                                result, run)
+    if request.query_params.get("format") != "json":  # (the result's JSON only when it is asked for)
+        return render(request, "county.html", context)
     data = result.to_json() if result else {"detail": message}
     data = data | {"in_progress": context["in_progress"], "latest_complete_year": progress.latest_complete}
     return render(request, "county.html", context, data)
@@ -241,7 +284,7 @@ def school_page(code: str, request: Request, viewer: Viewer = Depends(current_vi
             if row.status != "approved":
                 continue
             try:
-                r, _, _ = evaluate_stored(session, school.county.code, row.year, user=viewer.user)
+                r, _, _ = evaluate_stored(session, school.county.code, row.year, user=viewer.user, county=school.county)
             except NothingToEvaluate:
                 continue
             history.append({"year": row.year, "units": [u for u in r.resource.units if u.school_id == code]
