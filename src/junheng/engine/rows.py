@@ -8,6 +8,7 @@ dict only where the assembly needs one: a failing school, a missing input.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Iterator
 
 import pandas as pd
@@ -33,32 +34,66 @@ def plain_arrow(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
+class Columns(dict):
+    """A table's columns as Python lists, each converted from Arrow when first read: a county's
+    failing rows read only some of a wide table's columns, and most rows none of the rest."""
+
+    def __init__(self, table: pa.Table | None = None):
+        super().__init__()
+        self._table = table
+        self.order: tuple[str, ...] = tuple(table.column_names) if table is not None else ()
+        self.names = frozenset(self.order)
+
+    def __missing__(self, name: str) -> list:
+        if name not in self.names:
+            raise KeyError(name)
+        values = self[name] = self._table.column(name).to_pylist()
+        return values
+
+
+class Row(Mapping):
+    """One row of a table, read from its columns on demand."""
+
+    __slots__ = ("_columns", "_i")
+
+    def __init__(self, columns: Columns, i: int):
+        self._columns, self._i = columns, i
+
+    def __getitem__(self, name: str):
+        return self._columns[name][self._i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns.order)
+
+    def __len__(self) -> int:
+        return len(self._columns.names)
+
+
 class Rows:
     """One county-year's rows of a table: its columns' slices, rows on demand."""
 
     __slots__ = ("_columns", "_start", "_stop")
 
-    def __init__(self, columns: dict[str, list], start: int = 0, stop: int = 0):
+    def __init__(self, columns: Columns, start: int = 0, stop: int = 0):
         self._columns, self._start, self._stop = columns, start, stop
 
     def __len__(self) -> int:
         return self._stop - self._start
 
     def has(self, name: str) -> bool:
-        return name in self._columns
+        return name in self._columns.names
 
     def column(self, name: str) -> list:
         return self._columns[name][self._start:self._stop]
 
-    def row(self, k: int) -> dict:
-        i = self._start + k
-        return {name: values[i] for name, values in self._columns.items()}
+    def row(self, k: int) -> Row:
+        return Row(self._columns, self._start + k)
 
-    def __iter__(self) -> Iterator[dict]:
+    def __iter__(self) -> Iterator[Row]:
         return (self.row(k) for k in range(len(self)))
 
 
-EMPTY = Rows({})
+EMPTY = Rows(Columns())
 
 
 class Grouped:
@@ -70,9 +105,10 @@ class Grouped:
             table = pa.Table.from_pandas(table, preserve_index=False)
         if table.num_rows:
             table = table.take(pc.sort_indices(table, [(k, "ascending") for k in (*KEYS, *order)]))
-        self._columns = plain_arrow(table).to_pydict()
+        self._columns = Columns(plain_arrow(table))
         self._bounds: dict[Pair, tuple[int, int]] = {}
-        counties, years = self._columns.get("county_code", []), self._columns.get("year", [])
+        counties = self._columns["county_code"] if "county_code" in self._columns.names else []
+        years = self._columns["year"] if "year" in self._columns.names else []
         start = 0
         for i in range(1, len(counties) + 1):
             if i == len(counties) or counties[i] != counties[start] or years[i] != years[start]:
@@ -84,9 +120,9 @@ class Grouped:
         return Rows(self._columns, *bounds) if bounds else Rows(self._columns)
 
     def one(self, pair: Pair) -> dict | None:
-        """The group's single row (a county-level table), None without one."""
+        """The group's single row (a county-level table) as a dict, None without one."""
         rows = self.get(pair)
-        return rows.row(0) if len(rows) else None
+        return dict(rows.row(0)) if len(rows) else None
 
 
 class SchoolYearLookup:
