@@ -38,6 +38,10 @@ class FieldSpec(_Frozen):
     note: str | None = None
     maximum: float | None = None  # counts and numbers: the plausible bound of their unit (`limits`)
     max_length: int | None = None  # text fields: characters (`text_max_length` unless declared)
+    # numeric types: what the type accepts (format.yaml `types`; outside it a value is 无效)
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
 
     def describe_expected(self) -> str:
         """Plain-language description of an acceptable value (for messages and the template)."""
@@ -89,6 +93,17 @@ class TableSpec(_Frozen):
         return [spec.key for spec in self.fields]
 
 
+class TypeRule(_Frozen):
+    """What a field type accepts (format.yaml `types`): numbers within `min`–`max` (whole numbers
+    where `integer`), or one of `words` (a spelling → its value), or one of `numbers`."""
+
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    words: dict[str, bool | int] | None = None
+    numbers: tuple[float, ...] = ()
+
+
 class SchoolTypeSpec(_Frozen):
     label: str
     segments: tuple[str, ...]
@@ -132,6 +147,7 @@ LABEL_ORDER = ("school_year", "county_year", "schools", "quality", "counties")  
 
 
 class Catalog(_Frozen):
+    types: dict[FieldType, TypeRule]
     school_types: dict[str, SchoolTypeSpec]
     segments: dict[str, str]
     text_max_length: int
@@ -209,7 +225,12 @@ def catalog() -> Catalog:
 
     longest = raw["text_max_length"]
 
+    types = {name: TypeRule(**rule) for name, rule in raw["types"].items()}
+
     def bounded(field: dict) -> dict:
+        rule = types.get(field.get("type"))
+        if rule is not None and (rule.min is not None or rule.max is not None):
+            field = {"low": rule.min, "high": rule.max, "integer": rule.integer, **field}
         if field.get("type") in ("count", "number") and field.get("unit") in limits:
             return {**field, "maximum": float(limits[field["unit"]])}
         if field.get("type") in TEXT_TYPES:
@@ -222,5 +243,5 @@ def catalog() -> Catalog:
         for name, spec in raw["tables"].items()
     }
     derived = {target: {"target": target, **spec} for target, spec in (raw.get("derived") or {}).items()}
-    return Catalog(school_types=raw["school_types"], segments=raw["segments"], text_max_length=longest,
+    return Catalog(types=types, school_types=raw["school_types"], segments=raw["segments"], text_max_length=longest,
                    tables=tables, derived=derived)

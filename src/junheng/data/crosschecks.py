@@ -1,7 +1,9 @@
 """Cross-checks of a parsed dataset: across columns of a row and across tables (duplicate keys,
 unknown schools and counties, parts above their whole, segments a school type lacks, oversize
 classes, orphan teaching points). Each sees only values that parsed (bad cells are already
-reported and are NA here), so one mistake is reported once.
+reported and are NA here), so one mistake is reported once. Each is written once over the typed
+arrays of the tables and the operations of their cells (junheng.data.cells: Arrow for imports,
+plain Python for a form's rows).
 """
 
 from __future__ import annotations
@@ -9,19 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from junheng.data.catalog import catalog
 from junheng.data.names import standard_ids
 from junheng.data.parsing import ParsedTable
 from junheng.data.problems import Problem
-
-
-def _bool_mask(series: pd.Series) -> np.ndarray:
-    """True where true; missing counts as false. A fresh array (pandas may hand out read-only views)."""
-    return np.array(series.to_numpy(dtype=bool, na_value=False))
 
 
 def _duplicate_keys(tables: dict[str, ParsedTable]) -> list[Problem]:
@@ -30,13 +24,8 @@ def _duplicate_keys(tables: dict[str, ParsedTable]) -> list[Problem]:
         key = list(parsed.spec.key)
         if any(k not in parsed.text for k in key):
             continue
-        keys = parsed.frame[key]
-        later = _bool_mask(keys.duplicated(keep="first"))
-        if not later.any():
-            continue
-        later &= _bool_mask(keys.notna().all(axis=1))  # an empty key is reported as empty, not as a repeat
-        first_row = pd.Series(parsed.rows, index=keys.index).groupby([keys[k] for k in key]).transform("first")
-        problems += [_duplicate_problem(parsed, key, i, int(first_row.iat[i])) for i in np.flatnonzero(later)]
+        later, first = parsed.ops.repeats([parsed.arrays[k] for k in key])
+        problems += [_duplicate_problem(parsed, key, i, int(parsed.rows[first[i]])) for i in np.flatnonzero(later)]
     return problems
 
 
@@ -49,45 +38,40 @@ def _duplicate_problem(parsed: ParsedTable, key: list[str], i: int, first_row: i
                           value=value)
 
 
-def _arrow(values: pd.Series) -> pa.ChunkedArray:
-    array = pa.array(values, type=pa.string(), from_pandas=True)
-    return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+def _present(values) -> np.ndarray:
+    return ~np.asarray(values.isna(), dtype=bool)
 
 
-def _isin(values: pd.Series, known: pa.Array) -> np.ndarray:
-    """Which values are in `known` (missing values are not). Arrow does this in C; pandas'
-    isin on Arrow strings loops in Python, which takes seconds on a nation."""
-    return pc.is_in(_arrow(values), value_set=known).to_numpy(zero_copy_only=False).astype(bool)
-
-
-def _known(columns: list[pd.Series]) -> pa.Array:
-    chunks = [chunk for column in columns for chunk in _arrow(column).chunks]
-    return pc.unique(pa.chunked_array(chunks, type=pa.string()).drop_null())
-
-
-def _known_school_ids(tables: dict[str, ParsedTable]) -> pa.Array | None:
+def _known_school_ids(tables: dict[str, ParsedTable], ops):
     schools = tables.get("schools")
     if schools is None or "school_id" not in schools.text:
         return None  # no roster to check against: its absence is reported already
-    return _known([schools.frame["school_id"]])
+    return ops.known([schools.arrays["school_id"]])
 
 
 def _county_roster(tables: dict[str, ParsedTable]) -> bool:
     """A 县区名录 with rows (a template's sheet left empty is no list)."""
-    return "counties" in tables and "county_code" in tables["counties"].text and len(tables["counties"].frame) > 0
+    return "counties" in tables and "county_code" in tables["counties"].text and len(tables["counties"].rows) > 0
 
 
-def _known_county_codes(tables: dict[str, ParsedTable]) -> pa.Array | None:
+def _known_county_codes(tables: dict[str, ParsedTable], ops):
     """The counties a dataset may name: those of its 县区名录 when it has one (a county missing
     from it would be evaluated without its standard, name and population, and an upload of it
     is refused on the web), else those its schools name."""
     names = ("counties",) if _county_roster(tables) else ("schools",)
-    sources = [tables[name].frame["county_code"] for name in names if name in tables and "county_code" in tables[name].text]
-    return _known(sources) if sources else None
+    sources = [tables[name].arrays["county_code"] for name in names if name in tables and "county_code" in tables[name].text]
+    return ops.known(sources) if sources else None
+
+
+def _ops(tables: dict[str, ParsedTable]):
+    return next(iter(tables.values())).ops
 
 
 def _unknown_references(tables: dict[str, ParsedTable]) -> list[Problem]:
-    known = {"school_ref": _known_school_ids(tables), "county_ref": _known_county_codes(tables)}
+    if not tables:
+        return []
+    ops = _ops(tables)
+    known = {"school_ref": _known_school_ids(tables, ops), "county_ref": _known_county_codes(tables, ops)}
     wording = {"school_ref": "在学校名录中不存在",
                "county_ref": "在县区名录中不存在" if _county_roster(tables) else "在学校名录中不存在"}
     problems = []
@@ -95,8 +79,8 @@ def _unknown_references(tables: dict[str, ParsedTable]) -> list[Problem]:
         for f in parsed.spec.fields:
             if f.type not in known or known[f.type] is None or f.key not in parsed.text:
                 continue
-            values = parsed.frame[f.key]
-            unknown = _bool_mask(values.notna()) & ~_isin(values, known[f.type])
+            values = parsed.arrays[f.key]
+            unknown = _present(values) & ~ops.isin(values, known[f.type])
             problems += [parsed.problem(i, f.key, wording[f.type], f.describe_expected()) for i in np.flatnonzero(unknown)]
     return problems
 
@@ -106,8 +90,8 @@ def _unknown_standards(tables: dict[str, ParsedTable]) -> list[Problem]:
     if counties is None or "standard" not in counties.text:
         return []
     ids = standard_ids()
-    values = counties.frame["standard"]
-    unknown = _bool_mask(values.notna() & ~values.isin(ids))
+    values = counties.arrays["standard"]
+    unknown = _present(values) & ~counties.ops.isin(values, counties.ops.known([ids]))
     expected = "已知的标准标识之一:" + "、".join(ids)
     return [counties.problem(i, "standard", "不是已知的评估标准", expected) for i in np.flatnonzero(unknown)]
 
@@ -128,14 +112,17 @@ def _at_most(tables: dict[str, ParsedTable]) -> list[Problem]:
     return problems
 
 
-def _roster_of_rows(tables: dict[str, ParsedTable], parsed: ParsedTable) -> tuple[pd.DataFrame, np.ndarray] | None:
-    """The roster (first row of each school_id) and each row's position in it (-1: unknown)."""
+def _roster_of_rows(tables: dict[str, ParsedTable], parsed: ParsedTable) -> tuple[dict, np.ndarray] | None:
+    """The roster (first row of each school_id: its columns as arrays) and each row's position
+    in it (-1: unknown)."""
     schools = tables.get("schools")
     if schools is None or not {"school_id", "school_type"} <= schools.text.keys() or "school_id" not in parsed.text:
         return None
-    roster = schools.frame.dropna(subset=["school_id"]).drop_duplicates("school_id").reset_index(drop=True)
-    positions = pc.index_in(_arrow(parsed.frame["school_id"]), value_set=_arrow(roster["school_id"]))
-    return roster, pc.fill_null(positions, -1).to_numpy()
+    ops = schools.ops
+    firsts = ops.firsts(schools.arrays["school_id"])
+    roster = {key: schools.arrays[key][firsts] for key in ("school_id", "school_type", "parent_school_id")
+              if key in schools.arrays}
+    return roster, ops.positions(parsed.arrays["school_id"], roster["school_id"])
 
 
 def _segments_of_school_type(tables: dict[str, ParsedTable]) -> list[Problem]:
@@ -148,7 +135,7 @@ def _segments_of_school_type(tables: dict[str, ParsedTable]) -> list[Problem]:
         if found is None:
             continue
         roster, positions = found
-        types = np.append(roster["school_type"].to_numpy(dtype=object, na_value=None), None)[positions]
+        types = np.append(np.asarray(roster["school_type"].to_numpy(dtype=object, na_value=None)), None)[positions]
         lacking = {  # rows whose school type lacks the segment
             segment: np.isin(types, [name for name, t in cat.school_types.items() if segment not in t.segments])
             for segment in {f.segment for f in segment_fields}
@@ -193,13 +180,14 @@ def _orphan_teaching_points(tables: dict[str, ParsedTable]) -> list[Problem]:
     if found is None or "parent_school_id" not in tables["schools"].text:
         return []
     roster, positions = found
+    ops = school_year.ops
     parents = roster["parent_school_id"]
-    orphan = (_bool_mask(roster["school_type"] == "teaching_point") & _bool_mask(parents.notna())
-              & ~_isin(parents, _known([roster["school_id"]])))
+    types = np.asarray(roster["school_type"].to_numpy(dtype=object, na_value=None))
+    orphan = (types == "teaching_point") & _present(parents) & ~ops.isin(parents, ops.known([roster["school_id"]]))
     rows = np.flatnonzero(np.append(orphan, False)[positions])
     return [
         school_year.problem(
-            i, "school_id", f"是教学点,其所属中心校“{parents.iat[positions[i]]}”在学校名录中不存在",
+            i, "school_id", f"是教学点,其所属中心校“{parents[positions[i]]}”在学校名录中不存在",
             "学校名录中已有的中心校(请补全中心校或更正学校名录的所属中心校)",
         )
         for i in rows

@@ -1,5 +1,7 @@
-"""Parsing a dataset: text columns → typed columns of the catalogue (vectorised Arrow and numpy:
-a national dataset has hundreds of thousands of rows), with a problem for every bad cell.
+"""Parsing a dataset: text columns → typed columns of the catalogue, with a problem for every bad
+cell. Vectorised (numpy masks over the cells' operations of junheng.data.cells: Arrow kernels for
+an import, where a national dataset has hundreds of thousands of rows; plain Python for the few
+rows of a form save), each rule written once for both.
 
 Problem objects are built only for bad cells; a bad cell is NA in the parsed frame, so the
 cross-checks after it (junheng.data.crosschecks) never report the same mistake again.
@@ -9,28 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from junheng.amounts import NOT_PLAIN, parse_amount
-from junheng.data.catalog import FieldSpec, TableSpec
-from junheng.data.dataset import conform
+from junheng.data.catalog import FieldSpec, TableSpec, catalog
+from junheng.data.cells import ARROW, NUMBER_PATTERN, string_array  # noqa: F401 - NUMBER_PATTERN re-exported
+from junheng.data.dataset import PANDAS_DTYPES
 from junheng.data.names import header_field
 from junheng.data.problems import Problem
-from junheng.data.reading import RawTable, filled_cells, metadata_problem, table_problem
+from junheng.data.reading import RawTable, metadata_problem, table_problem
 
 
-BOOL_WORDS = {
-    "是": True, "否": False, "yes": True, "no": False, "true": True, "false": False,
-    "1": True, "0": False, "1.0": True, "0.0": False,
-}
-LEVEL_WORDS = {
-    "1": 1, "2": 2, "3": 3, "4": 4, "Ⅰ": 1, "Ⅱ": 2, "Ⅲ": 3, "Ⅳ": 4, "I": 1, "II": 2, "III": 3, "IV": 4,
-}
-YEAR_RANGE = (1900, 2100)
+# What the types accept, as format.yaml `types` declares it (numeric ranges are copied into each
+# FieldSpec: low, high, integer).
+BOOL_WORDS: dict[str, bool] = dict(catalog().types["bool"].words or {})
+LEVEL_WORDS: dict[str, int] = dict(catalog().types["level"].words or {})
+LEVEL_NUMBERS: list[float] = list(catalog().types["level"].numbers)
+YEAR_RANGE = (int(catalog().types["year"].min), int(catalog().types["year"].max))
 
 
 QUOTED_LENGTH = 80  # a longer bad value is quoted by its beginning and its length
@@ -39,16 +39,22 @@ QUOTED_LENGTH = 80  # a longer bad value is quoted by its beginning and its leng
 @dataclass
 class ParsedTable:
     spec: TableSpec
-    frame: pd.DataFrame  # conformed: every catalogue column with its dtype, then extra columns
-    text: dict[str, pa.ChunkedArray]  # the stripped text as written, by key, for columns in the file
+    arrays: dict[str, object]  # the typed column of each column in the file (pandas arrays), extras too
+    text: dict[str, object]  # the stripped text as written, by key, for columns in the file (cells of `ops`)
     rows: np.ndarray  # spreadsheet row of each frame row
+    ops: object = ARROW  # junheng.data.cells: how `text` is held and worked on
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """Conformed: every catalogue column with its dtype, then the extra columns."""
+        return frame_of(self.spec, self.arrays, len(self.rows))
 
     def numbers(self, key: str) -> np.ndarray:
         """A numeric column as float64, NaN where missing (comparisons with NaN are false)."""
-        return self.frame[key].to_numpy(dtype="float64", na_value=np.nan)
+        return np.asarray(self.arrays[key].to_numpy(dtype="float64", na_value=np.nan))
 
     def written(self, key: str, i: int) -> str:
-        return str(self.text[key][i].as_py())
+        return self.ops.item(self.text[key], i)
 
     def problem(self, i: int, key: str | None, message: str, expected: str | None = None,
                 value: str | None = None, with_value: bool = True) -> Problem:
@@ -59,6 +65,31 @@ class ParsedTable:
         if value is not None and len(value) > QUOTED_LENGTH:
             value = f"{value[:QUOTED_LENGTH // 2]}…(共 {len(value)} 个字符)"
         return Problem(self.spec.name, self.spec.label, int(self.rows[i]), key, label, value, expected, message)
+
+
+def frame_of(spec: TableSpec, arrays: dict[str, object], height: int) -> pd.DataFrame:
+    """The catalogue's columns in order with their dtypes (all-NA where not given), then extras:
+    one frame made from its arrays at once (inserting columns one by one, or building a frame
+    and converting it, costs more than validating a form row)."""
+    columns = [arrays[f.key] if f.key in arrays else _missing(PANDAS_DTYPES[f.type], height) for f in spec.fields]
+    keys = [f.key for f in spec.fields]
+    extras = [name for name in arrays if name not in spec.keys]
+    return pd.DataFrame._from_arrays(columns + [arrays[name] for name in extras], pd.Index(keys + extras),
+                                     pd.RangeIndex(height), verify_integrity=False)
+
+
+def _missing(dtype: str, height: int):
+    """An all-NA column of `dtype`, from its parts (pd.array([NA, …], dtype) costs more)."""
+    mask = np.ones(height, dtype=bool)
+    match dtype:
+        case "Int64":
+            return pd.arrays.IntegerArray(np.zeros(height, dtype=np.int64), mask)
+        case "Float64":
+            return pd.arrays.FloatingArray(np.zeros(height, dtype=np.float64), mask)
+        case "boolean":
+            return pd.arrays.BooleanArray(np.zeros(height, dtype=bool), mask)
+        case _:
+            return string_array([None] * height)
 
 
 @dataclass
@@ -72,29 +103,28 @@ class Invalid:
 
 
 Parsed = tuple[pd.api.extensions.ExtensionArray, list[Invalid]]
-Parser = Callable[[FieldSpec, pa.ChunkedArray, np.ndarray], Parsed]
+Parser = Callable[..., Parsed]
 
 
 def parse_table(raw: RawTable, warnings: list[str]) -> tuple[ParsedTable, list[Problem]]:
-    spec = raw.spec
+    spec, ops = raw.spec, raw.ops
     columns, extras, problems = _match_columns(raw, warnings)
-    data: dict[str, object] = {}
-    text: dict[str, pa.ChunkedArray] = {}
+    arrays: dict[str, object] = {}
+    text: dict[str, object] = {}
     failures: list[tuple[FieldSpec, Invalid]] = []
     for f in spec.fields:
         if f.key not in columns:
             continue
         cells = raw.columns[columns[f.key]]
-        present = filled_cells(cells)
-        data[f.key], invalid = PARSERS[f.type](f, cells, present)
+        present = ops.filled(cells)
+        arrays[f.key], invalid = PARSERS[f.type](f, cells, present, ops)
         text[f.key] = cells
         failures += [(f, each) for each in invalid]
         if f.required:
             failures.append((f, Invalid(~present, "必填项未填写", f.describe_expected(), with_value=False)))
     for name, position in extras.items():
-        data[name] = _text_values(raw.columns[position])
-    frame = conform(spec, pd.DataFrame(data, index=pd.RangeIndex(len(raw.rows))))
-    parsed = ParsedTable(spec, frame, text, raw.rows)
+        arrays[name] = ops.text(raw.columns[position])
+    parsed = ParsedTable(spec, arrays, text, raw.rows, ops)
     for f, invalid in failures:
         problems += [parsed.problem(i, f.key, invalid.message, invalid.expected, with_value=invalid.with_value)
                      for i in np.flatnonzero(invalid.mask)]
@@ -130,7 +160,7 @@ def _match_columns(raw: RawTable, warnings: list[str]) -> tuple[dict[str, int], 
             name = header if header not in extras else f"{header}(第{position + 1}列)"
             extras[name] = position
             notes.append(f"{spec.label}:未识别的列“{header}”(第{position + 1}列),已原样保留,不参与评估")
-        elif filled_cells(raw.columns[position]).any():
+        elif raw.ops.filled(raw.columns[position]).any():
             name = f"未命名列{position + 1}"
             extras[name] = position
             notes.append(f"{spec.label}:第{position + 1}列有数据但没有列名,已保留为“{name}”,不参与评估")
@@ -152,37 +182,18 @@ def _match_columns(raw: RawTable, warnings: list[str]) -> tuple[dict[str, int], 
 _HEADER_HINT = "(列名可用英文键或中文名,如 school_id 或 学校标识码)"
 
 
-# Column parsers: (field, stripped text cells, which cells are non-empty) → a typed pandas array
-# (NA where empty or bad) and the cells that failed, by kind of failure.
+# Column parsers: (field, stripped text cells, which cells are non-empty, the cells' operations)
+# → a typed pandas array (NA where empty or bad) and the cells that failed, by kind of failure.
+# Written once for both ways of holding cells (junheng.data.cells): imports and form rows.
 
-NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 PERCENT_SIGN = "[%\uff05]$"  # a trailing % or full-width ％
 
 
-def _nulled(cells: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.if_else(pc.equal(cells, ""), None, cells)
-
-
-def _text_values(cells: pa.ChunkedArray):
-    return pd.array(_nulled(cells), dtype="string")
-
-
-def _parse_text(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
+def _parse_text(f: FieldSpec, cells, present: np.ndarray, ops) -> Parsed:
     if f.max_length is None:
-        return _text_values(cells), []
-    long = pc.greater(pc.utf8_length(cells), f.max_length).to_numpy(zero_copy_only=False).astype(bool)
-    return _text_values(cells), [Invalid(long, f"过长(超过 {f.max_length} 个字符)", f"不超过 {f.max_length} 个字符的{f.label}")]
-
-
-def _numbers(cells: pa.ChunkedArray) -> np.ndarray:
-    """float64, NaN for empty cells, non-numbers and infinities."""
-    text = _nulled(cells)
-    try:
-        numbers = pc.cast(text, pa.float64())
-    except pa.ArrowInvalid:  # some cell is not a number: convert only those that look like one
-        numbers = pc.cast(pc.if_else(pc.match_substring_regex(text, NUMBER_PATTERN), text, None), pa.float64())
-    values = numbers.to_numpy()
-    return np.where(np.isfinite(values), values, np.nan)
+        return ops.text(cells), []
+    long = ops.length(cells) > f.max_length
+    return ops.text(cells), [Invalid(long, f"过长(超过 {f.max_length} 个字符)", f"不超过 {f.max_length} 个字符的{f.label}")]
 
 
 def _integral(numbers: np.ndarray) -> np.ndarray:
@@ -208,50 +219,47 @@ def _bounded(f: FieldSpec, numbers: np.ndarray, ok: np.ndarray, present: np.ndar
     return values, invalid + [Invalid(too_big, "超出合理范围", f"不超过 {bound}{f.unit or ''} 的数")]
 
 
-def _parse_count(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
-    numbers = _numbers(cells)
-    return _bounded(f, numbers, (numbers >= 0) & _integral(numbers), present, integer=True)
+def _within(f: FieldSpec, numbers: np.ndarray) -> np.ndarray:
+    """Numbers the field's type accepts (format.yaml `types`: min, max, integer); NaN never."""
+    ok = ~np.isnan(numbers)
+    if f.low is not None:
+        ok &= numbers >= f.low
+    if f.high is not None:
+        ok &= numbers <= f.high
+    if f.integer:
+        ok &= _integral(numbers)
+    return ok
 
 
-def _parse_number(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
-    if f.unit == "元":
-        cells = _amount_cells(cells)
-    numbers = _numbers(cells)
-    return _bounded(f, numbers, numbers >= 0, present, integer=False)
+def _parse_number(f: FieldSpec, cells, present: np.ndarray, ops) -> Parsed:
+    """count, number, year, rate01: a number within the type's range, at most the field's bound."""
+    if f.type == "number" and f.unit == "元":
+        cells = _amount_cells(cells, ops)
+    numbers = ops.numbers(cells)
+    return _bounded(f, numbers, _within(f, numbers), present, integer=f.integer)
 
 
-def _amount_cells(cells: pa.ChunkedArray) -> pa.ChunkedArray:
+def _amount_cells(cells, ops):
     """A 元 field's cells with amounts as people write them (7,181,900, 8.86万, 1.2亿元) turned
     into plain numbers by the one reader of amounts (`junheng.amounts.parse_amount`, also the
     planner's budget); plain numbers untouched, anything else left to be refused as it was."""
-    hint = pc.fill_null(pc.match_substring_regex(cells, NOT_PLAIN), False).to_numpy(zero_copy_only=False)
+    hint = ops.matches(cells, NOT_PLAIN)
     if not hint.any():
         return cells
-    values = cells.to_pylist()
+    values = ops.values(cells)
     for i in np.flatnonzero(hint):
         amount = parse_amount(values[i])
         if amount is not None:
             values[i] = repr(amount)
-    return pa.chunked_array([pa.array(values, pa.string())])
+    return ops.column(values)
 
 
-def _parse_year(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
-    numbers = _numbers(cells)
-    low, high = YEAR_RANGE
-    return _checked(f, numbers, _integral(numbers) & (numbers >= low) & (numbers <= high), present, integer=True)
-
-
-def _parse_rate01(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
-    numbers = _numbers(cells)
-    return _checked(f, numbers, (numbers >= 0) & (numbers <= 1), present, integer=False)
-
-
-def _parse_percent(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
+def _parse_percent(f: FieldSpec, cells, present: np.ndarray, ops) -> Parsed:
     """0–100 with an optional %. Fractions are errors, not guesses: 0.95 is flagged, and when a
     whole column lies in [0, 1] its 1s are fractions (100%) too. A written % sign is never a fraction."""
-    signed = pc.match_substring_regex(cells, PERCENT_SIGN).to_numpy(zero_copy_only=False).astype(bool)
-    numbers = _numbers(pc.utf8_trim_whitespace(pc.replace_substring_regex(cells, PERCENT_SIGN, "")))
-    in_range = (numbers >= 0) & (numbers <= 100)
+    signed = ops.matches(cells, PERCENT_SIGN)
+    numbers = ops.numbers(ops.trim(ops.remove(cells, PERCENT_SIGN)))
+    in_range = _within(f, numbers)
     plain = in_range & ~signed
     fraction = plain & (numbers > 0) & (numbers < 1)
     written = numbers[in_range]
@@ -265,31 +273,31 @@ def _parse_percent(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) ->
     ]
 
 
-def _lookup(words: pa.ChunkedArray, table: dict) -> tuple[np.ndarray, np.ndarray]:
+def _lookup(words, table: dict, ops) -> tuple[np.ndarray, np.ndarray]:
     """Each word's value in `table` (an object array) and which words were found."""
-    index = pc.fill_null(pc.index_in(words, value_set=pa.array(list(table), pa.string())), -1).to_numpy()
+    index = ops.index_in(words, list(table))
     found = index >= 0
     return np.array(list(table.values()), dtype=object)[np.where(found, index, 0)], found
 
 
-def _parse_bool(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
-    values, found = _lookup(pc.utf8_lower(cells), BOOL_WORDS)
+def _parse_bool(f: FieldSpec, cells, present: np.ndarray, ops) -> Parsed:
+    values, found = _lookup(ops.lower(cells), BOOL_WORDS, ops)
     return pd.arrays.BooleanArray(values.astype(bool), ~found), _unmatched(f, found, present)
 
 
-def _parse_enum(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
+def _parse_enum(f: FieldSpec, cells, present: np.ndarray, ops) -> Parsed:
     assert f.values is not None
     words = {**{key.lower(): key for key in f.values}, **{label.lower(): key for key, label in f.values.items()}}
-    values, found = _lookup(pc.utf8_lower(cells), words)
-    return pd.array(np.where(found, values, None), dtype="string"), _unmatched(f, found, present)
+    values, found = _lookup(ops.lower(cells), words, ops)
+    return string_array(np.where(found, values, None)), _unmatched(f, found, present)
 
 
-def _parse_level(f: FieldSpec, cells: pa.ChunkedArray, present: np.ndarray) -> Parsed:
+def _parse_level(f: FieldSpec, cells, present: np.ndarray, ops) -> Parsed:
     """1–4, Ⅰ–Ⅳ, I–IV, with or without 级; Excel's 3.0 too."""
-    words = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.utf8_upper(cells), "级$", ""))
-    values, found = _lookup(words, LEVEL_WORDS)
-    numbers = _numbers(cells)
-    numeric = np.isin(numbers, [1.0, 2.0, 3.0, 4.0])
+    words = ops.trim(ops.remove(ops.upper(cells), "级$"))
+    values, found = _lookup(words, LEVEL_WORDS, ops)
+    numbers = ops.numbers(cells)
+    numeric = np.isin(numbers, LEVEL_NUMBERS)
     levels = np.where(found, values, np.where(numeric, numbers, 0)).astype(np.int64)
     found |= numeric
     return pd.arrays.IntegerArray(levels, ~found), _unmatched(f, found, present)
@@ -301,8 +309,8 @@ def _unmatched(f: FieldSpec, found: np.ndarray, present: np.ndarray) -> list[Inv
 
 PARSERS: dict[str, Parser] = {
     "text": _parse_text, "school_ref": _parse_text, "county_ref": _parse_text,
-    "count": _parse_count, "number": _parse_number, "year": _parse_year, "percent": _parse_percent,
-    "rate01": _parse_rate01, "bool": _parse_bool, "enum": _parse_enum, "level": _parse_level,
+    "count": _parse_number, "number": _parse_number, "year": _parse_number, "percent": _parse_percent,
+    "rate01": _parse_number, "bool": _parse_bool, "enum": _parse_enum, "level": _parse_level,
 }
 
 

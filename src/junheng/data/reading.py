@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import yaml
 
 from junheng import safe_yaml
 from junheng.data.catalog import TableSpec, catalog
+from junheng.data.cells import ARROW
 from junheng.data.names import header_field, normalise_name, table_spec
 from junheng.data.problems import DatasetUnreadable, Problem
 from junheng.data.workbook import SheetCells, Workbook, coordinate, decodes_as_gbk, file_kind, not_a_workbook
@@ -47,9 +47,10 @@ class RawTable:
     spec: TableSpec
     source: str  # the file or sheet, as the user knows it
     header: list[str]
-    columns: list[pa.ChunkedArray]  # by position in the sheet
+    columns: list  # by position in the sheet: cells of `ops` (pyarrow.ChunkedArray for ARROW)
     rows: np.ndarray  # spreadsheet row number of each data row
     notes: bool = False  # row 2 is the template's notes row (skipped)
+    ops: object = ARROW  # junheng.data.cells: how the columns are held and worked on
 
 
 @dataclass
@@ -386,28 +387,28 @@ def _merge_problems(spec: TableSpec, raw: RawTable, cells: SheetCells) -> list[P
     return problems
 
 
-def raw_table(spec: TableSpec, source: str, columns: list[pa.ChunkedArray]) -> RawTable:
-    """Header row, notes row and blank rows split off; spreadsheet row numbers kept."""
-    columns = [pc.utf8_trim_whitespace(column) for column in columns]
-    height = len(columns[0]) if columns else 0
-    header = [column[0].as_py() for column in columns] if height else []
+def raw_table(spec: TableSpec, source: str, columns: list, ops=ARROW) -> RawTable:
+    """Header row, notes row and blank rows split off; spreadsheet row numbers kept. `columns`
+    are cells of `ops` (junheng.data.cells: Arrow arrays, or lists of str for a few rows)."""
+    columns = [ops.trim(column) for column in columns]
+    height = ops.size(columns[0]) if columns else 0
+    header = [ops.item(column, 0) for column in columns] if height else []
     start = 1  # first data row, 0-based: the header is row 1
-    if height > 1 and any(column[1].as_py().startswith(NOTES_MARKER) for column in columns):
+    if height > 1 and any(ops.item(column, 1).startswith(NOTES_MARKER) for column in columns):
         start = 2  # the template's notes row (its marker stays findable if columns were moved)
-    body = [column.slice(start) for column in columns]
+    body = [ops.tail(column, start) for column in columns]
     rows = np.arange(start + 1, height + 1)
     filled = np.zeros(len(rows), dtype=bool)
     for column in body:
-        filled |= filled_cells(column)
+        filled |= ops.filled(column)
     if not filled.all():
-        keep = pa.array(filled)
-        body = [column.filter(keep) for column in body]
+        body = [ops.keep(column, filled) for column in body]
         rows = rows[filled]
-    return RawTable(spec=spec, source=source, header=header, columns=body, rows=rows, notes=start == 2)
+    return RawTable(spec=spec, source=source, header=header, columns=body, rows=rows, notes=start == 2, ops=ops)
 
 
 def filled_cells(cells: pa.ChunkedArray) -> np.ndarray:
-    return pc.not_equal(cells, "").to_numpy(zero_copy_only=False).astype(bool)
+    return ARROW.filled(cells)
 
 
 # ---------------------------------------------------------------------------------------------
