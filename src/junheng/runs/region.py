@@ -29,16 +29,17 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 import junheng
-from junheng.data.dataset import Dataset
+from junheng.data.dataset import Dataset, column_values
 from junheng.engine.evaluate import evaluate_dataset, paused_collector, select_pairs, standard_for
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
@@ -202,6 +203,41 @@ def _chunks(pairs: list, size: int) -> Iterable[list]:
         yield pairs[start:start + size]
 
 
+class CountyRows:
+    """Where each county's rows are in a dataset's tables, found once, so that a chunk's own
+    dataset is taken in proportion to the chunk: filtering the whole nation's tables again for
+    each chunk cost more than evaluating it."""
+
+    TABLES = ("schools", "school_year", "county_year", "quality")
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+        schools = dataset.schools
+        county_of = dict(zip(column_values(schools["school_id"]), column_values(schools["county_code"])))
+        keys = {
+            "schools": column_values(schools["county_code"]),
+            "school_year": [county_of.get(s) for s in column_values(dataset.school_year["school_id"])],
+            "county_year": column_values(dataset.county_year["county_code"]),
+            "quality": column_values(dataset.quality["county_code"]),
+        }
+        self.positions: dict[str, dict[str, list[int]]] = {}
+        for name, counties in keys.items():
+            by_county: dict[str, list[int]] = {}
+            for i, county in enumerate(counties):
+                by_county.setdefault(county, []).append(i)
+            self.positions[name] = by_county
+
+    def take(self, counties: Iterable[str]) -> Dataset:
+        """The dataset of these counties: every table's rows of them, in their original order."""
+        counties = list(counties)
+        tables = {}
+        for name in self.TABLES:
+            by_county = self.positions[name]
+            rows = np.sort(np.fromiter((i for c in counties for i in by_county.get(c, ())), dtype=np.int64))
+            tables[name] = getattr(self.dataset, name).iloc[rows]
+        return replace(self.dataset, **tables)
+
+
 def run_all(dataset: Dataset, folder: Path, *, source: str, standard: Any = None, backend: Any = None,
             chunk: int = DEFAULT_CHUNK, restart: bool = False,
             on_progress: Callable[[int], None] | None = None) -> RunOutcome:
@@ -219,10 +255,11 @@ def run_all(dataset: Dataset, folder: Path, *, source: str, standard: Any = None
     if on_progress and len(pairs) - len(todo):
         on_progress(len(pairs) - len(todo))
     parts = []
+    rows = CountyRows(dataset) if todo else None
     with paused_collector():  # as in evaluate_dataset: the results are many objects without cycles
         for group in _chunks(todo, chunk):
-            results = evaluate_dataset(dataset, standard=standard, backend=backend, pairs=group,
-                                       on_progress=on_progress)
+            results = evaluate_dataset(rows.take(dict.fromkeys(c for c, _ in group)), standard=standard,
+                                       backend=backend, pairs=group, on_progress=on_progress)
             parts.append(_write_part(folder, number, results))
             number += 1
             del results
