@@ -22,12 +22,19 @@ from rich.progress import (
 from junheng.data.dataset import Dataset
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
-from junheng.store.evaluations import (  # noqa: F401 (the faces take them from here)
-    data_stamps,
-    evaluate_stored,
-    stored_result,
-    year_progress,
-)
+
+# Evaluations of stored data (junheng.store.evaluations) are re-exported for the faces, imported
+# only when asked for: a dataset's evaluation from the command line never imports the store
+# (SQLAlchemy and its models, about 0.3-0.6 s).
+_FROM_EVALUATIONS = frozenset({"data_stamps", "evaluate_stored", "stored_result", "year_progress"})
+
+
+def __getattr__(name: str):
+    if name in _FROM_EVALUATIONS:
+        from junheng.store import evaluations
+
+        return getattr(evaluations, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class OutputError(JunhengError):

@@ -160,5 +160,56 @@ def test_the_profiler_writes_each_kind_of_request(web_world, tmp_path, monkeypat
     kinds = profiling.load_profiles(folder)
     assert kinds["GET /counties/{code}"]["requests"] == 3 and kinds["GET /counties/{code}"]["cpu_s"] > 0
     summary = profiling.summarise(folder)
-    assert "GET /counties/{code}: 3 requests" in summary and "county_dashboard" in summary
+    assert "GET /counties/{code}: 3 requests" in summary
+    # the junheng functions that took the CPU, with their places (the route itself, when it takes
+    # nearly all of it, is left out as saying nothing)
+    assert re.search(r"ms +\d+%  \w+  \(junheng\.[\w.]+:\d+\)", summary), summary
     assert list(folder.glob("profile-tree-*.txt"))
+
+
+def _school_row(html: str, code: str) -> str:
+    """The row of school `code` in the county page's table of schools (a cached fragment)."""
+    table = html.split("<h2>学校</h2>", 1)[1]
+    return table.split(f'<tr><td><a href="/schools/{code}">', 1)[1].split("</tr>", 1)[0]
+
+
+def test_the_table_of_schools_shows_a_renamed_school_and_a_new_state_on_the_next_view(web_world):
+    client = web_world.login("county")
+    page = client.get(f"/counties/{COUNTY}?year={YEAR}").text
+    assert SCHOOL_NAME in _school_row(page, "P1") and "已审核" in _school_row(page, "P1")
+    assert client.get(f"/counties/{COUNTY}?year={YEAR}").text == page  # the cached table is the same table
+    with web_world.database.session() as s:  # renamed as the admin pages do it (an audited change)
+        repo.apply(s, [repo.Change("school", "P1", COUNTY, "school_name", SCHOOL_NAME, "改名后的学校")],
+                   user=None, via="cli")
+    renamed = client.get(f"/counties/{COUNTY}?year={YEAR}").text
+    assert "改名后的学校" in _school_row(renamed, "P1") and SCHOOL_NAME not in _school_row(renamed, "P1")
+    with web_world.database.session() as s:  # reopened: a draft again
+        school = s.scalar(select(School).where(School.code == "P1"))
+        row = s.scalar(select(SchoolYear).where(SchoolYear.school_id == school.id, SchoolYear.year == YEAR))
+        repo.transition(s, row, "reopen", user=None, via="cli")
+    reopened = client.get(f"/counties/{COUNTY}?year={YEAR}").text
+    assert "草稿" in _school_row(reopened, "P1") and "已审核" not in _school_row(reopened, "P1")
+    assert "草稿 1 所" in reopened  # the states' counts beside the result
+
+
+def test_the_table_of_schools_is_not_shared_between_who_manages_the_county_and_who_does_not(web_world):
+    """A viewer's table and a county admin's are kept apart (the admin's has the review links)."""
+    admin = web_world.login("county").get(f"/counties/{COUNTY}?year={YEAR}").text
+    viewer = web_world.login("viewer").get(f"/counties/{COUNTY}?year={YEAR}").text
+    assert 'id="link-review"' in admin and 'id="link-review"' not in viewer
+    # both tables name the same schools with the same states
+    assert _school_row(admin, "P1") == _school_row(viewer, "P1")
+
+
+def test_charts_loaded_by_the_trends_script_come_from_a_versioned_url(web_world):
+    """The school page has no ECharts of its own: trends.js loads it from the URL its tag gives,
+    which is versioned (cached for a year) like every static file."""
+    client = web_world.login("county")
+    page = client.get("/schools/P1").text
+    tag = re.search(r'<script src="(/static/trends\.js\?v=[0-9a-f]{12})" data-echarts="([^"]+)"', page)
+    assert tag, page[-2000:]
+    assert re.fullmatch(r"/static/vendor/echarts/echarts\.min\.js\?v=[0-9a-f]{12}", tag.group(2))
+    charts = client.get(tag.group(2))
+    assert charts.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "ECHARTS_URL = (document.currentScript && document.currentScript.dataset.echarts)" in \
+        client.get(tag.group(1)).text

@@ -362,52 +362,47 @@ def _frame_records(frame: pd.DataFrame) -> list[dict]:
 
 def _incoming(dataset: Dataset, entities: Iterable[str] | None = None) -> list[tuple[str, str, str, dict]]:
     """(entity, key, county_code, values) for every row of an incoming dataset (of `entities` only,
-    when given: a save's one row, its tables read column by column)."""
+    when given: a save's one row, only its table read, through one conversion to Python values)."""
     if entities is not None:
-        wanted = set(entities)
-        return [row for row in _incoming_rows(_only_tables(dataset, wanted), _frame_records) if row[0] in wanted]
+        return _incoming_rows(dataset, _frame_records, set(entities))
     return _incoming_rows(dataset, lambda frame: frame.to_dict("records"))
 
 
-def _incoming_rows(dataset: Dataset, records) -> list[tuple[str, str, str, dict]]:
-    county_of_school = dict(zip(dataset.schools["school_id"], dataset.schools["county_code"]))
+def _incoming_rows(dataset: Dataset, records, entities: set[str] | None = None) -> list[tuple[str, str, str, dict]]:
+    """The rows of `_incoming`; with `entities`, only the tables those rows come from are read."""
+    def wanted(entity: str) -> bool:
+        return entities is None or entity in entities
+
     rows = []
-    names = {}
-    for r in records(dataset.schools):
-        names.setdefault(r["county_code"], plain(r.get("county_name")))
-        rows.append(("school", r["school_id"], r["county_code"],
-                     _row_values(r, {"school_id", "county_code", "county_name"})))
-    for r in records(dataset.counties):
-        values = {k: plain(r.get(k)) for k in ("county_name",) + COUNTY_ATTRIBUTES if plain(r.get(k)) is not None}
-        rows.append(("county", r["county_code"], r["county_code"], values))
-    known = {r[1] for r in rows if r[0] == "county"}
-    for code, name in names.items():  # counties known only from the schools table
-        if code not in known:
-            rows.append(("county", code, code, {"county_name": name or code}))
-    for r in records(dataset.school_year):
-        rows.append(("school_year", f"{r['school_id']}/{int(r['year'])}", county_of_school[r["school_id"]],
-                     _row_values(r, {"school_id", "year"})))
-    for r in records(dataset.county_year):
-        rows.append(("county_year", f"{r['county_code']}/{int(r['year'])}", r["county_code"],
-                     _row_values(r, {"county_code", "year"})))
-    for r in records(dataset.quality):
-        rows.append(("quality", f"{r['county_code']}/{int(r['year'])}/{r['subject']}", r["county_code"],
-                     _row_values(r, {"county_code", "year", "subject"})))
+    if wanted("school") or wanted("county"):
+        names = {}
+        for r in records(dataset.schools):
+            names.setdefault(r["county_code"], plain(r.get("county_name")))
+            if wanted("school"):
+                rows.append(("school", r["school_id"], r["county_code"],
+                             _row_values(r, {"school_id", "county_code", "county_name"})))
+        if wanted("county"):
+            for r in records(dataset.counties):
+                values = {k: plain(r.get(k)) for k in ("county_name",) + COUNTY_ATTRIBUTES if plain(r.get(k)) is not None}
+                rows.append(("county", r["county_code"], r["county_code"], values))
+            known = {r[1] for r in rows if r[0] == "county"}
+            for code, name in names.items():  # counties known only from the schools table
+                if code not in known:
+                    rows.append(("county", code, code, {"county_name": name or code}))
+    if wanted("school_year"):
+        county_of_school = dict(zip(dataset.schools["school_id"], dataset.schools["county_code"]))
+        for r in records(dataset.school_year):
+            rows.append(("school_year", f"{r['school_id']}/{int(r['year'])}", county_of_school[r["school_id"]],
+                         _row_values(r, {"school_id", "year"})))
+    if wanted("county_year"):
+        for r in records(dataset.county_year):
+            rows.append(("county_year", f"{r['county_code']}/{int(r['year'])}", r["county_code"],
+                         _row_values(r, {"county_code", "year"})))
+    if wanted("quality"):
+        for r in records(dataset.quality):
+            rows.append(("quality", f"{r['county_code']}/{int(r['year'])}/{r['subject']}", r["county_code"],
+                         _row_values(r, {"county_code", "year", "subject"})))
     return rows
-
-
-_TABLE_OF = {"school": "schools", "county": "counties", "school_year": "school_year", "county_year": "county_year",
-             "quality": "quality"}
-
-
-def _only_tables(dataset: Dataset, entities: set[str]) -> Dataset:
-    """The dataset with the tables of other entities left empty (the schools table stays: it
-    names each school's county)."""
-    from dataclasses import replace
-
-    keep = {_TABLE_OF[e] for e in entities} | {"schools"}
-    return replace(dataset, **{t: dataset.table(t).iloc[0:0] for t in ("counties", "school_year", "county_year",
-                                                                       "quality") if t not in keep})
 
 
 def row_changes(dataset: Dataset, entity: str, key: str, before: dict) -> list[Change]:
@@ -524,10 +519,13 @@ class Lock:
         return f"{what},已锁定;请先由县级管理员退回或重新开放后再修改"
 
 
-def locks(session: Session, targets: Iterable[tuple[str, str]]) -> list[Lock]:
+def locks(session: Session, targets: Iterable[tuple[str, str]], *,
+          known: dict[tuple[str, str], tuple[str, str]] | None = None) -> list[Lock]:
     """The one lock rule of the store, for every path (forms, upload, API, command line): every
     row of `targets` ((entity, key) pairs, e.g. of Changes) whose workflow row (`governing_row`)
-    is submitted or approved. `apply` refuses those; the faces call this to say so beforehand."""
+    is submitted or approved. `apply` refuses those; the faces call this to say so beforehand.
+    `known`: workflow rows whose (status, name) the caller holds, read under the row's write lock
+    in this unit of work (`apply`'s `known`); only the others are read."""
     wanted = {}
     for entity, key in dict.fromkeys(targets):
         governing = governing_row(entity, key)
@@ -535,21 +533,21 @@ def locks(session: Session, targets: Iterable[tuple[str, str]]) -> list[Lock]:
             wanted[(entity, key)] = governing
     if not wanted:
         return []
-    school_keys = {k for e, k in wanted.values() if e == "school_year"}
-    county_keys = {k for e, k in wanted.values() if e == "county_year"}
-    states: dict[tuple[str, str], tuple[str, str]] = {}  # governing row → (status, name)
+    states: dict[tuple[str, str], tuple[str, str]] = dict(known or {})  # governing row → (status, name)
+    school_keys = {k for e, k in wanted.values() if e == "school_year" and (e, k) not in states}
+    county_keys = {k for e, k in wanted.values() if e == "county_year" and (e, k) not in states}
     if school_keys:
         codes = {k.rsplit("/", 1)[0] for k in school_keys}
         for code, name, year, status in session.execute(
                 select(School.code, School.name, SchoolYear.year, SchoolYear.status)
                 .join(SchoolYear, SchoolYear.school_id == School.id).where(School.code.in_(codes))):
-            states[("school_year", f"{code}/{year}")] = (status, name)
+            states.setdefault(("school_year", f"{code}/{year}"), (status, name))
     if county_keys:
         codes = {k.rsplit("/", 1)[0] for k in county_keys}
         for code, name, year, status in session.execute(
                 select(OrgNode.code, OrgNode.name, CountyYear.year, CountyYear.status)
                 .join(CountyYear, CountyYear.county_id == OrgNode.id).where(OrgNode.code.in_(codes))):
-            states[("county_year", f"{code}/{year}")] = (status, name)
+            states.setdefault(("county_year", f"{code}/{year}"), (status, name))
     out = []
     for (entity, key), governing in sorted(wanted.items()):
         status, name = states.get(governing, (None, ""))
@@ -591,20 +589,49 @@ def check_writable(session: Session, owner: School | OrgNode, year: int, row: Sc
         raise NotWritable(lock.message, "locked")
 
 
-def check_unlocked(session: Session, targets: Iterable[tuple[str, str]]) -> None:
+def check_unlocked(session: Session, targets: Iterable[tuple[str, str]], *,
+                   known: dict[tuple[str, str], tuple[str, str]] | None = None) -> None:
     """StoreError (naming the first locked row, and how many more) when any target is locked."""
-    found = locks(session, targets)
+    found = locks(session, targets, known=known)
     if found:
         more = f"(另有 {len(found) - 1} 个对象已锁定)" if len(found) > 1 else ""
         raise StoreError(found[0].message + more)
 
 
+class _Known:
+    """The objects a caller of `apply` has read already in this unit of work, indexed as `apply`
+    looks them up: counties and schools by code, school-year and county-year rows by their key,
+    and those rows' (status, name) for the lock rule."""
+
+    def __init__(self, objects: Iterable[object]):
+        objects = [o for o in objects if o is not None]
+        self.counties = {o.code: o for o in objects if isinstance(o, OrgNode)}
+        self.schools = {o.code: o for o in objects if isinstance(o, School)}
+        school_codes = {o.id: o for o in self.schools.values()}
+        county_codes = {o.id: o for o in self.counties.values()}
+        self.rows: dict[tuple[str, str], SchoolYear | CountyYear] = {}
+        self.states: dict[tuple[str, str], tuple[str, str]] = {}
+        for o in objects:
+            owner = school_codes.get(o.school_id) if isinstance(o, SchoolYear) else \
+                county_codes.get(o.county_id) if isinstance(o, CountyYear) else None
+            if owner is not None:
+                key = ("school_year" if isinstance(o, SchoolYear) else "county_year", f"{owner.code}/{o.year}")
+                self.rows[key] = o
+                self.states[key] = (o.status, owner.name)
+
+
 def apply(session: Session, changes: list[Change], *, user: User | None, via: str, note: str | None = None,
-          locked_ok: bool = False) -> int:
+          locked_ok: bool = False, known: Iterable[object] = ()) -> int:
     """Write the changes with one audit entry each; refuses (before writing anything) changes to
     locked rows (`locks`: submitted or approved school-years and county-years, and the quality
     rows of a locked county-year), changes to a year that has not begun (`check_year_open`) and
-    changes of a deleted county (`_importable_county`)."""
+    changes of a deleted county (`_importable_county`).
+
+    `known`: objects the caller has read in this unit of work, taken as they are instead of being
+    read again (a form or API save holds its county, school and row: the checks then cost no
+    query). Yearly rows (SchoolYear, CountyYear) among them must have been read after their
+    write lock was taken (so their status is the current one), with their school or county."""
+    given = _Known(known)
     by_row: dict[tuple[str, str], list[Change]] = {}
     for change in changes:
         by_row.setdefault((change.entity, change.key), []).append(change)
@@ -612,14 +639,17 @@ def apply(session: Session, changes: list[Change], *, user: User | None, via: st
         if entity in YEARLY_ENTITIES and (year := _key_year(entity, key)) is not None:
             check_year_open(year)
     if not locked_ok:
-        check_unlocked(session, by_row)
+        check_unlocked(session, by_row, known=given.states)
     # a deleted county refuses the whole import, before any write
-    counties = {code: _importable_county(session, code) for code in dict.fromkeys(c.county_code for c in changes)}
+    counties = {code: _importable_county(session, code, given.counties.get(code))
+                for code in dict.fromkeys(c.county_code for c in changes)}
     order = {"county": 0, "school": 1, "school_year": 2, "county_year": 2, "quality": 2}
     for (entity, key), changes_of_row in sorted(by_row.items(), key=lambda item: order[item[0][0]]):
         code = changes_of_row[0].county_code
         county = counties[code] = counties[code] or _ensure_county(session, code, changes_of_row)
-        target = _target(session, entity, key, county, changes_of_row)
+        target = given.rows.get((entity, key))
+        if target is None:
+            target = _target(session, entity, key, county, changes_of_row, given)
         for change in changes_of_row:
             _set(target, entity, change.field, change.new)
             session.add(AuditEntry(user_id=user.id if user else None, via=via, entity=entity, entity_key=key,
@@ -637,12 +667,13 @@ def _describe(entity: str, key: str) -> str:
     return f"{kinds.get(entity, entity)} {key} "
 
 
-def _importable_county(session: Session, code: str) -> OrgNode | None:
+def _importable_county(session: Session, code: str, node: OrgNode | None = None) -> OrgNode | None:
     """The county an import writes into, found as `county_by_code` finds it, or None when there is
     none yet (the import creates it). A deleted county is refused, as every face refuses it: its
     data are not written behind its deletion, nor is a second county made under its code; so is a
-    code that belongs to a city or province."""
-    node = session.scalar(select(OrgNode).where(OrgNode.code == code))
+    code that belongs to a city or province. `node`: the node of `code`, when the caller has it."""
+    if node is None:
+        node = session.scalar(select(OrgNode).where(OrgNode.code == code))
     if node is None:
         return None
     if node.kind != "county":
@@ -663,7 +694,8 @@ def _ensure_county(session: Session, code: str, changes: list[Change]) -> OrgNod
     return node
 
 
-def _target(session: Session, entity: str, key: str, county: OrgNode, changes: list[Change]):
+def _target(session: Session, entity: str, key: str, county: OrgNode, changes: list[Change],
+            given: _Known | None = None):
     if entity == "county":
         return county
     if entity == "school":
@@ -677,7 +709,7 @@ def _target(session: Session, entity: str, key: str, county: OrgNode, changes: l
         return school
     if entity == "school_year":
         code, year = key.rsplit("/", 1)
-        school = school_by_code(session, code)
+        school = (given.schools.get(code) if given else None) or school_by_code(session, code)
         row = session.scalar(select(SchoolYear).where(SchoolYear.school_id == school.id, SchoolYear.year == int(year)))
         if row is None:
             row = SchoolYear(school_id=school.id, year=int(year), values={}, status="draft")

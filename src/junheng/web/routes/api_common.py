@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from junheng.data.catalog import catalog
 from junheng.data.problems import DatasetInvalid, Problem
@@ -242,7 +242,9 @@ def get_county(session: Session, code: str) -> OrgNode:
 
 
 def get_school(session: Session, code: str) -> School:
-    school = session.scalar(select(School).where(School.code == code, School.deleted_at.is_(None)))
+    # with its county in the same query (every caller names or checks it)
+    school = session.scalar(select(School).where(School.code == code, School.deleted_at.is_(None))
+                            .options(joinedload(School.county)))
     if school is None:
         raise not_found(f"没有学校标识码为 {code} 的学校")
     return school

@@ -90,8 +90,10 @@ def _state(row: SchoolYear | CountyYear) -> dict:
 
 
 def _write(session: Session, viewer: Viewer, *, table: str, entity: str, key: str, county_code: str,
-           stored: dict, incoming: dict, rows: dict[str, list[dict]]) -> list[Change]:
-    """Validate the row as it will be stored, then apply exactly its changes (audited)."""
+           stored: dict, incoming: dict, rows: dict[str, list[dict]], known: tuple) -> list[Change]:
+    """Validate the row as it will be stored, then apply exactly its changes (audited). `known`:
+    the county, school and row read (the row under its write lock), which `repo.apply` takes as
+    they are instead of reading them again."""
     try:
         dataset = validate_rows(rows, source="API")
     except DatasetInvalid as exc:
@@ -101,7 +103,7 @@ def _write(session: Session, viewer: Viewer, *, table: str, entity: str, key: st
     changes = repo.row_changes(dataset, entity, key, stored)
     _, erased = merged(stored, incoming)
     changes += [Change(entity, key, county_code, field, stored[field], None) for field in sorted(erased)]
-    repo.apply(session, changes, user=viewer.user, via="api")
+    repo.apply(session, changes, user=viewer.user, via="api", known=known)
     session.commit()  # before answering: a client reading right after sees its write
     return changes
 
@@ -158,7 +160,8 @@ def put_school_year(body: ValuesIn, response: Response, code: str, year: YearPat
     values, _ = merged(stored, incoming)
     rows = {"schools": roster_rows(session, school), "school_year": [{"school_id": school.code, "year": year, **values}]}
     changes = _write(session, viewer, table="school_year", entity="school_year", key=f"{school.code}/{year}",
-                     county_code=school.county.code, stored=stored, incoming=incoming, rows=rows)
+                     county_code=school.county.code, stored=stored, incoming=incoming, rows=rows,
+                     known=(school.county, school, row))
     saved = row if row is not None else _school_year(session, school, year)  # (`row` is the object apply changed)
     if saved is None:  # nothing to store (only empty values for a year without data)
         raise not_found(f"学校 {code} 还没有 {year} 学年的数据,清空不存在的数据没有意义")
@@ -203,7 +206,7 @@ def put_county_year(body: ValuesIn, response: Response, code: str, year: YearPat
     rows = {"counties": [{"county_code": county.code, "county_name": county.name}],
             "county_year": [{"county_code": county.code, "year": year, **values}]}
     changes = _write(session, viewer, table="county_year", entity="county_year", key=f"{county.code}/{year}",
-                     county_code=county.code, stored=stored, incoming=incoming, rows=rows)
+                     county_code=county.code, stored=stored, incoming=incoming, rows=rows, known=(county, row))
     saved = _county_year(session, county, year)
     if saved is None:
         raise not_found(f"县区 {code} 还没有 {year} 年度的县级数据,清空不存在的数据没有意义")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter, OrderedDict
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -23,7 +24,9 @@ from junheng.engine.evaluate import NothingToEvaluate
 from junheng.engine.result import EvaluationResult
 from junheng.reports.standards import rule_text
 from junheng.schoolyear import label as school_year_label
+from junheng.schoolyear import current_school_year
 from junheng.services import data_stamps, evaluate_stored, year_progress
+from junheng.store.evaluations import data_stamp
 from junheng.standards.loader import DEFAULT_STANDARD, available_ids, find_standard_by_id, standard_name
 from junheng.standards.model import AREA_LABELS
 from junheng.store import repo
@@ -225,17 +228,82 @@ def result_fragments(database_url: str, folder: Path, county, result: Evaluation
     return rendered
 
 
+class SchoolListed(NamedTuple):
+    """A school as the county page lists it."""
+
+    id: int
+    code: str
+    name: str
+    school_type: str
+
+
+class YearState(NamedTuple):
+    school_id: int
+    year: int
+    status: str
+    deleted_at: object
+
+
+_LISTINGS: "OrderedDict[tuple, tuple[list[SchoolListed], list[YearState]]]" = OrderedDict()
+_LISTINGS_KEPT = 1024
+
+
+def county_listing(session: Session, database_url: str, county) -> tuple[list[SchoolListed], list[YearState]]:
+    """The county's schools (not deleted, by code) and the workflow state of each of their
+    school-years (not their values: the page shows states only), kept by the county's data stamp
+    (`data_stamp`: schools, their names and types, new rows, states and deletions are all audited
+    changes of approved inputs, or new rows; value edits of drafts change none of this)."""
+    stamp = data_stamp(session, county.id)
+    key = (database_url, county.id, stamp)
+    if stamp is not None and (hit := _LISTINGS.get(key)) is not None:
+        _LISTINGS.move_to_end(key)
+        return hit
+    schools = [SchoolListed(*r) for r in session.execute(
+        select(School.id, School.code, School.name, School.school_type)
+        .where(School.county_id == county.id, School.deleted_at.is_(None)).order_by(School.code))]
+    years_rows = [YearState(*r) for r in session.execute(
+        select(SchoolYear.school_id, SchoolYear.year, SchoolYear.status, SchoolYear.deleted_at)
+        .join(School, School.id == SchoolYear.school_id)
+        .where(School.county_id == county.id, School.deleted_at.is_(None)))]
+    if stamp is not None:
+        _LISTINGS[key] = schools, years_rows
+        if len(_LISTINGS) > _LISTINGS_KEPT:
+            _LISTINGS.popitem(last=False)
+    return schools, years_rows
+
+
+_SCHOOL_TABLES: "OrderedDict[tuple, str]" = OrderedDict()
+_SCHOOL_TABLES_KEPT = 1024
+
+
+def schools_fragment(session: Session, database_url: str, county, schools, statuses, year: int | None,
+                     can_manage: bool) -> str:
+    """The county page's table of schools (templates/_county_schools.html), rendered and typeset
+    once per data stamp, year shown, whether the viewer manages the county and the current school
+    year (its links): it holds nothing else of the viewer."""
+    stamp = data_stamp(session, county.id)
+    key = (database_url, county.id, stamp, year, can_manage, current_school_year())
+    if stamp is not None and (hit := _SCHOOL_TABLES.get(key)) is not None:
+        _SCHOOL_TABLES.move_to_end(key)
+        return hit
+    html = templates.env.get_template("_county_schools.html").render(
+        {"county": county, "schools": schools, "statuses": statuses, "year": year, "can_manage": can_manage,
+         "state_labels": STATE_LABELS})
+    if stamp is not None:
+        _SCHOOL_TABLES[key] = html
+        if len(_SCHOOL_TABLES) > _SCHOOL_TABLES_KEPT:
+            _SCHOOL_TABLES.popitem(last=False)
+    return html
+
+
 @router.get("/counties/{code}")
 def county_dashboard(code: str, request: Request, year: Year | None = None,
                      viewer: Viewer = Depends(current_viewer), session: Session = REQUEST_SESSION):
     county = repo.county_by_code(session, code)
     if not viewer.access.can_read_county(county):
         raise HTTPException(status_code=403)
-    schools = session.scalars(select(School).where(School.county_id == county.id, School.deleted_at.is_(None))
-                              .order_by(School.code)).all()
-    # the workflow state of every school-year (not their values: the page shows states only)
-    years_rows = session.execute(select(SchoolYear.school_id, SchoolYear.year, SchoolYear.status, SchoolYear.deleted_at)
-                                 .where(SchoolYear.school_id.in_([s.id for s in schools]))).all()
+    database_url = str(request.app.state.db.url)
+    schools, years_rows = county_listing(session, database_url, county)
     progress = year_progress(session, county)
     all_years = sorted({r.year for r in years_rows} | set(progress.coverage))
     try:
@@ -251,17 +319,22 @@ def county_dashboard(code: str, request: Request, year: Year | None = None,
             f"(已审核 {coverage.fraction()} 所)" if coverage else "") + "。"
         result, run = None, None
     shown_year = year or (result.year if result else (all_years[-1] if all_years else None))
-    workflow = Counter(r.status for r in years_rows if r.year == shown_year and r.deleted_at is None)
+    counts = Counter(r.status for r in years_rows if r.year == shown_year and r.deleted_at is None)
+    workflow = {state: counts[state] for state in STATE_LABELS if counts[state]}  # in the workflow's order
+    statuses = {(r.school_id, r.year): r.status for r in years_rows}
+    can_manage = viewer.access.can_manage_county(county)
     context = {"viewer": viewer, "county": county, "schools": schools, "years": all_years, "year": shown_year,
                "workflow": workflow, "result": result, "run": run, "message": message,
-               "can_manage": viewer.access.can_manage_county(county), "areas": [], "item_areas": [], "r_ids": [],
-               "statuses": {(r.school_id, r.year): r.status for r in years_rows},
+               "can_manage": can_manage, "areas": [], "item_areas": [], "r_ids": [],
+               "statuses": statuses,
                "complete_years": set(progress.complete_years),
                "in_progress": [p for p in progress_rows(progress, code) if p["year"] != shown_year or result is None],
                "surveyed": _has_survey_area(request, county), "quality_monitored": _quality_monitored(request, county)}
-    if result is not None and request.query_params.get("format") != "json":
-        context["fragments"] = result_fragments(str(request.app.state.db.url), standards_folder(request), county,
-                                                result, run)
+    if request.query_params.get("format") != "json":
+        context["fragments"] = {"county_schools": schools_fragment(session, database_url, county, schools, statuses,
+                                                                   shown_year, can_manage)}
+        if result is not None:
+            context["fragments"] |= result_fragments(database_url, standards_folder(request), county, result, run)
     if request.query_params.get("format") != "json":  # (the result's JSON only when it is asked for)
         return render(request, "county.html", context)
     data = result.to_json() if result else {"detail": message}

@@ -1,7 +1,8 @@
 // Trend and forecast charts (ECharts, served locally from /static/vendor/echarts).
 // The county and school pages carry a placeholder [data-trends-src] (templates/_trends.html):
 // its section is fetched after the page has loaded, then its charts are drawn. ECharts is
-// loaded here when the page has not loaded it already.
+// loaded here when the page has not loaded it already, from the versioned URL the page gives
+// (data-echarts on this script's tag: cached for a year like every static file).
 // A tooltip formatter returns HTML: every value put into it goes through escapeHtml (names and
 // labels come from the data); p.marker is ECharts' own colour dot.
 (function () {
@@ -11,6 +12,8 @@
     });
   }
 
+  var ECHARTS_URL = (document.currentScript && document.currentScript.dataset.echarts) ||
+    "/static/vendor/echarts/echarts.min.js";
   var charts = [];
   var COLORS = ["#0b4f8a", "#1a7f37", "#9a6700", "#8250df", "#cf222e", "#0a7ea4", "#bf3989"];
 
@@ -19,7 +22,7 @@
     var script = document.querySelector("script[data-echarts-loader]");
     if (!script) {
       script = document.createElement("script");
-      script.src = "/static/vendor/echarts/echarts.min.js";
+      script.src = ECHARTS_URL;
       script.setAttribute("data-echarts-loader", "1");
       document.head.appendChild(script);
     }
