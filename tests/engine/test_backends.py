@@ -339,8 +339,10 @@ def test_spark_settings_local_and_cluster():
     local = spark_settings(None, "/tmp/log4j2.properties")
     assert local["spark.sql.session.timeZone"] == "UTC" and local["spark.sql.shuffle.partitions"] == "4"
     assert local["spark.ui.enabled"] == "false" and "log4j2.configurationFile" in local["spark.driver.extraJavaOptions"]
+    assert local["spark.driver.memory"] == "4g"  # the nation's unit table is broadcast in local mode
     cluster = spark_settings("spark://master:7077")
     assert "spark.sql.shuffle.partitions" not in cluster and cluster["spark.log.level"] == "ERROR"
+    assert "spark.driver.memory" not in cluster
 
 
 def test_the_spark_session_is_utc_with_few_partitions(request):

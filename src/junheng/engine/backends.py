@@ -57,6 +57,9 @@ _BY_IBIS_NAME = {"duckdb": "duckdb", "postgres": "postgres", "pyspark": "spark"}
 
 SPARK_LOCAL_MASTER = "local[2]"
 SPARK_LOCAL_SHUFFLE_PARTITIONS = 4
+# Local mode runs everything in the driver's JVM; Spark's default heap (1 GB) is too small to
+# broadcast a nation's unit table in the joins of the CV query. A cluster sets its own.
+SPARK_LOCAL_DRIVER_MEMORY = "4g"
 
 
 def quirks_of(backend: Any) -> Quirks:
@@ -192,6 +195,7 @@ def spark_settings(spark_url: str | None, log_config: str | None = None) -> dict
         settings["spark.log.level"] = "ERROR"
     if not spark_url or spark_url.startswith("local"):
         settings["spark.sql.shuffle.partitions"] = str(SPARK_LOCAL_SHUFFLE_PARTITIONS)
+        settings["spark.driver.memory"] = SPARK_LOCAL_DRIVER_MEMORY  # read when the JVM starts
     return settings
 
 
