@@ -26,7 +26,7 @@ from junheng.errors import JunhengError
 # Evaluations of stored data (junheng.store.evaluations) are re-exported for the faces, imported
 # only when asked for: a dataset's evaluation from the command line never imports the store
 # (SQLAlchemy and its models, about 0.3-0.6 s).
-_FROM_EVALUATIONS = frozenset({"data_stamps", "evaluate_stored", "stored_result", "year_progress"})
+_FROM_EVALUATIONS = frozenset({"data_stamps", "evaluate_stored", "evaluate_stored_years", "stored_result", "year_progress"})
 
 
 def __getattr__(name: str):

@@ -279,3 +279,27 @@ def test_a_forced_users_token_still_works(web_world):
         s.scalar(select(User).where(User.username == "county")).must_change_password = True
     client = TestClient(web_world.app())
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_changed_grant_or_a_disabled_user_counts_from_the_very_next_request(web_world):
+    """Who a request acts as is read from the database on every request (one query, nothing kept
+    between requests): a grant taken away or a user disabled in another unit of work (another
+    worker, the command line) is seen by the next page view and the next API call."""
+    from junheng.store.models import RoleGrant
+
+    token = _token(web_world, "county")
+    browser = web_world.login("county")
+    client = TestClient(web_world.app())
+    me = lambda: client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})  # noqa: E731
+    assert browser.get(f"/counties/{COUNTY}").status_code == 200
+    assert me().json()["roles"] == ["county_admin"]
+    target = _user(web_world, "county").id
+    with web_world.database.session() as s:
+        for grant in s.scalars(select(RoleGrant).where(RoleGrant.user_id == target)):
+            s.delete(grant)
+    assert browser.get(f"/counties/{COUNTY}").status_code == 403
+    assert me().status_code == 200 and me().json()["roles"] == []
+    with web_world.database.session() as s:
+        s.get(User, target).active = False
+    assert browser.get(f"/counties/{COUNTY}", follow_redirects=False).status_code in (302, 303)
+    assert me().status_code == 401 and "停用" in me().json()["detail"]

@@ -91,7 +91,7 @@ def operator_access() -> Access:
 
 
 def _acting_id(access: Access) -> int | None:
-    return access.user.id if access.user is not None else None
+    return access.user_id
 
 
 def _audit(session: Session, access: Access, entity: str, key: str, county_id: int | None, field: str,
@@ -616,7 +616,7 @@ def remove_grant(session: Session, access: Access, user: User, grant_id: int) ->
         raise FormInvalid(general=[f"用户 {user.username} 没有编号为 {grant_id} 的角色"])
     if len(user.grants) == 1:
         raise FormInvalid(general=["每个用户至少保留一个角色;不再使用的账号请停用"])
-    if row.role == "admin" and user.id == access.user.id:
+    if row.role == "admin" and user.id == access.user_id:
         raise FormInvalid(general=["不能撤销自己的系统管理员角色"])
     _audit(session, access, "user", user.username, _grant_county(row.org_node, row.school), "role_grant",
            describe_grant(row), None, "撤销角色")

@@ -144,7 +144,7 @@ def stored_result(session, run) -> EvaluationResult:
     return result
 
 
-def evaluate_stored(session, county_code: str, year: int | None = None, *, user=None,
+def evaluate_stored(session, county_code: str, year: int | None = None, *, user=None, user_id: int | None = None,
                     approved_only: bool = True, county=None):
     """Evaluate a county-year from the store's approved data and keep the run (one per inputs
     version). Without `year` (or with a year that has no approved data) the latest complete
@@ -187,7 +187,7 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
         result = evaluate_dataset(dataset, county=county_code, year=chosen)[0]
         run = EvaluationRun(county_id=county.id, year=chosen, standard=result.standard, inputs_version=version,
                             approved_only=approved_only, verdict=result.verdict, result=result.to_json(),
-                            created_by=user.id if user else None)
+                            created_by=user.id if user else user_id)
         session.add(run)
         session.flush()
     else:
@@ -199,6 +199,44 @@ def evaluate_stored(session, county_code: str, year: int | None = None, *, user=
         # the same run answers for its year named explicitly (the school pages, ?year=)
         _RUN_CACHE[(_database(session), county.id, chosen, approved_only, stamp)] = (run.id, years, chosen)
     return result, run, years
+
+
+def evaluate_stored_years(session, county, years, *, user_id: int | None = None, approved_only: bool = True) -> dict:
+    """`evaluate_stored` of one county for each of `years` (the school page's approved years):
+    the runs this process knows for the data stamp are read in one query; a year it does not
+    know is evaluated as usual. Returns {year: result}, leaving out years with nothing to
+    evaluate."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import defer
+
+    from junheng.engine.evaluate import NothingToEvaluate
+    from junheng.store.models import EvaluationRun
+
+    stamp = data_stamp(session, county.id, approved_only=approved_only)
+    database = _database(session)
+    known = {}
+    if stamp is not None:
+        for year in years:
+            hit = _RUN_CACHE.get((database, county.id, year, approved_only, stamp))
+            if hit is not None:
+                known[year] = hit
+    runs = {run.id: run for run in session.scalars(
+        select(EvaluationRun).where(EvaluationRun.id.in_([run_id for run_id, _, _ in known.values()]))
+        .options(defer(EvaluationRun.result)))} if known else {}
+    out = {}
+    for year in years:
+        if year in known:
+            run_id, _, chosen = known[year]
+            run = runs.get(run_id)
+            if run is not None and (run.county_id, run.year, run.approved_only) == (county.id, chosen, approved_only):
+                out[year] = stored_result(session, run)
+                continue
+        try:
+            out[year] = evaluate_stored(session, county.code, year, user_id=user_id, approved_only=approved_only,
+                                        county=county)[0]
+        except NothingToEvaluate:
+            continue
+    return out
 
 
 def warm(database, *, budget_s: float = 20.0) -> dict:

@@ -571,11 +571,12 @@ def row_label(owner: School | OrgNode, year: int) -> str:
 
 
 def check_writable(session: Session, owner: School | OrgNode, year: int, row: SchoolYear | CountyYear | None, *,
-                   version: int | None) -> None:
+                   version: int | None, held: bool = False) -> None:
     """The one writability rule of a school-year or county-year row, for every face (form,
     API): refused (NotWritable, nothing changed) when the row or its school is deleted, when
     `version` (the row's version the client read; 0 for a row not yet made; None: not checked)
-    is not the current one, or when the row is locked (`locks`)."""
+    is not the current one, or when the row is locked (`locks`). `held`: `row` was read under its
+    write lock in this unit of work, so its status is current and `locks` need not read it."""
     what = row_label(owner, year)
     if owner.deleted or (row is not None and row.deleted_at is not None):
         raise NotWritable(f"{what}的数据已删除,不能修改;请先由县级管理员恢复后再修改", "deleted")
@@ -585,7 +586,9 @@ def check_writable(session: Session, owner: School | OrgNode, year: int, row: Sc
                           f"(当前版本 {current},您读取的版本 {version});请重新读取后再修改,以免覆盖他人的修改",
                           "stale")
     entity = "school_year" if isinstance(owner, School) else "county_year"
-    if lock := next(iter(locks(session, [(entity, f"{owner.code}/{year}")])), None):
+    key = f"{owner.code}/{year}"
+    known = {(entity, key): (row.status if row is not None else None, owner.name)} if held else None
+    if lock := next(iter(locks(session, [(entity, key)], known=known)), None):
         raise NotWritable(lock.message, "locked")
 
 

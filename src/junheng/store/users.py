@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from junheng.errors import JunhengError
 from junheng.store.models import (
@@ -307,18 +307,72 @@ def start_session(session: Session, user: User) -> tuple[str, WebSession]:
     return token, row
 
 
-def session_for(session: Session, token: str | None) -> WebSession | None:
+@dataclass(frozen=True)
+class GrantRef:
+    """One role grant as a request needs it (Access): its role and its scope's ids."""
+
+    role: str
+    org_node_id: int | None
+    school_id: int | None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a request acts as, read in one Core query per request (no ORM objects): the user's
+    few columns, their grants and, for a browser session, its CSRF token. Nothing of it is kept
+    between requests: logout, revocation, a password change, a disabled user or a changed grant
+    is seen by the very next request, in every worker."""
+
+    user_id: int
+    username: str
+    display_name: str
+    must_change_password: bool
+    grants: tuple[GrantRef, ...]
+    csrf_token: str = ""  # a browser session's; "" for API tokens
+
+
+_USERS, _GRANTS = User.__table__, RoleGrant.__table__
+_SESSIONS, _TOKENS = WebSession.__table__, ApiToken.__table__
+_USER_COLUMNS = (_USERS.c.id, _USERS.c.username, _USERS.c.display_name, _USERS.c.active,
+                 _USERS.c.must_change_password, _GRANTS.c.role, _GRANTS.c.org_node_id, _GRANTS.c.school_id)
+_SESSION_QUERY = (select(_SESSIONS.c.csrf_token, _SESSIONS.c.expires_at, *_USER_COLUMNS)
+                  .select_from(_SESSIONS.join(_USERS, _USERS.c.id == _SESSIONS.c.user_id)
+                               .outerjoin(_GRANTS, _GRANTS.c.user_id == _USERS.c.id))
+                  .where(_SESSIONS.c.id == bindparam("digest")).order_by(_GRANTS.c.id))
+_TOKEN_QUERY = (select(_TOKENS.c.name, _TOKENS.c.revoked_at, _TOKENS.c.expires_at, _TOKENS.c.scope, *_USER_COLUMNS)
+                .select_from(_TOKENS.join(_USERS, _USERS.c.id == _TOKENS.c.user_id)
+                             .outerjoin(_GRANTS, _GRANTS.c.user_id == _USERS.c.id))
+                .where(_TOKENS.c.token_hash == bindparam("digest")).order_by(_GRANTS.c.id))
+
+
+def _identity(rows: list, csrf_token: str = "") -> Identity:
+    first = rows[0]
+    grants = tuple(GrantRef(r.role, r.org_node_id, r.school_id) for r in rows if r.role is not None)
+    return Identity(user_id=first.id, username=first.username, display_name=first.display_name,
+                    must_change_password=bool(first.must_change_password), grants=grants, csrf_token=csrf_token)
+
+
+def session_identity(session: Session, token: str | None) -> Identity | None:
+    """The browser session of cookie value `token`: who it is (None: no such login, expired, or
+    of a disabled user; an expired one is deleted). One query, read on every request."""
     if not token:
         return None
-    # the session, its user and their grants in one query: every page needs them (Access.of)
-    row = session.get(WebSession, _digest(token), options=[joinedload(WebSession.user).joinedload(User.grants)])
-    if row is None:
+    digest = _digest(token)
+    rows = session.connection().execute(_SESSION_QUERY, {"digest": digest}).all()
+    if not rows:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
-    if expires < utcnow() or not row.user.active:
-        session.delete(row)
+    first = rows[0]
+    if _aware(first.expires_at) < utcnow() or not first.active:
+        session.execute(delete(WebSession).where(WebSession.id == digest))
         return None
-    return row
+    return _identity(rows, first.csrf_token)
+
+
+def session_for(session: Session, token: str | None) -> WebSession | None:
+    """The browser session's row (ORM), by the same rule as session_identity."""
+    if session_identity(session, token) is None:
+        return None
+    return session.get(WebSession, _digest(token))
 
 
 def end_session(session: Session, token: str | None) -> None:
@@ -376,26 +430,31 @@ def token_state(row: ApiToken, now: datetime | None = None) -> str:
     return "有效"
 
 
-def token_user(session: Session, token: str, *, write: bool, now: datetime | None = None) -> User:
-    """The user a request carrying `token` acts as; TokenRefused (401/403, in Chinese) otherwise.
-    `write`: the request may change something (any method but GET, HEAD, OPTIONS)."""
-    # the token, its user and their grants in one query (Access.of needs them)
-    row = session.execute(select(ApiToken).where(ApiToken.token_hash == _digest(token))
-                          .options(joinedload(ApiToken.user).joinedload(User.grants))).unique().scalar_one_or_none()
-    if row is None:
+def token_identity(session: Session, token: str, *, write: bool, now: datetime | None = None) -> Identity:
+    """Who a request carrying `token` acts as; TokenRefused (401/403, in Chinese) otherwise.
+    `write`: the request may change something (any method but GET, HEAD, OPTIONS). One query
+    (the token, its user and their grants as plain columns), read on every request."""
+    rows = session.connection().execute(_TOKEN_QUERY, {"digest": _digest(token)}).all()
+    if not rows:
         raise TokenRefused("API 令牌无效:请检查请求头 Authorization: Bearer <令牌>", 401)
+    row = rows[0]
     if row.revoked_at is not None:
         raise TokenRefused(f"API 令牌“{row.name}”已于 {_beijing(row.revoked_at)}(北京时间)撤销,"
                            "请向管理员申请新的令牌", 401)
     if row.expires_at is not None and _aware(row.expires_at) <= (now or utcnow()):
         raise TokenRefused(f"API 令牌“{row.name}”已于 {_beijing(row.expires_at)}(北京时间)过期,"
                            "请向管理员申请新的令牌(junheng tokens create)", 401)
-    if not row.user.active:
+    if not row.active:
         raise TokenRefused(f"API 令牌“{row.name}”所属的用户已停用", 401)
     if write and row.scope != "read-write":
         raise TokenRefused(f"API 令牌“{row.name}”只有读取权限(read),不能修改数据;需要写入时请向管理员申请"
                            "读写令牌(junheng tokens create … --scope read-write)", 403)
-    return row.user
+    return _identity(rows)
+
+
+def token_user(session: Session, token: str, *, write: bool, now: datetime | None = None) -> User:
+    """The user (ORM) of `token`, by the one rule of token_identity."""
+    return session.get(User, token_identity(session, token, write=write, now=now).user_id)
 
 
 def user_for_token(session: Session, token: str, *, write: bool = False) -> User | None:
@@ -424,9 +483,12 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
 # ---------------------------------------------------------------- access
 
 
+_TREE_QUERY = select(OrgNode.__table__.c.id, OrgNode.__table__.c.parent_id)
+
+
 def _children(session: Session) -> dict[int | None, list[int]]:
     children: dict[int | None, list[int]] = {}
-    for node_id, parent_id in session.execute(select(OrgNode.id, OrgNode.parent_id)).all():
+    for node_id, parent_id in session.execute(_TREE_QUERY).all():
         children.setdefault(parent_id, []).append(node_id)
     return children
 
@@ -441,26 +503,47 @@ def _subtree_ids(session: Session, root_id: int, children: dict[int | None, list
     return out
 
 
-@dataclass
 class Access:
     """What one user may do. Built once per request from the user's role grants.
 
     Every right is the union over grants of what *one* grant gives — its role over its scope —
     never a role taken from one grant applied to the scope of another: a viewer of county A who
-    supervises city B reads A but supervises (verifies A's tasks, …) only the counties of B."""
+    supervises city B reads A but supervises (verifies A's tasks, …) only the counties of B.
 
-    user: User
-    admin: bool = False
-    read_nodes: set[int] = field(default_factory=set)  # org nodes (and everything below) readable
-    manage_counties: set[int] = field(default_factory=set)  # counties whose data and users it manages
-    fill_schools: set[int] = field(default_factory=set)  # schools it may edit
-    supervise_nodes: set[int] = field(default_factory=set)  # nodes under a supervisor grant
+    `user` is the ORM User; built from an Identity (the web's per-request look-up) it is read
+    from the database only when something asks for it (a write naming its author)."""
+
+    def __init__(self, user: User | None = None, *, admin: bool = False, grants: tuple[GrantRef, ...] = (),
+                 user_id: int | None = None, session: Session | None = None) -> None:
+        self._user, self._session = user, session
+        self.user_id = user.id if user is not None else user_id
+        self.grants = grants
+        self.admin = admin
+        self.read_nodes: set[int] = set()  # org nodes (and everything below) readable
+        self.manage_counties: set[int] = set()  # counties whose data and users it manages
+        self.fill_schools: set[int] = set()  # schools it may edit
+        self.supervise_nodes: set[int] = set()  # nodes under a supervisor grant
+
+    @property
+    def user(self) -> User | None:
+        if self._user is None and self.user_id is not None and self._session is not None:
+            self._user = self._session.get(User, self.user_id)
+        return self._user
 
     @classmethod
     def of(cls, session: Session, user: User) -> "Access":
-        access = cls(user=user)
+        grants = tuple(GrantRef(g.role, g.org_node_id, g.school_id) for g in user.grants)
+        return cls._build(cls(user=user, grants=grants), session)
+
+    @classmethod
+    def of_identity(cls, session: Session, identity: Identity) -> "Access":
+        """The same rights as `of`, from the request's Identity (no ORM objects)."""
+        return cls._build(cls(grants=identity.grants, user_id=identity.user_id, session=session), session)
+
+    @staticmethod
+    def _build(access: "Access", session: Session) -> "Access":
         children = None  # the organisation tree, read once for all the grants that need it
-        for g in user.grants:
+        for g in access.grants:
             if g.role == "admin":
                 access.admin = True
             elif g.role == "school_filler" and g.school_id is not None:
@@ -477,7 +560,7 @@ class Access:
 
     @property
     def roles(self) -> list[str]:
-        return [g.role for g in self.user.grants]
+        return [g.role for g in self.grants]
 
     def can_read_county(self, county: OrgNode) -> bool:
         return self.admin or county.id in self.read_nodes

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from junheng.monitor.config import MonitorSettings, monitor_settings
 from junheng.store import repo
-from junheng.store.models import OrgNode, User, WebSession
-from junheng.store.users import READ_METHODS, Access, TokenRefused, session_for, token_user
+from junheng.store.models import OrgNode, User
+from junheng.store.users import READ_METHODS, Access, Identity, TokenRefused, session_identity, token_identity
 from junheng.web.files import read_form
 
 SESSION_COOKIE = "junheng_session"
@@ -45,27 +45,46 @@ REQUEST_SESSION = Depends(db_session, scope="function")
 
 @dataclass
 class Viewer:
-    user: User
+    """The request's user: who (Identity, read in one query per request, nothing kept between
+    requests) and what they may do (Access). `user` is the ORM User, read only when a handler asks
+    for it (a write naming its author)."""
+
+    identity: Identity
     access: Access
-    web_session: WebSession | None  # None for API tokens
+
+    @property
+    def user(self) -> User:
+        return self.access.user
+
+    @property
+    def user_id(self) -> int:
+        return self.identity.user_id
+
+    @property
+    def display_name(self) -> str:
+        return self.identity.display_name
 
     @property
     def csrf_token(self) -> str:
-        return self.web_session.csrf_token if self.web_session else ""
+        return self.identity.csrf_token  # "" for API tokens
+
+
+def viewer_of(session: Session, identity: Identity) -> Viewer:
+    return Viewer(identity=identity, access=Access.of_identity(session, identity))
 
 
 def logged_in_viewer(request: Request, session: Session = REQUEST_SESSION) -> Viewer:
     """The logged-in user, even one who must still change their password: only for the password
     change page and logout. Every other page depends on `current_viewer`."""
-    web_session = session_for(session, request.cookies.get(SESSION_COOKIE))
-    if web_session is None:
+    identity = session_identity(session, request.cookies.get(SESSION_COOKIE))
+    if identity is None:
         raise LoginRequired()
-    return Viewer(user=web_session.user, access=Access.of(session, web_session.user), web_session=web_session)
+    return viewer_of(session, identity)
 
 
 def current_viewer(request: Request, session: Session = REQUEST_SESSION) -> Viewer:
     viewer = logged_in_viewer(request, session)
-    if viewer.user.must_change_password:
+    if viewer.identity.must_change_password:
         raise PasswordChangeRequired()
     return viewer
 
@@ -73,28 +92,28 @@ def current_viewer(request: Request, session: Session = REQUEST_SESSION) -> View
 def api_viewer(request: Request, session: Session = REQUEST_SESSION) -> Viewer:
     """API clients send `Authorization: Bearer <token>`; a logged-in browser may use its session.
 
-    The one rule of every /api/v1 route: a token is checked by users.token_user (unknown,
+    The one rule of every /api/v1 route: a token is checked by users.token_identity (unknown,
     revoked, expired or of a disabled user: 401; read-only asking to write: 403); a browser
     session must be of a user who has chosen their own password (403 otherwise) and, to write,
     carry the page's CSRF token."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         try:
-            user = token_user(session, header[7:].strip(), write=request.method not in READ_METHODS)
+            identity = token_identity(session, header[7:].strip(), write=request.method not in READ_METHODS)
         except TokenRefused as refused:
             raise HTTPException(status_code=refused.status, detail=refused.user_message()) from None
-        return Viewer(user=user, access=Access.of(session, user), web_session=None)
-    web_session = session_for(session, request.cookies.get(SESSION_COOKIE))
-    if web_session is None:
+        return viewer_of(session, identity)
+    identity = session_identity(session, request.cookies.get(SESSION_COOKIE))
+    if identity is None:
         raise HTTPException(status_code=401, detail="请先登录或提供 API 令牌(Authorization: Bearer ...)")
-    if web_session.user.must_change_password:
+    if identity.must_change_password:
         raise HTTPException(status_code=403, detail=PASSWORD_CHANGE_MESSAGE + f"(网页:{PASSWORD_CHANGE_PATH})")
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         # a browser session writing through the API must prove it is the page, not another site
         token = request.headers.get("x-csrf-token", "")
-        if not hmac.compare_digest(token, web_session.csrf_token):
+        if not hmac.compare_digest(token, identity.csrf_token):
             raise HTTPException(status_code=403, detail="缺少或错误的 X-CSRF-Token")
-    return Viewer(user=web_session.user, access=Access.of(session, web_session.user), web_session=web_session)
+    return viewer_of(session, identity)
 
 
 async def _csrf(request: Request, viewer: Viewer) -> Viewer:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from junheng.store.models import OrgNode, School
-from junheng.store.users import ROLE_LABELS, Access, session_for
+from junheng.store.users import ROLE_LABELS, session_identity
 
 COUNTY_PATH = re.compile(r"^/counties/([^/?#]+)")
 SCHOOL_PATH = re.compile(r"^/schools/([^/?#]+)")
@@ -28,7 +28,7 @@ ASK = "如需开通,请联系本县区的县级管理员或系统管理员。"
 def page_viewer(request: Request) -> Iterator[tuple[Session | None, object | None]]:
     """(session, viewer) of the logged-in user, or (None, None); the session stays open while
     the page is rendered and writes nothing (an expired login is deleted at the next login)."""
-    from junheng.web.deps import SESSION_COOKIE, Viewer
+    from junheng.web.deps import SESSION_COOKIE, viewer_of
 
     token = request.cookies.get(SESSION_COOKIE)
     database = getattr(request.app.state, "db", None)
@@ -38,9 +38,8 @@ def page_viewer(request: Request) -> Iterator[tuple[Session | None, object | Non
     session = database._sessions()
     try:
         try:
-            web_session = session_for(session, token)
-            viewer = None if web_session is None or web_session.user.must_change_password else Viewer(
-                user=web_session.user, access=Access.of(session, web_session.user), web_session=web_session)
+            identity = session_identity(session, token)
+            viewer = None if identity is None or identity.must_change_password else viewer_of(session, identity)
         except Exception:  # the page that says "refused" must never fail itself: no navigation then
             viewer = None
         yield session, viewer
@@ -104,7 +103,7 @@ def error_context(request: Request, session: Session | None, viewer, status: int
     context = {"status": status, "message": message, "viewer": viewer, "back": back_link(request),
                "role_labels": ROLE_LABELS}
     if viewer is not None:
-        context["logged_in_as"] = {"name": viewer.user.display_name, "username": viewer.user.username,
+        context["logged_in_as"] = {"name": viewer.display_name, "username": viewer.identity.username,
                                    "grants": grant_lines(viewer)}
     if status == 403:
         # the route's words say what was refused; "只有…可以…" says what is needed too, else the address does

@@ -183,7 +183,7 @@ def evaluation(code: str, year: Year | None = Query(None, description="学年;�
     另加 `run`:评估记录编号、数据指纹;`progress`:数据完整的学年和正在填报的学年。"""
     node = get_county(session, code)
     read_county(viewer.access, node)
-    result, run, years = evaluate_stored(session, code, year, user=viewer.user)
+    result, run, years = evaluate_stored(session, code, year, user_id=viewer.user_id)
     if year is not None and result.year != year:
         raise not_found(f"{node.name}没有 {year} 学年的已审核数据;可评估的学年:{'、'.join(map(str, years))}")
     progress = year_progress(session, node)
@@ -207,7 +207,7 @@ def run_evaluation(code: str, body: EvaluationRunIn | None = None, viewer: Viewe
     if not can_run_evaluation(viewer.access, node):
         raise forbidden("只读用户和学校填报员不能运行评估;请查看已有的评估结果")
     before = session.scalar(select(func.max(EvaluationRun.id)).where(EvaluationRun.county_id == node.id)) or 0
-    result, run, years = evaluate_stored(session, code, body.year, user=viewer.user,
+    result, run, years = evaluate_stored(session, code, body.year, user_id=viewer.user_id,
                                          approved_only=body.approved_only)
     if body.year is not None and result.year != body.year:
         raise not_found(f"{node.name}没有 {body.year} 学年可评估的数据;可评估的学年:{'、'.join(map(str, years))}")

@@ -274,7 +274,7 @@ def can_run_evaluation(access: Access, county: OrgNode) -> bool:
     if access.admin or access.can_manage_county(county):
         return True
     above = ancestors_and_self(county)
-    return any(g.role == "supervisor" and g.org_node_id in above for g in access.user.grants)
+    return any(g.role == "supervisor" and g.org_node_id in above for g in access.grants)
 
 
 # ---------------------------------------------------------------- values in and out

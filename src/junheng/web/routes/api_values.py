@@ -155,7 +155,7 @@ def put_school_year(body: ValuesIn, response: Response, code: str, year: YearPat
     _require_values(incoming)
     _year_open(year)
     row = _school_year(session, school, year, lock=True)
-    repo.check_writable(session, school, year, row, version=body.version)  # NotWritable → 409
+    repo.check_writable(session, school, year, row, version=body.version, held=True)  # NotWritable → 409
     stored = dict(row.values) if row is not None else {}
     values, _ = merged(stored, incoming)
     rows = {"schools": roster_rows(session, school), "school_year": [{"school_id": school.code, "year": year, **values}]}
@@ -200,7 +200,7 @@ def put_county_year(body: ValuesIn, response: Response, code: str, year: YearPat
     _require_values(incoming)
     _year_open(year)
     row = _county_year(session, county, year, lock=True)
-    repo.check_writable(session, county, year, row, version=body.version)  # NotWritable → 409
+    repo.check_writable(session, county, year, row, version=body.version, held=True)  # NotWritable → 409
     stored = dict(row.values) if row is not None else {}
     values, _ = merged(stored, incoming)
     rows = {"counties": [{"county_code": county.code, "county_name": county.name}],

@@ -25,7 +25,7 @@ from junheng.engine.result import EvaluationResult
 from junheng.reports.standards import rule_text
 from junheng.schoolyear import label as school_year_label
 from junheng.schoolyear import current_school_year
-from junheng.services import data_stamps, evaluate_stored, year_progress
+from junheng.services import data_stamps, evaluate_stored, evaluate_stored_years, year_progress
 from junheng.store.evaluations import data_stamp
 from junheng.standards.loader import DEFAULT_STANDARD, available_ids, find_standard_by_id, standard_name
 from junheng.standards.model import AREA_LABELS
@@ -104,7 +104,7 @@ def overview(request: Request, viewer: Viewer = Depends(current_viewer), session
     for county in counties:
         # the current evaluation of approved data (stored runs are found again cheaply), never an older run
         try:
-            result, run, _ = evaluate_stored(session, county.code, user=viewer.user, county=county)
+            result, run, _ = evaluate_stored(session, county.code, user_id=viewer.user_id, county=county)
         except NothingToEvaluate:
             result, run = None, None
         # a provisional result (no year complete yet) names no failing items for the county
@@ -308,7 +308,7 @@ def county_dashboard(code: str, request: Request, year: Year | None = None,
     all_years = sorted({r.year for r in years_rows} | set(progress.coverage))
     try:
         # without a year: the latest complete year (a year in progress never stands for the county)
-        result, run, _ = evaluate_stored(session, code, year, user=viewer.user, county=county)
+        result, run, _ = evaluate_stored(session, code, year, user_id=viewer.user_id, county=county)
     except NothingToEvaluate as exc:
         result, run, message = None, None, exc.user_message()
     else:
@@ -353,14 +353,12 @@ def school_page(code: str, request: Request, viewer: Viewer = Depends(current_vi
     history = []
     result = None
     if viewer.access.can_read_county(school.county) or viewer.access.can_edit_school(school):
-        for row in rows:
-            if row.status != "approved":
+        approved = [row.year for row in rows if row.status == "approved"]
+        results = evaluate_stored_years(session, school.county, approved, user_id=viewer.user_id)
+        for year in approved:
+            if (r := results.get(year)) is None:
                 continue
-            try:
-                r, _, _ = evaluate_stored(session, school.county.code, row.year, user=viewer.user, county=school.county)
-            except NothingToEvaluate:
-                continue
-            history.append({"year": row.year, "units": [u for u in r.resource.units if u.school_id == code]
+            history.append({"year": year, "units": [u for u in r.resource.units if u.school_id == code]
                             if r.resource is not None else []})
             result = r
     units = [u for u in result.resource.units if u.school_id == code] if result and result.resource else []
