@@ -8,6 +8,8 @@ supervisor of 990001."""
 
 from __future__ import annotations
 
+import re
+
 import builders
 import io
 import sys
@@ -77,7 +79,9 @@ def test_county_and_school_trends(world):
     # the dashboard and the school page carry the placeholder the script fills
     page = county.get(f"/counties/{COUNTY}").text
     assert f'data-trends-src="/counties/{COUNTY}/trends?fragment=1&amp;year=2024"' in page
-    assert '<script src="/static/trends.js" defer>' in page
+    # the script and the ECharts it loads by their versioned URLs (web/assets.py)
+    assert re.search(r'<script src="/static/trends\.js\?v=[0-9a-f]{12}" '
+                     r'data-echarts="/static/vendor/echarts/echarts\.min\.js\?v=[0-9a-f]{12}" defer>', page)
     assert 'data-trends-src="/schools/P1/trends?fragment=1"' in county.get("/schools/P1").text
 
     data = _json(county, f"/counties/{COUNTY}/trends")
