@@ -50,10 +50,9 @@ def serve(
     import os
     from functools import partial
 
-    import uvicorn
-
     from junheng.monitor.scheduler import start_scheduler
     from junheng.services import open_database
+    from junheng.web import serving
     from junheng.web.app import create_app
     from junheng.workspace import resolve
 
@@ -75,10 +74,10 @@ def serve(
         # comes back after a few seconds' thought otherwise races the server closing its connection.
         options = {"host": host, "port": port, "log_level": "warning", "timeout_keep_alive": 65}
         if workers == 1:
-            uvicorn.run(make(settings, database), **options)
+            serving.run(make(settings, database), **options)
         else:  # worker processes import the app themselves, from the workspace named here
             os.environ["JUNHENG_WORKSPACE"] = str(resolve(workspace).root)
-            uvicorn.run(factory, factory=True, workers=workers, **options)
+            serving.run(factory, factory=True, workers=workers, **options)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
