@@ -12,8 +12,16 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import pandas as pd
+import pyarrow as pa
 
 from junheng.data.catalog import TableSpec, catalog
+
+# The Arrow type of each catalogue type: how the engine, Parquet files and the save read a table.
+ARROW_TYPES = {
+    "text": pa.string(), "school_ref": pa.string(), "county_ref": pa.string(), "enum": pa.string(),
+    "count": pa.int64(), "year": pa.int64(), "level": pa.int64(),
+    "number": pa.float64(), "percent": pa.float64(), "rate01": pa.float64(), "bool": pa.bool_(),
+}
 
 PANDAS_DTYPES = {
     "text": "string",
@@ -134,6 +142,25 @@ class Dataset:
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
+
+    def arrow(self, name: str) -> pa.Table:
+        """The table as Arrow: the catalogue's columns in order, each in its catalogue type
+        (ARROW_TYPES: text as string, counts and years as int64, numbers as float64, booleans as
+        bool; null where missing), then the extra columns. What the engine and the one-row save
+        read (no pandas needed to get it once the dataset is held as Arrow)."""
+        frame = self.table(name)
+        spec = catalog().table(name)
+        columns = [pa.array(frame[f.key], type=ARROW_TYPES[f.type], from_pandas=True) for f in spec.fields]
+        extras = [c for c in frame.columns if c not in spec.keys]
+        columns += [pa.array(frame[c], from_pandas=True) for c in extras]
+        return pa.Table.from_arrays(columns, names=list(spec.keys) + extras)
+
+    def with_tables(self, **tables) -> "Dataset":
+        """A copy with these tables replaced (each a pandas frame or an Arrow table in the
+        catalogue's types), everything else (source, coverage, warnings, ...) kept."""
+        from dataclasses import replace
+
+        return replace(self, **tables)
 
     def county_year_pairs(self) -> list[tuple[str, int]]:
         """Every (county_code, year) that has school data, sorted."""

@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 
 from junheng import safe_yaml
 from junheng.data.catalog import TableSpec, catalog
-from junheng.data.dataset import Dataset
+from junheng.data.dataset import ARROW_TYPES, Dataset
 from junheng.data.names import header_field, table_spec
 from junheng.data.problems import DatasetUnreadable, Problem
 from junheng.data.reading import RawTable, Sources, metadata_problem, raw_table, record_table, table_problem
@@ -66,11 +66,6 @@ MAX_COLUMNS = MAX_SHEET_COLUMNS  # as a sheet
 MAX_CELL_CHARS = 32_767  # as an Excel cell
 BATCH_ROWS = 65_536
 
-ARROW_TYPES = {
-    "text": pa.string(), "school_ref": pa.string(), "county_ref": pa.string(), "enum": pa.string(),
-    "count": pa.int64(), "year": pa.int64(), "level": pa.int64(),
-    "number": pa.float64(), "percent": pa.float64(), "rate01": pa.float64(), "bool": pa.bool_(),
-}
 PARTITION = re.compile(r"(?P<key>[^=]+)=(?P<value>.*)")
 PROVINCE_CODE = re.compile(r"[0-9]{6,12}")
 EXPECTED_TYPES = "文本、整数、小数或布尔值(每个单元格一个值)"
