@@ -106,3 +106,46 @@ def test_a_survey_without_valid_answers_is_refused(database):
         empty = record_result(s, _survey(s), {"overall": {"rate": None, "respondents": 0, "answers": 0}}, user=None)
         with pytest.raises(SurveyResultError, match="没有有效答卷"):
             apply_result(s, empty, user=None, via="cli")
+
+
+def _rate(s) -> float:
+    return s.scalars(select(CountyYear)).one().values["social_recognition_rate"]
+
+
+def test_an_open_survey_s_result_never_becomes_the_counties_figure(database):
+    """Answers are still coming in: the result rests on part of them (trust: partial data never
+    speaks for the county)."""
+    with database.session() as s:
+        repo.import_dataset(s, builders.dataset(), user=None, via="cli")
+        survey = _survey(s)
+        survey.status = "open"
+        with pytest.raises(SurveyResultError, match="仍在进行中"):
+            apply_result(s, record_result(s, survey, SCORE, user=None), user=None, via="cli")
+        assert _rate(s) == 90.0
+
+
+def test_a_result_computed_before_the_answers_last_changed_is_refused(database):
+    from datetime import timedelta
+
+    from junheng.store.models import utcnow
+    from junheng.survey.service import IMPORTS_KEY
+
+    with database.session() as s:
+        repo.import_dataset(s, builders.dataset(), user=None, via="cli")
+        survey = _survey(s)
+        early = record_result(s, survey, SCORE, user=None)
+        early.computed_at = utcnow() - timedelta(minutes=5)
+        survey.status, survey.closed_at = "closed", utcnow() - timedelta(minutes=1)  # reopened and closed since
+        with pytest.raises(SurveyResultError, match="重新计算"):
+            apply_result(s, early, user=None, via="cli")
+        assert _rate(s) == 90.0
+        fresh = record_result(s, survey, SCORE, user=None)  # scored after the close: all of the answers
+        assert apply_result(s, fresh, user=None, via="cli").audit_id is not None
+        assert _rate(s) == pytest.approx(87.34)
+
+        draft = _survey(s, title="导入的调查")  # import only: a file imported after the scoring
+        before_import = record_result(s, draft, SCORE, user=None)
+        before_import.computed_at = utcnow() - timedelta(minutes=5)
+        draft.settings = {IMPORTS_KEY: [{"number": 1, "at": utcnow().isoformat()}]}
+        with pytest.raises(SurveyResultError, match="之前计算"):
+            apply_result(s, before_import, user=None, via="cli")

@@ -96,10 +96,14 @@ def test_plan_create_codes_answer_import_result_apply_evaluate(tmp_path):
     assert shown.index("教师") < shown.index("学生")  # teachers 1/3 before students 2/2
 
     out = tmp_path / "结果.json"
+    still_open = run("survey", "result", "1", "--apply", "-o", str(out), *ws)  # answers are still coming in
+    assert still_open.returncode == 1 and "仍在进行中" in still_open.stderr and not out.exists()
+    assert "Traceback" not in still_open.stderr
+    assert run("survey", "close", "1", *ws).returncode == 0
     locked = run("survey", "result", "1", "--apply", "-o", str(out), *ws)  # the county's year is approved: locked
     assert locked.returncode == 1 and "已锁定" in locked.stderr and not out.exists()
     with database.session() as s:  # the refused apply kept no result either; the county reopens its year
-        assert s.scalar(select(func.count()).select_from(SurveyResult)) == 1
+        assert s.scalar(select(func.count()).select_from(SurveyResult)) == 1  # the open survey's neither
         repo.transition(s, county_year(s), "reopen", user=None, via="cli")
     applied = run("survey", "result", "1", "--apply", "--format", "json", "-o", str(out), "-u", "admin", *ws)
     assert applied.returncode == 0, applied.stderr

@@ -537,7 +537,13 @@ def _survey_close(m: Matrix, scope: str, role: str):
 
 
 def _survey_apply(m: Matrix, scope: str, role: str):
+    from datetime import timedelta
+
+    from junheng.store.models import utcnow
+
     m.set_county_year(m.ids[scope]["county"], "draft")  # an approved county-year is locked
+    # only a closed survey's result, scored after the close, can be applied (the set-up scored it)
+    m.set_survey(scope, status="closed", closed_at=utcnow() - timedelta(days=1))
     return None, {"result_id": m.ids[scope]["result"]}, None
 
 

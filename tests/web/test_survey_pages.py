@@ -215,8 +215,21 @@ def test_create_open_collect_compute_apply_and_the_evaluation_names_the_survey(w
     assert "排除的答卷(0 份)" in text
     assert re.search(r'id="overall-rate">\d+\.\d{2}%<', html.text)
 
-    # the county-year is approved (locked): refused in Chinese, nothing changed
+    # still open: the result rests on the answers so far, so it is not offered and refused if asked for
+    assert 'id="apply-form"' not in html.text and "仍在进行中" in plain(html.text)
+    assert data["applicable"] is False and "仍在进行中" in data["not_applicable_because"]
     before = web_world.county_year().values["social_recognition_rate"]
+    partial = client.post(f"/surveys/{survey_id}/apply", {"result_id": str(data["result"]["id"])})
+    assert partial.status_code == 409 and "仍在进行中" in plain(partial.text)
+    assert client.post(f"/surveys/{survey_id}/close").status_code == 303
+    closed = page_json(client, f"/surveys/{survey_id}")  # the result was computed before the close
+    assert closed["applicable"] is False and "重新计算" in closed["not_applicable_because"]
+    assert client.post(f"/surveys/{survey_id}/score").status_code == 303
+    data = page_json(client, f"/surveys/{survey_id}")
+    assert data["applicable"] is True and data["result"]["summary"]["overall"]["respondents"] == 15
+    assert 'id="apply-form"' in client.get(f"/surveys/{survey_id}").text
+
+    # the county-year is approved (locked): refused in Chinese, nothing changed
     refused = client.post(f"/surveys/{survey_id}/apply", {"result_id": str(data["result"]["id"])})
     assert refused.status_code == 409
     assert "已锁定" in plain(refused.text) and "重新开放" in plain(refused.text)

@@ -6,9 +6,16 @@ field the county's standard reads for social recognition, as one audited change 
 same locks and checks as every other change) and links the audit entry to the result, so the
 evaluation says the value came from the survey (junheng.store.value_sources). A value typed later
 wins and is marked as typed.
+
+Only a result that rests on all of the survey's answers can speak for the county: not one of a
+survey still collecting answers (open), and not one computed before the survey's answers last
+changed (closed again after a reopening, or a file imported since). docs/methods.md, "Only a
+complete survey becomes S1".
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,6 +50,7 @@ def apply_result(session: Session, result: SurveyResult, *, user: User | None, v
     survey = result.survey
     if result.rate is None:
         raise SurveyResultError(f"问卷调查“{survey.title}”没有有效答卷,无法得出{_label(survey)}")
+    _require_complete(survey, result)
     county = survey.county
     std = load_standard(county.standard) if county.standard else load_standard()
     field = survey_field(std)
@@ -59,6 +67,43 @@ def apply_result(session: Session, result: SurveyResult, *, user: User | None, v
     result.field = field
     session.flush()
     return result
+
+
+def _require_complete(survey: Survey, result: SurveyResult) -> None:
+    reason = incomplete_reason(survey, result)
+    if reason is not None:
+        raise SurveyResultError(reason)
+
+
+def incomplete_reason(survey: Survey, result: SurveyResult) -> str | None:
+    """Why `result` does not rest on every answer the survey will have (a Chinese sentence), or
+    None when it does: what refuses the apply, and what the survey page says instead of offering it."""
+    if survey.status == "open":
+        return (f"问卷调查“{survey.title}”仍在进行中,结果只反映目前已提交的部分答卷,不能作为{_label(survey)}:"
+                "请先结束调查,再重新计算结果并应用")
+    changed = [moment for moment in (survey.closed_at, *(_imported_at(r) for r in _imports(survey))) if moment]
+    if changed and _utc(result.computed_at) < max(map(_utc, changed)):
+        return (f"这个调查结果(结果编号 {result.id})是在调查的答卷最后一次变化(结束调查或导入答卷)之前计算的,"
+                f"不包含全部答卷,不能作为{_label(survey)}:请重新计算结果后再应用")
+    return None
+
+
+def _imports(survey: Survey) -> list[dict]:
+    from junheng.survey.service import imports_of
+
+    return imports_of(survey)
+
+
+def _imported_at(record: dict) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(record.get("at")))
+    except ValueError:  # a record without its time (none is written so): nothing to compare
+        return None
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes (stored as UTC), PostgreSQL aware ones."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _label(survey: Survey) -> str:

@@ -311,6 +311,9 @@ def _survey_page(request: Request, session: Session, viewer: Viewer, survey: Sur
     sources = _sources(session, county)
     standing = _standing(sources, county, survey)
     indicator_name = area_name(county)
+    from junheng.survey.results import incomplete_reason
+
+    incomplete = incomplete_reason(survey, result) if result is not None and result.rate is not None else None
     questionnaires = [{"id": qid, "title": q.get("title") or qid, "audiences": [group_label(g) for g in q.get("audiences") or []],
                        "scored": [i for i in collection.items_of(q) if i.get("scored", True)]}
                       for qid, q in sorted((survey.questionnaires or {}).items())]
@@ -318,13 +321,15 @@ def _survey_page(request: Request, session: Session, viewer: Viewer, survey: Sur
     context = {"viewer": viewer, "county": county, "survey": survey, "row": row, "can_manage": can_manage,
                "progress": progress, "result": result, "summary": summary, "standing": standing,
                "indicator_name": indicator_name, "questionnaires": questionnaires, "error": error,
-               "error_at": error_at, "flash_messages": MESSAGES, "has_plan": bool(survey.plan),
+               "incomplete": incomplete, "error_at": error_at, "flash_messages": MESSAGES, "has_plan": bool(survey.plan),
                "base_url": base_url if base_url is not None else str(request.base_url).rstrip("/"),
                "upload_limit": megabytes(_export_limit(request)), "public_path": f"/s/{survey.public_key}",
                "status_labels": collection.STATUS_LABELS}
     data = {"id": survey.id, "county_code": county.code, "title": survey.title, "year": survey.year,
             "status": survey.status, "status_label": row["status_label"], "public_path": f"/s/{survey.public_key}",
             "progress": progress, "result": _result_json(result, summary), "standing": standing,
+            "applicable": result is not None and result.rate is not None and incomplete is None,
+            "not_applicable_because": incomplete,
             "questionnaires": [{"id": q["id"], "title": q["title"], "items": len(q["scored"])} for q in questionnaires],
             "error": error}
     return render(request, "surveys_detail.html", context, data, status_code=status_code)
