@@ -138,13 +138,13 @@ def allow(response) -> set[str]:
 def test_options_lists_every_method_of_the_path(world):
     before = world.snapshot()
     with world.client() as client:
-        assert allow(client.options(SCHOOL_YEAR)) == {"GET", "PUT", "OPTIONS"}  # two routes of one path
-        assert allow(client.options(f"/api/v1/counties/{API_A}/evaluations")) == {"GET", "POST", "OPTIONS"}
-        assert allow(client.options("/login")) == {"GET", "POST", "OPTIONS"}
-        assert allow(client.options(f"/counties/{API_A}")) == {"GET", "OPTIONS"}
+        assert allow(client.options(SCHOOL_YEAR)) == {"GET", "HEAD", "PUT", "OPTIONS"}  # two routes of one path
+        assert allow(client.options(f"/api/v1/counties/{API_A}/evaluations")) == {"GET", "HEAD", "POST", "OPTIONS"}
+        assert allow(client.options("/login")) == {"GET", "HEAD", "POST", "OPTIONS"}
+        assert allow(client.options(f"/counties/{API_A}")) == {"GET", "HEAD", "OPTIONS"}
         assert allow(client.options("/static/app.css")) == {"GET", "HEAD", "OPTIONS"}
         response = client.options("/api/v1/me")
-        assert allow(response) == {"GET", "OPTIONS"}
+        assert allow(response) == {"GET", "HEAD", "OPTIONS"}
         assert response.headers["x-frame-options"] == "DENY"  # the security headers too
     assert world.snapshot() == before  # nothing ran
 
@@ -164,4 +164,25 @@ def test_other_methods_still_answer_405_with_allow(world):
         response = client.delete(SCHOOL_YEAR, headers=auth(world, "admin"))
     assert response.status_code == 405
     assert response.json()["detail"] == "该地址不支持此请求方法"
-    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "PUT", "OPTIONS"}  # not only GET
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "HEAD", "PUT", "OPTIONS"}  # not only GET
+
+
+# ---------------------------------------------------------------- HEAD
+
+
+def test_head_is_the_get_without_its_body_and_with_the_same_permission_check(world):
+    before = world.snapshot()
+    with world.client() as client:
+        got = client.get(SCHOOL_YEAR, headers=auth(world, "admin"))
+        head = client.head(SCHOOL_YEAR, headers=auth(world, "admin"))
+        assert head.status_code == got.status_code == 200 and head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert int(head.headers["content-length"]) == len(got.content)
+        assert head.headers["x-frame-options"] == "DENY"
+        assert client.head(SCHOOL_YEAR).status_code == 401  # no token: refused as the GET is
+        assert client.head("/login").status_code == 200
+        assert client.head(f"/counties/{API_A}", follow_redirects=False).status_code == 303  # not logged in
+        assert client.head("/api/v1/no-such-thing").status_code == 404
+        assert client.head("/static/app.css").status_code == 200  # the static files answer HEAD themselves
+        assert client.head(f"/api/v1/counties/{API_A}/upload").status_code in (404, 405)  # no GET: not a GET
+    assert world.snapshot() == before  # a HEAD changes nothing

@@ -12,7 +12,10 @@ junheng.web.app):
   style and data: images and no script at all.
 - `AllowOptions` answers OPTIONS on a known path with 204 and an `Allow` header listing every
   method that the routes of that path accept (Starlette's own 405 names only the first route's);
-  an unknown path goes through to the usual 404. A 405 gets the same `Allow`.
+  an unknown path goes through to the usual 404. A 405 gets the same `Allow`. HEAD on a path
+  with a GET route is that GET without its body (FastAPI's routes do not answer HEAD themselves:
+  uptime monitors and link checkers got 405); the GET's dependencies, the permission check
+  included, run exactly as for the GET.
 """
 
 from __future__ import annotations
@@ -107,6 +110,9 @@ class AllowOptions:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "HEAD" and self.head_is_get(scope):
+            await self.app(dict(scope, method="GET"), receive, self.without_body(send))
+            return
         if scope["method"] != "OPTIONS":
             await self.app(scope, receive, self.correct_allow(scope, send))
             return
@@ -118,6 +124,28 @@ class AllowOptions:
         await send({"type": "http.response.start", "status": 204,
                     "headers": [(b"allow", allow.encode()), (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "body": b""})
+
+    def head_is_get(self, scope: Scope) -> bool:
+        """No route of the path takes HEAD itself (Starlette's own routes and mounts do) and one
+        takes GET."""
+        for method in ("HEAD", "GET"):
+            for route in self.routes():
+                if route.matches(dict(scope, method=method))[0] == Match.FULL:
+                    return method == "GET" and not isinstance(route, Mount)
+        return False
+
+    @staticmethod
+    def without_body(send: Send) -> Send:
+        """The GET's response head (Content-Length included, as HEAD requires), no body."""
+
+        async def send_head(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        return send_head
 
     def correct_allow(self, scope: Scope, send: Send) -> Send:
         """A 405 names every method of the path in `Allow` (Starlette names the first route's)."""
@@ -151,6 +179,8 @@ class AllowOptions:
                 else:
                     methods.add(method)
                 break
+        if "GET" in methods:
+            methods.add("HEAD")  # answered as the GET without its body (head_is_get)
         return methods, mounted
 
     @staticmethod
