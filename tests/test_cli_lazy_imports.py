@@ -69,3 +69,32 @@ def test_the_check_is_not_vacuous(county_folder):
     (here it then refuses the folder, which is not a workspace)."""
     result = _run("users", "list", "-w", county_folder.parent / "no-workspace")
     assert "sqlalchemy" in result["loaded"]
+
+
+CHILD_IBIS = """
+import json, sys
+from typer.testing import CliRunner
+from junheng.cli import app
+result = CliRunner().invoke(app, sys.argv[1:], prog_name="junheng")
+print(json.dumps({"exit_code": result.exit_code, "output": result.output,
+                  "loaded": sorted(m for m in ("ibis", "sqlglot") if m in sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize("arguments", [
+    ["--format", "json", "-o", "{out}/result.json"],
+    ["--county", builders.COUNTY, "--year", str(builders.YEAR), "--format", "json", "-o", "{out}/one.json"],
+    [],  # the summary table in the terminal
+])
+def test_a_county_evaluation_with_its_queries_cached_never_imports_ibis(county_folder, tmp_path, arguments):
+    """Issue 17: once a first run has compiled the engine's queries (the per-machine cache), a
+    county's evaluation runs them on a plain DuckDB connection over Arrow: no Ibis, no sqlglot.
+    (pandas is still imported by the data layer's Dataset: docs/benchmarks.md, "County".)"""
+    warm = subprocess.run([sys.executable, "-c", CHILD_IBIS, "evaluate", str(county_folder),
+                           *(a.format(out=tmp_path) for a in arguments)], capture_output=True, text=True, timeout=300)
+    assert warm.returncode == 0, warm.stderr
+    done = subprocess.run([sys.executable, "-c", CHILD_IBIS, "evaluate", str(county_folder),
+                           *(a.format(out=tmp_path) for a in arguments)], capture_output=True, text=True, timeout=300)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["exit_code"] == 0, result["output"]
+    assert result["loaded"] == [], f"imported {result['loaded']}"

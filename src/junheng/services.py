@@ -8,20 +8,17 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from junheng.data.dataset import Dataset
-from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
+
+if TYPE_CHECKING:  # annotations only: a county's evaluation imports the data layer when it loads
+    from rich.console import Console
+
+    from junheng.data.dataset import Dataset
+    from junheng.engine.result import EvaluationResult
 
 # Evaluations of stored data (junheng.store.evaluations) are re-exported for the faces, imported
 # only when asked for: a dataset's evaluation from the command line never imports the store
@@ -63,6 +60,8 @@ def evaluate_loaded(dataset: Dataset, *, county: str | None = None, year: int | 
     with open_backend(choice.name, database_url=choice.database_url, spark_url=choice.spark_url) as engine:
         if total == 1 or console is None:
             return evaluate_dataset(dataset, county=county, year=year, standard=standard, backend=engine)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         with Progress(TextColumn("评估中"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
             task = progress.add_task("evaluate", total=total)

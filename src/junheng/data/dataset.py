@@ -59,6 +59,15 @@ def column_values(column: pd.Series) -> list:
     return pa.array(column, from_pandas=True).to_pylist()
 
 
+def frame_of_arrow(name: str, table: pa.Table) -> pd.DataFrame:
+    """An Arrow table of catalogue columns (Dataset.arrow's types) as the dataset's pandas frame:
+    each catalogue column in its PANDAS_DTYPES dtype, extra columns as pandas makes them."""
+    spec = catalog().table(name)
+    frame = table.to_pandas()
+    known = [f for f in spec.fields if f.key in frame.columns]
+    return conform(spec, frame.astype({f.key: PANDAS_DTYPES[f.type] for f in known}))
+
+
 def empty_table(spec: TableSpec) -> pd.DataFrame:
     # a copy of one made earlier: building ~60 typed columns costs more than validating a form row
     return _empty_table(spec.name).copy()
@@ -160,7 +169,8 @@ class Dataset:
         catalogue's types), everything else (source, coverage, warnings, ...) kept."""
         from dataclasses import replace
 
-        return replace(self, **tables)
+        return replace(self, **{name: frame_of_arrow(name, table) if isinstance(table, pa.Table) else table
+                                for name, table in tables.items()})
 
     def county_year_pairs(self) -> list[tuple[str, int]]:
         """Every (county_code, year) that has school data, sorted."""

@@ -26,7 +26,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import pandas as pd
 import pyarrow as pa
 
 import junheng
@@ -35,6 +34,7 @@ from junheng.data.dataset import Dataset
 
 if TYPE_CHECKING:
     import ibis
+    import pandas as pd
 
 _memory_cache: dict[str, tuple[str, dict[str, str]]] = {}
 
@@ -77,22 +77,27 @@ def compiled_query(dialect: str, key: str, build: Callable[[], "ibis.Table"]) ->
     return entry
 
 
-def _catalogue_frame(dataset: Dataset, name: str) -> pd.DataFrame:
-    """Only the catalogue's columns, so the schema (and so the compiled SQL) is always the same."""
-    return dataset.table(name)[catalog().table(name).keys]
+def catalogue_table(table: pa.Table, name: str) -> pa.Table:
+    """Only the catalogue's columns (in their catalogue types: Dataset.arrow), so the schema (and
+    so the compiled SQL) is always the same."""
+    return table.select(catalog().table(name).keys)
 
 
-_NULLABLE = {
-    pa.int8(): pd.Int64Dtype(), pa.int16(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype(),
-    pa.int64(): pd.Int64Dtype(), pa.float32(): pd.Float64Dtype(), pa.float64(): pd.Float64Dtype(),
-    pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype(),
-}
+@lru_cache(maxsize=1)
+def _nullable_dtypes() -> dict:
+    import pandas as pd  # only for callers that want pandas: the evaluation itself reads Arrow
+
+    return {
+        pa.int8(): pd.Int64Dtype(), pa.int16(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype(),
+        pa.int64(): pd.Int64Dtype(), pa.float32(): pd.Float64Dtype(), pa.float64(): pd.Float64Dtype(),
+        pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype(),
+    }
 
 
-def to_pandas(table: pa.Table) -> pd.DataFrame:
+def to_pandas(table: pa.Table) -> "pd.DataFrame":
     """Arrow → pandas with nullable dtypes; DECIMAL (how DuckDB types some literals) → float."""
     columns = [col.cast(pa.float64()) if pa.types.is_decimal(col.type) else col for col in table.columns]
-    return pa.Table.from_arrays(columns, names=table.column_names).to_pandas(types_mapper=_NULLABLE.get)
+    return pa.Table.from_arrays(columns, names=table.column_names).to_pandas(types_mapper=_nullable_dtypes().get)
 
 
 def _schema_text(schema: pa.Schema) -> str:
@@ -132,7 +137,7 @@ class Tables:
 
         return ibis.table(ibis.Schema.from_pyarrow(self.schemas[table]), name=self.name(table))
 
-    def put(self, table: str, data: pd.DataFrame | pa.Table) -> None:
+    def put(self, table: str, data: "pd.DataFrame | pa.Table") -> None:
         arrow = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
         self.schemas[table] = arrow.schema
         name = self.name(table)
@@ -158,7 +163,7 @@ class Tables:
         # PySpark ≥ 4 hands Arrow straight over; 3.5 through pandas
         return conform(frame.toArrow() if hasattr(frame, "toArrow") else pa.Table.from_pandas(frame.toPandas()), target)
 
-    def execute(self, key: str, build: Callable[[], "ibis.Table"]) -> pd.DataFrame:
+    def execute(self, key: str, build: Callable[[], "ibis.Table"]) -> "pd.DataFrame":
         return to_pandas(self._arrow(key, build))
 
     def execute_arrow(self, key: str, build: Callable[[], "ibis.Table"]) -> pa.Table:
@@ -199,9 +204,17 @@ def _spark_ready(arrow: pa.Table) -> pa.Table:
     return arrow.cast(pa.schema(fields))
 
 
+REGISTERED = ("schools", "school_year", "county_year")
+
+
 def register(dataset: Dataset, backend=None, prefix: str | None = None) -> Tables:
     """The dataset's tables on `backend` (an Ibis backend; None: embedded DuckDB)."""
-    tables = Tables(backend=backend, prefix=prefix or "junheng_")
-    for name in ("schools", "school_year", "county_year"):
-        tables.put(name, _catalogue_frame(dataset, name))
-    return tables
+    return register_arrow({name: dataset.arrow(name) for name in REGISTERED}, backend, prefix)
+
+
+def register_arrow(tables: dict[str, pa.Table], backend=None, prefix: str | None = None) -> Tables:
+    """`register` of tables already read as Arrow (Dataset.arrow, or a part of them)."""
+    registered = Tables(backend=backend, prefix=prefix or "junheng_")
+    for name in REGISTERED:
+        registered.put(name, catalogue_table(tables[name], name))
+    return registered

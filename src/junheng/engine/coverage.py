@@ -17,7 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-from junheng.data.dataset import column_values, member
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from junheng.engine.result import Coverage, MissingSchool
 
 PENDING_STATES = ("draft", "submitted", "returned")
@@ -75,23 +77,31 @@ def dataset_coverage(dataset, county_code: str, year: int) -> Coverage:
     return dataset_coverages(dataset, [(county_code, year)])[(county_code, year)]
 
 
-def dataset_coverages(dataset, pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Coverage]:
-    """`dataset_coverage` of many county-years, each table grouped once (not filtered per county)."""
+def dataset_coverages(dataset, pairs: Iterable[tuple[str, int]],
+                      tables: Mapping[str, pa.Table] | None = None) -> dict[tuple[str, int], Coverage]:
+    """`dataset_coverage` of many county-years, each table grouped once (not filtered per county).
+    `tables`: the dataset's tables already read as Arrow (Dataset.arrow), when the caller has them."""
     pairs = list(pairs)
-    counties = {c for c, _ in pairs}
-    schools = dataset.schools[member(dataset.schools["county_code"], counties)]
+    arrow = tables or {name: dataset.arrow(name) for name in ("schools", "school_year", "county_year", "quality")}
+    schools = arrow["schools"]
+    schools = schools.filter(pc.is_in(schools.column("county_code"),
+                                      value_set=pa.array(sorted({c for c, _ in pairs}), pa.string())))
+    school_year = arrow["school_year"]
+    school_year = school_year.filter(pc.is_in(school_year.column("school_id"),
+                                              value_set=schools.column("school_id").combine_chunks()))
     rows: dict[str, dict[int, str]] = {}
-    school_year = dataset.school_year[member(dataset.school_year["school_id"], schools["school_id"])]
-    for school_id, y in zip(column_values(school_year["school_id"]), column_values(school_year["year"])):
+    for school_id, y in zip(school_year.column("school_id").to_pylist(), school_year.column("year").to_pylist()):
         rows.setdefault(school_id, {})[y] = "approved"
-    build = column_values(schools["build_year"]) if "build_year" in schools.columns else [None] * len(schools)
+    build = (schools.column("build_year").to_pylist() if "build_year" in schools.column_names
+             else [None] * schools.num_rows)
     roster: dict[str, list[RosterSchool]] = {}
-    for county, sid, name, b in zip(column_values(schools["county_code"]), column_values(schools["school_id"]),
-                                    column_values(schools["school_name"]), build):
+    for county, sid, name, b in zip(schools.column("county_code").to_pylist(), schools.column("school_id").to_pylist(),
+                                    schools.column("school_name").to_pylist(), build):
         roster.setdefault(county, []).append(RosterSchool(
             school_id=sid, school_name=name, build_year=None if b is None else int(b), rows=rows.get(sid, {})))
-    county_rows = set(zip(column_values(dataset.county_year["county_code"]), column_values(dataset.county_year["year"])))
-    quality = Counter(zip(column_values(dataset.quality["county_code"]), column_values(dataset.quality["year"])))
+    county_year, quality_rows = arrow["county_year"], arrow["quality"]
+    county_rows = set(zip(county_year.column("county_code").to_pylist(), county_year.column("year").to_pylist()))
+    quality = Counter(zip(quality_rows.column("county_code").to_pylist(), quality_rows.column("year").to_pylist()))
     return {(c, y): county_coverage(roster.get(c, []), y, basis="dataset",
                                     county_year_status="present" if (c, y) in county_rows else None,
                                     quality_rows=quality.get((c, y), 0))
@@ -103,10 +113,11 @@ def coverage_of(dataset, county_code: str, year: int) -> Coverage:
     return dataset.coverage.get((county_code, year)) or dataset_coverage(dataset, county_code, year)
 
 
-def coverages_of(dataset, pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Coverage]:
-    """`coverage_of` of many county-years at once."""
+def coverages_of(dataset, pairs: Iterable[tuple[str, int]],
+                 tables: Mapping[str, pa.Table] | None = None) -> dict[tuple[str, int], Coverage]:
+    """`coverage_of` of many county-years at once (`tables`: as dataset_coverages)."""
     pairs = list(pairs)
-    own = dataset_coverages(dataset, [p for p in pairs if not dataset.coverage.get(p)])
+    own = dataset_coverages(dataset, [p for p in pairs if not dataset.coverage.get(p)], tables)
     return {p: dataset.coverage.get(p) or own[p] for p in pairs}
 
 

@@ -17,7 +17,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-import pandas as pd
+import pyarrow as pa
 
 from junheng.data.catalog import Derivation, catalog
 from junheng.data.dataset import Dataset
@@ -42,6 +42,7 @@ class Derived:
 
     dataset: Dataset
     notes: dict[Pair, list[tuple[str, str]]] = field(default_factory=dict)
+    county_year: pa.Table | None = None  # the derived county_year as Arrow: what the engine reads
 
     def warnings(self, pair: Pair, fields: set[str] | None = None) -> list[str]:
         """The warnings of a county-year, only of the targets in `fields` when given (the fields
@@ -50,7 +51,10 @@ class Derived:
 
 
 def _present(value) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA
+    # pandas' NA is recognised by its type's name: a row from a frame may hold it, and this module
+    # does not import pandas for that
+    return (value is not None and not (isinstance(value, float) and math.isnan(value))
+            and type(value).__name__ != "NAType")
 
 
 def _label(key: str) -> str:
@@ -122,22 +126,25 @@ def apply_derivations(dataset: Dataset) -> Derived:
     """The dataset with every derivation applied to its county_year rows (a new Dataset; the one
     given is not changed, nor returned copied when no row has any input of a derivation)."""
     derivations = list(catalog().derived.values())
-    frame = dataset.county_year
-    inputs = [k for d in derivations for k in d.inputs if k in frame.columns]
-    if frame.empty or not inputs or not frame[inputs].notna().to_numpy().any():
-        return Derived(dataset)
-    frame = frame.copy()
+    table = dataset.arrow("county_year")
+    inputs = [k for d in derivations for k in d.inputs if k in table.column_names]
+    if not table.num_rows or not inputs or all(table.column(k).null_count == table.num_rows for k in inputs):
+        return Derived(dataset, county_year=table)
     sources = {pair: dict(fields) for pair, fields in dataset.value_sources.items()}
     notes: dict[Pair, list[tuple[str, str]]] = {}
     columns = ["county_code", "year", *dict.fromkeys(k for d in derivations for k in (d.target, *d.inputs))]
-    rows = frame[columns].astype(object).where(frame[columns].notna(), None)
-    for index, row in zip(frame.index, rows.to_dict("records")):
+    targets = {d.target: table.column(d.target).to_pylist() for d in derivations}
+    for i, row in enumerate(table.select(columns).to_pylist()):
         pair = (str(row["county_code"]), int(row["year"]))
         for d in derivations:
             outcome = derive(d, row)
             notes.setdefault(pair, []).extend((d.target, w) for w in outcome.warnings)
             if outcome.value is not None:
-                frame.loc[index, d.target] = outcome.value
+                targets[d.target][i] = outcome.value
                 sources.setdefault(pair, {})[d.target] = outcome.source
+    for target, values in targets.items():
+        at = table.schema.get_field_index(target)
+        table = table.set_column(at, table.schema.field(at), pa.array(values, type=table.schema.field(at).type))
     notes = {pair: lines for pair, lines in notes.items() if lines}
-    return Derived(dataclasses.replace(dataset, county_year=frame, value_sources=sources), notes)
+    derived = dataclasses.replace(dataset.with_tables(county_year=table), value_sources=sources)
+    return Derived(derived, notes, county_year=table)

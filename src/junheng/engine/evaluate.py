@@ -11,16 +11,16 @@ from collections import defaultdict
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from junheng.data.dataset import Dataset, member
+from junheng.data.dataset import Dataset
 from junheng.engine.assemble import CountyFrames, assemble
-from junheng.engine.backend import register
+from junheng.engine.backend import register_arrow
 from junheng.engine.coverage import coverages_of
 from junheng.engine.derived import Derived, apply_derivations
 from junheng.engine.resources import UNIT_ORDER, compute_resources
-from junheng.engine.rows import Grouped, SchoolYearLookup
+from junheng.engine.rows import Grouped, SchoolYearLookup, as_arrow
 from junheng.engine.result import EvaluationResult
 from junheng.errors import JunhengError
 from junheng.standards.loader import DEFAULT_STANDARD, load_standard
@@ -50,38 +50,39 @@ def standard_for(dataset: Dataset, county: str, override: str | None, chosen: di
     return str(value) if value else DEFAULT_STANDARD
 
 
-def records(frame: pd.DataFrame) -> list[dict]:
-    """Plain Python rows (missing values as None): per-county assembly reads rows one by one,
-    which plain dicts do far faster than pandas."""
-    if frame.empty:
-        return []
-    return pa.Table.from_pandas(frame, preserve_index=False).to_pylist()
+def records(table) -> list[dict]:
+    """Plain Python rows (missing values as None) of an Arrow table (or a pandas frame, for callers
+    that hold one): per-county assembly reads rows one by one, which plain dicts do far faster
+    than pandas."""
+    return as_arrow(table).to_pylist() if len(table) else []
 
 
-def _groups(frame: pd.DataFrame) -> dict[tuple[str, int], list[dict]]:
+def _groups(table: pa.Table) -> dict[tuple[str, int], list[dict]]:
     grouped: dict[tuple[str, int], list[dict]] = defaultdict(list)
-    for row in records(frame):
+    for row in records(table):
         grouped[(str(row["county_code"]), int(row["year"]))].append(row)
     return grouped
 
 
-def _restrict(dataset: Dataset, counties: set[str], years: set[int]) -> Dataset:
-    """The dataset's rows of these counties and years (the dataset itself when that is all of it)."""
-    everything = (counties >= set(dataset.schools["county_code"].dropna())
-                  and counties >= set(dataset.county_year["county_code"].dropna())
-                  and years >= set(dataset.school_year["year"].dropna()) and years >= set(dataset.county_year["year"].dropna()))
-    if everything:
-        return dataset
-    schools = dataset.schools[member(dataset.schools["county_code"], counties)]
-    school_year = dataset.school_year[
-        member(dataset.school_year["school_id"], schools["school_id"]) & dataset.school_year["year"].isin(years)
-    ]
-    county_year = dataset.county_year[
-        member(dataset.county_year["county_code"], counties) & dataset.county_year["year"].isin(years)
-    ]
-    return Dataset(schools=schools, school_year=school_year, counties=dataset.counties, county_year=county_year,
-                   quality=dataset.quality, source=dataset.source, synthetic=dataset.synthetic,
-                   coverage=dataset.coverage, value_sources=dataset.value_sources)
+def _values(table: pa.Table, column: str) -> set:
+    return set(pc.unique(table.column(column)).drop_null().to_pylist())
+
+
+def _restrict(tables: dict[str, pa.Table], counties: set[str], years: set[int]) -> dict[str, pa.Table]:
+    """The rows of these counties and years of the dataset's tables (read as Arrow): the tables
+    themselves when that is all of them. Rows without a county or year never match one."""
+    schools, school_year, county_year = tables["schools"], tables["school_year"], tables["county_year"]
+    if (counties >= _values(schools, "county_code") and counties >= _values(county_year, "county_code")
+            and years >= _values(school_year, "year") and years >= _values(county_year, "year")):
+        return tables
+    county_set, year_set = pa.array(sorted(counties), pa.string()), pa.array(sorted(years), pa.int64())
+    schools = schools.filter(pc.is_in(schools.column("county_code"), value_set=county_set))
+    school_year = school_year.filter(pc.and_(
+        pc.is_in(school_year.column("school_id"), value_set=schools.column("school_id").combine_chunks()),
+        pc.is_in(school_year.column("year"), value_set=year_set)))
+    county_year = county_year.filter(pc.and_(pc.is_in(county_year.column("county_code"), value_set=county_set),
+                                             pc.is_in(county_year.column("year"), value_set=year_set)))
+    return {**tables, "schools": schools, "school_year": school_year, "county_year": county_year}
 
 
 def evaluate_dataset(
@@ -98,6 +99,9 @@ def evaluate_dataset(
     run); each under its own standard unless one is given."""
     pairs = select_pairs(dataset, county, year) if pairs is None else list(pairs)
     derived = apply_derivations(dataset)  # Q1, Q2 from counts (format.yaml `derived`), once per call
+    # Every table read as Arrow once; county_year with its derivations applied
+    tables = {name: dataset.arrow(name) for name in ("schools", "school_year", "quality")}
+    tables["county_year"] = derived.county_year
     dataset = derived.dataset
     by_standard: dict[str, list[tuple[str, int]]] = defaultdict(list)
     fixed = standard if isinstance(standard, Standard) else None
@@ -110,7 +114,7 @@ def evaluate_dataset(
     with paused_collector():
         for standard_id, group in by_standard.items():
             std = fixed or load_standard(standard_id)
-            results.update(_evaluate_group(dataset, std, group, backend, on_progress, derived))
+            results.update(_evaluate_group(dataset, std, group, backend, on_progress, derived, tables))
     return [results[p] for p in pairs]
 
 
@@ -152,12 +156,15 @@ def _county_checks(tables, std: Standard):
 
 
 def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, int]],
-                    backend, on_progress, derived: Derived | None = None) -> dict[tuple[str, int], EvaluationResult]:
+                    backend, on_progress, derived: Derived | None = None,
+                    arrow: dict[str, pa.Table] | None = None) -> dict[tuple[str, int], EvaluationResult]:
+    """`arrow`: the dataset's tables as Arrow (evaluate_dataset reads them once for all groups)."""
     pairs = list(pairs)
     read = std.fields_read()["county_year"]
-    sub = _restrict(dataset, {c for c, _ in pairs}, {y for _, y in pairs})
-    tables = register(sub, backend)
-    resources = compute_resources(sub, std, tables)
+    arrow = arrow or {name: dataset.arrow(name) for name in ("schools", "school_year", "county_year", "quality")}
+    sub = _restrict(arrow, {c for c, _ in pairs}, {y for _, y in pairs})
+    tables = register_arrow(sub, backend)
+    resources = compute_resources(dataset, std, tables)
     fingerprint = std.fingerprint()
     schools = tables.execute_arrow(
         f"school_checks|{fingerprint}",
@@ -165,16 +172,16 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
     )
     county_rows = tables.execute_arrow(
         f"county_checks|{fingerprint}", lambda: _county_checks(tables, std)
-    ) if len(sub.county_year) else None
+    ) if sub["county_year"].num_rows else None
 
     units = Grouped(resources.unit_rows, order=UNIT_ORDER[2:])  # within a county-year by segment and school
     excluded, cv = Grouped(resources.excluded_rows), Grouped(resources.cv_rows)
     school_checks = Grouped(schools)
     county_checks = Grouped(county_rows) if county_rows is not None else None
-    county_raw = {(str(r["county_code"]), int(r["year"])): r for r in records(sub.county_year)}
-    quality = _groups(dataset.quality)
-    raw_school_years = SchoolYearLookup(sub.school_year)
-    coverages = coverages_of(dataset, pairs)
+    county_raw = {(str(r["county_code"]), int(r["year"])): r for r in records(sub["county_year"])}
+    quality = _groups(arrow["quality"])
+    raw_school_years = SchoolYearLookup(sub["school_year"])
+    coverages = coverages_of(dataset, pairs, arrow)
     names, basic_years = dataset.county_names(), dataset.county_attributes("basic_balance_year")
 
     out = {}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -19,6 +19,9 @@ from junheng.data.dataset import Dataset
 from junheng.engine.backend import Tables, register, to_pandas
 from junheng.engine.tolerance import EPS
 from junheng.standards.model import Standard
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 UNIT_ORDER = ("county_code", "year", "segment", "school_id")
@@ -35,7 +38,7 @@ class ResourceTables:
     indicator_ids: tuple[str, ...]  # the unit tables' value columns
 
     @cached_property
-    def units(self) -> pd.DataFrame:
+    def units(self) -> "pd.DataFrame":
         """Sorted by county, year, segment and school."""
         rows = self.unit_rows
         frame = to_pandas(rows.take(pc.sort_indices(rows, [(k, "ascending") for k in UNIT_ORDER])))
@@ -44,7 +47,7 @@ class ResourceTables:
         return frame
 
     @cached_property
-    def cv(self) -> pd.DataFrame:
+    def cv(self) -> "pd.DataFrame":
         frame = to_pandas(self.cv_rows)
         for column in ("value", "county_value", "limit"):
             frame[column] = frame[column].astype("float64")
@@ -52,7 +55,7 @@ class ResourceTables:
         return frame
 
     @cached_property
-    def excluded(self) -> pd.DataFrame:
+    def excluded(self) -> "pd.DataFrame":
         return to_pandas(self.excluded_rows)
 
 

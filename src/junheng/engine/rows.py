@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Iterator
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -100,9 +99,8 @@ class Grouped:
     """A table's rows grouped by county and year; within a group in `order` (or, without one,
     in the order the backend gave them: the sort is stable)."""
 
-    def __init__(self, table: pa.Table | pd.DataFrame, order: tuple[str, ...] = ()):
-        if isinstance(table, pd.DataFrame):
-            table = pa.Table.from_pandas(table, preserve_index=False)
+    def __init__(self, table, order: tuple[str, ...] = ()):
+        table = as_arrow(table)
         if table.num_rows:
             table = table.take(pc.sort_indices(table, [(k, "ascending") for k in (*KEYS, *order)]))
         self._columns = Columns(plain_arrow(table))
@@ -129,15 +127,22 @@ class SchoolYearLookup:
     """The raw school_year rows, found by school and year: only read to name a missing input, so
     the index is built on the first question and a row is converted only when asked for."""
 
-    def __init__(self, frame: pd.DataFrame):
-        self._frame = frame
+    def __init__(self, table):
+        self._table = plain_arrow(as_arrow(table))
         self._index: dict[tuple[str, int], int] | None = None
 
     def row(self, school_id: str, year: int) -> dict:
         if self._index is None:
-            self._index = {(str(s), int(y)): i for i, (s, y) in
-                           enumerate(zip(self._frame["school_id"], self._frame["year"]))}
+            ids, years = self._table.column("school_id").to_pylist(), self._table.column("year").to_pylist()
+            self._index = {(str(s), int(y)): i for i, (s, y) in enumerate(zip(ids, years))
+                           if s is not None and y is not None}
         i = self._index.get((school_id, year))
         if i is None:
             return {}
-        return {key: clean(value) for key, value in self._frame.iloc[i].items()}
+        return {key: clean(value) for key, value in self._table.slice(i, 1).to_pylist()[0].items()}
+
+
+def as_arrow(table) -> pa.Table:
+    """An Arrow table as it is; a pandas frame (callers that still hold one) converted, without
+    this module importing pandas."""
+    return table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)
