@@ -140,3 +140,32 @@ def test_plan_create_codes_answer_import_result_apply_evaluate(tmp_path):
     bad = run("survey", "responses", "1", "-o", str(tmp_path / "答卷表.pdf"), *ws)
     assert bad.returncode == 1 and ".csv 或 .xlsx" in bad.stderr
     database.engine.dispose()
+
+
+def test_user_must_manage_the_survey_s_county(tmp_path):
+    """`--user` acts with that account's rights (the web's grant rule): a viewer of the county is
+    refused in Chinese and nothing changes; the county's admin may."""
+    from junheng.services import init_workspace, open_database
+    from junheng.store.models import Survey
+    from junheng.store.users import create_user
+
+    root = tmp_path / "ws"
+    init_workspace(root, admin="admin", password=PASSWORD)
+    database, _ = open_database(root)
+    with database.session() as s:
+        repo.import_dataset(s, builders.dataset(), user=None, via="cli", note="测试数据")
+        create_user(s, "viewer1", PASSWORD, role="viewer", scope_code=builders.COUNTY)
+        create_user(s, "county1", PASSWORD, role="county_admin", scope_code=builders.COUNTY)
+    ws = ["-w", str(root)]
+    run = builders.run_junheng
+    create = ["survey", "create", "-c", builders.COUNTY, "-y", str(builders.YEAR), "-t", "权限调查"]
+    refused = run(*create, "-u", "viewer1", *ws)
+    assert refused.returncode == 1 and "没有管理" in refused.stderr and "Traceback" not in refused.stderr
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Survey)) == 0
+    assert run(*create, "-u", "county1", *ws).returncode == 0
+    for command in (["survey", "close", "1"], ["survey", "result", "1", "--apply"]):
+        denied = run(*command, "-u", "viewer1", *ws)
+        assert denied.returncode == 1 and "没有管理" in denied.stderr, command
+    with database.session() as s:
+        assert s.get(Survey, 1).status == "draft" and s.scalar(select(func.count()).select_from(SurveyResult)) == 0

@@ -215,10 +215,23 @@ def _plan_from_workspace(workspace, county, year, population, survey_settings, s
 MAX_PLAN_BYTES = 20 * 1024 * 1024
 
 
-def _acting_user(session, username):
+def _acting_user(session, username, survey=None, *, county_code: str | None = None):
+    """The user `--user` names, who must manage the county of the survey (or of `county_code`): the
+    same grant rule as the web pages (junheng.store.users.Access). None without `--user` (the
+    workspace's operator)."""
     from junheng.cli.common import user_named
+    from junheng.store import repo
+    from junheng.store.users import Access
+    from junheng.survey import collection
 
-    return user_named(session, username) if username else None
+    if not username:
+        return None
+    acting = user_named(session, username)
+    county = collection.county_of(session, survey) if survey is not None else repo.county_by_code(session, county_code)
+    if not Access.of(session, acting).can_manage_county(county):
+        raise collection.SurveyError(f"用户 {username} 没有管理{county.name}({county.code})的权限,"
+                                     "不能以该用户名义操作这次调查")
+    return acting
 
 
 def _read_plan(path: Path) -> dict:
@@ -283,9 +296,9 @@ def survey_create(
     rows = collection.quota_rows_from_plan(plan_data) if plan_data is not None else []
     database, _ = open_database(workspace)
     with database.session() as session:
+        acting = _acting_user(session, user, county_code=county)
         survey = collection.create_survey(session, county, year, title=title or "", questionnaires=frozen,
-                                          settings=survey_settings, user=_acting_user(session, user), via="cli",
-                                          plan=plan_data)
+                                          settings=survey_settings, user=acting, via="cli", plan=plan_data)
         quotas = collection.set_quotas(session, survey, rows) if rows else []
         survey_id, survey_title, size = survey.id, survey.title, sum(q.size for q in quotas)
     console.print(f"已创建调查 {survey_id}:{escape(survey_title)}(未开放;问卷 {len(frozen)} 份,"
@@ -310,7 +323,7 @@ def survey_open(
     database, _ = open_database(workspace)
     with database.session() as session:
         survey = collection.survey_by_id(session, survey_id)
-        changed = collection.open_survey(session, survey, user=_acting_user(session, user), via="cli")
+        changed = collection.open_survey(session, survey, user=_acting_user(session, user, survey), via="cli")
         survey_title, key = survey.title, survey.public_key
     console.print((f"已开放调查 {survey_id}:{escape(survey_title)}。" if changed else
                    f"调查 {survey_id} 已在进行中,未改变。") + f"调查页面:/s/{key}", highlight=False, soft_wrap=True)
@@ -329,7 +342,7 @@ def survey_close(
     database, _ = open_database(workspace)
     with database.session() as session:
         survey = collection.survey_by_id(session, survey_id)
-        changed = collection.close_survey(session, survey, user=_acting_user(session, user), via="cli")
+        changed = collection.close_survey(session, survey, user=_acting_user(session, user, survey), via="cli")
         survey_title, status = survey.title, survey.status
     console.print(f"已结束调查 {survey_id}:{escape(survey_title)}。" if changed else
                   f"调查 {survey_id} {collection.STATUS_LABELS.get(status, status)},未改变。", highlight=False)
@@ -470,7 +483,7 @@ def survey_import(
     with database.session() as session:
         survey = collection.survey_by_id(session, survey_id)
         summary = service.import_responses(session, survey, export, columns, secret=settings.secret_key,
-                                           user=_acting_user(session, user), via="cli")
+                                           user=_acting_user(session, user, survey), via="cli")
         total = service.imported_count(session, survey)
         survey_title = survey.title
     from junheng.survey.groups import group_label
@@ -503,7 +516,7 @@ def survey_result(
     database, _ = open_database(workspace)
     with database.session() as session:  # scoring and applying are one change: a refused apply keeps nothing
         survey = collection.survey_by_id(session, survey_id)
-        acting = _acting_user(session, user)
+        acting = _acting_user(session, user, survey)
         result = service.score_survey(session, survey, user=acting, via="cli")
         if apply:
             apply_result(session, result, user=acting, via="cli")
