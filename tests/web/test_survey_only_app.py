@@ -61,7 +61,6 @@ def test_the_survey_pages_and_their_files_are_served_with_the_headers(store):
 
 
 def test_serve_only_survey_runs_the_survey_app_without_the_scheduler(monkeypatch, tmp_path):
-    import uvicorn
     from typer.testing import CliRunner
 
     from junheng import services
@@ -69,6 +68,7 @@ def test_serve_only_survey_runs_the_survey_app_without_the_scheduler(monkeypatch
     from junheng.cli import workspace as workspace_cli
     from junheng.monitor import scheduler
     from junheng.store.db import Database
+    from junheng.web import serving
     from junheng.workspace import Settings
 
     database = Database(f"sqlite:///{tmp_path / 'x.db'}")
@@ -76,7 +76,7 @@ def test_serve_only_survey_runs_the_survey_app_without_the_scheduler(monkeypatch
     served, started = [], []
     monkeypatch.setattr(services, "open_database", lambda *a, **k: (database, settings))
     monkeypatch.setattr(workspace_cli, "_check_port_free", lambda host, port: None)
-    monkeypatch.setattr(uvicorn, "run", lambda target, **options: served.append(target))
+    monkeypatch.setattr(serving, "run", lambda target, **options: served.append(target))
     monkeypatch.setattr(scheduler, "start_scheduler", lambda *a, **k: started.append(1))
     result = CliRunner().invoke(app, ["serve", "--only", "survey", "--workers", "1", "-w", str(tmp_path)])
     assert result.exit_code == 0, result.output
