@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from junheng.data.dataset import column_values, member
+from junheng.data.dataset import column_values
 from junheng.engine.evaluate import paused_collector
 from junheng.engine.rows import EMPTY, Grouped, SchoolYearLookup
 
@@ -70,14 +70,6 @@ def test_school_year_lookup_finds_a_row_by_school_and_year_as_plain_values():
     assert lookup.row("S1", 2024) == {"school_id": "S1", "year": 2024, "sports_area": None}
     assert lookup.row("S1", 2023)["sports_area"] == 1.5
     assert lookup.row("S9", 2024) == {}
-
-
-@pytest.mark.parametrize("values", [["a", "c"], pd.Series(["c", None], dtype="string"), set(), {"zz"}])
-def test_member_is_isin(values):
-    column = pd.Series(["a", "b", None, "c", "a"], dtype="string", index=[5, 6, 7, 8, 9])
-    expected = column.isin(list(values)).fillna(False).astype(bool)
-    got = member(column, values)
-    assert got.tolist() == expected.tolist() and list(got.index) == list(column.index)
 
 
 def test_column_values_are_python_values_with_none():

@@ -38,19 +38,6 @@ PANDAS_DTYPES = {
 }
 
 
-def member(column: pd.Series, values) -> pd.Series:
-    """`column.isin(values)` for a text column, in one Arrow pass: pandas converts each value of
-    an Arrow-backed string column's value set on its own (seconds for a nation's school ids)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    array = pa.array(column.astype("string"), from_pandas=True)
-    value_set = pa.array(list(values) if not isinstance(values, pd.Series) else values.astype("string"),
-                         type=pa.string(), from_pandas=True)
-    found = pc.is_in(array.cast(pa.string()), value_set=value_set).to_numpy(zero_copy_only=False)
-    return pd.Series(found, index=column.index, dtype=bool)
-
-
 def column_values(column: pd.Series) -> list:
     """A column as Python values (None where missing), in one Arrow pass: iterating a pandas
     Arrow-backed or nullable column value by value costs microseconds each."""

@@ -156,12 +156,11 @@ def _county_checks(tables, std: Standard):
 
 
 def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, int]],
-                    backend, on_progress, derived: Derived | None = None,
-                    arrow: dict[str, pa.Table] | None = None) -> dict[tuple[str, int], EvaluationResult]:
+                    backend, on_progress, derived: Derived,
+                    arrow: dict[str, pa.Table]) -> dict[tuple[str, int], EvaluationResult]:
     """`arrow`: the dataset's tables as Arrow (evaluate_dataset reads them once for all groups)."""
     pairs = list(pairs)
     read = std.fields_read()["county_year"]
-    arrow = arrow or {name: dataset.arrow(name) for name in ("schools", "school_year", "county_year", "quality")}
     sub = _restrict(arrow, {c for c, _ in pairs}, {y for _, y in pairs})
     tables = register_arrow(sub, backend)
     resources = compute_resources(dataset, std, tables)
@@ -198,7 +197,7 @@ def _evaluate_group(dataset: Dataset, std: Standard, pairs: Iterable[tuple[str, 
             std, frames, county_name=names.get(pair[0], pair[0]), coverage=coverages[pair],
             basic_balance_year=int(basic) if basic is not None else None,
             synthetic=dataset.synthetic, source=dataset.source,
-            warnings=list(dataset.warnings) + (derived.warnings(pair, read) if derived else []),
+            warnings=list(dataset.warnings) + derived.warnings(pair, read),
         )
         if on_progress:
             on_progress(1)
