@@ -78,20 +78,16 @@ def _require_complete(survey: Survey, result: SurveyResult) -> None:
 def incomplete_reason(survey: Survey, result: SurveyResult) -> str | None:
     """Why `result` does not rest on every answer the survey will have (a Chinese sentence), or
     None when it does: what refuses the apply, and what the survey page says instead of offering it."""
+    from junheng.survey.service import imports_of  # the service imports pandas: only when asked
+
     if survey.status == "open":
         return (f"问卷调查“{survey.title}”仍在进行中,结果只反映目前已提交的部分答卷,不能作为{_label(survey)}:"
                 "请先结束调查,再重新计算结果并应用")
-    changed = [moment for moment in (survey.closed_at, *(_imported_at(r) for r in _imports(survey))) if moment]
+    changed = [moment for moment in (survey.closed_at, *(_imported_at(r) for r in imports_of(survey))) if moment]
     if changed and _utc(result.computed_at) < max(map(_utc, changed)):
         return (f"这个调查结果(结果编号 {result.id})是在调查的答卷最后一次变化(结束调查或导入答卷)之前计算的,"
                 f"不包含全部答卷,不能作为{_label(survey)}:请重新计算结果后再应用")
     return None
-
-
-def _imports(survey: Survey) -> list[dict]:
-    from junheng.survey.service import imports_of
-
-    return imports_of(survey)
 
 
 def _imported_at(record: dict) -> datetime | None:
